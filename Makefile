@@ -1,0 +1,46 @@
+# Two commands do all the set-up: `make run` and `make test`.
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PORT ?= 8501
+
+.PHONY: run test install dev chromium lint bench clean-venv
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV) || { $(SUDO) apt-get update && $(SUDO) apt-get install -y python3-venv && $(PY) -m venv $(VENV); }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+dev: $(VENV)/.dev-installed
+
+# Debian's Chromium: kaleido (static chart export) and the browser tests use it; nothing downloads a browser.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-dejavu-core; }
+
+run: install chromium
+	$(BIN)/python -m core sample --if-empty
+	$(BIN)/streamlit run app.py --server.port $(PORT)
+
+test: dev chromium
+	$(BIN)/python -m pytest
+
+lint: dev
+	$(BIN)/ruff check core pages app.py tests bench
+
+bench: install
+	$(BIN)/python -m core.bench
+
+clean-venv:
+	rm -rf $(VENV)

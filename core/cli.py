@@ -1,0 +1,382 @@
+"""`python -m core`: every dashboard action, scriptable. Heavy libraries load only inside commands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILURE = 1
+
+
+def _emit(args: argparse.Namespace, data: Any, text: Callable[[], list[str]] | list[str]) -> None:
+    """Print JSON when --json is given, else the human lines."""
+    if args.json:
+        from core.jsonio import dumps
+
+        print(dumps(data))
+    else:
+        for line in text() if callable(text) else text:
+            print(line)
+
+
+def _workspace(args: argparse.Namespace):  # noqa: ANN202
+    """Open the workspace named by --workspace, SENTINEL_WORKSPACE or ./workspace."""
+    from core.store import Workspace, resolve_workspace
+
+    return Workspace(resolve_workspace(args.workspace))
+
+
+def _options(args: argparse.Namespace):  # noqa: ANN202
+    """CSV reading overrides from the command line."""
+    from core.ingest import ReadOptions
+
+    return ReadOptions(date_column=args.date_column, dayfirst=args.dayfirst)
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    """Numbers for humans: fixed significant digits, '-' for missing."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if abs(value) >= 1e5 or abs(value) < 1e-3 else f"{value:.{digits}f}"
+    return str(value)
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    """Add the built-in sample reservoir (and optionally write its CSV)."""
+    from core.pipeline import add_sample
+
+    ws = _workspace(args)
+    if args.if_empty and ws.reservoirs():
+        _emit(args, {"results": [], "skipped": "workspace not empty"}, ["workspace already has reservoirs; sample not added"])
+        return 0
+    results = add_sample(ws, Path(args.csv) if args.csv else None)
+    data = {"results": [r.to_dict() for r in results], "csv": args.csv}
+    lines = [f"{r.reservoir}: {r.added} readings added, {r.changed} changed, {r.unchanged} unchanged" for r in results]
+    if args.csv:
+        lines.append(f"sample readings written to {args.csv}")
+    _emit(args, data, lines)
+    return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    """Validation report of a file; stores nothing."""
+    from core.ingest import read_csv
+
+    parsed = read_csv(Path(args.file), options=_options(args))
+    _emit(args, parsed.report.to_dict(), parsed.report.summary_lines)
+    return 0 if parsed.report.ok else EXIT_BAD_INPUT
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Validate and merge a file into the workspace."""
+    from core.pipeline import ImportRefused, import_csv
+
+    ws = _workspace(args)
+    units = {}
+    if args.unit:
+        units = {args.variable.lower(): args.unit} if args.variable else {}
+    try:
+        outcome = import_csv(
+            ws, Path(args.file), reservoir=args.reservoir, variable=args.variable, options=_options(args), units=units
+        )
+    except ImportRefused as exc:
+        report = exc.parsed.report
+        if args.json:
+            _emit(args, {"imported": False, "report": report.to_dict()}, [])
+        else:
+            print("Import refused; nothing was stored.", file=sys.stderr)
+            for line in report.summary_lines():
+                print(line, file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    def lines() -> list[str]:
+        out = []
+        for r in outcome.results:
+            note = " (this file was already imported; nothing changed)" if r.already_imported else ""
+            out.append(f"{r.reservoir}: {r.added} days added, {r.changed} changed, {r.unchanged} unchanged{note}")
+        warnings = [i for i in outcome.report["issues"] if i["severity"] == "warning"]
+        out += [f"warning: {w['message']}" for w in warnings]
+        return out
+
+    _emit(args, {"imported": True, **outcome.to_dict()}, lines)
+    return 0
+
+
+def _train_config(args: argparse.Namespace, base: Any = None):  # noqa: ANN202
+    """TrainConfig from flags, on top of a base config (retrain) or the defaults."""
+    from core.splits import SplitConfig
+    from core.train import TrainConfig, with_overrides
+
+    features = tuple(f.strip() for f in args.features.split(",") if f.strip()) if args.features is not None else None
+    cfg = base or TrainConfig(target=args.target, features=())
+    cfg = with_overrides(
+        cfg,
+        target=getattr(args, "target", None),
+        features=features,
+        n_steps=args.n_steps,
+        horizon=args.horizon,
+        epochs=args.epochs,
+        learning_rate=args.learning_rate,
+        batch_size=args.batch_size,
+        patience=args.patience,
+        seed=args.seed,
+    )
+    if args.test_from:
+        cfg = with_overrides(cfg, split=SplitConfig(test_from=args.test_from))
+    return cfg
+
+
+def _train_lines(out: dict[str, Any]) -> list[str]:
+    """Human summary of a training run."""
+    m = out["metrics"]
+    unit = ""
+    lines = [
+        f"{out['reservoir']}: version {out['version']} ({out['model']}) trained on {out['target']}"
+        f" + {', '.join(out['features']) or 'no covariates'}",
+        f"  {out['epochs_run']} epochs (best {out['best_epoch']}) in {out['train_seconds']:.1f} s;"
+        f" {'active' if out['active'] else 'not active (validation MAE not better than the active version)'}",
+        f"  test period {out['splits']['test'][0]} to {out['splits']['test'][1]} ({m['n_windows']} forecasts):",
+        f"  {'':12s}{'MAE':>12s}{'RMSE':>12s}{'NSE':>8s}{'KGE':>8s}",
+    ]
+    for name in ("model", "persistence"):
+        s = m[name]
+        lines.append(
+            f"  {name:12s}{_fmt(s['mae']):>12s}{_fmt(s['rmse']):>12s}{_fmt(s['nse']):>8s}{_fmt(s['kge']):>8s}{unit}"
+        )
+    lines.append(f"  skill vs persistence: {_fmt(m['skill_vs_persistence'])} (above 0 = better than 'tomorrow = today')")
+    return lines
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train a new version on the stored history."""
+    from core.pipeline import default_features, resolve_variables, train_reservoir
+
+    ws = _workspace(args)
+    cfg = _train_config(args)
+    if args.features is None:
+        target, _ = resolve_variables(ws, args.reservoir, cfg.target, ())
+        cfg = _replace(cfg, target=target, features=default_features(ws, args.reservoir, target))
+    outcome = train_reservoir(ws, args.reservoir, cfg, activate=args.activate)
+    out = outcome.to_dict()
+    _emit(args, out, lambda: _train_lines(out))
+    return 0
+
+
+def _replace(cfg: Any, **changes: Any) -> Any:
+    """dataclasses.replace, imported lazily."""
+    from dataclasses import replace
+
+    return replace(cfg, **changes)
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    """Forecast from the latest readings or a past as-of date."""
+    from core.pipeline import forecast_reservoir
+
+    fc = forecast_reservoir(_workspace(args), args.reservoir, version=args.version, as_of=args.as_of)
+    data = fc.to_dict()
+
+    def lines() -> list[str]:
+        unit = f" {fc.unit}" if fc.unit else ""
+        out = [
+            f"{fc.reservoir}: {fc.target} forecast by version {fc.version}, issued {fc.issued}"
+            f" (last observed {_fmt(fc.last_observed['value'])}{unit})"
+        ]
+        for p in fc.points:
+            seen = f"   observed {_fmt(p.observed)}" if p.observed is not None else ""
+            out.append(f"  {p.date}  {_fmt(p.value):>12s}{unit}{seen}")
+        return out
+
+    _emit(args, data, lines)
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """Versions of a reservoir with their scores; which one is active."""
+    ws = _workspace(args)
+    name = ws.reservoir(args.reservoir).name
+    rows = []
+    for m in ws.models(name):
+        meta = m["meta"]
+        rows.append(
+            {
+                "version": m["version"],
+                "active": m["active"],
+                "created": m["created"],
+                "model": meta["config"]["model"]["name"],
+                "target": meta["config"]["target"],
+                "features": meta["config"]["features"],
+                "data_range": meta["data"]["range"],
+                "val_mae": m["val_mae"],
+                "metrics": {k: meta["metrics"][k] for k in ("model", "persistence", "skill_vs_persistence")},
+                "epochs_run": meta["epochs_run"],
+                "train_seconds": meta["train_seconds"],
+            }
+        )
+
+    def lines() -> list[str]:
+        if not rows:
+            return [f"{name}: no models yet (run: python -m core train --reservoir '{name}' --target ...)"]
+        out = [f"{'':2s}{'ver':>4s}  {'created':20s} {'target':10s} {'val MAE':>10s} {'test MAE':>10s} {'skill':>7s}"]
+        for r in rows:
+            out.append(
+                f"{'*' if r['active'] else ' ':2s}{r['version']:>4d}  {r['created'][:19]:20s} {r['target']:10s}"
+                f" {_fmt(r['val_mae']):>10s} {_fmt(r['metrics']['model']['mae']):>10s}"
+                f" {_fmt(r['metrics']['skill_vs_persistence']):>7s}"
+            )
+        out.append("* = active")
+        return out
+
+    _emit(args, {"reservoir": name, "models": rows}, lines)
+    return 0
+
+
+def cmd_activate(args: argparse.Namespace) -> int:
+    """Make a stored version the active one (rollback or promote)."""
+    ws = _workspace(args)
+    name = ws.reservoir(args.reservoir).name
+    ws.set_active(name, args.version)
+    _emit(args, {"reservoir": name, "active": args.version}, [f"{name}: version {args.version} is now active"])
+    return 0
+
+
+def cmd_reservoirs(args: argparse.Namespace) -> int:
+    """Reservoirs in the workspace with their variables and date range."""
+    ws = _workspace(args)
+    infos = ws.reservoirs()
+    data = [
+        {
+            "name": r.name,
+            "first": r.first,
+            "last": r.last,
+            "variables": [{"name": v.name, "unit": v.unit, "count": v.count} for v in r.variables],
+        }
+        for r in infos
+    ]
+    lines = [
+        f"{r.name}: {r.first} to {r.last}; " + ", ".join(f"{v.name} ({v.unit or 'no unit'})" for v in r.variables)
+        for r in infos
+    ] or ["The workspace is empty. Add the sample with: python -m core sample"]
+    _emit(args, {"reservoirs": data}, lines)
+    return 0
+
+
+def cmd_run_job(args: argparse.Namespace) -> int:
+    """Internal: the body of a background job process started by the dashboard."""
+    from core.jobs import run_job
+
+    run_job(_workspace(args), args.job_id)
+    return 0
+
+
+# ---------------------------------------------------------------- parser
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The command-line grammar; kept free of heavy imports so --help is instant."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    common.add_argument("--workspace", default=argparse.SUPPRESS, help="workspace folder (default: $SENTINEL_WORKSPACE or ./workspace)")
+
+    csv_opts = argparse.ArgumentParser(add_help=False)
+    csv_opts.add_argument("--date-column", help="name of the date column (default: detected)")
+    order = csv_opts.add_mutually_exclusive_group()
+    order.add_argument("--dayfirst", dest="dayfirst", action="store_const", const=True, help="dates are day/month/year")
+    order.add_argument("--monthfirst", dest="dayfirst", action="store_const", const=False, help="dates are month/day/year")
+
+    train_opts = argparse.ArgumentParser(add_help=False)
+    train_opts.add_argument("--features", help="comma-separated covariates (default: all non-state variables; '' for none)")
+    train_opts.add_argument("--n-steps", type=int, help="days of history the model sees (default 14)")
+    train_opts.add_argument("--horizon", type=int, help="days ahead to forecast (default 7)")
+    train_opts.add_argument("--epochs", type=int, help="maximum epochs; early stopping usually ends sooner (default 200)")
+    train_opts.add_argument("--learning-rate", type=float, help="Adam learning rate (default 3e-4)")
+    train_opts.add_argument("--batch-size", type=int, help="windows per training step (default 64)")
+    train_opts.add_argument("--patience", type=int, help="epochs without validation improvement before stopping (default 15)")
+    train_opts.add_argument("--test-from", help="first day of the test period, YYYY-MM-DD (default: last 15%%)")
+    train_opts.add_argument("--seed", type=int, help="random seed (default 42)")
+    act = train_opts.add_mutually_exclusive_group()
+    act.add_argument("--activate", dest="activate", action="store_const", const=True, help="make the new version active")
+    act.add_argument("--no-activate", dest="activate", action="store_const", const=False, help="never activate it")
+
+    parser = argparse.ArgumentParser(
+        prog="python -m core",
+        description="Reservoir Sentinel: import reservoir readings, train forecasters, issue forecasts.",
+        parents=[common],
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("sample", parents=[common], help="add the built-in sample reservoir")
+    p.add_argument("--csv", help="also write the sample readings to this CSV file")
+    p.add_argument("--if-empty", action="store_true", help="only add it when the workspace has no reservoirs yet")
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("inspect", parents=[common, csv_opts], help="validation report of a CSV (stores nothing)")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("import", parents=[common, csv_opts], help="validate a CSV and merge it into the workspace")
+    p.add_argument("file")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--reservoir", help="the file is one reservoir; its columns are variables")
+    who.add_argument("--variable", help="wide file: its columns are reservoirs, all holding this variable")
+    p.add_argument("--unit", help="unit of the variable in a wide file, e.g. mcft")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("train", parents=[common, train_opts], help="train a new model version")
+    p.add_argument("--reservoir", required=True)
+    p.add_argument("--target", required=True, help="variable to forecast, e.g. level or storage")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("forecast", parents=[common], help="forecast the next days")
+    p.add_argument("--reservoir", required=True)
+    p.add_argument("--version", type=int, help="model version (default: active)")
+    p.add_argument("--as-of", help="issue the forecast as if on this past date (hindcast), YYYY-MM-DD")
+    p.set_defaults(func=cmd_forecast)
+
+    p = sub.add_parser("models", parents=[common], help="model versions of a reservoir")
+    p.add_argument("--reservoir", required=True)
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("activate", parents=[common], help="make a stored version active")
+    p.add_argument("--reservoir", required=True)
+    p.add_argument("--version", type=int, required=True)
+    p.set_defaults(func=cmd_activate)
+
+    p = sub.add_parser("reservoirs", parents=[common], help="list reservoirs in the workspace")
+    p.set_defaults(func=cmd_reservoirs)
+    p = sub.add_parser("run-job", parents=[common])  # internal; no help entry
+    p.add_argument("job_id", type=int)
+    p.set_defaults(func=cmd_run_job)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; user errors become one line on stderr and a non-zero exit, never a traceback."""
+    args = _parser().parse_args(argv)
+    args.workspace = getattr(args, "workspace", None)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        return int(args.func(args))
+    except FileNotFoundError as exc:
+        print(f"error: file not found: {exc.filename or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ValueError as exc:  # every user-facing error class in core derives from ValueError
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, not a traceback
+        if args.debug:
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        return EXIT_FAILURE

@@ -1,0 +1,92 @@
+"""Long work (training) in its own process; progress goes through the store so any page or tab can follow it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from core.store import Workspace
+
+TRAIN = "train"
+
+
+def start_job(ws: Workspace, reservoir: str, kind: str, params: dict[str, Any]) -> int:
+    """Register a job (refused if this reservoir already has one running) and launch its process."""
+    ws.mark_interrupted()  # a job whose process died (server restart, crash) must not block new work
+    job_id = ws.create_job(reservoir, kind, params)
+    log_dir = ws.root / "jobs"
+    log_dir.mkdir(exist_ok=True)
+    log = open(log_dir / f"job-{job_id}.log", "ab")  # noqa: SIM115 - handed to the child process
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "core", "--workspace", str(ws.root), "run-job", str(job_id)],
+        cwd=root,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,  # survives a Streamlit rerun or the browser tab closing
+    )
+    log.close()
+    ws.update_job(job_id, pid=proc.pid)
+    return job_id
+
+
+def run_job(ws: Workspace, job_id: int) -> dict[str, Any]:
+    """Body of the job process: do the work, report every epoch, honour stop requests, record the outcome."""
+    from core.pipeline import train_reservoir
+    from core.train import TrainConfig
+
+    job = ws.job(job_id)
+    if job["kind"] != TRAIN:
+        raise ValueError(f"Unknown job kind '{job['kind']}'.")
+    ws.update_job(job_id, status="running", pid=os.getpid(), message="preparing data")
+    params = job["params"]
+    config = TrainConfig.from_dict(params["config"])
+    total = config.epochs
+
+    def on_epoch(epoch: int, logs: dict[str, float], seconds: float) -> None:
+        ws.add_epoch(job_id, epoch, logs, seconds, total)
+
+    try:
+        outcome = train_reservoir(
+            ws,
+            job["reservoir"],
+            config,
+            activate=params.get("activate"),
+            on_epoch=on_epoch,
+            should_stop=lambda: ws.stop_requested(job_id),
+        )
+    except ValueError as exc:  # a user-facing problem: show its message as is
+        ws.update_job(job_id, status="failed", message=str(exc))
+        raise
+    except BaseException as exc:
+        ws.update_job(job_id, status="failed", message=f"unexpected {type(exc).__name__}: {exc}")
+        traceback.print_exc()
+        raise
+    result = outcome.to_dict()
+    status = "stopped" if outcome.result.stopped_by_user else "done"
+    ws.update_job(job_id, status=status, message=f"version {result['version']} saved", result=result)
+    return result
+
+
+def running_job(ws: Workspace, reservoir: str) -> dict[str, Any] | None:
+    """The reservoir's queued or running job, so a page can re-attach to it after a refresh."""
+    ws.mark_interrupted()
+    jobs = ws.jobs(reservoir, active_only=True)
+    return jobs[0] if jobs else None
+
+
+def eta_seconds(job: dict[str, Any]) -> float | None:
+    """Rough time left: mean epoch time x epochs left (early stopping usually ends sooner)."""
+    epochs = job.get("epochs") or []
+    if not epochs:
+        return None
+    total = int(job["params"]["config"].get("epochs", len(epochs)))
+    mean = sum(e["seconds"] for e in epochs) / len(epochs)
+    return max(total - len(epochs), 0) * mean

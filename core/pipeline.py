@@ -1,0 +1,223 @@
+"""The actions a user can take (import, train, forecast, ...), shared by the CLI and the dashboard pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from core.clean import CleanConfig, CleanFrame, clean_daily
+from core.ingest import ParsedCSV, ReadOptions, read_csv
+from core.store import MergeResult, StoreError, UploadInfo, Workspace
+from core.train import EpochHook, StopHook, TrainConfig, TrainError, TrainResult
+from core.variables import canonical_name, is_nonnegative
+
+
+class ImportRefused(ValueError):
+    """The file has errors; nothing was stored. Carries the validation report for display."""
+
+    def __init__(self, parsed: ParsedCSV):
+        self.parsed = parsed
+        errors = parsed.report.errors
+        first = errors[0].message if errors else "the file could not be read"
+        more = f" (and {len(errors) - 1} more error(s))" if len(errors) > 1 else ""
+        super().__init__(f"{parsed.report.filename}: {first}{more}")
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """What an import did: the report it passed and the merge counts per reservoir."""
+
+    report: dict[str, Any]
+    results: tuple[MergeResult, ...]
+    mapping: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form for the CLI and the upload log view."""
+        return {
+            "report": self.report,
+            "mapping": self.mapping,
+            "results": [r.to_dict() for r in self.results],
+        }
+
+
+def variable_mapping(columns: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """Column -> variable name; columns that would collide keep their own tidy name."""
+    proposed = {c: canonical_name(c) for c in columns}
+    counts = pd.Series(list(proposed.values())).value_counts()
+    out = {}
+    for col, name in proposed.items():
+        out[col] = name if counts[name] == 1 else canonical_name(f"x {col}").removeprefix("x_")
+    return out
+
+
+def import_csv(
+    ws: Workspace,
+    source: str | Path | bytes,
+    *,
+    reservoir: str | None = None,
+    variable: str | None = None,
+    filename: str | None = None,
+    options: ReadOptions = ReadOptions(),
+    mapping: dict[str, str] | None = None,
+    units: dict[str, str | None] | None = None,
+) -> ImportOutcome:
+    """Read, validate and merge one file: --reservoir (columns are variables) or --variable (columns are reservoirs)."""
+    if bool(reservoir) == bool(variable):
+        raise StoreError("Say either which reservoir the file belongs to, or which variable its columns hold (wide file).")
+    parsed = read_csv(source, filename=filename, options=options)
+    if not parsed.report.ok or parsed.frame is None:
+        raise ImportRefused(parsed)
+    frame = parsed.frame
+    upload = UploadInfo(
+        filename=parsed.report.filename,
+        sha256=parsed.sha256,
+        warnings=tuple(i.to_dict() for i in parsed.report.warnings),
+    )
+    if reservoir:
+        mapping = {c: (mapping or {}).get(c) or auto for c, auto in variable_mapping(list(frame.columns)).items()}
+        data = {reservoir.strip(): frame.rename(columns=mapping)}
+        unit_map = {reservoir.strip(): {mapping[c]: (units or {}).get(mapping[c], parsed.units.get(c)) for c in frame.columns}}
+        sources = {reservoir.strip(): {mapping[c]: c for c in frame.columns}}
+    else:
+        var = canonical_name(variable or "")
+        mapping = {c: c.strip() for c in frame.columns}
+        data = {mapping[c]: frame[[c]].rename(columns={c: var}) for c in frame.columns}
+        unit = (units or {}).get(var)
+        unit_map = {name: {var: unit} for name in data}
+        sources = {name: {var: variable or var} for name in data}
+    results = ws.merge(data, unit_map, upload, source_columns=sources)
+    return ImportOutcome(report=parsed.report.to_dict(), results=tuple(results), mapping=mapping)
+
+
+def resolve_variables(ws: Workspace, reservoir: str, target: str, features: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """Map user-typed variable names (any case, or the original column header) to stored names."""
+    info = ws.reservoir(reservoir)
+    return info.variable(target).name, tuple(info.variable(f).name for f in features)
+
+
+def load_clean(ws: Workspace, reservoir: str, variables: list[str], config: CleanConfig) -> CleanFrame:
+    """Stored readings of some variables on a daily calendar, QC-masked and short gaps filled."""
+    raw = ws.readings(reservoir, variables)
+    if raw.empty:
+        raise StoreError(f"'{reservoir}' has no readings of {', '.join(variables)}.")
+    return clean_daily(raw, config)
+
+
+def default_features(ws: Workspace, reservoir: str, target: str) -> tuple[str, ...]:
+    """Covariates used when none are named: every other stored variable except other state variables."""
+    info = ws.reservoir(reservoir)
+    states = {"level", "storage"}
+    return tuple(v.name for v in info.variables if v.name != target and v.name not in states)
+
+
+@dataclass
+class TrainOutcome:
+    """A finished training run: the stored version record plus the in-memory result."""
+
+    record: dict[str, Any]
+    result: TrainResult
+    clean_summary: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CLI's `train --json` contract."""
+        r = self.result
+        return {
+            "reservoir": self.record["meta"]["reservoir"],
+            "version": self.record["version"],
+            "active": self.record["active"],
+            "model": r.config.model.name,
+            "target": r.config.target,
+            "features": list(r.config.features),
+            "epochs_run": r.epochs_run,
+            "best_epoch": r.best_epoch,
+            "train_seconds": r.train_seconds,
+            "stopped_by_user": r.stopped_by_user,
+            "val_mae": r.val_mae,
+            "splits": r.bounds.to_dict(),
+            "n_windows": r.n_windows,
+            "metrics": {k: r.metrics[k] for k in ("model", "persistence", "skill_vs_persistence", "skill_by_horizon", "n_windows")},
+            "validation_metrics": r.metrics["validation"],
+            "data_cleaning": self.clean_summary,
+            "config": r.config.to_dict(),
+        }
+
+
+def train_reservoir(
+    ws: Workspace,
+    reservoir: str,
+    config: TrainConfig,
+    *,
+    activate: bool | None = None,
+    on_epoch: EpochHook | None = None,
+    should_stop: StopHook | None = None,
+) -> TrainOutcome:
+    """Clean the stored history, fit, and save a new version (activated by the registry's rule)."""
+    from core.registry import save_version
+    from core.train import fit
+
+    name = ws.reservoir(reservoir).name
+    target, features = resolve_variables(ws, name, config.target, config.features)
+    config = TrainConfig.from_dict({**config.to_dict(), "target": target, "features": list(features)})
+    clean = load_clean(ws, name, [target, *features], config.clean)
+    result = fit(clean.values, config, on_epoch=on_epoch, should_stop=should_stop)
+    summary = clean.summary()
+    record = save_version(ws, name, result, activate=activate, extra={"data_cleaning": summary})
+    return TrainOutcome(record=record, result=result, clean_summary=summary)
+
+
+def forecast_reservoir(ws: Workspace, reservoir: str, version: int | None = None, as_of: str | None = None, loaded=None):  # noqa: ANN001, ANN201
+    """Forecast with a stored version (default: active); pass `loaded` to reuse a model already in memory."""
+    from core.forecast import issue
+    from core.registry import load_version
+
+    name = ws.reservoir(reservoir).name
+    loaded = loaded or load_version(ws, name, version)
+    cfg = loaded.config
+    clean = load_clean(ws, name, [cfg.target, *cfg.features], cfg.clean)
+    unit = ws.reservoir(name).variable(cfg.target).unit
+    fc = issue(loaded, clean.values, as_of=as_of, unit=unit)
+    if is_nonnegative(canonical_name(cfg.target)):
+        from dataclasses import replace
+
+        fc = replace(fc, points=tuple(replace(p, value=max(p.value, 0.0)) for p in fc.points))
+    return fc
+
+
+def add_sample(ws: Workspace, csv: Path | None = None) -> list[MergeResult]:
+    """Load the seeded sample reservoir (readings and operating levels); optionally write it as CSV."""
+    from core.sample import make_sample
+
+    sample = make_sample()
+    if csv is not None:
+        sample.to_csv(Path(csv))
+    results = ws.merge(
+        {sample.name: sample.frame},
+        {sample.name: dict(sample.units)},
+        UploadInfo(filename="built-in sample", sha256=_frame_sha(sample.frame)),
+    )
+    if not ws.levels(sample.name):
+        ws.set_levels(sample.name, sample.levels)
+    return results
+
+
+def _frame_sha(frame: pd.DataFrame) -> str:
+    """Content digest of a frame, to recognise a repeated sample load."""
+    from core.train import fingerprint
+
+    return fingerprint(frame)
+
+
+__all__ = [
+    "ImportOutcome",
+    "ImportRefused",
+    "TrainError",
+    "TrainOutcome",
+    "add_sample",
+    "forecast_reservoir",
+    "import_csv",
+    "load_clean",
+    "train_reservoir",
+]

@@ -1,0 +1,231 @@
+"""Fit a forecaster on a clean daily frame: leak-free scaling, windows, early stopping, test metrics."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from core.clean import CleanConfig
+from core.evaluate import compare
+from core.models import ModelConfig, build_model
+from core.preprocess import Scaling, fit_scaling
+from core.splits import SplitBounds, SplitConfig, split_bounds
+from core.windows import WindowSet, make_windows
+
+EpochHook = Callable[[int, dict[str, float], float], None]
+StopHook = Callable[[], bool]
+
+
+class TrainError(ValueError):
+    """Training cannot start or finish with these data/settings; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every setting that decides a model's numbers; saved with the model for reproducibility."""
+
+    target: str
+    features: tuple[str, ...] = ()
+    n_steps: int = 14
+    horizon: int = 7
+    learning_rate: float = 3e-4
+    epochs: int = 200
+    batch_size: int = 64
+    patience: int = 15
+    seed: int = 42
+    seasonal: bool = True
+    model: ModelConfig = field(default_factory=ModelConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    clean: CleanConfig = field(default_factory=CleanConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (nested configs as dicts)."""
+        data = asdict(self)
+        data["features"] = list(self.features)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        """Rebuild a saved config; unknown keys are an error so typos don't pass silently."""
+        data = dict(data)
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise TrainError(f"Unknown training setting(s): {', '.join(sorted(unknown))}")
+        data["features"] = tuple(data.get("features", ()))
+        data["model"] = ModelConfig.from_dict(data.get("model", {}))
+        data["split"] = SplitConfig.from_dict(data.get("split", {}))
+        data["clean"] = CleanConfig.from_dict(data.get("clean", {}))
+        return cls(**data)
+
+    def checked(self) -> "TrainConfig":
+        """Return self, or raise TrainError naming the setting that is out of range."""
+        rules = [
+            (1 <= self.n_steps <= 365, "n_steps (days of history) must be between 1 and 365"),
+            (1 <= self.horizon <= 60, "horizon (days ahead) must be between 1 and 60"),
+            (0 < self.learning_rate <= 0.1, "learning rate must be above 0 and at most 0.1"),
+            (1 <= self.epochs <= 5000, "epochs must be between 1 and 5000"),
+            (1 <= self.batch_size <= 4096, "batch size must be between 1 and 4096"),
+            (self.patience >= 1, "patience must be at least 1"),
+            (self.target not in self.features, f"'{self.target}' is the target; do not list it as a feature too"),
+        ]
+        for ok, message in rules:
+            if not ok:
+                raise TrainError(message)
+        return self
+
+
+@dataclass
+class TrainResult:
+    """A fitted model with what is needed to save, explain and reuse it."""
+
+    model: Any
+    config: TrainConfig
+    scaling: Scaling
+    bounds: SplitBounds
+    history: list[dict[str, float]]
+    epochs_run: int
+    best_epoch: int
+    train_seconds: float
+    val_mae: float
+    metrics: dict[str, Any]
+    n_windows: dict[str, int]
+    fingerprint: str
+    data_range: tuple[str, str]
+    stopped_by_user: bool = False
+
+
+def fingerprint(values: pd.DataFrame) -> str:
+    """sha256 of dates and values, so a model records exactly which data it saw."""
+    h = hashlib.sha256()
+    h.update(",".join(values.columns).encode())
+    h.update(values.index.asi8.tobytes())
+    h.update(np.ascontiguousarray(values.to_numpy(dtype=float)).tobytes())
+    return h.hexdigest()
+
+
+def prepare(values: pd.DataFrame, config: TrainConfig) -> tuple[Scaling, SplitBounds, dict[str, WindowSet]]:
+    """Split chronologically, fit scaling on training days, and cut windows inside each split."""
+    missing = [c for c in (config.target, *config.features) if c not in values.columns]
+    if missing:
+        raise TrainError(f"Variable(s) not found: {', '.join(missing)}. Available: {', '.join(values.columns)}.")
+    try:
+        bounds = split_bounds(values.index, config.split, min_days=config.n_steps + config.horizon)
+    except ValueError as exc:
+        raise TrainError(str(exc)) from exc
+    labels = bounds.labels(values.index)
+    scaling = fit_scaling(values, config.target, config.features, labels == "train", config.seasonal)
+    inputs = scaling.inputs(values)
+    target = values[config.target].to_numpy(dtype=float)
+    sets = {
+        name: make_windows(
+            inputs, target, values.index, labels, name, config.n_steps, config.horizon, scaling.delta_scale
+        )
+        for name in ("train", "val", "test")
+    }
+    for name, ws in sets.items():
+        if len(ws) == 0:
+            raise TrainError(
+                f"The {name} period ({bounds.to_dict()[name][0]} to {bounds.to_dict()[name][1]}) has no complete "
+                f"{config.n_steps}+{config.horizon}-day window (too short or too many gaps). "
+                "Import more data, shorten n_steps/horizon or move --test-from."
+            )
+    return scaling, bounds, sets
+
+
+def _progress_callback(on_epoch: EpochHook | None, should_stop: StopHook | None, state: dict[str, Any]):  # noqa: ANN202
+    """Keras callback that reports each epoch and honours a stop request within one epoch."""
+    import keras
+
+    class Progress(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            state["t0"] = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            logs = {k: float(v) for k, v in (logs or {}).items()}
+            seconds = time.perf_counter() - state["t0"]
+            state["history"].append({"epoch": epoch + 1, **logs, "seconds": seconds})
+            if on_epoch:
+                on_epoch(epoch + 1, logs, seconds)
+            if should_stop and should_stop():
+                state["stopped"] = True
+                self.model.stop_training = True
+
+    return Progress()
+
+
+def fit(
+    values: pd.DataFrame,
+    config: TrainConfig,
+    on_epoch: EpochHook | None = None,
+    should_stop: StopHook | None = None,
+) -> TrainResult:
+    """Train one model on a clean daily frame and score it on the untouched test split."""
+    import keras
+
+    config = config.checked()
+    scaling, bounds, sets = prepare(values, config)
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(config.n_steps, scaling.n_features, config.horizon, config.model)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate), loss="mae")
+    state: dict[str, Any] = {"history": [], "stopped": False}
+    early = keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=config.patience, restore_best_weights=True, start_from_epoch=0
+    )
+    train, val, test = sets["train"], sets["val"], sets["test"]
+    t0 = time.perf_counter()
+    model.fit(
+        train.X,
+        train.y,
+        validation_data=(val.X, val.y),
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        shuffle=True,
+        verbose=0,
+        callbacks=[early, _progress_callback(on_epoch, should_stop, state)],
+    )
+    seconds = time.perf_counter() - t0
+    history = state["history"]
+    if not history:
+        raise TrainError("Training stopped before the first epoch finished.")
+    best = int(np.argmin([h.get("val_loss", np.inf) for h in history])) + 1
+    if state["stopped"] and early.best_weights is not None:
+        model.set_weights(early.best_weights)  # a user stop keeps the best epoch so far, like early stopping
+    val_pred = val.to_values(predict(model, val.X), scaling.delta_scale)
+    test_pred = test.to_values(predict(model, test.X), scaling.delta_scale)
+    metrics = compare(test.truth, test_pred, test.base)
+    metrics["validation"] = compare(val.truth, val_pred, val.base)
+    metrics["test_period"] = bounds.to_dict()["test"]
+    return TrainResult(
+        model=model,
+        config=config,
+        scaling=scaling,
+        bounds=bounds,
+        history=history,
+        epochs_run=len(history),
+        best_epoch=best,
+        train_seconds=round(seconds, 3),
+        val_mae=float(metrics["validation"]["model"]["mae"]),
+        metrics=metrics,
+        n_windows={k: len(v) for k, v in sets.items()},
+        fingerprint=fingerprint(values[[config.target, *config.features]]),
+        data_range=(values.index.min().date().isoformat(), values.index.max().date().isoformat()),
+        stopped_by_user=state["stopped"],
+    )
+
+
+def predict(model: Any, X: np.ndarray, batch: int = 4096) -> np.ndarray:
+    """Scaled change predictions; calls the model directly (much faster than .predict for small inputs)."""
+    if len(X) == 0:
+        return np.zeros((0, model.output_shape[-1]), np.float32)
+    parts = [np.asarray(model(X[i : i + batch], training=False)) for i in range(0, len(X), batch)]
+    return np.concatenate(parts)
+
+
+def with_overrides(config: TrainConfig, **changes: Any) -> TrainConfig:
+    """A copy of config with some settings replaced (None values are ignored)."""
+    return replace(config, **{k: v for k, v in changes.items() if v is not None})

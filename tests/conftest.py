@@ -1,0 +1,63 @@
+"""Shared fixtures: a workspace with the sample reservoir, tiny training settings, the shared data folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real reservoir records beside the repo; tests that need them skip when absent."""
+    if not SHARED.exists():
+        pytest.skip(f"shared data not found at {SHARED} (CI provides ../shared beside the clone)")
+    return SHARED
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    """An empty workspace in a temp folder."""
+    from core.store import Workspace
+
+    return Workspace(tmp_path / "ws")
+
+
+@pytest.fixture(scope="session")
+def sample_workspace(tmp_path_factory):
+    """A workspace holding the sample reservoir, shared by read-only tests (build once)."""
+    from core.pipeline import add_sample
+    from core.store import Workspace
+
+    ws = Workspace(tmp_path_factory.mktemp("sample") / "ws")
+    add_sample(ws)
+    return ws
+
+
+def tiny_config(target: str = "level", features: tuple[str, ...] = ("rainfall", "inflow"), **kw):
+    """Training settings small enough for a test: a few epochs of a narrow net."""
+    from core.models import ModelConfig
+    from core.train import TrainConfig
+
+    base = dict(epochs=3, patience=2, batch_size=128, model=ModelConfig(filters=8, units=8))
+    base.update(kw)
+    return TrainConfig(target=target, features=features, **base)
+
+
+@pytest.fixture(scope="session")
+def trained_sample(tmp_path_factory):
+    """The sample reservoir with one tiny trained version (trained once per test session)."""
+    from core.pipeline import add_sample, train_reservoir
+    from core.sample import SAMPLE_NAME
+    from core.store import Workspace
+
+    ws = Workspace(tmp_path_factory.mktemp("trained") / "ws")
+    add_sample(ws)
+    outcome = train_reservoir(ws, SAMPLE_NAME, tiny_config())
+    return ws, outcome
