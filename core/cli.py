@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
@@ -42,7 +43,9 @@ def _fmt(value: Any, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return "-"
     if isinstance(value, float):
-        return f"{value:.{digits}g}" if abs(value) >= 1e5 or abs(value) < 1e-3 else f"{value:.{digits}f}"
+        if abs(value) >= 1e4:
+            return f"{value:,.0f}"
+        return f"{value:.{digits}g}" if 0 < abs(value) < 1e-3 else f"{value:.{digits}f}"
     return str(value)
 
 
@@ -55,7 +58,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
     ws = _workspace(args)
     if args.if_empty and ws.reservoirs():
-        _emit(args, {"results": [], "skipped": "workspace not empty"}, ["workspace already has reservoirs; sample not added"])
+        _emit(
+            args,
+            {"results": [], "skipped": "workspace not empty"},
+            ["workspace already has reservoirs; sample not added"],
+        )
         return 0
     results = add_sample(ws, Path(args.csv) if args.csv else None)
     data = {"results": [r.to_dict() for r in results], "csv": args.csv}
@@ -101,7 +108,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         out = []
         for r in outcome.results:
             note = " (this file was already imported; nothing changed)" if r.already_imported else ""
-            out.append(f"{r.reservoir}: {r.added} days added, {r.changed} changed, {r.unchanged} unchanged{note}")
+            out.append(f"{r.reservoir}: {r.added} readings added, {r.changed} changed, {r.unchanged} unchanged{note}")
         warnings = [i for i in outcome.report["issues"] if i["severity"] == "warning"]
         out += [f"warning: {w['message']}" for w in warnings]
         return out
@@ -151,7 +158,9 @@ def _train_lines(out: dict[str, Any]) -> list[str]:
         lines.append(
             f"  {name:12s}{_fmt(s['mae']):>12s}{_fmt(s['rmse']):>12s}{_fmt(s['nse']):>8s}{_fmt(s['kge']):>8s}{unit}"
         )
-    lines.append(f"  skill vs persistence: {_fmt(m['skill_vs_persistence'])} (above 0 = better than 'tomorrow = today')")
+    lines.append(
+        f"  skill vs persistence: {_fmt(m['skill_vs_persistence'])} (above 0 = better than 'tomorrow = today')"
+    )
     return lines
 
 
@@ -167,6 +176,39 @@ def cmd_train(args: argparse.Namespace) -> int:
     outcome = train_reservoir(ws, args.reservoir, cfg, activate=args.activate)
     out = outcome.to_dict()
     _emit(args, out, lambda: _train_lines(out))
+    return 0
+
+
+def cmd_retrain(args: argparse.Namespace) -> int:
+    """Train the active version's settings on all current data; compare old and new on the same recent window."""
+    from core.pipeline import retrain_reservoir
+
+    outcome, comparison = retrain_reservoir(_workspace(args), args.reservoir, activate=args.activate)
+    out = {**outcome.to_dict(), "comparison": comparison}
+
+    def lines() -> list[str]:
+        c = comparison
+        head = _train_lines(out)
+        head.append(f"  champion vs challenger on forecasts issued {c['window'][0]} to {c['window'][1]}:")
+        for side in ("champion", "challenger"):
+            s = c[side]
+            head.append(
+                f"    {side:10s} v{s['version']:<3d} MAE {_fmt(s['mae']):>12s}  skill {_fmt(s['skill_vs_persistence'])}"
+            )
+        if c["champion_trained_on_window_days"]:
+            head.append(f"    note: the champion saw {c['champion_trained_on_window_days']} of these days in training")
+        head.append(
+            f"  better on this window: {c['better']}"
+            + (
+                ""
+                if out["active"]
+                else f" (activate with: python -m core activate --reservoir '{out['reservoir']}'"
+                f" --version {out['version']})"
+            )
+        )
+        return head
+
+    _emit(args, out, lines)
     return 0
 
 
@@ -284,26 +326,38 @@ def _parser() -> argparse.ArgumentParser:
     """The command-line grammar; kept free of heavy imports so --help is instant."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    common.add_argument("--workspace", default=argparse.SUPPRESS, help="workspace folder (default: $SENTINEL_WORKSPACE or ./workspace)")
+    common.add_argument(
+        "--workspace", default=argparse.SUPPRESS, help="workspace folder (default: $SENTINEL_WORKSPACE or ./workspace)"
+    )
 
     csv_opts = argparse.ArgumentParser(add_help=False)
     csv_opts.add_argument("--date-column", help="name of the date column (default: detected)")
     order = csv_opts.add_mutually_exclusive_group()
     order.add_argument("--dayfirst", dest="dayfirst", action="store_const", const=True, help="dates are day/month/year")
-    order.add_argument("--monthfirst", dest="dayfirst", action="store_const", const=False, help="dates are month/day/year")
+    order.add_argument(
+        "--monthfirst", dest="dayfirst", action="store_const", const=False, help="dates are month/day/year"
+    )
 
     train_opts = argparse.ArgumentParser(add_help=False)
-    train_opts.add_argument("--features", help="comma-separated covariates (default: all non-state variables; '' for none)")
+    train_opts.add_argument(
+        "--features", help="comma-separated covariates (default: all non-state variables; '' for none)"
+    )
     train_opts.add_argument("--n-steps", type=int, help="days of history the model sees (default 14)")
     train_opts.add_argument("--horizon", type=int, help="days ahead to forecast (default 7)")
-    train_opts.add_argument("--epochs", type=int, help="maximum epochs; early stopping usually ends sooner (default 200)")
+    train_opts.add_argument(
+        "--epochs", type=int, help="maximum epochs; early stopping usually ends sooner (default 200)"
+    )
     train_opts.add_argument("--learning-rate", type=float, help="Adam learning rate (default 3e-4)")
     train_opts.add_argument("--batch-size", type=int, help="windows per training step (default 64)")
-    train_opts.add_argument("--patience", type=int, help="epochs without validation improvement before stopping (default 15)")
+    train_opts.add_argument(
+        "--patience", type=int, help="epochs without validation improvement before stopping (default 15)"
+    )
     train_opts.add_argument("--test-from", help="first day of the test period, YYYY-MM-DD (default: last 15%%)")
     train_opts.add_argument("--seed", type=int, help="random seed (default 42)")
     act = train_opts.add_mutually_exclusive_group()
-    act.add_argument("--activate", dest="activate", action="store_const", const=True, help="make the new version active")
+    act.add_argument(
+        "--activate", dest="activate", action="store_const", const=True, help="make the new version active"
+    )
     act.add_argument("--no-activate", dest="activate", action="store_const", const=False, help="never activate it")
 
     parser = argparse.ArgumentParser(
@@ -335,6 +389,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--reservoir", required=True)
     p.add_argument("--target", required=True, help="variable to forecast, e.g. level or storage")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser(
+        "retrain", parents=[common], help="retrain with the active version's settings on all current data"
+    )
+    p.add_argument("--reservoir", required=True)
+    act = p.add_mutually_exclusive_group()
+    act.add_argument("--activate", dest="activate", action="store_const", const=True, help="activate the new version")
+    act.add_argument(
+        "--auto-activate",
+        dest="activate",
+        action="store_const",
+        const=None,
+        help="activate it if its validation MAE beats the active one",
+    )
+    p.set_defaults(func=cmd_retrain, activate=False)
 
     p = sub.add_parser("forecast", parents=[common], help="forecast the next days")
     p.add_argument("--reservoir", required=True)

@@ -75,9 +75,7 @@ def compare(truth: np.ndarray, pred: np.ndarray, base: np.ndarray) -> dict[str, 
     persistence = np.repeat(np.asarray(base, dtype=float)[:, None], truth.shape[1], axis=1)
     model = score(truth, pred)
     ref = score(truth, persistence)
-    by_lead = [
-        _round(skill(m, p)) for m, p in zip(model["mae_by_horizon"], ref["mae_by_horizon"], strict=True)
-    ]
+    by_lead = [_round(skill(m, p)) for m, p in zip(model["mae_by_horizon"], ref["mae_by_horizon"], strict=True)]
     return {
         "model": model,
         "persistence": ref,

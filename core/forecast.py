@@ -53,7 +53,9 @@ class Forecast:
         return df.set_index("date")
 
 
-def issue(loaded: LoadedModel, values: pd.DataFrame, as_of: str | pd.Timestamp | None = None, unit: str | None = None) -> Forecast:
+def issue(
+    loaded: LoadedModel, values: pd.DataFrame, as_of: str | pd.Timestamp | None = None, unit: str | None = None
+) -> Forecast:
     """Forecast from the n_steps days ending on as_of (default: the last day with all inputs)."""
     scaling, cfg = loaded.scaling, loaded.config
     needed = [cfg.target, *cfg.features]

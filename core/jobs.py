@@ -39,7 +39,7 @@ def start_job(ws: Workspace, reservoir: str, kind: str, params: dict[str, Any]) 
 
 def run_job(ws: Workspace, job_id: int) -> dict[str, Any]:
     """Body of the job process: do the work, report every epoch, honour stop requests, record the outcome."""
-    from core.pipeline import train_reservoir
+    from core.pipeline import retrain_reservoir, train_reservoir
     from core.train import TrainConfig
 
     job = ws.job(job_id)
@@ -53,15 +53,15 @@ def run_job(ws: Workspace, job_id: int) -> dict[str, Any]:
     def on_epoch(epoch: int, logs: dict[str, float], seconds: float) -> None:
         ws.add_epoch(job_id, epoch, logs, seconds, total)
 
+    stop = lambda: ws.stop_requested(job_id)  # noqa: E731
+    comparison = None
     try:
-        outcome = train_reservoir(
-            ws,
-            job["reservoir"],
-            config,
-            activate=params.get("activate"),
-            on_epoch=on_epoch,
-            should_stop=lambda: ws.stop_requested(job_id),
-        )
+        if params.get("retrain"):
+            outcome, comparison = retrain_reservoir(ws, job["reservoir"], on_epoch=on_epoch, should_stop=stop)
+        else:
+            outcome = train_reservoir(
+                ws, job["reservoir"], config, activate=params.get("activate"), on_epoch=on_epoch, should_stop=stop
+            )
     except ValueError as exc:  # a user-facing problem: show its message as is
         ws.update_job(job_id, status="failed", message=str(exc))
         raise
@@ -70,9 +70,19 @@ def run_job(ws: Workspace, job_id: int) -> dict[str, Any]:
         traceback.print_exc()
         raise
     result = outcome.to_dict()
+    if comparison is not None:
+        result["comparison"] = comparison
     status = "stopped" if outcome.result.stopped_by_user else "done"
     ws.update_job(job_id, status=status, message=f"version {result['version']} saved", result=result)
     return result
+
+
+def start_training(
+    ws: Workspace, reservoir: str, config: Any, *, activate: bool | None = None, retrain: bool = False
+) -> int:
+    """Launch a training (or retraining with the active version's settings) job for the dashboard."""
+    params = {"config": config.to_dict(), "activate": activate, "retrain": retrain}
+    return start_job(ws, reservoir, TRAIN, params)
 
 
 def running_job(ws: Workspace, reservoir: str) -> dict[str, Any] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -17,10 +18,8 @@ def clean(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [clean(v) for v in obj]
     if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
-        try:
+        with contextlib.suppress(ValueError, AttributeError):
             obj = obj.item()
-        except (ValueError, AttributeError):
-            pass
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj

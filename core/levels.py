@@ -29,7 +29,7 @@ class OperatingLevel:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "OperatingLevel":
+    def from_dict(cls, data: dict[str, Any]) -> OperatingLevel:
         """Rebuild a level from its stored JSON, checking it on the way in."""
         level = cls(
             name=str(data["name"]),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from typing import Any
 
 DEFAULT_MODEL = "conv_lstm"
 
@@ -23,7 +24,7 @@ class ModelConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
         """Rebuild from saved JSON, ignoring nothing silently: unknown keys are an error."""
         known = set(cls.__dataclass_fields__)
         unknown = set(data) - known

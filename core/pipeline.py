@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -12,7 +12,11 @@ from core.clean import CleanConfig, CleanFrame, clean_daily
 from core.ingest import ParsedCSV, ReadOptions, read_csv
 from core.store import MergeResult, StoreError, UploadInfo, Workspace
 from core.train import EpochHook, StopHook, TrainConfig, TrainError, TrainResult
-from core.variables import canonical_name, is_nonnegative
+
+if TYPE_CHECKING:
+    from core.forecast import Forecast
+    from core.registry import LoadedModel
+from core.variables import KINDS, canonical_name, is_nonnegative
 
 
 class ImportRefused(ValueError):
@@ -60,14 +64,16 @@ def import_csv(
     reservoir: str | None = None,
     variable: str | None = None,
     filename: str | None = None,
-    options: ReadOptions = ReadOptions(),
+    options: ReadOptions | None = None,
     mapping: dict[str, str] | None = None,
     units: dict[str, str | None] | None = None,
 ) -> ImportOutcome:
     """Read, validate and merge one file: --reservoir (columns are variables) or --variable (columns are reservoirs)."""
     if bool(reservoir) == bool(variable):
-        raise StoreError("Say either which reservoir the file belongs to, or which variable its columns hold (wide file).")
-    parsed = read_csv(source, filename=filename, options=options)
+        raise StoreError(
+            "Say either which reservoir the file belongs to, or which variable its columns hold (wide file)."
+        )
+    parsed = read_csv(source, filename=filename, options=options or ReadOptions())
     if not parsed.report.ok or parsed.frame is None:
         raise ImportRefused(parsed)
     frame = parsed.frame
@@ -79,20 +85,25 @@ def import_csv(
     if reservoir:
         mapping = {c: (mapping or {}).get(c) or auto for c, auto in variable_mapping(list(frame.columns)).items()}
         data = {reservoir.strip(): frame.rename(columns=mapping)}
-        unit_map = {reservoir.strip(): {mapping[c]: (units or {}).get(mapping[c], parsed.units.get(c)) for c in frame.columns}}
+        unit_map = {
+            reservoir.strip(): {mapping[c]: (units or {}).get(mapping[c], parsed.units.get(c)) for c in frame.columns}
+        }
         sources = {reservoir.strip(): {mapping[c]: c for c in frame.columns}}
     else:
         var = canonical_name(variable or "")
         mapping = {c: c.strip() for c in frame.columns}
         data = {mapping[c]: frame[[c]].rename(columns={c: var}) for c in frame.columns}
-        unit = (units or {}).get(var)
+        kind = KINDS.get(var)
+        unit = (units or {}).get(var) or (kind.default_unit if kind else None)
         unit_map = {name: {var: unit} for name in data}
         sources = {name: {var: variable or var} for name in data}
     results = ws.merge(data, unit_map, upload, source_columns=sources)
     return ImportOutcome(report=parsed.report.to_dict(), results=tuple(results), mapping=mapping)
 
 
-def resolve_variables(ws: Workspace, reservoir: str, target: str, features: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+def resolve_variables(
+    ws: Workspace, reservoir: str, target: str, features: tuple[str, ...]
+) -> tuple[str, tuple[str, ...]]:
     """Map user-typed variable names (any case, or the original column header) to stored names."""
     info = ws.reservoir(reservoir)
     return info.variable(target).name, tuple(info.variable(f).name for f in features)
@@ -138,7 +149,10 @@ class TrainOutcome:
             "val_mae": r.val_mae,
             "splits": r.bounds.to_dict(),
             "n_windows": r.n_windows,
-            "metrics": {k: r.metrics[k] for k in ("model", "persistence", "skill_vs_persistence", "skill_by_horizon", "n_windows")},
+            "metrics": {
+                k: r.metrics[k]
+                for k in ("model", "persistence", "skill_vs_persistence", "skill_by_horizon", "n_windows")
+            },
             "validation_metrics": r.metrics["validation"],
             "data_cleaning": self.clean_summary,
             "config": r.config.to_dict(),
@@ -168,7 +182,13 @@ def train_reservoir(
     return TrainOutcome(record=record, result=result, clean_summary=summary)
 
 
-def forecast_reservoir(ws: Workspace, reservoir: str, version: int | None = None, as_of: str | None = None, loaded=None):  # noqa: ANN001, ANN201
+def forecast_reservoir(
+    ws: Workspace,
+    reservoir: str,
+    version: int | None = None,
+    as_of: str | None = None,
+    loaded: LoadedModel | None = None,
+) -> Forecast:
     """Forecast with a stored version (default: active); pass `loaded` to reuse a model already in memory."""
     from core.forecast import issue
     from core.registry import load_version
@@ -221,3 +241,84 @@ __all__ = [
     "load_clean",
     "train_reservoir",
 ]
+
+
+def score_version(
+    ws: Workspace, reservoir: str, version: int, start: str, end: str, loaded: Any = None
+) -> dict[str, Any]:
+    """Metrics of a stored version on forecasts issued between start and end (the champion-vs-challenger window)."""
+    from core.evaluate import compare
+    from core.registry import load_version
+    from core.train import predict
+    from core.windows import make_windows
+
+    loaded = loaded or load_version(ws, reservoir, version)
+    cfg, scaling = loaded.config, loaded.scaling
+    clean = load_clean(ws, reservoir, [cfg.target, *cfg.features], cfg.clean).values
+    start_ts, end_ts = pd.Timestamp(start), pd.Timestamp(end)
+    # the window's inputs may precede `start`; what must lie in [start - n_steps, end] is the whole window span
+    labels = pd.Series("out", index=clean.index, dtype=object)
+    labels[(clean.index > start_ts - pd.Timedelta(days=cfg.n_steps)) & (clean.index <= end_ts)] = "in"
+    windows = make_windows(
+        scaling.inputs(clean),
+        clean[cfg.target].to_numpy(dtype=float),
+        clean.index,
+        labels.to_numpy(),
+        "in",
+        cfg.n_steps,
+        cfg.horizon,
+        scaling.delta_scale,
+    )
+    if len(windows) == 0:
+        raise StoreError(f"Version {version} has no complete forecast window between {start} and {end}.")
+    pred = windows.to_values(predict(loaded.model, windows.X), scaling.delta_scale)
+    result = compare(windows.truth, pred, windows.base)
+    trained_until = pd.Timestamp(loaded.meta["data"]["splits"]["val"][1])
+    result["trained_on_window_days"] = max(0, (min(trained_until, end_ts) - start_ts).days + 1)
+    return result
+
+
+def retrain_reservoir(
+    ws: Workspace,
+    reservoir: str,
+    *,
+    on_epoch: EpochHook | None = None,
+    should_stop: StopHook | None = None,
+    activate: bool | None = False,
+) -> tuple[TrainOutcome, dict[str, Any]]:
+    """Train the active version's settings on all current data; score old and new on the new test window.
+
+    The new version is not activated unless asked (activate=None applies the validation rule): the
+    operator decides after seeing champion vs challenger.
+    """
+    from core.splits import SplitConfig
+
+    name = ws.reservoir(reservoir).name
+    champion = ws.model(name)
+    config = TrainConfig.from_dict(champion["meta"]["config"])
+    if config.split.test_from:  # a fixed test start would leave the new days out of testing: use the fractions
+        config = TrainConfig.from_dict({**config.to_dict(), "split": SplitConfig().to_dict()})
+    outcome = train_reservoir(ws, name, config, activate=activate, on_epoch=on_epoch, should_stop=should_stop)
+    start, end = outcome.result.bounds.to_dict()["test"]
+    old = score_version(ws, name, int(champion["version"]), start, end)
+    new = outcome.result.metrics
+    comparison = {
+        "window": [start, end],
+        "champion": {"version": int(champion["version"]), **_brief(old)},
+        "challenger": {"version": int(outcome.record["version"]), **_brief(new)},
+        "champion_trained_on_window_days": old["trained_on_window_days"],
+        "better": "challenger" if new["model"]["mae"] < old["model"]["mae"] else "champion",
+    }
+    return outcome, comparison
+
+
+def _brief(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The headline numbers of a comparison side."""
+    return {
+        "mae": metrics["model"]["mae"],
+        "rmse": metrics["model"]["rmse"],
+        "nse": metrics["model"]["nse"],
+        "kge": metrics["model"]["kge"],
+        "skill_vs_persistence": metrics["skill_vs_persistence"],
+        "n_windows": metrics["n_windows"],
+    }

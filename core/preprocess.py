@@ -46,7 +46,7 @@ class Scaling:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Scaling":
+    def from_dict(cls, data: dict[str, Any]) -> Scaling:
         """Rebuild from a saved model's JSON."""
         return cls(
             target=data["target"],

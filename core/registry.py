@@ -6,7 +6,7 @@ import hashlib
 import shutil
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +37,14 @@ def _reservoir_dir(ws: Workspace, reservoir: str) -> Path:
     return ws.models_dir / f"r{ws.reservoir(reservoir).id}"
 
 
-def build_meta(result: TrainResult, reservoir: str, version: int, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def build_meta(
+    result: TrainResult, reservoir: str, version: int, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Everything saved beside the weights: config, scaling, data, metrics, timings."""
     return {
         "reservoir": reservoir,
         "version": version,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "config": result.config.to_dict(),
         "scaling": result.scaling.to_dict(),
         "features": [result.config.target, *result.config.features],
@@ -64,7 +66,11 @@ def build_meta(result: TrainResult, reservoir: str, version: int, extra: dict[st
 
 
 def save_version(
-    ws: Workspace, reservoir: str, result: TrainResult, activate: bool | None = None, extra: dict[str, Any] | None = None
+    ws: Workspace,
+    reservoir: str,
+    result: TrainResult,
+    activate: bool | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write a new version folder atomically, then register it; returns the stored record.
 
@@ -122,7 +128,8 @@ def load_version(ws: Workspace, reservoir: str, version: int | None = None) -> L
         raise RegistryError(f"Version {record['version']} points outside the workspace; refusing to load it.")
     if not path.exists():
         raise RegistryError(
-            f"The files of version {record['version']} of '{reservoir}' are missing; retrain or activate another version."
+            f"The files of version {record['version']} of '{reservoir}' are missing; "
+            "retrain or activate another version."
         )
     if _sha256(path) != record["sha256"]:
         raise RegistryError(

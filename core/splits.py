@@ -28,7 +28,7 @@ class SplitConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "SplitConfig":
+    def from_dict(cls, data: dict[str, Any]) -> SplitConfig:
         """Rebuild from a saved model's config."""
         return cls(**{k: data[k] for k in ("val_fraction", "test_fraction", "test_from") if k in data})
 
@@ -72,8 +72,7 @@ def split_bounds(index: pd.DatetimeIndex, config: SplitConfig, min_days: int = 3
             raise SplitError(f"--test-from '{config.test_from}' is not a date; use YYYY-MM-DD.") from exc
         if not start < test_start <= end:
             raise SplitError(
-                f"--test-from {test_start.date()} must fall inside the data "
-                f"({start.date()} to {end.date()})."
+                f"--test-from {test_start.date()} must fall inside the data ({start.date()} to {end.date()})."
             )
         before = (test_start - start).days
         val_days = int(round(before * config.val_fraction))

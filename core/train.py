@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,7 +51,7 @@ class TrainConfig:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """Rebuild a saved config; unknown keys are an error so typos don't pass silently."""
         data = dict(data)
         unknown = set(data) - set(cls.__dataclass_fields__)
@@ -62,7 +63,7 @@ class TrainConfig:
         data["clean"] = CleanConfig.from_dict(data.get("clean", {}))
         return cls(**data)
 
-    def checked(self) -> "TrainConfig":
+    def checked(self) -> TrainConfig:
         """Return self, or raise TrainError naming the setting that is out of range."""
         rules = [
             (1 <= self.n_steps <= 365, "n_steps (days of history) must be between 1 and 365"),

@@ -1,0 +1,1 @@
+"""Dashboard pages (listed explicitly in app.py) and their shared helpers in common.py."""

@@ -1,0 +1,130 @@
+"""Helpers every page shares: the workspace, the reservoir picker, caches and error display.
+
+Not a page itself (app.py lists pages explicitly). Keeps Streamlit concerns here and all logic in core.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core.store import StoreError, Workspace, resolve_workspace
+
+RESERVOIR_KEY = "reservoir"
+
+
+@st.cache_resource(show_spinner=False)
+def _workspace(root: str) -> Workspace:
+    """One Workspace object per folder; it holds only paths (connections are opened per call)."""
+    return Workspace(Path(root))
+
+
+def workspace() -> Workspace:
+    """The workspace named by SENTINEL_WORKSPACE (or ./workspace)."""
+    return _workspace(str(resolve_workspace(os.environ.get("SENTINEL_WORKSPACE"))))
+
+
+@st.cache_resource(show_spinner="Preparing the workspace...")
+def _start(root: str) -> dict[str, Any]:
+    """Once per server start: mark jobs of a previous server run as interrupted, load the sample if empty."""
+    from core.pipeline import add_sample
+
+    ws = _workspace(root)
+    interrupted = ws.mark_interrupted()
+    added = False
+    if not ws.reservoirs():
+        add_sample(ws)
+        added = True
+    return {"interrupted": interrupted, "sample_added": added}
+
+
+def ensure_started() -> dict[str, Any]:
+    """Run the once-per-server start-up for the current workspace."""
+    return _start(str(workspace().root))
+
+
+def reservoir_names() -> list[str]:
+    """Names of the reservoirs in the workspace, sorted for the picker."""
+    return sorted((r.name for r in workspace().reservoirs()), key=str.lower)
+
+
+def reservoir_picker() -> str | None:
+    """Sidebar picker shared by all pages; the choice lives in session_state so it survives page changes."""
+    names = reservoir_names()
+    with st.sidebar:
+        if not names:
+            st.info("No reservoirs yet. Upload readings on the Data page.")
+            return None
+        current = st.session_state.get(RESERVOIR_KEY)
+        if current not in names:
+            st.session_state[RESERVOIR_KEY] = names[0]
+        st.selectbox(
+            "Reservoir",
+            names,
+            key=RESERVOIR_KEY,
+            help="The reservoir every page shows. Add reservoirs by uploading a CSV on the Data page.",
+        )
+        st.caption(f"Workspace: `{workspace().root}`")
+    return st.session_state[RESERVOIR_KEY]
+
+
+def selected_reservoir() -> str | None:
+    """The reservoir chosen in the sidebar (None in an empty workspace)."""
+    name = st.session_state.get(RESERVOIR_KEY)
+    return name if name in reservoir_names() else None
+
+
+def data_stamp(reservoir: str) -> str:
+    """Changes whenever the reservoir's readings change, to key cached reads."""
+    info = workspace().reservoir(reservoir)
+    uploads = workspace().uploads(reservoir)
+    return f"{info.last}|{sum(v.count for v in info.variables)}|{uploads[0]['id'] if uploads else 0}"
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _readings(root: str, reservoir: str, variables: tuple[str, ...] | None, stamp: str) -> pd.DataFrame:
+    """Cached stored readings; the stamp argument invalidates the cache after an import."""
+    return _workspace(root).readings(reservoir, list(variables) if variables else None)
+
+
+def readings(reservoir: str, variables: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Stored readings of a reservoir (cached until its data change)."""
+    return _readings(str(workspace().root), reservoir, variables, data_stamp(reservoir))
+
+
+@st.cache_resource(show_spinner="Loading the model...", max_entries=16)
+def _loaded_model(root: str, reservoir: str, version: int, sha256: str):  # noqa: ANN202 - LoadedModel
+    """A loaded Keras model per reservoir+version (+checksum); read-only, so safe to share between sessions."""
+    from core.registry import load_version
+
+    return load_version(_workspace(root), reservoir, version)
+
+
+def loaded_model(reservoir: str, version: int | None = None):  # noqa: ANN201 - LoadedModel
+    """The active (or given) version, loaded once and reused."""
+    record = workspace().model(reservoir, version)
+    return _loaded_model(str(workspace().root), reservoir, int(record["version"]), record["sha256"])
+
+
+def show_error(exc: BaseException, where: Any = st) -> None:
+    """A readable message for an expected problem; unexpected ones say so without a traceback."""
+    if isinstance(exc, (ValueError, StoreError)):
+        where.error(str(exc), icon=":material/error:")
+    else:
+        where.error(
+            f"Something went wrong ({type(exc).__name__}: {exc}). Nothing was changed. "
+            "If it happens again, note the time and check the server log.",
+            icon=":material/error:",
+        )
+
+
+def fmt_value(value: float | None, unit: str | None = None, digits: int = 2) -> str:
+    """A number with its unit for humans: thousands separators for big values."""
+    if value is None or pd.isna(value):
+        return "-"
+    text = f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:,.{digits}f}"
+    return f"{text} {unit}" if unit else text

@@ -1,0 +1,111 @@
+"""The CLI contract: JSON shapes other tools rely on, one-line errors with non-zero exits, fast --help."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_help_does_not_import_heavy_libraries():
+    code = (
+        "import sys; from core.cli import _parser; _parser().format_help();"
+        "print(sorted(m for m in ('tensorflow', 'keras', 'pandas', 'streamlit', 'plotly') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_sample_csv_inspect_import_round_trip(tmp_path, capsys):
+    ws = str(tmp_path / "ws")
+    csv = tmp_path / "sample.csv"
+    code, out, _ = run(capsys, "--workspace", ws, "sample", "--csv", str(csv), "--json")
+    assert code == 0 and csv.read_text().startswith("date,level,storage,inflow,outflow,rainfall")
+    assert json.loads(out)["results"][0]["reservoir"] == "Sample Reservoir"
+
+    code, out, _ = run(capsys, "inspect", str(csv), "--json")
+    report = json.loads(out)
+    assert code == 0 and report["ok"] and report["columns"] == ["level", "storage", "inflow", "outflow", "rainfall"]
+
+    code, out, _ = run(capsys, "--workspace", ws, "import", str(csv), "--reservoir", "Copy", "--json")
+    result = json.loads(out)["results"][0]
+    assert code == 0 and result["reservoir"] == "Copy" and result["added"] > 0
+    code, out, _ = run(capsys, "--workspace", ws, "import", str(csv), "--reservoir", "Copy", "--json")
+    again = json.loads(out)["results"][0]
+    assert again["added"] == 0 and again["changed"] == 0 and again["already_imported"]
+
+
+def test_bad_file_exits_non_zero_with_the_reason(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,level\n2024-01-01,1.0\n2024-01-02,abc\n2024-01-03,1.2\n")
+    code, _, err = run(capsys, "--workspace", str(tmp_path / "ws"), "import", str(bad), "--reservoir", "X")
+    assert code == 2
+    assert "Import refused; nothing was stored." in err
+    assert "Column 'level'" in err and "line 3" in err and "'abc'" in err
+    assert "Traceback" not in err
+    code, out, _ = run(capsys, "--workspace", str(tmp_path / "ws"), "reservoirs", "--json")
+    assert code == 0 and json.loads(out)["reservoirs"] == []
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["train", "--reservoir", "Nowhere", "--target", "level"], "Nowhere"),
+        (["forecast", "--reservoir", "Nowhere"], "Nowhere"),
+        (["import", "missing.csv", "--reservoir", "X"], "not found"),
+    ],
+)
+def test_user_errors_are_one_line_without_traceback(tmp_path, argv, fragment):
+    proc = subprocess.run(
+        [sys.executable, "-m", "core", "--workspace", str(tmp_path / "ws"), *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode != 0
+    assert fragment in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_train_forecast_models_json_contract(tmp_path, capsys):
+    ws = str(tmp_path / "ws")
+    run(capsys, "--workspace", ws, "sample")
+    code, out, _ = run(
+        capsys, "--workspace", ws, "train", "--reservoir", "sample reservoir", "--target", "level",
+        "--features", "rainfall,inflow", "--epochs", "2", "--batch-size", "256", "--json",
+    )
+    assert code == 0
+    train = json.loads(out)
+    assert train["version"] == 1 and train["epochs_run"] >= 1 and train["train_seconds"] > 0
+    for side in ("model", "persistence"):
+        assert {"mae", "rmse", "nse", "kge", "mae_by_horizon"} <= set(train["metrics"][side])
+    assert "skill_vs_persistence" in train["metrics"]
+
+    code, out, _ = run(capsys, "--workspace", ws, "forecast", "--reservoir", "Sample Reservoir", "--json")
+    fc = json.loads(out)
+    assert code == 0 and fc["version"] == 1 and fc["target"] == "level"
+    assert len(fc["forecast"]) == 7 and {"date", "value"} <= set(fc["forecast"][0])
+    assert fc["last_observed"]["date"] < fc["forecast"][0]["date"]
+
+    code, out, _ = run(capsys, "--workspace", ws, "models", "--reservoir", "Sample Reservoir", "--json")
+    models = json.loads(out)["models"]
+    assert [m["version"] for m in models] == [1] and models[0]["active"]
+
+    code, out, _ = run(capsys, "--workspace", ws, "retrain", "--reservoir", "Sample Reservoir", "--json")
+    re = json.loads(out)
+    assert code == 0 and re["version"] == 2 and not re["active"]
+    assert re["comparison"]["champion"]["version"] == 1 and re["comparison"]["challenger"]["version"] == 2
+    assert re["comparison"]["window"] == re["splits"]["test"]
