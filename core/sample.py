@@ -216,7 +216,7 @@ def _year_factors(rng: np.random.Generator, years: int) -> np.ndarray:
     n_spells = max(1, years // 6)
     seg = years / n_spells
     for k in range(n_spells):  # one multi-year drought in each stretch of ~6 years
-        lo, hi = int(round(k * seg)) + 1, int(round((k + 1) * seg))
+        lo, hi = round(k * seg) + 1, round((k + 1) * seg)
         length = min(int(rng.integers(2, 4)), hi - lo + 1)
         first = int(rng.integers(lo + (1 if hi - lo + 1 > length else 0), hi - length + 2))
         spell = np.arange(first, first + length)
