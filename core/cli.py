@@ -350,7 +350,7 @@ def _parser() -> argparse.ArgumentParser:
     train_opts.add_argument("--learning-rate", type=float, help="Adam learning rate (default 3e-4)")
     train_opts.add_argument("--batch-size", type=int, help="windows per training step (default 64)")
     train_opts.add_argument(
-        "--patience", type=int, help="epochs without validation improvement before stopping (default 15)"
+        "--patience", type=int, help="epochs without validation improvement before stopping (default 10)"
     )
     train_opts.add_argument("--test-from", help="first day of the test period, YYYY-MM-DD (default: last 15%%)")
     train_opts.add_argument("--seed", type=int, help="random seed (default 42)")

@@ -14,9 +14,9 @@ class ModelConfig:
     """Architecture knobs, saved with the model so a version can be rebuilt and explained."""
 
     name: str = DEFAULT_MODEL
-    filters: int = 64
+    filters: int = 32
     kernel_size: int = 3
-    units: int = 64
+    units: int = 32
     dropout: float = 0.1
 
     def to_dict(self) -> dict[str, Any]:

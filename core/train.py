@@ -37,7 +37,7 @@ class TrainConfig:
     learning_rate: float = 3e-4
     epochs: int = 200
     batch_size: int = 64
-    patience: int = 15
+    patience: int = 10
     seed: int = 42
     seasonal: bool = True
     model: ModelConfig = field(default_factory=ModelConfig)
