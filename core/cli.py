@@ -232,12 +232,120 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             f"{fc.reservoir}: {fc.target} forecast by version {fc.version}, issued {fc.issued}"
             f" (last observed {_fmt(fc.last_observed['value'])}{unit})"
         ]
+        has_bands = fc.points[0].lower_80 is not None
+        header = f"  {'date':10s}  {'forecast':>12s}"
+        if has_bands:
+            header += f"  {'80 % band':>27s}  {'95 % band':>27s}"
+        out.append(header + ("   observed" if fc.points[0].observed is not None else ""))
         for p in fc.points:
-            seen = f"   observed {_fmt(p.observed)}" if p.observed is not None else ""
-            out.append(f"  {p.date}  {_fmt(p.value):>12s}{unit}{seen}")
+            row = f"  {p.date}  {_fmt(p.value):>12s}"
+            if has_bands:
+                row += f"  {_fmt(p.lower_80):>12s} - {_fmt(p.upper_80):>12s}"
+                row += f"  {_fmt(p.lower_95):>12s} - {_fmt(p.upper_95):>12s}"
+            if p.observed is not None:
+                row += f"   {_fmt(p.observed)}"
+            out.append(row)
+        if fc.bands_note:
+            out.append(f"  note: {fc.bands_note}")
+        if fc.alert:
+            out.append(f"  alert: {fc.alert['state'].upper()} - {fc.alert['reason']}")
         return out
 
     _emit(args, data, lines)
+    return 0
+
+
+def cmd_levels(args: argparse.Namespace) -> int:
+    """List or edit the reservoir's operating levels and its alert trigger."""
+    from core.levels import parse_level
+    from core.pipeline import alert_trigger, set_alert_trigger, update_levels
+
+    ws = _workspace(args)
+    info = ws.reservoir(args.reservoir)
+    if args.set or args.remove:
+        var = info.variable(args.variable or _default_level_variable(ws, info))
+        new = [parse_level(spec, var.unit, var.name) for spec in args.set or []]
+        update_levels(ws, info.name, new, args.remove or [])
+    if args.trigger is not None:
+        set_alert_trigger(ws, info.name, args.trigger)
+    levels = ws.levels(info.name)
+    trigger = alert_trigger(ws, info.name)
+    data = {"reservoir": info.name, "trigger": trigger, "levels": [lv.to_dict() for lv in levels]}
+
+    def lines() -> list[str]:
+        out = [f"{info.name}: operating levels (alert when a level is at least {trigger:.0%} likely to be crossed)"]
+        for lv in sorted(levels, key=lambda lv: -lv.value):
+            arrow = "above" if lv.side == "flood" else "below"
+            out.append(
+                f"  {lv.name:24s} {_fmt(lv.value):>12s} {lv.unit or '':6s} {lv.variable:10s}"
+                f" alert {arrow}, {lv.severity}"
+            )
+        if not levels:
+            out.append("  none set; add one with --set 'Flood warning=313.5:flood:warning'")
+        return out
+
+    _emit(args, data, lines)
+    return 0
+
+
+def _default_level_variable(ws: Any, info: Any) -> str:
+    """Levels go on the active model's target, else level, else storage, else the first variable."""
+    try:
+        return ws.model(info.name)["meta"]["config"]["target"]
+    except ValueError:
+        names = [v.name for v in info.variables]
+        return next((n for n in ("level", "storage") if n in names), names[0])
+
+
+def cmd_hindcast(args: argparse.Namespace) -> int:
+    """The forecasts the model would have issued on each past day, with what then happened."""
+    from core.pipeline import hindcast
+
+    forecasts = hindcast(_workspace(args), args.reservoir, args.date_from, args.date_to, version=args.version)
+    data = {"reservoir": args.reservoir, "hindcasts": [{"issued": f.issued, **f.to_dict()} for f in forecasts]}
+
+    def lines() -> list[str]:
+        out = [f"{len(forecasts)} hindcasts issued {args.date_from} to {args.date_to}"]
+        for f in forecasts:
+            last = f.points[-1]
+            obs = _fmt(last.observed) if last.observed is not None else "-"
+            out.append(
+                f"  {f.issued}: day {last.lead} forecast {_fmt(last.value)}, observed {obs}; alert {f.alert['state']}"
+            )
+        return out
+
+    _emit(args, data, lines)
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Hits, misses and false alarms of the alert rule over a version's test period."""
+    from core.pipeline import verify_alerts
+
+    ws = _workspace(args)
+    name = ws.reservoir(args.reservoir).name
+    result = verify_alerts(ws, name, version=args.version, trigger=args.trigger)
+
+    def lines() -> list[str]:
+        out = [
+            f"{name} v{result['version']}: alert rule (>= {result['trigger']:.0%}) on forecasts issued "
+            f"{result['period'][0]} to {result['period'][1]}"
+        ]
+        out.append(
+            f"  {'level':24s} {'events':>6s} {'alerts':>6s} {'hits':>5s} {'miss':>5s} {'false':>5s}"
+            f" {'POD':>5s} {'FAR':>5s} {'CSI':>5s}"
+        )
+        for r in result["levels"]:
+            out.append(
+                f"  {r['level']:24s} {r['events']:>6d} {r['alerts']:>6d} {r['hits']:>5d} {r['misses']:>5d}"
+                f" {r['false_alarms']:>5d}"
+                f" {_fmt(r['pod'], 2):>5s} {_fmt(r['far'], 2):>5s} {_fmt(r['csi'], 2):>5s}"
+            )
+        if not result["levels"]:
+            out.append("  no operating levels on this model's variable")
+        return out
+
+    _emit(args, result, lines)
     return 0
 
 
@@ -410,6 +518,33 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", type=int, help="model version (default: active)")
     p.add_argument("--as-of", help="issue the forecast as if on this past date (hindcast), YYYY-MM-DD")
     p.set_defaults(func=cmd_forecast)
+
+    p = sub.add_parser("levels", parents=[common], help="list or edit operating levels and the alert trigger")
+    p.add_argument("--reservoir", required=True)
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="NAME=VALUE:SIDE:SEVERITY",
+        help="add or replace a level, e.g. 'Flood warning=313.5:flood:warning' (side flood|drought, "
+        "severity watch|warning|danger); repeatable",
+    )
+    p.add_argument("--remove", action="append", metavar="NAME", help="remove a level by name; repeatable")
+    p.add_argument("--variable", help="variable the levels apply to (default: the active model's target)")
+    p.add_argument("--trigger", type=float, help="alert when a crossing is at least this likely (0-1, default 0.2)")
+    p.set_defaults(func=cmd_levels)
+
+    p = sub.add_parser("hindcast", parents=[common], help="forecasts the model would have issued on past days")
+    p.add_argument("--reservoir", required=True)
+    p.add_argument("--from", dest="date_from", required=True, help="first issue date, YYYY-MM-DD")
+    p.add_argument("--to", dest="date_to", required=True, help="last issue date, YYYY-MM-DD")
+    p.add_argument("--version", type=int, help="model version (default: active)")
+    p.set_defaults(func=cmd_hindcast)
+
+    p = sub.add_parser("verify", parents=[common], help="hits, misses and false alarms of alerts on the test period")
+    p.add_argument("--reservoir", required=True)
+    p.add_argument("--version", type=int, help="model version (default: active)")
+    p.add_argument("--trigger", type=float, help="alert trigger probability (default: the reservoir's)")
+    p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("models", parents=[common], help="model versions of a reservoir")
     p.add_argument("--reservoir", required=True)

@@ -1,8 +1,8 @@
-"""Issue a dated forecast from a loaded model and the latest (or as-of) clean readings."""
+"""Issue a dated forecast, with calibrated bands, from a loaded model and the latest (or as-of) clean readings."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -10,6 +10,8 @@ import pandas as pd
 
 from core.registry import LoadedModel
 from core.train import predict
+from core.uncertainty import BANDS, recent_change
+from core.variables import canonical_name, is_nonnegative
 from core.windows import latest_window
 
 
@@ -19,17 +21,23 @@ class ForecastError(ValueError):
 
 @dataclass(frozen=True)
 class ForecastPoint:
-    """One forecast day; `observed` is filled in for hindcasts when the truth is known."""
+    """One forecast day with its bands; `observed` is filled in for hindcasts when the truth is known."""
 
     date: str
     value: float
     lead: int
     observed: float | None = None
+    lower_50: float | None = None
+    upper_50: float | None = None
+    lower_80: float | None = None
+    upper_80: float | None = None
+    lower_95: float | None = None
+    upper_95: float | None = None
 
 
 @dataclass(frozen=True)
 class Forecast:
-    """A forecast as issued: which model, from which day, for which days."""
+    """A forecast as issued: which model, from which day, for which days, how uncertain, how risky."""
 
     reservoir: str
     version: int
@@ -39,10 +47,16 @@ class Forecast:
     issued: str
     last_observed: dict[str, Any]
     points: tuple[ForecastPoint, ...]
+    bands_note: str | None = None
+    exceedance: dict[str, list[float]] | None = None
+    alert: dict[str, Any] | None = None
+    levels: tuple[dict[str, Any], ...] = ()
+    samples: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form used by the CLI (`forecast` list of {date, value, ...})."""
-        out = asdict(self)
+        """JSON form used by the CLI: `forecast` is a list of day objects with value and bands."""
+        out = asdict(replace(self, samples=None))
+        out.pop("samples")
         out["forecast"] = out.pop("points")
         return out
 
@@ -51,6 +65,15 @@ class Forecast:
         df = pd.DataFrame([asdict(p) for p in self.points])
         df["date"] = pd.to_datetime(df["date"])
         return df.set_index("date")
+
+    def band(self, band: int) -> tuple[list[float], list[float]] | None:
+        """Lower and upper bounds of one band per day, or None when the version has no calibration."""
+        if self.points[0].lower_50 is None:
+            return None
+        return (
+            [getattr(p, f"lower_{band}") for p in self.points],
+            [getattr(p, f"upper_{band}") for p in self.points],
+        )
 
 
 def issue(
@@ -64,38 +87,44 @@ def issue(
         raise ForecastError(f"The model needs {', '.join(missing)}, which this reservoir no longer has.")
     values = values[needed]
     inputs = scaling.inputs(values)
-    complete = np.isfinite(inputs).all(axis=1)
-    if as_of is None:
-        if not complete.any():
-            raise ForecastError("No day has all the inputs the model needs.")
-        day = values.index[np.flatnonzero(complete)[-1]]
-    else:
-        try:
-            day = pd.Timestamp(as_of).normalize()
-        except (ValueError, TypeError) as exc:
-            raise ForecastError(f"'{as_of}' is not a date; use YYYY-MM-DD.") from exc
-        if day < values.index.min() or day > values.index.max():
-            raise ForecastError(
-                f"As-of date {day.date()} is outside the stored readings "
-                f"({values.index.min().date()} to {values.index.max().date()})."
-            )
+    day = _issue_day(values, inputs, as_of)
     try:
         window = latest_window(inputs, values.index, cfg.n_steps, day)
     except ValueError as exc:
         raise ForecastError(str(exc)) from exc
     last = float(values.at[day, cfg.target])
-    change = predict(loaded.model, window)[0].astype(float) * scaling.delta_scale
+    value = last + predict(loaded.model, window)[0].astype(float) * scaling.delta_scale
     dates = pd.date_range(day + pd.Timedelta(days=1), periods=cfg.horizon, freq="D")
     truth = values[cfg.target].reindex(dates)
-    points = tuple(
-        ForecastPoint(
-            date=d.date().isoformat(),
-            value=float(last + c),
-            lead=i + 1,
-            observed=None if pd.isna(t) else float(t),
+    calibration = loaded.calibration
+    bands: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    samples = None
+    note = None
+    if calibration is not None:
+        change = recent_change(window, scaling.delta_scale)
+        bands = {b: (lo[0], hi[0]) for b, (lo, hi) in calibration.bands(value[None], change).items()}
+        samples = calibration.samples(value[None], change)[0]
+        if calibration.nonnegative and any((lo <= 0).any() for lo, _ in bands.values()):
+            note = f"Lower bands are cut at 0: {cfg.target} cannot be negative."
+    if is_nonnegative(canonical_name(cfg.target)):
+        value = np.maximum(value, 0.0)
+    points = []
+    for i, (d, v, t) in enumerate(zip(dates, value, truth, strict=True)):
+        extra = {
+            f"{side}_{b}": float(arr[i])
+            for b in BANDS
+            if b in bands
+            for side, arr in zip(("lower", "upper"), bands[b], strict=True)
+        }
+        points.append(
+            ForecastPoint(
+                date=d.date().isoformat(),
+                value=float(v),
+                lead=i + 1,
+                observed=None if pd.isna(t) else float(t),
+                **extra,
+            )
         )
-        for i, (d, c, t) in enumerate(zip(dates, change, truth, strict=True))
-    )
     return Forecast(
         reservoir=loaded.reservoir,
         version=loaded.version,
@@ -104,5 +133,26 @@ def issue(
         unit=unit,
         issued=day.date().isoformat(),
         last_observed={"date": day.date().isoformat(), "value": last},
-        points=points,
+        points=tuple(points),
+        bands_note=note,
+        samples=samples,
     )
+
+
+def _issue_day(values: pd.DataFrame, inputs: np.ndarray, as_of: str | pd.Timestamp | None) -> pd.Timestamp:
+    """The forecast issue date: as_of checked against the data, or the last day with all inputs."""
+    if as_of is None:
+        complete = np.isfinite(inputs).all(axis=1)
+        if not complete.any():
+            raise ForecastError("No day has all the inputs the model needs.")
+        return values.index[np.flatnonzero(complete)[-1]]
+    try:
+        day = pd.Timestamp(as_of).normalize()
+    except (ValueError, TypeError) as exc:
+        raise ForecastError(f"'{as_of}' is not a date; use YYYY-MM-DD.") from exc
+    if day < values.index.min() or day > values.index.max():
+        raise ForecastError(
+            f"As-of date {day.date()} is outside the stored readings "
+            f"({values.index.min().date()} to {values.index.max().date()})."
+        )
+    return day

@@ -55,3 +55,51 @@ def check_level(level: OperatingLevel) -> None:
         )
     if level.value != level.value or level.value in (float("inf"), float("-inf")):
         raise LevelError(f"Level '{level.name}': value must be a finite number.")
+
+
+def check_levels(levels: list[OperatingLevel]) -> None:
+    """Reject a set whose order makes no sense: per variable, flood lines above drought lines and
+    severities stepping outwards (flood: watch < warning < danger; drought: watch > warning > danger)."""
+    names = [lv.name.strip().lower() for lv in levels]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise LevelError(f"Two levels share the name '{dupes[0]}'; give each level its own name.")
+    rank = {s: i for i, s in enumerate(SEVERITIES)}
+    for variable in {lv.variable for lv in levels}:
+        mine = [lv for lv in levels if lv.variable == variable]
+        flood = [lv for lv in mine if lv.side == "flood"]
+        drought = [lv for lv in mine if lv.side == "drought"]
+        if flood and drought:
+            top_drought = max(drought, key=lambda lv: lv.value)
+            low_flood = min(flood, key=lambda lv: lv.value)
+            if top_drought.value >= low_flood.value:
+                raise LevelError(
+                    f"Drought level '{top_drought.name}' ({top_drought.value:g}) must lie below flood level "
+                    f"'{low_flood.name}' ({low_flood.value:g})."
+                )
+        for side, group, sign in (("flood", flood, 1), ("drought", drought, -1)):
+            for a in group:
+                for b in group:
+                    if rank[a.severity] < rank[b.severity] and sign * (a.value - b.value) > 0:
+                        direction = "below" if side == "flood" else "above"
+                        raise LevelError(
+                            f"On the {side} side, '{a.name}' ({a.severity}, {a.value:g}) should lie {direction} "
+                            f"'{b.name}' ({b.severity}, {b.value:g}): more severe levels are further out."
+                        )
+
+
+def parse_level(spec: str, unit: str | None, variable: str) -> OperatingLevel:
+    """Read 'Flood warning=313.5:flood:warning' (the CLI's --set) into a checked level."""
+    name, sep, rest = spec.partition("=")
+    parts = rest.split(":")
+    if not sep or len(parts) != 3:
+        raise LevelError(
+            f"'{spec}': write a level as NAME=VALUE:SIDE:SEVERITY, e.g. 'Flood warning=313.5:flood:warning'."
+        )
+    try:
+        value = float(parts[0].replace(",", "."))
+    except ValueError:
+        raise LevelError(f"'{spec}': '{parts[0]}' is not a number.") from None
+    level = OperatingLevel(name.strip(), value, unit, parts[1].strip().lower(), parts[2].strip().lower(), variable)
+    check_level(level)
+    return level

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,13 +11,14 @@ import pandas as pd
 
 from core.clean import CleanConfig, CleanFrame, clean_daily
 from core.ingest import ParsedCSV, ReadOptions, read_csv
+from core.levels import OperatingLevel
 from core.store import MergeResult, StoreError, UploadInfo, Workspace
 from core.train import EpochHook, StopHook, TrainConfig, TrainError, TrainResult
 
 if TYPE_CHECKING:
     from core.forecast import Forecast
     from core.registry import LoadedModel
-from core.variables import KINDS, canonical_name, is_nonnegative
+from core.variables import KINDS, canonical_name
 
 
 class ImportRefused(ValueError):
@@ -188,8 +190,13 @@ def forecast_reservoir(
     version: int | None = None,
     as_of: str | None = None,
     loaded: LoadedModel | None = None,
+    trigger: float | None = None,
 ) -> Forecast:
-    """Forecast with a stored version (default: active); pass `loaded` to reuse a model already in memory."""
+    """Forecast with bands, exceedance probabilities and the alert (default: active version, latest readings).
+
+    Pass `loaded` to reuse a model already in memory (the dashboard caches it).
+    """
+    from core import risk
     from core.forecast import issue
     from core.registry import load_version
 
@@ -199,11 +206,7 @@ def forecast_reservoir(
     clean = load_clean(ws, name, [cfg.target, *cfg.features], cfg.clean)
     unit = ws.reservoir(name).variable(cfg.target).unit
     fc = issue(loaded, clean.values, as_of=as_of, unit=unit)
-    if is_nonnegative(canonical_name(cfg.target)):
-        from dataclasses import replace
-
-        fc = replace(fc, points=tuple(replace(p, value=max(p.value, 0.0)) for p in fc.points))
-    return fc
+    return risk.assess(fc, ws.levels(name), alert_trigger(ws, name) if trigger is None else trigger)
 
 
 def add_sample(ws: Workspace, csv: Path | None = None) -> list[MergeResult]:
@@ -243,20 +246,64 @@ __all__ = [
 ]
 
 
-def score_version(
-    ws: Workspace, reservoir: str, version: int, start: str, end: str, loaded: Any = None
-) -> dict[str, Any]:
-    """Metrics of a stored version on forecasts issued between start and end (the champion-vs-challenger window)."""
-    from core.evaluate import compare
-    from core.registry import load_version
+def alert_trigger(ws: Workspace, reservoir: str) -> float:
+    """The reservoir's alert trigger probability (operator-editable; default 20 %)."""
+    from core.risk import DEFAULT_TRIGGER
+
+    return float(ws.get_meta(reservoir, "alert_trigger", DEFAULT_TRIGGER))
+
+
+def set_alert_trigger(ws: Workspace, reservoir: str, trigger: float) -> None:
+    """Store the probability at which a level crossing raises an alert."""
+    if not 0.01 <= trigger <= 0.99:
+        raise StoreError("The alert trigger is a probability between 1 % and 99 % (e.g. 0.2 for 20 %).")
+    ws.set_meta(ws.reservoir(reservoir).name, "alert_trigger", float(trigger))
+
+
+def update_levels(
+    ws: Workspace,
+    reservoir: str,
+    new: Sequence[OperatingLevel] = (),
+    remove: Sequence[str] = (),
+) -> list[OperatingLevel]:
+    """Add or replace levels by name and remove others; the whole set is checked before it is stored."""
+    from core.levels import LevelError, check_levels
+
+    name = ws.reservoir(reservoir).name
+    current = {lv.name.lower(): lv for lv in ws.levels(name)}
+    for key in remove:
+        if key.lower() not in current:
+            raise LevelError(
+                f"'{name}' has no level called '{key}'. Levels: {', '.join(lv.name for lv in current.values())}."
+            )
+        del current[key.lower()]
+    info = ws.reservoir(name)
+    for level in new:
+        var = info.variable(level.variable)
+        stored = ws.readings(name, [var.name])[var.name].dropna()
+        if not stored.empty:
+            lo, hi = float(stored.min()), float(stored.max())
+            span = max(hi - lo, abs(hi) * 0.01, 1e-9)
+            if not lo - 3 * span <= level.value <= hi + 3 * span:
+                raise LevelError(
+                    f"Level '{level.name}' = {level.value:g} is far outside the recorded {var.name} "
+                    f"({lo:g} to {hi:g} {var.unit or ''}). Is it in {var.unit or 'the same unit as the data'}?"
+                )
+        current[level.name.lower()] = replace(level, variable=var.name, unit=level.unit or var.unit)
+    levels = sorted(current.values(), key=lambda lv: (lv.variable, lv.value))
+    check_levels(levels)
+    ws.set_levels(name, levels)
+    return levels
+
+
+def _version_windows(ws: Workspace, reservoir: str, loaded: LoadedModel, start: str, end: str) -> tuple[Any, Any]:
+    """Forecast windows issued between start and end (whole span inside [start - n_steps, end]) and their forecasts."""
     from core.train import predict
     from core.windows import make_windows
 
-    loaded = loaded or load_version(ws, reservoir, version)
     cfg, scaling = loaded.config, loaded.scaling
     clean = load_clean(ws, reservoir, [cfg.target, *cfg.features], cfg.clean).values
     start_ts, end_ts = pd.Timestamp(start), pd.Timestamp(end)
-    # the window's inputs may precede `start`; what must lie in [start - n_steps, end] is the whole window span
     labels = pd.Series("out", index=clean.index, dtype=object)
     labels[(clean.index > start_ts - pd.Timedelta(days=cfg.n_steps)) & (clean.index <= end_ts)] = "in"
     windows = make_windows(
@@ -270,12 +317,115 @@ def score_version(
         scaling.delta_scale,
     )
     if len(windows) == 0:
-        raise StoreError(f"Version {version} has no complete forecast window between {start} and {end}.")
-    pred = windows.to_values(predict(loaded.model, windows.X), scaling.delta_scale)
+        raise StoreError(f"Version {loaded.version} has no complete forecast window between {start} and {end}.")
+    return windows, windows.to_values(predict(loaded.model, windows.X), scaling.delta_scale)
+
+
+def score_version(
+    ws: Workspace, reservoir: str, version: int, start: str, end: str, loaded: LoadedModel | None = None
+) -> dict[str, Any]:
+    """Metrics of a stored version on forecasts issued between start and end (the champion-vs-challenger window)."""
+    from core.evaluate import compare
+    from core.registry import load_version
+
+    loaded = loaded or load_version(ws, reservoir, version)
+    windows, pred = _version_windows(ws, reservoir, loaded, start, end)
     result = compare(windows.truth, pred, windows.base)
     trained_until = pd.Timestamp(loaded.meta["data"]["splits"]["val"][1])
-    result["trained_on_window_days"] = max(0, (min(trained_until, end_ts) - start_ts).days + 1)
+    result["trained_on_window_days"] = max(0, (min(trained_until, pd.Timestamp(end)) - pd.Timestamp(start)).days + 1)
     return result
+
+
+def verify_alerts(
+    ws: Workspace,
+    reservoir: str,
+    version: int | None = None,
+    trigger: float | None = None,
+    levels: list[OperatingLevel] | None = None,
+    loaded: LoadedModel | None = None,
+) -> dict[str, Any]:
+    """Hits, misses and false alarms of the alert rule per level over the version's test period."""
+    from core import risk
+    from core.registry import load_version
+    from core.uncertainty import recent_change
+
+    name = ws.reservoir(reservoir).name
+    loaded = loaded or load_version(ws, name, version)
+    trigger = alert_trigger(ws, name) if trigger is None else trigger
+    calibration = loaded.calibration
+    if calibration is None:
+        raise StoreError(f"Version {loaded.version} has no calibrated bands; retrain to verify alerts.")
+    start, end = loaded.meta["data"]["splits"]["test"]
+    windows, pred = _version_windows(ws, name, loaded, start, end)
+    samples = calibration.samples(pred, recent_change(windows.X, loaded.scaling.delta_scale))
+    mine = risk.applicable(ws.levels(name) if levels is None else levels, loaded.config.target)
+    rows = []
+    for lv in mine:
+        prob_any = risk.beyond(samples, lv).any(axis=-1).mean(axis=-1)
+        crossed = risk.beyond(windows.truth, lv).any(axis=-1)
+        rows.append(
+            {
+                "level": lv.name,
+                "value": lv.value,
+                "side": lv.side,
+                "severity": lv.severity,
+                **risk.verify(prob_any, crossed, trigger),
+            }
+        )
+    return {"version": loaded.version, "period": [start, end], "trigger": trigger, "levels": rows}
+
+
+def hindcast(
+    ws: Workspace,
+    reservoir: str,
+    start: str,
+    end: str,
+    version: int | None = None,
+    trigger: float | None = None,
+    lookback_days: int = 400,
+    loaded: LoadedModel | None = None,
+) -> list[Forecast]:
+    """The forecast the model would have issued on every day from start to end, using only data up to that day.
+
+    Each issue day's inputs are cleaned from the readings up to that day (a `lookback_days` tail), so no
+    future reading reaches a hindcast through gap filling or spike detection.
+    """
+    from core import risk
+    from core.clean import clean_daily
+    from core.forecast import ForecastError, issue
+    from core.registry import load_version
+
+    name = ws.reservoir(reservoir).name
+    loaded = loaded or load_version(ws, name, version)
+    cfg = loaded.config
+    try:
+        days = pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq="D")
+    except (ValueError, TypeError) as exc:
+        raise StoreError(f"--from/--to must be dates (YYYY-MM-DD): {exc}") from exc
+    if len(days) == 0:
+        raise StoreError("--from must not be after --to.")
+    if len(days) > 3700:
+        raise StoreError("A hindcast covers at most about 10 years (3,700 issue days); shorten the range.")
+    raw = ws.readings(name, [cfg.target, *cfg.features])
+    truth = raw[cfg.target]
+    unit = ws.reservoir(name).variable(cfg.target).unit
+    levels = ws.levels(name)
+    trigger = alert_trigger(ws, name) if trigger is None else trigger
+    out = []
+    for day in days:
+        past = raw.loc[day - pd.Timedelta(days=lookback_days) : day]
+        if past.empty or past.index[-1] != day:
+            continue
+        try:
+            fc = issue(loaded, clean_daily(past, cfg.clean).values, as_of=day, unit=unit)
+        except ForecastError:
+            continue  # no complete input window that day (a gap): nothing would have been issued
+        observed = truth.reindex(pd.to_datetime([p.date for p in fc.points]))
+        points = tuple(
+            replace(p, observed=None if pd.isna(o) else float(o)) for p, o in zip(fc.points, observed, strict=True)
+        )
+        out.append(risk.assess(replace(fc, points=points), levels, trigger))
+    return out
 
 
 def retrain_reservoir(

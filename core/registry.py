@@ -7,6 +7,7 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from core.jsonio import dumps, write_atomic
 from core.preprocess import Scaling
 from core.store import StoreError, Workspace
 from core.train import TrainConfig, TrainResult
+from core.uncertainty import Calibration
 
 MODEL_FILE = "model.keras"
 META_FILE = "meta.json"
@@ -55,6 +57,7 @@ def build_meta(
             "n_windows": result.n_windows,
         },
         "metrics": result.metrics,
+        "calibration": result.calibration.to_dict() if result.calibration else None,
         "val_mae": result.val_mae,
         "history": result.history,
         "epochs_run": result.epochs_run,
@@ -116,6 +119,12 @@ class LoadedModel:
     scaling: Scaling
     config: TrainConfig
     sha256: str
+
+    @cached_property
+    def calibration(self) -> Calibration | None:
+        """The interval calibration saved with this version (None for versions saved without one)."""
+        data = self.meta.get("calibration")
+        return Calibration.from_dict(data) if data else None
 
 
 def load_version(ws: Workspace, reservoir: str, version: int | None = None) -> LoadedModel:

@@ -16,6 +16,8 @@ from core.evaluate import compare
 from core.models import ModelConfig, build_model
 from core.preprocess import Scaling, fit_scaling
 from core.splits import SplitBounds, SplitConfig, split_bounds
+from core.uncertainty import METHODS, Calibration, calibrate, coverage, recent_change
+from core.variables import canonical_name, is_nonnegative
 from core.windows import WindowSet, make_windows
 
 EpochHook = Callable[[int, dict[str, float], float], None]
@@ -40,6 +42,7 @@ class TrainConfig:
     patience: int = 10
     seed: int = 42
     seasonal: bool = True
+    interval_method: str = "scaled"
     model: ModelConfig = field(default_factory=ModelConfig)
     split: SplitConfig = field(default_factory=SplitConfig)
     clean: CleanConfig = field(default_factory=CleanConfig)
@@ -73,6 +76,7 @@ class TrainConfig:
             (1 <= self.batch_size <= 4096, "batch size must be between 1 and 4096"),
             (self.patience >= 1, "patience must be at least 1"),
             (self.target not in self.features, f"'{self.target}' is the target; do not list it as a feature too"),
+            (self.interval_method in ("scaled", "absolute"), "interval method must be 'scaled' or 'absolute'"),
         ]
         for ok, message in rules:
             if not ok:
@@ -97,6 +101,7 @@ class TrainResult:
     n_windows: dict[str, int]
     fingerprint: str
     data_range: tuple[str, str]
+    calibration: Calibration | None = None
     stopped_by_user: bool = False
 
 
@@ -201,6 +206,17 @@ def fit(
     metrics = compare(test.truth, test_pred, test.base)
     metrics["validation"] = compare(val.truth, val_pred, val.base)
     metrics["test_period"] = bounds.to_dict()["test"]
+    nonneg = is_nonnegative(canonical_name(config.target))
+    val_change = recent_change(val.X, scaling.delta_scale)
+    test_change = recent_change(test.X, scaling.delta_scale)
+    by_method = {}
+    for method in METHODS:  # both measured, so the choice of default stays an evidence-based one
+        calib = calibrate(val.truth, val_pred, val_change, scaling.delta_scale, method, nonneg)
+        by_method[method] = coverage(test.truth, calib.bands(test_pred, test_change))
+        if method == config.interval_method:
+            calibration = calib
+    metrics["coverage"] = by_method[config.interval_method]
+    metrics["coverage_by_method"] = by_method
     return TrainResult(
         model=model,
         config=config,
@@ -215,6 +231,7 @@ def fit(
         n_windows={k: len(v) for k, v in sets.items()},
         fingerprint=fingerprint(values[[config.target, *config.features]]),
         data_range=(values.index.min().date().isoformat(), values.index.max().date().isoformat()),
+        calibration=calibration,
         stopped_by_user=state["stopped"],
     )
 

@@ -1,0 +1,115 @@
+"""Operating-level risk: exceedance probabilities per day, the alert rule, and its hindcast verification."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from core.forecast import Forecast
+from core.levels import SEVERITIES, OperatingLevel
+from core.variables import canonical_name
+
+DEFAULT_TRIGGER = 0.20  # alert when the chance of crossing a level within the horizon is at least this
+LIKELY = 0.5  # "likely crossed" = more likely than not
+RANK = {s: i + 1 for i, s in enumerate(SEVERITIES)}  # watch < warning < danger
+
+
+def applicable(levels: Sequence[OperatingLevel], target: str) -> list[OperatingLevel]:
+    """Levels drawn on the forecast's own variable (a level line means nothing on a storage forecast)."""
+    key = canonical_name(target)
+    return [lv for lv in levels if canonical_name(lv.variable) == key]
+
+
+def beyond(samples: np.ndarray, level: OperatingLevel) -> np.ndarray:
+    """Boolean: each sample value on the alert side of the level (above for flood, below for drought)."""
+    return samples > level.value if level.side == "flood" else samples < level.value
+
+
+def exceedance(samples: np.ndarray, levels: Sequence[OperatingLevel]) -> dict[str, list[float]]:
+    """Probability, for each level and forecast day, of being beyond the level."""
+    return {lv.name: [float(p) for p in beyond(samples, lv).mean(axis=0)] for lv in levels}
+
+
+def within_horizon(samples: np.ndarray, level: OperatingLevel) -> float:
+    """Probability of being beyond the level on at least one forecast day (joint over lead days)."""
+    return float(beyond(samples, level).any(axis=-1).mean())
+
+
+def alert_state(
+    forecast: Forecast, levels: Sequence[OperatingLevel], trigger: float = DEFAULT_TRIGGER
+) -> dict[str, Any]:
+    """The most severe level whose crossing within the horizon is at least `trigger` likely, in words."""
+    if not 0 < trigger < 1:
+        raise ValueError("The trigger probability must be between 0 and 1 (e.g. 0.2 for 20 %).")
+    unit = f" {forecast.unit}" if forecast.unit else ""
+    base = {"trigger": trigger, "state": "normal", "level": None, "probability": 0.0, "date": None}
+    if forecast.samples is None:
+        return {**base, "state": "unknown", "reason": "This model version has no calibrated bands; retrain it."}
+    if not levels:
+        return {**base, "state": "no levels", "reason": f"No operating levels are set for {forecast.target}."}
+    candidates = []
+    for lv in levels:
+        p_any = within_horizon(forecast.samples, lv)
+        daily = beyond(forecast.samples, lv).mean(axis=0)
+        first = int(np.argmax(daily >= trigger)) if (daily >= trigger).any() else int(np.argmax(daily))
+        likely = int(np.argmax(daily >= LIKELY)) + 1 if (daily >= LIKELY).any() else None
+        candidates.append((lv, p_any, forecast.points[first].date, float(daily[first]), likely))
+    hits = [c for c in candidates if c[1] >= trigger]
+    if not hits:
+        lv, p, _, _, _ = max(candidates, key=lambda c: c[1])
+        highest = f"highest: {lv.name}, {p:.0%}" if p > 0 else "none has any chance in the calibrated bands"
+        return {
+            **base,
+            "probability": p,
+            "reason": f"No level is {trigger:.0%} likely to be crossed in the next {len(forecast.points)} days "
+            f"({highest}).",
+        }
+    lv, p, date, _, likely = max(hits, key=lambda c: (RANK[c[0].severity], c[1]))
+    verb = "passing" if lv.side == "flood" else "falling below"
+    return {
+        "trigger": trigger,
+        "state": lv.severity,
+        "level": lv.name,
+        "value": lv.value,
+        "side": lv.side,
+        "probability": p,
+        "date": date,
+        "days_until_likely": likely,
+        "reason": f"{p:.0%} chance of {verb} {lv.name} ({lv.value:g}{unit}) by {forecast.points[-1].date}; "
+        f"first day at or above {trigger:.0%}: {date}.",
+    }
+
+
+def assess(forecast: Forecast, levels: Sequence[OperatingLevel], trigger: float = DEFAULT_TRIGGER) -> Forecast:
+    """The forecast with exceedance probabilities and the alert attached (levels of other variables ignored)."""
+    mine = applicable(levels, forecast.target)
+    probs = exceedance(forecast.samples, mine) if forecast.samples is not None else None
+    return replace(
+        forecast,
+        exceedance=probs,
+        alert=alert_state(forecast, mine, trigger),
+        levels=tuple(lv.to_dict() for lv in mine),
+    )
+
+
+def verify(prob_any: np.ndarray, crossed: np.ndarray, trigger: float = DEFAULT_TRIGGER) -> dict[str, Any]:
+    """Hits, misses and false alarms of the alert rule over past forecasts, with POD, FAR and CSI."""
+    warned = np.asarray(prob_any) >= trigger
+    crossed = np.asarray(crossed, dtype=bool)
+    hits = int((warned & crossed).sum())
+    misses = int((~warned & crossed).sum())
+    false_alarms = int((warned & ~crossed).sum())
+    return {
+        "forecasts": int(warned.size),
+        "events": int(crossed.sum()),
+        "alerts": int(warned.sum()),
+        "hits": hits,
+        "misses": misses,
+        "false_alarms": false_alarms,
+        "pod": hits / (hits + misses) if hits + misses else None,
+        "far": false_alarms / (hits + false_alarms) if hits + false_alarms else None,
+        "csi": hits / (hits + misses + false_alarms) if hits + misses + false_alarms else None,
+    }
