@@ -276,7 +276,7 @@ def forecast_figure(
     issued = pd.Timestamp(forecast.issued)
     suffix = _unit_suffix(unit)
     if title is None:
-        title = f"{forecast.reservoir} — {target} forecast, model v{forecast.version}, issued {forecast.issued}"
+        title = f"{forecast.reservoir} — {target}{f' ({unit})' if unit else ''} forecast, model v{forecast.version}, issued {forecast.issued}"
     fig = _figure(height, title)
 
     history = _as_series(history, target) if len(history) else pd.Series(dtype=float, index=pd.DatetimeIndex([]))
@@ -589,9 +589,7 @@ def _epoch_rows(epochs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     return frame.sort_values("epoch")
 
 
-def loss_figure(
-    epochs: Sequence[Mapping[str, Any]], *, best_epoch: int | None = None, height: int = 320
-) -> go.Figure:
+def loss_figure(epochs: Sequence[Mapping[str, Any]], *, best_epoch: int | None = None, height: int = 320) -> go.Figure:
     """Training and validation loss per epoch, so a user can see learning (and over-fitting) as it happens."""
     import plotly.graph_objects as go
 
@@ -671,8 +669,13 @@ def versions_figure(models: Sequence[Mapping[str, Any]], *, unit: str | None = N
             x=labels,
             y=model_mae,
             name="model",
-            marker={"color": colours, "line": {"color": [OBSERVED if "active" in lb else colours[i]
-                                                         for i, lb in enumerate(labels)], "width": 2}},
+            marker={
+                "color": colours,
+                "line": {
+                    "color": [OBSERVED if "active" in lb else colours[i] for i, lb in enumerate(labels)],
+                    "width": 2,
+                },
+            },
             customdata=custom,
             hovertemplate=(
                 f"%{{x}}<br>model MAE %{{y:{fmt}}}{suffix}<br>skill vs persistence %{{customdata[0]:.1%}}"

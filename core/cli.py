@@ -349,6 +349,27 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the forecast chart (png/svg/pdf/html) or table (csv) to a file."""
+    from core import report
+    from core.jsonio import write_atomic
+    from core.pipeline import forecast_history, forecast_reservoir
+
+    ws = _workspace(args)
+    fc = forecast_reservoir(ws, args.reservoir, version=args.version, as_of=args.as_of)
+    out = Path(args.out)
+    if out.is_dir():
+        out = out / report.filename(fc, args.format)
+    data = report.render(forecast_history(ws, fc), fc, ws.levels(fc.reservoir), args.format)
+    write_atomic(out, data)
+    _emit(
+        args,
+        {"path": str(out), "format": args.format, "bytes": len(data), "version": fc.version, "issued": fc.issued},
+        [f"{args.format.upper()} written to {out} ({len(data):,} bytes)"],
+    )
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     """Versions of a reservoir with their scores; which one is active."""
     ws = _workspace(args)
@@ -545,6 +566,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", type=int, help="model version (default: active)")
     p.add_argument("--trigger", type=float, help="alert trigger probability (default: the reservoir's)")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("export", parents=[common], help="write the forecast chart or table to a file")
+    p.add_argument("--reservoir", required=True)
+    p.add_argument("--format", required=True, choices=["png", "svg", "pdf", "html", "csv"])
+    p.add_argument("--out", required=True, help="output file (or an existing folder: a name is chosen)")
+    p.add_argument("--version", type=int, help="model version (default: active)")
+    p.add_argument("--as-of", help="export a hindcast issued on this past date")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("models", parents=[common], help="model versions of a reservoir")
     p.add_argument("--reservoir", required=True)

@@ -209,6 +209,16 @@ def forecast_reservoir(
     return risk.assess(fc, ws.levels(name), alert_trigger(ws, name) if trigger is None else trigger)
 
 
+def forecast_history(ws: Workspace, forecast: Forecast, days: int = 90) -> pd.Series:
+    """Observed target around a forecast: `days` before the issue date plus what happened during its horizon."""
+    issued = pd.Timestamp(forecast.issued)
+    end = issued + pd.Timedelta(days=len(forecast.points))
+    raw = ws.readings(
+        forecast.reservoir, [forecast.target], start=str((issued - pd.Timedelta(days=days)).date()), end=str(end.date())
+    )
+    return raw[forecast.target]
+
+
 def add_sample(ws: Workspace, csv: Path | None = None) -> list[MergeResult]:
     """Load the seeded sample reservoir (readings and operating levels); optionally write it as CSV."""
     from core.sample import make_sample

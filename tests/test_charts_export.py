@@ -332,7 +332,7 @@ def test_html_export_works_offline(report_figure):
     assert scripts and all("src=" not in s for s in scripts)  # nothing fetched: no CDN, no https script
     assert "cdn.plot.ly/plotly" not in page and "mathjax" not in "".join(scripts).lower()
     assert "Plotly.newPlot" in page and len(page) > 1_000_000  # plotly.js itself is inlined
-    assert "<title>Sample Reservoir — level forecast" in page
+    assert "<title>Sample Reservoir — level (m) forecast" in page
 
 
 # ---------------------------------------------------------------- tables and file names

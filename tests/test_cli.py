@@ -84,8 +84,21 @@ def test_train_forecast_models_json_contract(tmp_path, capsys):
     ws = str(tmp_path / "ws")
     run(capsys, "--workspace", ws, "sample")
     code, out, _ = run(
-        capsys, "--workspace", ws, "train", "--reservoir", "sample reservoir", "--target", "level",
-        "--features", "rainfall,inflow", "--epochs", "2", "--batch-size", "256", "--json",
+        capsys,
+        "--workspace",
+        ws,
+        "train",
+        "--reservoir",
+        "sample reservoir",
+        "--target",
+        "level",
+        "--features",
+        "rainfall,inflow",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "256",
+        "--json",
     )
     assert code == 0
     train = json.loads(out)
@@ -109,3 +122,39 @@ def test_train_forecast_models_json_contract(tmp_path, capsys):
     assert code == 0 and re["version"] == 2 and not re["active"]
     assert re["comparison"]["champion"]["version"] == 1 and re["comparison"]["challenger"]["version"] == 2
     assert re["comparison"]["window"] == re["splits"]["test"]
+
+
+@pytest.mark.parametrize(
+    "fmt, magic",
+    [("png", b"\x89PNG\r\n\x1a\n"), ("svg", b"<svg"), ("pdf", b"%PDF"), ("html", b"<html"), ("csv", b"# reservoir")],
+)
+def test_export_writes_the_right_file_type(trained_sample, tmp_path, capsys, fmt, magic):
+    from core.export import ExportError, find_chromium
+
+    ws, _ = trained_sample
+    if fmt in ("png", "svg", "pdf"):
+        try:
+            find_chromium()
+        except ExportError as exc:
+            pytest.skip(str(exc))
+    out = tmp_path / f"chart.{fmt}"
+    code, stdout, _ = run(
+        capsys,
+        "--workspace",
+        str(ws.root),
+        "export",
+        "--reservoir",
+        "Sample Reservoir",
+        "--format",
+        fmt,
+        "--out",
+        str(out),
+        "--json",
+    )
+    assert code == 0 and json.loads(stdout)["bytes"] == out.stat().st_size > 0
+    head = out.read_bytes()[:2000].lstrip(b"\xef\xbb\xbf")
+    assert magic in head
+    if fmt == "csv":
+        text = out.read_text(encoding="utf-8-sig")
+        assert "model version: 1" in text and "lower 80% (m)" in text
+        assert len([line for line in text.splitlines() if line[:4].isdigit()]) == 7

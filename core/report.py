@@ -1,0 +1,84 @@
+"""Forecast exports shared by the Forecast page and `python -m core export`: same chart, same table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from core import charts, export
+from core.forecast import Forecast
+from core.levels import OperatingLevel
+from core.uncertainty import BANDS
+
+
+def risk_columns(forecast: Forecast) -> dict[str, list[Any]]:
+    """Band bounds and exceedance probabilities as extra table columns (unit and level named in each header)."""
+    unit = f" ({forecast.unit})" if forecast.unit else ""
+    cols: dict[str, list[Any]] = {}
+    for band in BANDS:
+        bounds = forecast.band(band)
+        if bounds is None:
+            break
+        cols[f"lower {band}%{unit}"], cols[f"upper {band}%{unit}"] = list(bounds[0]), list(bounds[1])
+    levels = {lv["name"]: lv for lv in forecast.levels}
+    for name, probs in (forecast.exceedance or {}).items():
+        lv = levels.get(name, {})
+        side = "above" if lv.get("side") == "flood" else "below"
+        cols[f"P({side} {name} {lv.get('value', '')}{' ' + forecast.unit if forecast.unit else ''})"] = [
+            round(p, 4) for p in probs
+        ]
+    return cols
+
+
+def table(forecast: Forecast) -> pd.DataFrame:
+    """The forecast table with bands and exceedance probabilities."""
+    frame = export.forecast_table(forecast, risk_columns(forecast))
+    numeric = frame.select_dtypes("number").columns.drop("lead_days", errors="ignore")
+    frame[numeric] = frame[numeric].round(4)  # a tenth of a millimetre is past any gauge's precision
+    return frame
+
+
+def header_lines(forecast: Forecast) -> list[str]:
+    """Comment lines on top of the CSV: what this forecast is."""
+    lines = [
+        f"reservoir: {forecast.reservoir}",
+        f"variable: {forecast.target}" + (f" ({forecast.unit})" if forecast.unit else ""),
+        f"model version: {forecast.version} ({forecast.model})",
+        f"issued: {forecast.issued} (last observed {forecast.last_observed['value']:.6g})",
+    ]
+    if forecast.alert:
+        lines.append(f"alert: {forecast.alert['state']} - {forecast.alert['reason']}")
+    if forecast.bands_note:
+        lines.append(f"note: {forecast.bands_note}")
+    return lines
+
+
+def csv_text(forecast: Forecast) -> str:
+    """The forecast table as spreadsheet-safe CSV."""
+    return export.table_csv(table(forecast), header_lines=header_lines(forecast))
+
+
+def chart(history: pd.Series, forecast: Forecast, levels: Sequence[OperatingLevel] = ()) -> Any:
+    """The forecast chart (bands, levels, alert) exactly as the Forecast page draws it."""
+    return charts.forecast_figure(history, forecast, levels)
+
+
+def render(history: pd.Series, forecast: Forecast, levels: Sequence[OperatingLevel], fmt: str) -> bytes:
+    """Bytes of one export format: png, svg, pdf, html or csv."""
+    fmt = fmt.lower()
+    if fmt not in export.EXPORT_FORMATS:
+        raise ValueError(f"Unknown export format '{fmt}'. Choose one of {', '.join(export.EXPORT_FORMATS)}.")
+    if fmt == "csv":
+        return export.csv_bytes(csv_text(forecast))
+    fig = chart(history, forecast, levels)
+    if fmt == "html":
+        name = export.safe_filename(forecast.reservoir, f"v{forecast.version}", forecast.issued, ext="html")
+        return export.figure_html(fig, filename=name).encode("utf-8")
+    return export.figure_bytes(fig, fmt)
+
+
+def filename(forecast: Forecast, fmt: str) -> str:
+    """Download name: reservoir, version and issue date, ASCII only."""
+    return export.safe_filename(forecast.reservoir, f"v{forecast.version}", forecast.issued, ext=fmt)
