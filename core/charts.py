@@ -130,7 +130,10 @@ def _tick_format(value_format: str) -> str | None:
 
 def _number(value: float) -> str:
     """Level value as written in its label, e.g. 312.0 or 1,250,000."""
-    return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:,.1f}"
+    if abs(value) >= 1e4:
+        return f"{value:,.0f}"
+    text = f"{value:,.3f}".rstrip("0")  # as many decimals as the operator typed, up to 3, at least 1
+    return text + "0" if text.endswith(".") else text
 
 
 def _finite(values: Iterable[Any]) -> list[float]:
@@ -229,6 +232,59 @@ def _draw_levels(
         )
 
 
+def _draw_zones(fig: go.Figure, near: Sequence[OperatingLevel], y_range: list[float] | None) -> None:
+    """Shade each level's side, from its line outwards to the next level (or the chart edge), by severity."""
+    if not y_range:
+        return
+    for side, outward in (("flood", 1), ("drought", -1)):
+        group = sorted((lv for lv in near if lv.side == side), key=lambda lv: outward * float(lv.value))
+        for i, lv in enumerate(group):
+            edge = float(group[i + 1].value) if i + 1 < len(group) else (y_range[1] if outward > 0 else y_range[0])
+            fig.add_shape(
+                type="rect",
+                name=f"{lv.name} zone",
+                xref="paper",
+                x0=0,
+                x1=1,
+                yref="y",
+                y0=float(lv.value),
+                y1=edge,
+                fillcolor=_hex_rgba(LEVEL_COLOURS.get((lv.side, lv.severity), "#999999"), 0.08),
+                line={"width": 0},
+                layer="below",
+            )
+
+
+def _draw_alert(fig: go.Figure, forecast: Forecast, near: Sequence[OperatingLevel], unit: str | None) -> None:
+    """A marker where the alert's level is first likely to be crossed, with the reason in its hover."""
+    import plotly.graph_objects as go
+
+    alert = forecast.alert or {}
+    if alert.get("state") not in ("watch", "warning", "danger") or not alert.get("date"):
+        return
+    level = next((lv for lv in near if lv.name == alert.get("level")), None)
+    y = float(level.value) if level else float(alert.get("value", forecast.points[-1].value))
+    colour = LEVEL_COLOURS.get((alert.get("side", "flood"), alert["state"]), "#c0392b")
+    fig.add_trace(
+        go.Scatter(
+            x=[pd.Timestamp(alert["date"])],
+            y=[y],
+            mode="markers+text",
+            name=f"alert: {alert['state']}",
+            marker={
+                "symbol": "triangle-up" if alert.get("side") != "drought" else "triangle-down",
+                "size": 16,
+                "color": colour,
+                "line": {"color": "white", "width": 1},
+            },
+            text=[f"{alert['probability']:.0%}"],
+            textposition="top center" if alert.get("side") != "drought" else "bottom center",
+            textfont={"color": colour, "size": 12},
+            hovertemplate=f"{alert['reason']}<extra>alert: {alert['state']}</extra>",
+        )
+    )
+
+
 def _y_range(data: list[float], levels: Sequence[OperatingLevel]) -> list[float] | None:
     """Axis range covering the data and the drawn levels, with a little air."""
     values = data + [float(lv.value) for lv in levels]
@@ -276,7 +332,8 @@ def forecast_figure(
     issued = pd.Timestamp(forecast.issued)
     suffix = _unit_suffix(unit)
     if title is None:
-        title = f"{forecast.reservoir} — {target}{f' ({unit})' if unit else ''} forecast, model v{forecast.version}, issued {forecast.issued}"
+        unit_text = f" ({unit})" if unit else ""
+        title = f"{forecast.reservoir} — {target}{unit_text} forecast, model v{forecast.version}, issued {forecast.issued}"
     fig = _figure(height, title)
 
     history = _as_series(history, target) if len(history) else pd.Series(dtype=float, index=pd.DatetimeIndex([]))
@@ -373,6 +430,9 @@ def forecast_figure(
                 continue
             pf = _py_fmt(fmt)
             parts = [f"{c:g}%: {lo_[k]:{pf}}–{up_[k]:{pf}}" for c, _, lo_, up_ in reversed(band_items)]
+            parts += [
+                f"P({name}): {probs[k]:.0%}" for name, probs in (forecast.exceedance or {}).items() if probs[k] > 0
+            ]
             band_text.append("<br>" + "<br>".join(parts))
         fig.add_trace(
             go.Scatter(
@@ -413,8 +473,10 @@ def forecast_figure(
     )
 
     near, far = _split_levels(levels, target, unit, data)
-    _draw_levels(fig, near, far, unit, data)
     y_range = _y_range(data, near)
+    _draw_zones(fig, near, y_range)
+    _draw_levels(fig, near, far, unit, data)
+    _draw_alert(fig, forecast, near, unit)
     fig.update_yaxes(title_text=_axis_label(target, unit), range=y_range, tickformat=_tick_format(fmt))
     fig.update_xaxes(hoverformat="%Y-%m-%d (%a)")
     fig.update_layout(hovermode="x unified", margin={"b": 40})
