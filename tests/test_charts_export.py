@@ -114,8 +114,12 @@ def test_hindcast_shows_what_happened_after_issue_in_its_own_style():
 def test_levels_drawn_with_labels_far_ones_listed_other_variables_left_out():
     """Near levels are labelled lines; a crest 50 m up is named but does not squash the data."""
     fig = charts.forecast_figure(make_history(), make_forecast(), LEVELS)
-    lines = {s.name: s for s in fig.layout.shapes if s.name and s.name != "issued"}
+    lines = {s.name: s for s in fig.layout.shapes if s.type == "line" and s.name and s.name != "issued"}
     assert set(lines) == {"Flood warning 312.0 m", "Drought watch 304.0 m"}
+    zones = {s.name: s for s in fig.layout.shapes if s.type == "rect"}
+    assert set(zones) == {"Flood warning zone", "Drought watch zone"}
+    assert zones["Flood warning zone"].y0 == 312.0 and zones["Flood warning zone"].y1 > 312.0
+    assert zones["Drought watch zone"].y0 == 304.0 and zones["Drought watch zone"].y1 < 304.0
     assert lines["Flood warning 312.0 m"].label.text == "Flood warning 312.0 m"
     assert lines["Flood warning 312.0 m"].line.color == charts.LEVEL_COLOURS[("flood", "warning")]
     assert lines["Drought watch 304.0 m"].line.dash == "dash"
