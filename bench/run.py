@@ -45,6 +45,21 @@ def _warm_forecast_ms(ws: Workspace, reservoir: str, repeats: int = 20) -> float
     return statistics.median(times)
 
 
+def _alert_scores(ws: Workspace, task: object, outcome: object) -> dict[str, dict]:
+    """POD/FAR/CSI of the alert rule with levels at the 90th/10th percentile of the training series."""
+    from core.levels import OperatingLevel
+    from core.pipeline import verify_alerts
+
+    train_start, train_end = outcome.result.bounds.to_dict()["train"]
+    series = ws.readings(task.reservoir, [task.target])[task.target].loc[train_start:train_end]
+    levels = [
+        OperatingLevel("p90 (flood)", float(series.quantile(0.9)), None, "flood", "warning", task.target),
+        OperatingLevel("p10 (drought)", float(series.quantile(0.1)), None, "drought", "warning", task.target),
+    ]
+    result = verify_alerts(ws, task.reservoir, levels=levels)
+    return {r["side"]: r for r in result["levels"]}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Train the default model on every shared reservoir and report the table."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -62,8 +77,11 @@ def main(argv: list[str] | None = None) -> int:
             tasks = [t for t in tasks if t.reservoir.lower() in keep]
         for task in tasks:
             cfg = TrainConfig(target=task.target, features=task.features, epochs=args.epochs)
-            out = train_reservoir(ws, task.reservoir, cfg, activate=True).to_dict()
+            outcome = train_reservoir(ws, task.reservoir, cfg, activate=True)
+            out = outcome.to_dict()
             m = out["metrics"]
+            full = outcome.result.metrics
+            alerts = _alert_scores(ws, task, outcome)
             rows.append(
                 {
                     "group": task.group,
@@ -76,6 +94,11 @@ def main(argv: list[str] | None = None) -> int:
                     "skill7": m["skill_by_horizon"][-1],
                     "epochs": out["epochs_run"],
                     "seconds": out["train_seconds"],
+                    "coverage": {
+                        method: {b: c[b]["mean"] for b in ("50", "80", "95")}
+                        for method, c in full["coverage_by_method"].items()
+                    },
+                    "alerts": alerts,
                 }
             )
             print(_row(rows[-1]), flush=True)
@@ -124,6 +147,45 @@ def _report(rows: list[dict], warm_ms: float, help_s: float) -> str:
             f"positive on {sum(r['skill'] > 0 for r in g)}/{len(g)}"
         )
     lines += [
+        "",
+        "## Calibrated bands: coverage on the test split",
+        "",
+        "Share of test observations inside each band (nominal 50 / 80 / 95 %), averaged over the 7 lead days. "
+        "`scaled` (the default) multiplies validation residuals by the recent variability at issue time; "
+        "`absolute` uses them as they are.",
+        "",
+        "| reservoir | scaled 50 | scaled 80 | scaled 95 | absolute 50 | absolute 80 | absolute 95 |",
+        "|---|---|---|---|---|---|---|",
+        *[
+            f"| {r['reservoir']} | "
+            + " | ".join(f"{100 * r['coverage'][m][b]:.1f}" for m in ("scaled", "absolute") for b in ("50", "80", "95"))
+            + " |"
+            for r in rows
+        ],
+        "| **mean** | "
+        + " | ".join(
+            f"{100 * statistics.mean(r['coverage'][m][b] for r in rows):.1f}"
+            for m in ("scaled", "absolute")
+            for b in ("50", "80", "95")
+        )
+        + " |",
+        "",
+        "## Alert rule on the test split (trigger 20 %)",
+        "",
+        "Levels at the 90th (flood side) and 10th (drought side) percentile of each training series; an event is "
+        "the observed storage beyond the level on any of the 7 forecast days.",
+        "",
+        "| reservoir | side | events | alerts | hits | misses | false alarms | POD | FAR | CSI |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        *[
+            f"| {r['reservoir']} | {side} | {a['events']} | {a['alerts']} | {a['hits']} | {a['misses']} | "
+            f"{a['false_alarms']} | {_opt(a['pod'])} | {_opt(a['far'])} | {_opt(a['csi'])} |"
+            for r in rows
+            for side, a in r["alerts"].items()
+        ],
+        "",
+        "## Goals",
+        "",
         f"- positive skill on {sum(r['skill'] > 0 for r in rows)} of {len(rows)} reservoirs",
         f"- training to early stop: median {statistics.median(r['seconds'] for r in rows):.1f} s, "
         f"max {max(r['seconds'] for r in rows):.1f} s",
@@ -132,6 +194,11 @@ def _report(rows: list[dict], warm_ms: float, help_s: float) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _opt(value: float | None) -> str:
+    """A score or '-' when undefined (no events and no alerts)."""
+    return "-" if value is None else f"{value:.2f}"
 
 
 def _cores() -> int:
