@@ -128,3 +128,24 @@ def fmt_value(value: float | None, unit: str | None = None, digits: int = 2) -> 
         return "-"
     text = f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:,.{digits}f}"
     return f"{text} {unit}" if unit else text
+
+
+def fmt_time(stamp: str | None) -> str:
+    """A stored UTC time stamp ('2024-05-01T06:30:00Z') as 'YYYY-MM-DD HH:MM UTC' ('-' when missing)."""
+    if not stamp:
+        return "-"
+    try:
+        ts = pd.Timestamp(stamp)
+    except ValueError:
+        return str(stamp)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC")
+    return ts.strftime("%Y-%m-%d %H:%M UTC")
+
+
+_MD_SPECIAL = frozenset("\\`*_{}[]()#+-.!|<>~$:=")
+
+
+def md_escape(text: object) -> str:
+    """User text (file, column, reservoir names) made inert for st.markdown/st.error: no markup, no HTML, no LaTeX."""
+    return "".join(f"\\{ch}" if ch in _MD_SPECIAL else ch for ch in str(text)).replace("\n", " ")

@@ -1,0 +1,92 @@
+"""The facts an overview card states about a reservoir: its main reading, the weekly trend, the model's skill.
+
+Pure functions over stored data, so the Overview page only renders and tests can check the wording directly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pandas as pd
+
+from core.store import ReservoirInfo, VariableInfo, Workspace
+
+MAIN_VARIABLES = ("level", "storage")  # what an operator looks at first, in order of preference
+TREND_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Trend:
+    """The latest reading and how much it moved since about `days` days earlier."""
+
+    date: str  # YYYY-MM-DD of the latest reading
+    value: float
+    since: str | None  # date of the reading compared against (None: no reading that far back)
+    change: float | None  # value - value on `since`
+    days: int = TREND_DAYS
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form for tests and exports."""
+        return asdict(self)
+
+
+def main_variable(info: ReservoirInfo) -> VariableInfo | None:
+    """Level if stored, else storage, else the first variable: the reading a card leads with."""
+    by_name = {v.name: v for v in info.variables}
+    for name in MAIN_VARIABLES:
+        if name in by_name:
+            return by_name[name]
+    return info.variables[0] if info.variables else None
+
+
+def latest_trend(series: pd.Series, days: int = TREND_DAYS) -> Trend | None:
+    """Latest reading and its change against the last reading at least `days` earlier (within 2 x days).
+
+    A reading further back than twice the window would describe a different period, so no change is given then.
+    """
+    values = pd.to_numeric(series, errors="coerce").dropna()
+    if values.empty:
+        return None
+    values.index = pd.DatetimeIndex(values.index)
+    values = values.sort_index()
+    last_day, last_value = values.index[-1], float(values.iloc[-1])
+    earlier = values[values.index <= last_day - pd.Timedelta(days=days)]
+    since, change = None, None
+    if len(earlier) and earlier.index[-1] >= last_day - pd.Timedelta(days=2 * days):
+        since = earlier.index[-1].date().isoformat()
+        change = last_value - float(earlier.iloc[-1])
+    return Trend(date=last_day.date().isoformat(), value=last_value, since=since, change=change, days=days)
+
+
+def active_model(ws: Workspace, reservoir: str) -> dict[str, Any] | None:
+    """The active version's record, or None when the reservoir has no model yet."""
+    return next((m for m in ws.models(reservoir) if m["active"]), None)
+
+
+def model_skill(record: dict[str, Any]) -> float | None:
+    """Skill vs persistence on the version's test period (None when it was not scored)."""
+    value = ((record.get("meta") or {}).get("metrics") or {}).get("skill_vs_persistence")
+    try:
+        skill = float(value)
+    except (TypeError, ValueError):
+        return None
+    return skill if math.isfinite(skill) else None
+
+
+def skill_words(skill: float | None) -> str:
+    """Skill in operator language: how much the model beats the 'tomorrow = today' guess, or that it does not."""
+    if skill is None:
+        return "not scored against 'tomorrow = today' yet"
+    if skill > 0:
+        percent = round(skill * 100)
+        return f"beats 'tomorrow = today' by {percent} %" if percent >= 1 else "beats 'tomorrow = today' by < 1 %"
+    return "does not beat persistence yet: forecasts are shown with a warning"
+
+
+def levels_words(count: int) -> str:
+    """How many operating levels (flood/drought lines) are set, phrased for a card."""
+    if count == 0:
+        return "No operating levels set yet"
+    return f"{count} operating level{'s' if count != 1 else ''} set"

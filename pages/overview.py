@@ -1,0 +1,186 @@
+"""Overview page: one card per reservoir with its latest reading, weekly trend, model skill and forecast sparkline.
+
+Thin: facts come from core.summary, forecasts from core.pipeline.forecast_reservoir (cached per reservoir, model
+version and data stamp), figures from core.charts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core import charts
+from core.forecast import Forecast
+from core.pipeline import forecast_reservoir
+from core.store import ReservoirInfo
+from core.summary import active_model, latest_trend, levels_words, main_variable, model_skill, skill_words
+from pages.common import (
+    RESERVOIR_KEY,
+    data_stamp,
+    fmt_value,
+    loaded_model,
+    md_escape,
+    readings,
+    show_error,
+    workspace,
+)
+
+K = "overview_"  # widget key prefix
+CARDS_PER_ROW = 3
+SPARK_DAYS = 60
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def card_forecast(root: str, reservoir: str, version: int, sha256: str, stamp: str) -> tuple[Forecast | None, str]:
+    """The active model's latest forecast, or why there is none; cached until the model or the data change.
+
+    `root`, `sha256` and `stamp` only key the cache (another workspace, a replaced model file, new readings).
+    """
+    try:
+        loaded = loaded_model(reservoir, version)
+        return forecast_reservoir(workspace(), reservoir, loaded=loaded), ""
+    except ValueError as exc:  # core's user-facing problems (no recent inputs, missing variable, ...)
+        return None, str(exc)
+    except Exception as exc:  # noqa: BLE001 - one card must not take the whole overview down
+        return None, f"the forecast failed ({type(exc).__name__}: {exc})"
+
+
+def _open_forecast(name: str) -> None:
+    """Button callback: select the reservoir before the sidebar picker is drawn on the next run."""
+    st.session_state[RESERVOIR_KEY] = name
+
+
+def _trend_delta(change: float | None, unit: str | None, days: int) -> str | None:
+    """st.metric delta text ('+0.42 m in 7 days', '-1.00 mcft in 7 days', 'no change in 7 days')."""
+    if change is None:
+        return None
+    if change == 0:
+        return f"no change in {days} days"
+    sign = "+" if change > 0 else "-"
+    return f"{sign}{fmt_value(abs(change), unit)} in {days} days"
+
+
+def _trend_arrow(change: float | None) -> str:
+    """Arrow direction for st.metric: up, down, or none for a flat week."""
+    if not change:
+        return "off"
+    return "up" if change > 0 else "down"
+
+
+def _model_lines(name: str, record: dict[str, Any] | None) -> None:
+    """Active version and its skill in words."""
+    if record is None:
+        st.caption("No model yet — train one on the Train page.")
+        return
+    skill = model_skill(record)
+    target = (record.get("meta") or {}).get("config", {}).get("target", "")
+    text = f"Model v{record['version']} ({md_escape(target)}): {skill_words(skill)}"
+    if skill is not None and skill > 0:
+        st.markdown(f":material/check_circle: {text}")
+    else:
+        st.markdown(f":material/warning: {text}")
+
+
+def _sparkline(info: ReservoirInfo, variable: str, record: dict[str, Any] | None) -> None:
+    """Last ~60 days and the active model's forecast, or the reason there is no forecast."""
+    forecast: Forecast | None = None
+    reason = ""
+    if record is not None:
+        forecast, reason = card_forecast(
+            str(workspace().root), info.name, int(record["version"]), str(record["sha256"]), data_stamp(info.name)
+        )
+        if forecast is not None:
+            variable = forecast.target
+    history = readings(info.name, (variable,))[variable] if variable in info.variable_names else pd.Series()
+    fig = charts.sparkline_figure(history, forecast, days=SPARK_DAYS, height=90)
+    st.plotly_chart(
+        fig,
+        width="stretch",
+        config=charts.plotly_config(f"{info.name}-sparkline", compact=True),
+        key=f"{K}spark_{info.id}",
+    )
+    if forecast is not None:
+        last = forecast.points[-1]
+        st.caption(
+            f"Forecast issued {forecast.issued}: {md_escape(fmt_value(last.value, forecast.unit))} on {last.date}. "
+            f"Chart: last {SPARK_DAYS} days (dark) and the forecast (blue, dashed)."
+        )
+    elif record is not None:
+        st.caption(f":material/error: No forecast: {md_escape(reason)}")
+
+
+def _card(info: ReservoirInfo) -> None:
+    """One reservoir's card."""
+    ws = workspace()
+    with st.container(border=True):
+        st.subheader(md_escape(info.name), anchor=False)
+        var = main_variable(info)
+        if var is None:
+            st.info("No readings yet. Upload a CSV on the Data page.")
+            return
+        trend = latest_trend(readings(info.name, (var.name,))[var.name])
+        if trend is None:
+            st.info(f"No {md_escape(var.name)} readings yet.")
+        else:
+            st.metric(
+                f"{md_escape(var.name)} on {trend.date}",
+                fmt_value(trend.value, var.unit),
+                delta=_trend_delta(trend.change, var.unit, trend.days),
+                delta_color="off",
+                delta_arrow=_trend_arrow(trend.change),
+                help=(
+                    f"Latest stored {md_escape(var.name)} reading; "
+                    f"the arrow shows the change over the last {trend.days} days."
+                ),
+            )
+            if trend.change is None:
+                st.caption(f"No reading {trend.days} days earlier to compare with.")
+        record = active_model(ws, info.name)
+        _model_lines(info.name, record)
+        _sparkline(info, var.name, record)
+        running = ws.jobs(info.name, active_only=True)
+        if running:
+            st.caption(f":material/model_training: Training in progress (job #{running[0]['id']}).")
+        st.caption(f":material/flag: {levels_words(len(ws.levels(info.name)))}")
+        if st.button(
+            "Open forecast",
+            key=f"{K}open_{info.id}",
+            icon=":material/timeline:",
+            on_click=_open_forecast,
+            args=(info.name,),
+            help="Select this reservoir and show its 7-day forecast.",
+            width="stretch",
+        ):
+            st.switch_page("pages/forecast.py")
+
+
+def render() -> None:
+    """Cards for every reservoir, three to a row (Streamlit stacks them on narrow screens)."""
+    st.title("Overview")
+    st.caption(
+        "Every reservoir at a glance: the latest reading, how it moved this week, and what the forecast model "
+        "expects for the next days. Open a reservoir to see its full forecast."
+    )
+    try:
+        reservoirs = workspace().reservoirs()
+    except ValueError as exc:
+        show_error(exc)
+        return
+    if not reservoirs:
+        st.info("No reservoirs yet. Upload readings on the Data page to get started.")
+        st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
+        return
+    for start in range(0, len(reservoirs), CARDS_PER_ROW):
+        columns = st.columns(CARDS_PER_ROW)
+        for column, info in zip(columns, reservoirs[start : start + CARDS_PER_ROW], strict=False):
+            with column:
+                try:
+                    _card(info)
+                except Exception as exc:  # noqa: BLE001 - one card's problem must not hide the others
+                    show_error(exc)
+
+
+if __name__ == "__main__":  # run by st.navigation (module name __main__), not on import by tests
+    render()
