@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -83,7 +84,7 @@ def _figure(height: int, title: str | None) -> go.Figure:
         template=TEMPLATE,
         height=height,
         font={"family": FONT_FAMILY, "size": 13, "color": "#222"},
-        title={"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 16}} if title else None,
+        title={"text": _safe(title), "x": 0.01, "xanchor": "left", "font": {"size": 16}} if title else None,
         margin={"l": 64, "r": 24, "t": 64 if title else 28, "b": 40},
         legend={"orientation": "h", "yanchor": "top", "y": -0.14, "x": 0, "xanchor": "left"},
         hoverlabel={"font": {"family": FONT_FAMILY}},
@@ -101,6 +102,11 @@ def _placeholder(fig: go.Figure, text: str) -> go.Figure:
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return fig
+
+
+def _safe(text: str | None) -> str | None:
+    """User text (reservoir and level names) as plain text: plotly renders a subset of HTML in labels."""
+    return None if text is None else html.escape(str(text), quote=False)
 
 
 def _axis_label(variable: str, unit: str | None) -> str:
@@ -168,7 +174,7 @@ def level_matches(level: OperatingLevel, variable: str, unit: str | None) -> boo
 
 def level_label(level: OperatingLevel, unit: str | None = None) -> str:
     """'Flood warning 312.0 m': the text written on a level line."""
-    return f"{level.name} {_number(float(level.value))}{_unit_suffix(level.unit or unit)}"
+    return _safe(f"{level.name} {_number(float(level.value))}{_unit_suffix(level.unit or unit)}")
 
 
 def _split_levels(
@@ -280,7 +286,7 @@ def _draw_alert(fig: go.Figure, forecast: Forecast, near: Sequence[OperatingLeve
             text=[f"{alert['probability']:.0%}"],
             textposition="top center" if alert.get("side") != "drought" else "bottom center",
             textfont={"color": colour, "size": 12},
-            hovertemplate=f"{alert['reason']}<extra>alert: {alert['state']}</extra>",
+            hovertemplate=f"{_safe(alert['reason'])}<extra>alert: {alert['state']}</extra>",
         )
     )
 
@@ -333,7 +339,9 @@ def forecast_figure(
     suffix = _unit_suffix(unit)
     if title is None:
         unit_text = f" ({unit})" if unit else ""
-        title = f"{forecast.reservoir} — {target}{unit_text} forecast, model v{forecast.version}, issued {forecast.issued}"
+        title = (
+            f"{forecast.reservoir} — {target}{unit_text} forecast, model v{forecast.version}, issued {forecast.issued}"
+        )
     fig = _figure(height, title)
 
     history = _as_series(history, target) if len(history) else pd.Series(dtype=float, index=pd.DatetimeIndex([]))

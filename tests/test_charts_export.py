@@ -390,3 +390,15 @@ def test_safe_filename():
     assert name == "etc-passwd_Reservoir-d-Ete.csv"
     assert "/" not in name and ".." not in name and name.isascii()
     assert export.safe_filename("///", "..", ext="pdf") == "export.pdf"
+
+
+def test_user_text_in_titles_and_level_labels_is_not_html():
+    """Reservoir and level names come from uploads and operators: plotly must show them, not render them."""
+    from dataclasses import replace
+
+    level = OperatingLevel("<b>Flood</b>", 312.0, "m", "flood", "warning")
+    fc = replace(make_forecast(), reservoir="<i>Dam</i>")
+    fig = charts.forecast_figure(make_history(), fc, [level])
+    assert "<i>" not in fig.layout.title.text and "&lt;i&gt;Dam&lt;/i&gt;" in fig.layout.title.text
+    labels = [s.label.text for s in fig.layout.shapes if s.type == "line" and s.label and s.label.text]
+    assert labels and all("<b>" not in t and "&lt;b&gt;" in t for t in labels)
