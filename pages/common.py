@@ -6,6 +6,7 @@ Not a page itself (app.py lists pages explicitly). Keeps Streamlit concerns here
 from __future__ import annotations
 
 import os
+import runpy
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,26 @@ import streamlit as st
 from core.store import StoreError, Workspace, resolve_workspace
 
 RESERVOIR_KEY = "reservoir"
+APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
+
+
+def ensure_shell() -> None:
+    """Make a page that Streamlit ran on its own go through app.py instead.
+
+    With a `pages/` folder, the first request after a server start that asks for a page URL
+    (e.g. a bookmarked /forecast) runs that page file directly, in Streamlit's old multipage
+    mode, without app.py's navigation, sidebar and start-up. Turning that mode off and rerunning
+    runs app.py in its place, whose st.navigation then opens the requested page (the URL path is
+    the same), and stops this stray run.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a future Streamlit without the old mode
+        return
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        runpy.run_path(str(APP_PATH), run_name="__main__")
+        st.stop()
 
 
 @st.cache_resource(show_spinner=False)

@@ -43,6 +43,7 @@ from core.variables import KINDS
 from pages.common import (
     RESERVOIR_KEY,
     data_stamp,
+    ensure_shell,
     fmt_time,
     md_escape,
     reservoir_names,
@@ -50,6 +51,8 @@ from pages.common import (
     show_error,
     workspace,
 )
+
+ensure_shell()  # a bookmarked page URL after a restart still goes through app.py
 
 K = "data_"  # widget key prefix: stable keys that tests set by name
 UPLOAD_KEY = f"{K}files"

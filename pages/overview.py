@@ -19,6 +19,7 @@ from core.summary import active_model, latest_trend, levels_words, main_variable
 from pages.common import (
     RESERVOIR_KEY,
     data_stamp,
+    ensure_shell,
     fmt_value,
     loaded_model,
     md_escape,
@@ -26,6 +27,8 @@ from pages.common import (
     show_error,
     workspace,
 )
+
+ensure_shell()  # a bookmarked page URL after a restart still goes through app.py
 
 K = "overview_"  # widget key prefix
 CARDS_PER_ROW = 3

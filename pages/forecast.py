@@ -1,0 +1,536 @@
+"""Forecast page: the next 7 days of a reservoir from a trained model, hindcasts, and the chart/table exports.
+
+Thin: widgets -> core.pipeline.forecast_reservoir / core.charts / core.export -> render. The export helpers at the
+top are plain functions so tests call exactly what the page calls; the page body runs only under st.navigation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from core import charts, export
+from core.evaluate import mae
+from core.forecast import Forecast, ForecastError
+from core.levels import OperatingLevel
+from core.pipeline import alert_trigger, forecast_reservoir
+from core.uncertainty import BANDS
+from pages.common import (
+    data_stamp,
+    ensure_shell,
+    fmt_value,
+    loaded_model,
+    md_escape,
+    readings,
+    selected_reservoir,
+    show_error,
+    workspace,
+)
+
+ensure_shell()  # a bookmarked page URL after a restart still goes through app.py
+
+K = "forecast_"  # widget key prefix: stable keys that tests set by name
+HISTORY_DAYS = 90
+IMAGE_FORMATS = ("png", "svg", "pdf")
+TABLE_BANDS = (80,)  # the page shows one band to stay readable; the CSV carries all of them
+MIME = {
+    "png": "image/png",
+    "svg": "image/svg+xml",
+    "pdf": "application/pdf",
+    "html": "text/html",
+    "csv": "text/csv",
+}
+CAUTION = "This model does not beat 'tomorrow = today' on its test period; treat the forecast with caution."
+
+
+# ----------------------------------------------------------------------------- pure helpers (tested directly)
+
+
+def chart_history(values: pd.Series, forecast: Forecast, days: int = HISTORY_DAYS) -> pd.Series:
+    """The observed series the chart shows: `days` days up to the issue date, plus what came after it (hindcasts)."""
+    issued = pd.Timestamp(forecast.issued)
+    end = issued + pd.Timedelta(days=len(forecast.points))
+    start = issued - pd.Timedelta(days=days - 1)
+    return values.loc[(values.index >= start) & (values.index <= end)].dropna()
+
+
+def forecast_chart(forecast: Forecast, history: pd.Series, levels: list[OperatingLevel]) -> go.Figure:
+    """The page's figure; exports use the same one (its default title names reservoir, version, issue date, unit).
+
+    All the reservoir's levels go in: the chart draws those set on the forecast variable or in its unit.
+    """
+    return charts.forecast_figure(history, forecast, levels=levels)
+
+
+def file_name(forecast: Forecast, ext: str) -> str:
+    """Download name: reservoir, model version and issue date, safe on every OS."""
+    return export.safe_filename(forecast.reservoir, f"v{forecast.version}", forecast.issued, ext=ext)
+
+
+def chart_file(fig: go.Figure, fmt: str, stem: str = "chart") -> bytes:
+    """PNG/SVG/PDF via server-side kaleido (ExportError without Chromium), or self-contained interactive HTML."""
+    if fmt == "html":
+        return export.figure_html(fig, filename=stem).encode("utf-8")
+    return export.figure_bytes(fig, fmt)
+
+
+def band_columns(forecast: Forecast, bands: tuple[int, ...] = BANDS) -> dict[str, list[float]]:
+    """Low/high columns of the calibrated bands, named with their unit; empty for versions without bands."""
+    unit = f" ({forecast.unit})" if forecast.unit else ""
+    out: dict[str, list[float]] = {}
+    for b in bands:
+        pair = forecast.band(b)
+        if pair is None:
+            continue
+        out[f"{b}% band low{unit}"] = [float(v) for v in pair[0]]
+        out[f"{b}% band high{unit}"] = [float(v) for v in pair[1]]
+    return out
+
+
+def forecast_frame(forecast: Forecast, bands: tuple[int, ...] = BANDS) -> pd.DataFrame:
+    """The forecast table (date, lead day, value with unit, observed for hindcasts, then the band limits)."""
+    return export.forecast_table(forecast, extra_columns=band_columns(forecast, bands))
+
+
+def table_file(forecast: Forecast) -> bytes:
+    """The forecast table as CSV with a header that says what it is (formula-injection safe in core.export)."""
+    header = [
+        f"reservoir: {forecast.reservoir}",
+        f"model version: {forecast.version}",
+        f"issued: {forecast.issued}",
+        f"variable: {forecast.target}",
+        f"unit: {forecast.unit or 'unknown'}",
+    ]
+    return export.csv_bytes(export.table_csv(forecast_frame(forecast), header_lines=header))
+
+
+def skill_of(record: dict[str, Any]) -> float | None:
+    """The stored test skill vs persistence of a version (None when it could not be measured)."""
+    value = ((record.get("meta") or {}).get("metrics") or {}).get("skill_vs_persistence")
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def skill_words(skill: float | None) -> str:
+    """Skill vs persistence in operator language."""
+    if skill is None:
+        return "Its skill against 'tomorrow = today' could not be measured on its test period."
+    if skill > 0:
+        return (
+            f"On its test period its errors were {skill:.0%} smaller than simply assuming "
+            "'tomorrow = today' (persistence)."
+        )
+    return CAUTION
+
+
+# ----------------------------------------------------------------------------- cached data
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _forecast(
+    root: str, reservoir: str, version: int, sha256: str, as_of: str | None, stamp: str, risk_key: str
+) -> Forecast:
+    """One forecast per reservoir/version/as-of/data state; root, sha, stamp and risk_key (levels + alert
+    trigger, which the alert depends on) only key the cache."""
+    return forecast_reservoir(workspace(), reservoir, version, as_of=as_of, loaded=loaded_model(reservoir, version))
+
+
+def _risk_key(levels: list[OperatingLevel], trigger: float) -> str:
+    """Changes when the operator edits levels or the alert trigger, so the cached alert is redone."""
+    return repr(([lv.to_dict() for lv in levels], trigger))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _chart_file(forecast: Forecast, history: pd.Series, levels: list[OperatingLevel], fmt: str) -> bytes:
+    """Export bytes keyed by the forecast (reservoir, version, as-of), the readings and levels drawn, and the format."""
+    return chart_file(forecast_chart(forecast, history, levels), fmt, file_name(forecast, ""))
+
+
+# ----------------------------------------------------------------------------- page sections
+
+
+ACTIVE = "active"  # version picker choice that follows whichever version is active
+
+
+def _pick_version(models: list[dict[str, Any]]) -> dict[str, Any]:
+    """Selectbox: 'the active version' (follows activations) or a fixed version, each with its test skill."""
+    by_version = {int(m["version"]): m for m in models}
+    active = next((v for v, m in by_version.items() if m["active"]), max(by_version))
+    options: list[Any] = [ACTIVE, *sorted(by_version, reverse=True)]
+    if st.session_state.get(f"{K}version") not in options:
+        st.session_state[f"{K}version"] = ACTIVE
+
+    def label(choice: Any) -> str:
+        version = active if choice == ACTIVE else int(choice)
+        skill = skill_of(by_version[version])
+        text = f"Active model (version {version})" if choice == ACTIVE else f"Version {version}"
+        return text + (f" · skill {skill:+.0%}" if skill is not None else " · skill not measured")
+
+    choice = st.selectbox(
+        "Model version",
+        options,
+        key=f"{K}version",
+        format_func=label,
+        help="Which trained model issues the forecast; 'Active model' follows the version chosen on the "
+        "Models page. Skill: how much smaller its test errors were than assuming 'tomorrow = today'.",
+    )
+    return by_version[active if choice == ACTIVE else int(choice)]
+
+
+def _to_latest(last: dt.date) -> None:
+    """Button callback: back from a hindcast to the forecast from the latest readings."""
+    st.session_state[f"{K}as_of"] = last
+
+
+def _pick_as_of(first: dt.date, last: dt.date) -> dt.date:
+    """Date picker for hindcasts, bounded by the stored readings; stays on 'latest' when new readings arrive."""
+    chosen = st.session_state.get(f"{K}as_of")
+    was_latest = chosen == st.session_state.get(f"{K}last")
+    if not isinstance(chosen, dt.date) or not first <= chosen <= last or was_latest:
+        st.session_state[f"{K}as_of"] = last
+    st.session_state[f"{K}last"] = last
+    as_of = st.date_input(
+        "Forecast as of",
+        min_value=first,
+        max_value=last,
+        key=f"{K}as_of",
+        format="YYYY-MM-DD",
+        help="Leave on the latest day for the real forecast; pick an earlier day to see what the model "
+        "would have said then, next to what actually happened (a hindcast).",
+    )
+    if as_of < last:
+        st.button(
+            "Back to the latest forecast",
+            key=f"{K}latest",
+            on_click=_to_latest,
+            args=(last,),
+            icon=":material/update:",
+            help=f"Forecast from the latest stored readings ({last.isoformat()}).",
+        )
+    return as_of
+
+
+def _metrics_row(forecast: Forecast, record: dict[str, Any]) -> None:
+    """Last observed value, day-7 forecast with change, and the model version with its skill."""
+    unit = forecast.unit
+    last = forecast.last_observed
+    end = forecast.points[-1]
+    change = end.value - float(last["value"])
+    skill = skill_of(record)
+    c1, c2, c3 = st.columns(3)
+    c1.metric(
+        f"Observed {forecast.target} on {last['date']}",
+        fmt_value(last["value"], unit),
+        help="The last reading the forecast starts from (the issue date).",
+        border=True,
+    )
+    c2.metric(
+        f"Forecast for {end.date} (day {end.lead})",
+        fmt_value(end.value, unit),
+        delta=f"{change:+,.2f} {unit or ''} vs {last['date']}".replace("  ", " "),
+        delta_color="off",
+        help="The model's value for the last forecast day and how far it is from the last reading.",
+        border=True,
+    )
+    c3.metric(
+        "Model" + (" (the active version)" if record["active"] else " (not the active version)"),
+        f"version {forecast.version}",
+        delta=f"skill {skill:+.0%} vs 'tomorrow = today'" if skill is not None else "skill not measured",
+        delta_color="gray" if skill is None else ("green" if skill > 0 else "red"),
+        delta_arrow="off",
+        help="Skill compares the model's average error on its test period with assuming 'tomorrow = today': "
+        "above 0% the model is better, at or below 0% it is not.",
+        border=True,
+    )
+    if skill is None or skill > 0:
+        st.caption(skill_words(skill))
+    else:
+        st.warning(CAUTION, icon=":material/warning:")
+
+
+def _hindcast_note(forecast: Forecast) -> None:
+    """How the hindcast did against what happened, in the forecast's unit."""
+    pairs = [(p.value, p.observed) for p in forecast.points if p.observed is not None]
+    if not pairs:
+        st.caption("No readings are stored for the forecast days yet, so there is nothing to compare with.")
+        return
+    sim = [v for v, _ in pairs]
+    obs = [o for _, o in pairs]
+    last = float(forecast.last_observed["value"])
+    model_err = mae(obs, sim)
+    persistence_err = mae(obs, [last] * len(obs))
+    st.info(
+        f"Hindcast issued as of {forecast.issued}: over the {len(pairs)} forecast day(s) with readings the "
+        f"model missed by {fmt_value(model_err, forecast.unit)} on average; assuming 'tomorrow = today' missed by "
+        f"{fmt_value(persistence_err, forecast.unit)}.",
+        icon=":material/history:",
+    )
+
+
+def _table(forecast: Forecast) -> None:
+    """The forecast days as a table (ISO dates, lead day, value with unit, observed for hindcasts, 80% band)."""
+    frame = forecast_frame(forecast, TABLE_BANDS)
+    unit = f" ({forecast.unit})" if forecast.unit else ""
+    fmt = "%.3f" if max(abs(p.value) for p in forecast.points) < 1e4 else "localized"
+    short = {  # the export's column names are long; on screen the headers must fit beside each other
+        f"{forecast.target}{unit}": (f"Forecast{unit}", f"The model's {forecast.target} for the day."),
+        f"observed {forecast.target}{unit}": (f"Observed{unit}", "What was actually measured that day."),
+    }
+    for b in TABLE_BANDS:
+        short[f"{b}% band low{unit}"] = (f"{b}% low{unit}", f"Lower end of the {b}% band.")
+        short[f"{b}% band high{unit}"] = (f"{b}% high{unit}", f"Upper end of the {b}% band.")
+    config: dict[str, Any] = {
+        export.DATE_COLUMN: st.column_config.TextColumn("Date", help="The forecast day (YYYY-MM-DD)."),
+        export.LEAD_COLUMN: st.column_config.NumberColumn("Lead", help="Days after the issue date.", width="small"),
+    }
+    for col in frame.columns:
+        if col not in config:
+            label, text = short.get(col, (col, None))
+            config[col] = st.column_config.NumberColumn(label, help=text, format=fmt)
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
+
+
+def _prepare(wanted: tuple[Any, ...]) -> None:
+    """Button callback: remember which forecast the image files were asked for."""
+    st.session_state[f"{K}prepared"] = wanted
+
+
+def _exports(forecast: Forecast, history: pd.Series, levels: list[OperatingLevel]) -> None:
+    """Download buttons: HTML and CSV at once; PNG/SVG/PDF built on request (kaleido takes a few seconds)."""
+    st.subheader("Download")
+    html_col, csv_col, image_col = st.columns(3)
+    try:
+        html_col.download_button(
+            "Interactive chart (HTML)",
+            data=_chart_file(forecast, history, levels, "html"),
+            file_name=file_name(forecast, "html"),
+            mime=MIME["html"],
+            key=f"{K}dl_html",
+            on_click="ignore",
+            icon=":material/code:",
+            width="stretch",
+            help="The zoomable chart as one file that opens in any browser, also without internet.",
+        )
+    except ValueError as exc:
+        show_error(exc, html_col)
+    try:
+        csv_col.download_button(
+            "Forecast table (CSV)",
+            data=table_file(forecast),
+            file_name=file_name(forecast, "csv"),
+            mime=MIME["csv"],
+            key=f"{K}dl_csv",
+            on_click="ignore",
+            icon=":material/table:",
+            width="stretch",
+            help="The forecast days for a spreadsheet; the first lines say reservoir, model version, "
+            "issue date and unit.",
+        )
+    except ValueError as exc:
+        show_error(exc, csv_col)
+
+    wanted = (forecast.reservoir, forecast.version, forecast.issued, data_stamp(forecast.reservoir))
+    if st.session_state.get(f"{K}prepared") != wanted:
+        image_col.button(
+            "Prepare PNG, SVG and PDF",
+            key=f"{K}prepare",
+            on_click=_prepare,
+            args=(wanted,),
+            icon=":material/image:",
+            width="stretch",
+            help="Draws the chart as report-ready image files on the server; this takes a few seconds.",
+        )
+        image_col.caption("Image files are made on request: drawing them takes a few seconds.")
+        return
+    files: dict[str, bytes] = {}
+    with image_col, st.spinner("Drawing the chart as PNG, SVG and PDF..."):
+        try:
+            for fmt in IMAGE_FORMATS:
+                files[fmt] = _chart_file(forecast, history, levels, fmt)
+        except export.ExportError as exc:  # no Chromium, or it failed: the message says what to install
+            image_col.error(str(exc), icon=":material/error:")
+            image_col.caption("The HTML chart and the CSV table still work without the image export.")
+            return
+        except ValueError as exc:
+            show_error(exc, image_col)
+            return
+    image_col.caption("Report-ready images of the chart above (1200 x 600, double resolution):")
+    helps = {
+        "png": "A picture for e-mails and slides.",
+        "svg": "A sharp, scalable drawing for reports and editing.",
+        "pdf": "A one-page document for printing or attaching.",
+    }
+    for col, fmt in zip(st.columns(3), IMAGE_FORMATS, strict=True):
+        col.download_button(
+            f"Chart as {fmt.upper()}",
+            data=files[fmt],
+            file_name=file_name(forecast, fmt),
+            mime=MIME[fmt],
+            key=f"{K}dl_{fmt}",
+            on_click="ignore",
+            icon=":material/download:",
+            width="stretch",
+            help=helps[fmt],
+        )
+
+
+def _alert(forecast: Forecast, hindcast: bool) -> None:
+    """The operating-level alert of this forecast (from its calibrated bands), in one line."""
+    alert = forecast.alert or {}
+    state = alert.get("state")
+    reason = md_escape(alert.get("reason") or "")  # names operator-typed level names
+    if hindcast and reason:
+        reason = f"(as issued on {forecast.issued}) {reason}"
+    if state in ("danger", "warning"):
+        box = st.error if state == "danger" else st.warning
+        box(f"**{state.capitalize()} alert**: {reason}", icon=":material/notification_important:")
+    elif state == "watch":
+        st.info(f"**Watch**: {reason}", icon=":material/visibility:")
+    elif state == "normal":
+        st.success(f"**No alert**: {reason}", icon=":material/check_circle:")
+    elif reason:
+        st.caption(f"Alert: {reason}")
+
+
+def _coverage_words(record: dict[str, Any], band: int = 80) -> str:
+    """How often the band held the truth on the test period, when the version measured it."""
+    cov = (((record.get("meta") or {}).get("metrics") or {}).get("coverage") or {}).get(str(band)) or {}
+    mean = cov.get("mean")
+    if mean is None or not math.isfinite(float(mean)):
+        return ""
+    return f" On the test period the {band}% band held the actual value {float(mean):.0%} of the time."
+
+
+def _about(forecast: Forecast, record: dict[str, Any]) -> None:
+    """What the forecast is and is not, so nobody reads more into it than it holds."""
+    cfg = ((record.get("meta") or {}).get("config")) or {}
+    n_steps = cfg.get("n_steps")
+    inputs = md_escape(", ".join([forecast.target, *(cfg.get("features") or [])]))
+    if forecast.band(80) is not None:
+        bands = (
+            "- **The shaded bands** show the range the value should stay in 50%, 80% and 95% of the time, "
+            "judged from the model's errors on days it did not train on; they widen with each day ahead."
+            + _coverage_words(record)
+            + (f" {md_escape(forecast.bands_note)}" if forecast.bands_note else "")
+            + "\n"
+        )
+    else:
+        bands = (
+            "- **No bands**: this version was saved without the error record that uncertainty bands need, so "
+            "the line has no range around it. Retrain it on the Train page to get bands and alerts.\n"
+        )
+    st.subheader("What this forecast is")
+    st.markdown(
+        f"- **The line** is the model's single best estimate of the daily {md_escape(forecast.target)} for "
+        f"the {len(forecast.points)} days after {forecast.issued}, worked out from the "
+        f"{n_steps or 'recent'} days of readings ({inputs}) up to that day. It is not a guarantee.\n"
+        + bands
+        + "- **It does not know** about rain, releases or gate operations after the issue date; it only "
+        "sees the readings stored so far.\n"
+        "- **Check it**: pick an earlier *as of* date to see past forecasts next to what actually happened."
+    )
+
+
+def render() -> None:
+    """Page body."""
+    st.title("Forecast")
+    st.caption(
+        "The expected water readings for the next 7 days, from the trained model, next to the last 90 days "
+        "of readings and the operating levels. Pick an earlier date to check how the model would have done."
+    )
+    reservoir = selected_reservoir()
+    if reservoir is None:
+        st.info("No reservoirs yet. Upload readings on the Data page first.", icon=":material/info:")
+        st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
+        return
+    ws = workspace()
+    models = ws.models(reservoir)
+    if not models:
+        st.info(
+            f"There is no trained model for {md_escape(reservoir)} yet, so there is nothing to forecast with. "
+            "Train one on the Train page (a few minutes); it appears here when it is done.",
+            icon=":material/model_training:",
+        )
+        st.page_link("pages/train.py", label="Go to the Train page", icon=":material/model_training:")
+        return
+    info = ws.reservoir(reservoir)
+    if not info.first or not info.last:
+        st.info("This reservoir has no readings yet. Upload some on the Data page.", icon=":material/info:")
+        st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
+        return
+    first, last = dt.date.fromisoformat(info.first), dt.date.fromisoformat(info.last)
+
+    if st.session_state.get(f"{K}for") != reservoir:  # another reservoir: start from its active model and today
+        for key in ("version", "as_of", "last", "prepared"):
+            st.session_state.pop(f"{K}{key}", None)
+        st.session_state[f"{K}for"] = reservoir
+    pick_version, pick_date = st.columns(2)
+    with pick_version:
+        record = _pick_version(models)
+    with pick_date:
+        as_of = _pick_as_of(first, last)
+    version = int(record["version"])
+    hindcast = as_of < last
+    levels = ws.levels(reservoir)
+    try:
+        with st.spinner(f"Issuing the forecast with version {version}..."):
+            forecast = _forecast(
+                str(ws.root),
+                reservoir,
+                version,
+                record["sha256"],
+                as_of.isoformat() if hindcast else None,
+                data_stamp(reservoir),
+                _risk_key(levels, alert_trigger(ws, reservoir)),
+            )
+    except ForecastError as exc:
+        show_error(exc, pick_date)
+        n_steps = ((record.get("meta") or {}).get("config") or {}).get("n_steps")
+        pick_date.caption(
+            f"The model needs {n_steps or 'several'} complete days of readings up to the forecast date. "
+            "Pick another as-of date (usually an earlier one, before the missing days), or upload the "
+            "missing days on the Data page."
+        )
+        st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
+        return
+    except Exception as exc:  # noqa: BLE001 - the page must never show a traceback
+        show_error(exc)
+        return
+    if not hindcast and forecast.issued != last.isoformat():
+        pick_date.caption(
+            f"Issued as of {forecast.issued}: the last day with all the readings the model needs "
+            f"(the stored readings run to {last.isoformat()})."
+        )
+
+    values = readings(reservoir, (forecast.target,))[forecast.target]
+    history = chart_history(values, forecast)
+
+    _metrics_row(forecast, record)
+    _alert(forecast, hindcast)
+    if hindcast:
+        _hindcast_note(forecast)
+    fig = forecast_chart(forecast, history, levels)
+    st.plotly_chart(
+        fig,
+        width="stretch",
+        config=charts.plotly_config(file_name(forecast, "")),
+        key=f"{K}chart",
+    )
+    table_col, about_col = st.columns([2, 1])
+    with table_col:
+        st.subheader("Forecast days")
+        _table(forecast)
+    with about_col:
+        _about(forecast, record)
+    _exports(forecast, history, levels)
+
+
+if __name__ == "__main__":  # run by st.navigation (module name __main__), not on import by tests
+    render()

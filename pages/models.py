@@ -1,0 +1,183 @@
+"""Models page: every saved version of a reservoir's forecaster, which one is used, rollback and clean-up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core import charts
+from core.registry import delete_version
+from core.store import StoreError
+from pages.common import ensure_shell, fmt_time, selected_reservoir, show_error, workspace
+
+ensure_shell()  # a bookmarked page URL after a restart still goes through app.py
+
+K = "models_"  # widget key prefix: stable keys that tests set by name
+
+
+def _row(m: dict[str, Any]) -> dict[str, Any]:
+    """One table row from a stored version record (missing numbers stay empty)."""
+    meta = m.get("meta") or {}
+    config = meta.get("config") or {}
+    metrics = meta.get("metrics") or {}
+    data_range = (meta.get("data") or {}).get("range") or [None, None]
+    return {
+        "Version": int(m["version"]),
+        "Active": bool(m["active"]),
+        "Test MAE": (metrics.get("model") or {}).get("mae"),
+        "Skill": metrics.get("skill_vs_persistence"),
+        "Val MAE": m.get("val_mae"),
+        "Target": config.get("target"),
+        "Covariates": ", ".join(config.get("features") or []) or "-",
+        "Data range": f"{data_range[0]} to {data_range[1]}",
+        "Created": fmt_time(m["created"]),
+        "Epochs": meta.get("epochs_run"),
+        "Train time (s)": meta.get("train_seconds"),
+        "Model": (config.get("model") or {}).get("name"),
+    }
+
+
+def _table(models: list[dict[str, Any]], unit: str | None) -> None:
+    """All versions, newest first, with units on the error columns."""
+    suffix = f" ({unit})" if unit else ""
+    number = st.column_config.NumberColumn
+    frame = pd.DataFrame([_row(m) for m in reversed(models)])
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Active": st.column_config.CheckboxColumn(help="The version forecasts use."),
+            "Train time (s)": number(format="%.0f"),
+            "Val MAE": number(
+                f"Val MAE{suffix}", format="%.3f", help="Average error on the validation days (picks the active one)."
+            ),
+            "Test MAE": number(f"Test MAE{suffix}", format="%.3f", help="Average error on the untouched test days."),
+            "Skill": number(
+                "Skill vs persistence", format="percent", help="Above 0 % = better than assuming 'tomorrow = today'."
+            ),
+        },
+    )
+
+
+def _activate(reservoir: str, version: int) -> None:
+    """Button callback: make a version the one forecasts use (rollback or promote)."""
+    try:
+        workspace().set_active(reservoir, version)
+    except ValueError as exc:
+        st.session_state[f"{K}error"] = exc
+    else:
+        st.session_state[f"{K}flash"] = f"Version {version} is now the active model: forecasts use it."
+
+
+def _delete(reservoir: str, version: int) -> None:
+    """Button callback: remove an inactive version and its files (the store refuses the active one)."""
+    try:
+        delete_version(workspace(), reservoir, version)
+    except ValueError as exc:
+        st.session_state[f"{K}error"] = exc
+    else:
+        st.session_state[f"{K}flash"] = f"Version {version} and its files were deleted."
+    st.session_state[f"{K}confirm"] = False
+
+
+def _actions(reservoir: str, models: list[dict[str, Any]]) -> None:
+    """Pick a version, see its settings, activate or delete it."""
+    versions = [int(m["version"]) for m in reversed(models)]
+    active = next((int(m["version"]) for m in models if m["active"]), None)
+    if st.session_state.get(f"{K}version") not in versions:
+        st.session_state[f"{K}version"] = versions[0]
+    pick_col, activate_col, delete_col = st.columns([2, 2, 3], vertical_alignment="bottom")
+    version = pick_col.selectbox(
+        "Version",
+        versions,
+        key=f"{K}version",
+        format_func=lambda v: f"version {v}" + (" (active)" if v == active else ""),
+        help="The version to activate, inspect or delete.",
+    )
+    record = next(m for m in models if int(m["version"]) == version)
+    with activate_col:
+        st.button(
+            f"Activate version {version}",
+            key=f"{K}activate",
+            disabled=version == active,
+            on_click=_activate,
+            args=(reservoir, version),
+            icon=":material/published_with_changes:",
+            help="Use this version for forecasts from now on (you can switch back at any time).",
+        )
+    with delete_col:
+        if version == active:
+            st.caption(f"Version {version} is the active model and cannot be deleted; activate another version first.")
+        else:
+            confirm = st.checkbox(
+                f"Yes, delete version {version} and its files",
+                key=f"{K}confirm",
+                help="Deleting cannot be undone; the version number is never reused.",
+            )
+            st.button(
+                f"Delete version {version}",
+                key=f"{K}delete",
+                disabled=not confirm,
+                on_click=_delete,
+                args=(reservoir, version),
+                icon=":material/delete:",
+                help="Remove this version and its model files. Tick the box above first.",
+            )
+    with st.expander(f"Settings of version {version} (JSON)", icon=":material/settings:"):
+        meta = record.get("meta") or {}
+        st.json(meta.get("config") or {}, expanded=True)
+        st.caption(f"Files: {record['path']}; checksum sha256 {record['sha256'][:12]}...")
+
+
+def render() -> None:
+    """Page body."""
+    st.title("Models")
+    st.caption(
+        "Every trained version of this reservoir's forecaster, how well each one did, and which one the "
+        "Forecast page uses. Switch back to an earlier version at any time, or delete versions you no longer need."
+    )
+    reservoir = selected_reservoir()
+    if reservoir is None:
+        st.info("No reservoirs yet. Upload readings on the Data page first.")
+        st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
+        return
+    flash = st.session_state.pop(f"{K}flash", None)
+    error = st.session_state.pop(f"{K}error", None)
+    if flash:
+        st.success(flash, icon=":material/check_circle:")
+    if error is not None:
+        show_error(error)
+    ws = workspace()
+    try:
+        models = ws.models(reservoir)
+    except StoreError as exc:
+        show_error(exc)
+        return
+    if not models:
+        st.info("No models yet — train one on the Train page.", icon=":material/info:")
+        st.page_link("pages/train.py", label="Go to the Train page", icon=":material/model_training:")
+        return
+    targets = {(m.get("meta") or {}).get("config", {}).get("target") for m in models}
+    unit = None
+    if len(targets) == 1:
+        try:
+            unit = ws.reservoir(reservoir).variable(next(iter(targets))).unit
+        except StoreError:
+            unit = None
+    _table(models, unit)
+    if len(targets) > 1:
+        st.caption("Versions forecast different readings; their errors are in different units.")
+    _actions(reservoir, models)
+    st.subheader("Versions compared")
+    st.plotly_chart(
+        charts.versions_figure(models, unit=unit),
+        width="stretch",
+        config=charts.plotly_config(f"model-versions-{reservoir}"),
+        key=f"{K}chart",
+    )
+
+
+render()
