@@ -11,6 +11,7 @@ PAGES = [
     st.Page("pages/data.py", title="Data", icon=":material/upload_file:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/forecast.py", title="Forecast", icon=":material/timeline:"),
+    st.Page("pages/levels.py", title="Levels & alerts", icon=":material/warning:"),
     st.Page("pages/models.py", title="Models", icon=":material/inventory_2:"),
 ]
 
