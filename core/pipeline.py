@@ -211,12 +211,11 @@ def forecast_reservoir(
 
 def forecast_history(ws: Workspace, forecast: Forecast, days: int = 90) -> pd.Series:
     """Observed target around a forecast: `days` before the issue date plus what happened during its horizon."""
-    issued = pd.Timestamp(forecast.issued)
-    end = issued + pd.Timedelta(days=len(forecast.points))
-    raw = ws.readings(
-        forecast.reservoir, [forecast.target], start=str((issued - pd.Timedelta(days=days)).date()), end=str(end.date())
-    )
-    return raw[forecast.target]
+    from core.report import history_span, history_window
+
+    start, end = history_span(forecast, days)
+    raw = ws.readings(forecast.reservoir, [forecast.target], start=str(start.date()), end=str(end.date()))
+    return history_window(raw[forecast.target], forecast, days)
 
 
 def add_sample(ws: Workspace, csv: Path | None = None) -> list[MergeResult]:

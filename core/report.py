@@ -12,16 +12,37 @@ from core.forecast import Forecast
 from core.levels import OperatingLevel
 from core.uncertainty import BANDS
 
+HISTORY_DAYS = 90  # observed days before the issue date that the chart shows
+
+
+def history_span(forecast: Forecast, days: int = HISTORY_DAYS) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last day of the observed series drawn with a forecast: `days` before the issue date to its horizon."""
+    issued = pd.Timestamp(forecast.issued)
+    return issued - pd.Timedelta(days=days), issued + pd.Timedelta(days=len(forecast.points))
+
+
+def history_window(values: pd.Series, forecast: Forecast, days: int = HISTORY_DAYS) -> pd.Series:
+    """The readings the chart shows beside a forecast, cut from any longer series, so page and CLI draw the same."""
+    start, end = history_span(forecast, days)
+    index = pd.DatetimeIndex(values.index)
+    return values.loc[(index >= start) & (index <= end)]
+
+
+def band_headers(forecast: Forecast, band: int) -> tuple[str, str]:
+    """Column names of a band's lower and upper bounds, spelled once for the table, the CSV and the page."""
+    unit = f" ({forecast.unit})" if forecast.unit else ""
+    return f"lower {band}%{unit}", f"upper {band}%{unit}"
+
 
 def risk_columns(forecast: Forecast) -> dict[str, list[Any]]:
     """Band bounds and exceedance probabilities as extra table columns (unit and level named in each header)."""
-    unit = f" ({forecast.unit})" if forecast.unit else ""
     cols: dict[str, list[Any]] = {}
     for band in BANDS:
         bounds = forecast.band(band)
         if bounds is None:
             break
-        cols[f"lower {band}%{unit}"], cols[f"upper {band}%{unit}"] = list(bounds[0]), list(bounds[1])
+        lower, upper = band_headers(forecast, band)
+        cols[lower], cols[upper] = list(bounds[0]), list(bounds[1])
     levels = {lv["name"]: lv for lv in forecast.levels}
     for name, probs in (forecast.exceedance or {}).items():
         lv = levels.get(name, {})

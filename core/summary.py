@@ -65,14 +65,18 @@ def active_model(ws: Workspace, reservoir: str) -> dict[str, Any] | None:
     return next((m for m in ws.models(reservoir) if m["active"]), None)
 
 
-def model_skill(record: dict[str, Any]) -> float | None:
-    """Skill vs persistence on the version's test period (None when it was not scored)."""
-    value = ((record.get("meta") or {}).get("metrics") or {}).get("skill_vs_persistence")
+def skill_value(value: Any) -> float | None:
+    """A stored skill as a number, or None when it is missing or could not be computed (NaN, text)."""
     try:
         skill = float(value)
     except (TypeError, ValueError):
         return None
     return skill if math.isfinite(skill) else None
+
+
+def model_skill(record: dict[str, Any]) -> float | None:
+    """Skill vs persistence on the version's test period (None when it was not scored)."""
+    return skill_value(((record.get("meta") or {}).get("metrics") or {}).get("skill_vs_persistence"))
 
 
 def skill_words(skill: float | None) -> str:
@@ -83,6 +87,20 @@ def skill_words(skill: float | None) -> str:
         percent = round(skill * 100)
         return f"beats 'tomorrow = today' by {percent} %" if percent >= 1 else "beats 'tomorrow = today' by < 1 %"
     return "does not beat persistence yet: forecasts are shown with a warning"
+
+
+def skill_sentence(skill: float | None) -> str:
+    """Skill as a full sentence an operator can repeat: how the test errors compared with 'tomorrow = today'."""
+    if skill is None:
+        return "Its skill against 'tomorrow = today' could not be measured on its test period."
+    percent = f"{abs(skill):.0%}" if round(abs(skill) * 100) >= 1 else "less than 1%"
+    if skill > 0:
+        how = f"{percent} smaller than"
+    elif skill < 0:
+        how = f"{percent} larger than"
+    else:
+        how = "the same as"
+    return f"On its test period its errors were {how} simply assuming 'tomorrow = today' (persistence)."
 
 
 def levels_words(count: int) -> str:

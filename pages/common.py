@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import os
 import runpy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from core import charts
 from core.store import StoreError, Workspace, resolve_workspace
 
 RESERVOIR_KEY = "reservoir"
+ACTIVE = "active"  # version picker choice that follows whichever version is active
 APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
 
 
@@ -99,6 +102,41 @@ def selected_reservoir() -> str | None:
     return name if name in reservoir_names() else None
 
 
+def reservoir_page(title: str, about: str) -> str | None:
+    """A page's title and what it is for, then the picked reservoir (None, with a pointer to the Data page, if none)."""
+    st.title(title)
+    st.caption(about)
+    return require_reservoir()
+
+
+def require_reservoir() -> str | None:
+    """The picked reservoir; in an empty workspace, say where to start (the Data page) and return None."""
+    reservoir = selected_reservoir()
+    if reservoir is None:
+        st.info("No reservoirs yet. Upload readings on the Data page first.", icon=":material/info:")
+        st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
+    return reservoir
+
+
+def pick_version(
+    models: list[dict[str, Any]], key: str, detail: Callable[[dict[str, Any]], str], help: str
+) -> dict[str, Any]:
+    """Selectbox: 'the active version' (follows activations) or a fixed version, each labelled with `detail`."""
+    by_version = {int(m["version"]): m for m in models}
+    active = next((v for v, m in by_version.items() if m["active"]), max(by_version))
+    options: list[Any] = [ACTIVE, *sorted(by_version, reverse=True)]
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = ACTIVE
+
+    def label(choice: Any) -> str:
+        version = active if choice == ACTIVE else int(choice)
+        text = f"Active model (version {version})" if choice == ACTIVE else f"Version {version}"
+        return f"{text} · {detail(by_version[version])}"
+
+    choice = st.selectbox("Model version", options, key=key, format_func=label, help=help)
+    return by_version[active if choice == ACTIVE else int(choice)]
+
+
 def data_stamp(reservoir: str) -> str:
     """Changes whenever the reservoir's readings change, to key cached reads."""
     info = workspace().reservoir(reservoir)
@@ -129,6 +167,11 @@ def loaded_model(reservoir: str, version: int | None = None):  # noqa: ANN201 - 
     """The active (or given) version, loaded once and reused."""
     record = workspace().model(reservoir, version)
     return _loaded_model(str(workspace().root), reservoir, int(record["version"]), record["sha256"])
+
+
+def show_chart(fig: Any, filename: str, key: str, *, compact: bool = False) -> None:
+    """A plotly figure across the page; its camera button saves a report-size PNG named `filename`."""
+    st.plotly_chart(fig, width="stretch", config=charts.plotly_config(filename, compact=compact), key=key)
 
 
 def show_error(exc: BaseException, where: Any = st) -> None:

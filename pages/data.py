@@ -48,6 +48,7 @@ from pages.common import (
     md_escape,
     reservoir_names,
     selected_reservoir,
+    show_chart,
     show_error,
     workspace,
 )
@@ -336,9 +337,7 @@ def _preview_chart(fk: str, sha: str, parsed: ParsedCSV, options: ReadOptions, u
         raw=frame[[column]].rename(columns=rename),
         height=360,
     )
-    st.plotly_chart(
-        fig, width="stretch", config=charts.plotly_config(f"{parsed.report.filename}-{column}"), key=f"{fk}chart"
-    )
+    show_chart(fig, f"{parsed.report.filename}-{column}", f"{fk}chart")
 
 
 def _show_result(fk: str) -> None:
@@ -479,9 +478,7 @@ def stored_panel(name: str) -> None:
         levels=ws.levels(info.name),
         height=400,
     )
-    st.plotly_chart(
-        fig, width="stretch", config=charts.plotly_config(f"{info.name}-{variable}"), key=f"{K}stored_chart"
-    )
+    show_chart(fig, f"{info.name}-{variable}", f"{K}stored_chart")
     st.caption(md_escape(CLEANING_HELP.format(gap=clean.config.max_gap_days)))
     for line in clean.summary_lines():
         st.caption(md_escape(line))

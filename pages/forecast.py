@@ -1,7 +1,7 @@
 """Forecast page: the next 7 days of a reservoir from a trained model, hindcasts, and the chart/table exports.
 
-Thin: widgets -> core.pipeline.forecast_reservoir / core.charts / core.export -> render. The export helpers at the
-top are plain functions so tests call exactly what the page calls; the page body runs only under st.navigation.
+Thin: widgets -> core.pipeline.forecast_reservoir -> core.report (the same chart, table and files as
+`python -m core export`) -> render. The page body runs only under st.navigation.
 """
 
 from __future__ import annotations
@@ -11,23 +11,24 @@ import math
 from typing import Any
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from core import charts, export
+from core import export, report
 from core.evaluate import mae
 from core.forecast import Forecast, ForecastError
 from core.levels import OperatingLevel
 from core.pipeline import alert_trigger, forecast_reservoir
-from core.uncertainty import BANDS
+from core.summary import model_skill, skill_sentence
 from pages.common import (
     data_stamp,
     ensure_shell,
     fmt_value,
     loaded_model,
     md_escape,
+    pick_version,
     readings,
-    selected_reservoir,
+    reservoir_page,
+    show_chart,
     show_error,
     workspace,
 )
@@ -35,7 +36,6 @@ from pages.common import (
 ensure_shell()  # a bookmarked page URL after a restart still goes through app.py
 
 K = "forecast_"  # widget key prefix: stable keys that tests set by name
-HISTORY_DAYS = 90
 IMAGE_FORMATS = ("png", "svg", "pdf")
 TABLE_BANDS = (80,)  # the page shows one band to stay readable; the CSV carries all of them
 MIME = {
@@ -51,83 +51,18 @@ CAUTION = "This model does not beat 'tomorrow = today' on its test period; treat
 # ----------------------------------------------------------------------------- pure helpers (tested directly)
 
 
-def chart_history(values: pd.Series, forecast: Forecast, days: int = HISTORY_DAYS) -> pd.Series:
-    """The observed series the chart shows: `days` days up to the issue date, plus what came after it (hindcasts)."""
-    issued = pd.Timestamp(forecast.issued)
-    end = issued + pd.Timedelta(days=len(forecast.points))
-    start = issued - pd.Timedelta(days=days - 1)
-    return values.loc[(values.index >= start) & (values.index <= end)].dropna()
+def screen_table(forecast: Forecast) -> pd.DataFrame:
+    """The exported table (core.report.table) cut to what fits on screen: the forecast columns and the 80% band."""
+    frame = report.table(forecast)
+    risk = report.risk_columns(forecast)
+    shown = {c for b in TABLE_BANDS for c in report.band_headers(forecast, b)}
+    return frame[[c for c in frame.columns if c not in risk or c in shown]]
 
 
-def forecast_chart(forecast: Forecast, history: pd.Series, levels: list[OperatingLevel]) -> go.Figure:
-    """The page's figure; exports use the same one (its default title names reservoir, version, issue date, unit).
-
-    All the reservoir's levels go in: the chart draws those set on the forecast variable or in its unit.
-    """
-    return charts.forecast_figure(history, forecast, levels=levels)
-
-
-def file_name(forecast: Forecast, ext: str) -> str:
-    """Download name: reservoir, model version and issue date, safe on every OS."""
-    return export.safe_filename(forecast.reservoir, f"v{forecast.version}", forecast.issued, ext=ext)
-
-
-def chart_file(fig: go.Figure, fmt: str, stem: str = "chart") -> bytes:
-    """PNG/SVG/PDF via server-side kaleido (ExportError without Chromium), or self-contained interactive HTML."""
-    if fmt == "html":
-        return export.figure_html(fig, filename=stem).encode("utf-8")
-    return export.figure_bytes(fig, fmt)
-
-
-def band_columns(forecast: Forecast, bands: tuple[int, ...] = BANDS) -> dict[str, list[float]]:
-    """Low/high columns of the calibrated bands, named with their unit; empty for versions without bands."""
-    unit = f" ({forecast.unit})" if forecast.unit else ""
-    out: dict[str, list[float]] = {}
-    for b in bands:
-        pair = forecast.band(b)
-        if pair is None:
-            continue
-        out[f"{b}% band low{unit}"] = [float(v) for v in pair[0]]
-        out[f"{b}% band high{unit}"] = [float(v) for v in pair[1]]
-    return out
-
-
-def forecast_frame(forecast: Forecast, bands: tuple[int, ...] = BANDS) -> pd.DataFrame:
-    """The forecast table (date, lead day, value with unit, observed for hindcasts, then the band limits)."""
-    return export.forecast_table(forecast, extra_columns=band_columns(forecast, bands))
-
-
-def table_file(forecast: Forecast) -> bytes:
-    """The forecast table as CSV with a header that says what it is (formula-injection safe in core.export)."""
-    header = [
-        f"reservoir: {forecast.reservoir}",
-        f"model version: {forecast.version}",
-        f"issued: {forecast.issued}",
-        f"variable: {forecast.target}",
-        f"unit: {forecast.unit or 'unknown'}",
-    ]
-    return export.csv_bytes(export.table_csv(forecast_frame(forecast), header_lines=header))
-
-
-def skill_of(record: dict[str, Any]) -> float | None:
-    """The stored test skill vs persistence of a version (None when it could not be measured)."""
-    value = ((record.get("meta") or {}).get("metrics") or {}).get("skill_vs_persistence")
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def skill_words(skill: float | None) -> str:
-    """Skill vs persistence in operator language."""
-    if skill is None:
-        return "Its skill against 'tomorrow = today' could not be measured on its test period."
-    if skill > 0:
-        return (
-            f"On its test period its errors were {skill:.0%} smaller than simply assuming "
-            "'tomorrow = today' (persistence)."
-        )
-    return CAUTION
+def skill_label(record: dict[str, Any]) -> str:
+    """A version's test skill in a few characters, for the version picker."""
+    skill = model_skill(record)
+    return f"skill {skill:+.0%}" if skill is not None else "skill not measured"
 
 
 # ----------------------------------------------------------------------------- cached data
@@ -148,40 +83,12 @@ def _risk_key(levels: list[OperatingLevel], trigger: float) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _chart_file(forecast: Forecast, history: pd.Series, levels: list[OperatingLevel], fmt: str) -> bytes:
-    """Export bytes keyed by the forecast (reservoir, version, as-of), the readings and levels drawn, and the format."""
-    return chart_file(forecast_chart(forecast, history, levels), fmt, file_name(forecast, ""))
+def _export_file(forecast: Forecast, history: pd.Series, levels: list[OperatingLevel], fmt: str) -> bytes:
+    """The bytes `python -m core export` writes; keyed by the forecast, the readings and levels drawn, the format."""
+    return report.render(history, forecast, levels, fmt)
 
 
 # ----------------------------------------------------------------------------- page sections
-
-
-ACTIVE = "active"  # version picker choice that follows whichever version is active
-
-
-def _pick_version(models: list[dict[str, Any]]) -> dict[str, Any]:
-    """Selectbox: 'the active version' (follows activations) or a fixed version, each with its test skill."""
-    by_version = {int(m["version"]): m for m in models}
-    active = next((v for v, m in by_version.items() if m["active"]), max(by_version))
-    options: list[Any] = [ACTIVE, *sorted(by_version, reverse=True)]
-    if st.session_state.get(f"{K}version") not in options:
-        st.session_state[f"{K}version"] = ACTIVE
-
-    def label(choice: Any) -> str:
-        version = active if choice == ACTIVE else int(choice)
-        skill = skill_of(by_version[version])
-        text = f"Active model (version {version})" if choice == ACTIVE else f"Version {version}"
-        return text + (f" · skill {skill:+.0%}" if skill is not None else " · skill not measured")
-
-    choice = st.selectbox(
-        "Model version",
-        options,
-        key=f"{K}version",
-        format_func=label,
-        help="Which trained model issues the forecast; 'Active model' follows the version chosen on the "
-        "Models page. Skill: how much smaller its test errors were than assuming 'tomorrow = today'.",
-    )
-    return by_version[active if choice == ACTIVE else int(choice)]
 
 
 def _to_latest(last: dt.date) -> None:
@@ -223,7 +130,7 @@ def _metrics_row(forecast: Forecast, record: dict[str, Any]) -> None:
     last = forecast.last_observed
     end = forecast.points[-1]
     change = end.value - float(last["value"])
-    skill = skill_of(record)
+    skill = model_skill(record)
     c1, c2, c3 = st.columns(3)
     c1.metric(
         f"Observed {forecast.target} on {last['date']}",
@@ -242,7 +149,7 @@ def _metrics_row(forecast: Forecast, record: dict[str, Any]) -> None:
     c3.metric(
         "Model" + (" (the active version)" if record["active"] else " (not the active version)"),
         f"version {forecast.version}",
-        delta=f"skill {skill:+.0%} vs 'tomorrow = today'" if skill is not None else "skill not measured",
+        delta=skill_label(record) + (" vs 'tomorrow = today'" if skill is not None else ""),
         delta_color="gray" if skill is None else ("green" if skill > 0 else "red"),
         delta_arrow="off",
         help="Skill compares the model's average error on its test period with assuming 'tomorrow = today': "
@@ -250,7 +157,7 @@ def _metrics_row(forecast: Forecast, record: dict[str, Any]) -> None:
         border=True,
     )
     if skill is None or skill > 0:
-        st.caption(skill_words(skill))
+        st.caption(skill_sentence(skill))
     else:
         st.warning(CAUTION, icon=":material/warning:")
 
@@ -276,7 +183,7 @@ def _hindcast_note(forecast: Forecast) -> None:
 
 def _table(forecast: Forecast) -> None:
     """The forecast days as a table (ISO dates, lead day, value with unit, observed for hindcasts, 80% band)."""
-    frame = forecast_frame(forecast, TABLE_BANDS)
+    frame = screen_table(forecast)
     unit = f" ({forecast.unit})" if forecast.unit else ""
     fmt = "%.3f" if max(abs(p.value) for p in forecast.points) < 1e4 else "localized"
     short = {  # the export's column names are long; on screen the headers must fit beside each other
@@ -284,8 +191,9 @@ def _table(forecast: Forecast) -> None:
         f"observed {forecast.target}{unit}": (f"Observed{unit}", "What was actually measured that day."),
     }
     for b in TABLE_BANDS:
-        short[f"{b}% band low{unit}"] = (f"{b}% low{unit}", f"Lower end of the {b}% band.")
-        short[f"{b}% band high{unit}"] = (f"{b}% high{unit}", f"Upper end of the {b}% band.")
+        lower, upper = report.band_headers(forecast, b)
+        short[lower] = (f"{b}% low{unit}", f"Lower end of the {b}% band.")
+        short[upper] = (f"{b}% high{unit}", f"Upper end of the {b}% band.")
     config: dict[str, Any] = {
         export.DATE_COLUMN: st.column_config.TextColumn("Date", help="The forecast day (YYYY-MM-DD)."),
         export.LEAD_COLUMN: st.column_config.NumberColumn("Lead", help="Days after the issue date.", width="small"),
@@ -302,39 +210,45 @@ def _prepare(wanted: tuple[Any, ...]) -> None:
     st.session_state[f"{K}prepared"] = wanted
 
 
+def _download(col: Any, forecast: Forecast, fmt: str, data: bytes, label: str, icon: str, text: str) -> None:
+    """One download button; file name and type as `python -m core export` gives them."""
+    col.download_button(
+        label,
+        data=data,
+        file_name=report.filename(forecast, fmt),
+        mime=MIME[fmt],
+        key=f"{K}dl_{fmt}",
+        on_click="ignore",
+        icon=icon,
+        width="stretch",
+        help=text,
+    )
+
+
 def _exports(forecast: Forecast, history: pd.Series, levels: list[OperatingLevel]) -> None:
     """Download buttons: HTML and CSV at once; PNG/SVG/PDF built on request (kaleido takes a few seconds)."""
     st.subheader("Download")
     html_col, csv_col, image_col = st.columns(3)
-    try:
-        html_col.download_button(
+    at_once = {
+        "html": (
+            html_col,
             "Interactive chart (HTML)",
-            data=_chart_file(forecast, history, levels, "html"),
-            file_name=file_name(forecast, "html"),
-            mime=MIME["html"],
-            key=f"{K}dl_html",
-            on_click="ignore",
-            icon=":material/code:",
-            width="stretch",
-            help="The zoomable chart as one file that opens in any browser, also without internet.",
-        )
-    except ValueError as exc:
-        show_error(exc, html_col)
-    try:
-        csv_col.download_button(
+            ":material/code:",
+            "The zoomable chart as one file that opens in any browser, also without internet.",
+        ),
+        "csv": (
+            csv_col,
             "Forecast table (CSV)",
-            data=table_file(forecast),
-            file_name=file_name(forecast, "csv"),
-            mime=MIME["csv"],
-            key=f"{K}dl_csv",
-            on_click="ignore",
-            icon=":material/table:",
-            width="stretch",
-            help="The forecast days for a spreadsheet; the first lines say reservoir, model version, "
-            "issue date and unit.",
-        )
-    except ValueError as exc:
-        show_error(exc, csv_col)
+            ":material/table:",
+            "The forecast days with all bands and the chance of crossing each level, for a spreadsheet; the first "
+            "lines say reservoir, variable and unit, model version and issue date.",
+        ),
+    }
+    for fmt, (col, label, icon, text) in at_once.items():
+        try:
+            _download(col, forecast, fmt, _export_file(forecast, history, levels, fmt), label, icon, text)
+        except ValueError as exc:
+            show_error(exc, col)
 
     wanted = (forecast.reservoir, forecast.version, forecast.issued, data_stamp(forecast.reservoir))
     if st.session_state.get(f"{K}prepared") != wanted:
@@ -353,7 +267,7 @@ def _exports(forecast: Forecast, history: pd.Series, levels: list[OperatingLevel
     with image_col, st.spinner("Drawing the chart as PNG, SVG and PDF..."):
         try:
             for fmt in IMAGE_FORMATS:
-                files[fmt] = _chart_file(forecast, history, levels, fmt)
+                files[fmt] = _export_file(forecast, history, levels, fmt)
         except export.ExportError as exc:  # no Chromium, or it failed: the message says what to install
             image_col.error(str(exc), icon=":material/error:")
             image_col.caption("The HTML chart and the CSV table still work without the image export.")
@@ -368,17 +282,7 @@ def _exports(forecast: Forecast, history: pd.Series, levels: list[OperatingLevel
         "pdf": "A one-page document for printing or attaching.",
     }
     for col, fmt in zip(st.columns(3), IMAGE_FORMATS, strict=True):
-        col.download_button(
-            f"Chart as {fmt.upper()}",
-            data=files[fmt],
-            file_name=file_name(forecast, fmt),
-            mime=MIME[fmt],
-            key=f"{K}dl_{fmt}",
-            on_click="ignore",
-            icon=":material/download:",
-            width="stretch",
-            help=helps[fmt],
-        )
+        _download(col, forecast, fmt, files[fmt], f"Chart as {fmt.upper()}", ":material/download:", helps[fmt])
 
 
 def _alert(forecast: Forecast, hindcast: bool) -> None:
@@ -440,15 +344,12 @@ def _about(forecast: Forecast, record: dict[str, Any]) -> None:
 
 def render() -> None:
     """Page body."""
-    st.title("Forecast")
-    st.caption(
+    reservoir = reservoir_page(
+        "Forecast",
         "The expected water readings for the next 7 days, from the trained model, next to the last 90 days "
-        "of readings and the operating levels. Pick an earlier date to check how the model would have done."
+        "of readings and the operating levels. Pick an earlier date to check how the model would have done.",
     )
-    reservoir = selected_reservoir()
     if reservoir is None:
-        st.info("No reservoirs yet. Upload readings on the Data page first.", icon=":material/info:")
-        st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
         return
     ws = workspace()
     models = ws.models(reservoir)
@@ -471,9 +372,15 @@ def render() -> None:
         for key in ("version", "as_of", "last", "prepared"):
             st.session_state.pop(f"{K}{key}", None)
         st.session_state[f"{K}for"] = reservoir
-    pick_version, pick_date = st.columns(2)
-    with pick_version:
-        record = _pick_version(models)
+    version_col, pick_date = st.columns(2)
+    with version_col:
+        record = pick_version(
+            models,
+            f"{K}version",
+            skill_label,
+            help="Which trained model issues the forecast; 'Active model' follows the version chosen on the "
+            "Models page. Skill: how much smaller its test errors were than assuming 'tomorrow = today'.",
+        )
     with pick_date:
         as_of = _pick_as_of(first, last)
     version = int(record["version"])
@@ -510,19 +417,13 @@ def render() -> None:
         )
 
     values = readings(reservoir, (forecast.target,))[forecast.target]
-    history = chart_history(values, forecast)
+    history = report.history_window(values, forecast)
 
     _metrics_row(forecast, record)
     _alert(forecast, hindcast)
     if hindcast:
         _hindcast_note(forecast)
-    fig = forecast_chart(forecast, history, levels)
-    st.plotly_chart(
-        fig,
-        width="stretch",
-        config=charts.plotly_config(file_name(forecast, "")),
-        key=f"{K}chart",
-    )
+    show_chart(report.chart(history, forecast, levels), report.filename(forecast, ""), f"{K}chart")
     table_col, about_col = st.columns([2, 1])
     with table_col:
         st.subheader("Forecast days")

@@ -19,12 +19,20 @@ from core import risk
 from core.levels import SEVERITIES, SIDES, LevelError, OperatingLevel
 from core.pipeline import alert_trigger, set_alert_trigger, update_levels, verify_alerts
 from core.store import ReservoirInfo, Workspace
-from pages.common import data_stamp, ensure_shell, loaded_model, md_escape, selected_reservoir, show_error, workspace
+from pages.common import (
+    data_stamp,
+    ensure_shell,
+    loaded_model,
+    md_escape,
+    pick_version,
+    reservoir_page,
+    show_error,
+    workspace,
+)
 
 ensure_shell()  # a bookmarked page URL after a restart still goes through app.py
 
 K = "levels_"  # widget key prefix: stable keys that tests set by name
-ACTIVE = "active"  # version picker choice that follows whichever version is active
 BANDS = ("50", "80", "95")  # coverage keys stored per version
 TRIGGER_RANGE = (5, 95)  # percent; the stored value widens it when set outside (the CLI allows 1-99)
 
@@ -403,29 +411,9 @@ def _trigger_section(ws: Workspace, reservoir: str) -> float:
     return pct / 100
 
 
-def _pick_version(models: list[dict[str, Any]]) -> dict[str, Any]:
-    """Selectbox: 'the active version' (follows activations) or a fixed version."""
-    by_version = {int(m["version"]): m for m in models}
-    active = next((v for v, m in by_version.items() if m["active"]), max(by_version))
-    options: list[Any] = [ACTIVE, *sorted(by_version, reverse=True)]
-    if st.session_state.get(f"{K}version") not in options:
-        st.session_state[f"{K}version"] = ACTIVE
-
-    def label(choice: Any) -> str:
-        version = active if choice == ACTIVE else int(choice)
-        target = ((by_version[version].get("meta") or {}).get("config") or {}).get("target", "?")
-        text = f"Active model (version {version})" if choice == ACTIVE else f"Version {version}"
-        return f"{text} · forecasts {target}"
-
-    choice = st.selectbox(
-        "Model version",
-        options,
-        key=f"{K}version",
-        format_func=label,
-        help="Which trained model's past forecasts the alert rule is checked on; 'Active model' follows the "
-        "version chosen on the Models page.",
-    )
-    return by_version[active if choice == ACTIVE else int(choice)]
+def _target_of(record: dict[str, Any]) -> str:
+    """What a version forecasts, for the version picker."""
+    return f"forecasts {((record.get('meta') or {}).get('config') or {}).get('target', '?')}"
 
 
 def _verification_table(frame: pd.DataFrame, unit: str | None) -> None:
@@ -465,7 +453,13 @@ def _verification_section(ws: Workspace, info: ReservoirInfo, trigger: float) ->
         )
         st.page_link("pages/train.py", label="Go to the Train page", icon=":material/model_training:")
         return None
-    record = _pick_version(models)
+    record = pick_version(
+        models,
+        f"{K}version",
+        _target_of,
+        help="Which trained model's past forecasts the alert rule is checked on; 'Active model' follows the "
+        "version chosen on the Models page.",
+    )
     version = int(record["version"])
     meta = record.get("meta") or {}
     target = (meta.get("config") or {}).get("target", "")
@@ -548,17 +542,14 @@ def _coverage_section(record: dict[str, Any], info: ReservoirInfo) -> None:
 
 def render() -> None:
     """Page body."""
-    st.title("Levels & alerts")
-    st.caption(
+    reservoir = reservoir_page(
+        "Levels & alerts",
         "Operating levels are the lines the forecast is checked against: on the flood side an alert is raised when "
         "the level is forecast to rise ABOVE a line, on the drought side when it is forecast to fall BELOW one, "
         "with severity watch < warning < danger. An alert is raised when the chance of crossing a line within the "
-        "forecast days is at least the trigger probability."
+        "forecast days is at least the trigger probability.",
     )
-    reservoir = selected_reservoir()
     if reservoir is None:
-        st.info("No reservoirs yet. Upload readings on the Data page first.", icon=":material/info:")
-        st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
         return
     if st.session_state.get(f"{K}for") != reservoir:  # another reservoir: its own table, trigger and versions
         for key in ("trigger", "version", "saved", "trigger_saved"):

@@ -10,7 +10,8 @@ import streamlit as st
 from core import charts
 from core.registry import delete_version
 from core.store import StoreError
-from pages.common import ensure_shell, fmt_time, selected_reservoir, show_error, workspace
+from core.summary import model_skill
+from pages.common import ensure_shell, fmt_time, reservoir_page, show_chart, show_error, workspace
 
 ensure_shell()  # a bookmarked page URL after a restart still goes through app.py
 
@@ -27,7 +28,7 @@ def _row(m: dict[str, Any]) -> dict[str, Any]:
         "Version": int(m["version"]),
         "Active": bool(m["active"]),
         "Test MAE": (metrics.get("model") or {}).get("mae"),
-        "Skill": metrics.get("skill_vs_persistence"),
+        "Skill": model_skill(m),
         "Val MAE": m.get("val_mae"),
         "Target": config.get("target"),
         "Covariates": ", ".join(config.get("features") or []) or "-",
@@ -134,15 +135,12 @@ def _actions(reservoir: str, models: list[dict[str, Any]]) -> None:
 
 def render() -> None:
     """Page body."""
-    st.title("Models")
-    st.caption(
+    reservoir = reservoir_page(
+        "Models",
         "Every trained version of this reservoir's forecaster, how well each one did, and which one the "
-        "Forecast page uses. Switch back to an earlier version at any time, or delete versions you no longer need."
+        "Forecast page uses. Switch back to an earlier version at any time, or delete versions you no longer need.",
     )
-    reservoir = selected_reservoir()
     if reservoir is None:
-        st.info("No reservoirs yet. Upload readings on the Data page first.")
-        st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
         return
     flash = st.session_state.pop(f"{K}flash", None)
     error = st.session_state.pop(f"{K}error", None)
@@ -172,12 +170,7 @@ def render() -> None:
         st.caption("Versions forecast different readings; their errors are in different units.")
     _actions(reservoir, models)
     st.subheader("Versions compared")
-    st.plotly_chart(
-        charts.versions_figure(models, unit=unit),
-        width="stretch",
-        config=charts.plotly_config(f"model-versions-{reservoir}"),
-        key=f"{K}chart",
-    )
+    show_chart(charts.versions_figure(models, unit=unit), f"model-versions-{reservoir}", f"{K}chart")
 
 
 render()

@@ -24,6 +24,7 @@ from pages.common import (
     loaded_model,
     md_escape,
     readings,
+    show_chart,
     show_error,
     workspace,
 )
@@ -98,12 +99,7 @@ def _sparkline(info: ReservoirInfo, variable: str, record: dict[str, Any] | None
             variable = forecast.target
     history = readings(info.name, (variable,))[variable] if variable in info.variable_names else pd.Series()
     fig = charts.sparkline_figure(history, forecast, days=SPARK_DAYS, height=90)
-    st.plotly_chart(
-        fig,
-        width="stretch",
-        config=charts.plotly_config(f"{info.name}-sparkline", compact=True),
-        key=f"{K}spark_{info.id}",
-    )
+    show_chart(fig, f"{info.name}-sparkline", f"{K}spark_{info.id}", compact=True)
     if forecast is not None:
         last = forecast.points[-1]
         st.caption(

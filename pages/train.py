@@ -17,8 +17,9 @@ from core.jobs import eta_seconds, running_job, start_training
 from core.pipeline import default_features
 from core.splits import SplitConfig
 from core.store import ACTIVE_JOB_STATUSES, StoreError, pid_alive
+from core.summary import skill_sentence, skill_value
 from core.train import TrainConfig
-from pages.common import ensure_shell, fmt_time, md_escape, selected_reservoir, show_error, workspace
+from pages.common import ensure_shell, fmt_time, md_escape, reservoir_page, show_chart, show_error, workspace
 
 ensure_shell()  # a bookmarked page URL after a restart still goes through app.py
 
@@ -202,12 +203,7 @@ def _live(job_id: int) -> None:
     st.progress(min(done / total, 1.0), text=label)
     st.caption(_eta_text(job))
     if job["epochs"]:
-        st.plotly_chart(
-            _loss_figure(job_id, job["epochs"]),
-            width="stretch",
-            config=charts.plotly_config(f"training-loss-job-{job_id}"),
-            key=f"{K}loss_live",
-        )
+        show_chart(_loss_figure(job_id, job["epochs"]), f"training-loss-job-{job_id}", f"{K}loss_live")
     stopping = job["stop_requested"]
     if not stopping and st.button(
         "Stop training",
@@ -262,15 +258,6 @@ def _metrics_table(rows: list[dict[str, Any]], unit: str | None) -> None:
             "Skill vs persistence": number(format="percent", help="Above 0 % = better than 'tomorrow = today'."),
         },
     )
-
-
-def _skill_words(skill: Any) -> str:
-    """Skill as a sentence an operator can repeat."""
-    if skill is None or pd.isna(skill):
-        return "Skill vs persistence could not be computed (the test period shows no change to compare with)."
-    if skill > 0:
-        return f"Its forecasts are {skill:.0%} closer to what happened than 'tomorrow = today'."
-    return f"Its errors are {abs(skill):.0%} {'larger than' if skill < 0 else 'the same as'} 'tomorrow = today'."
 
 
 def _advice(reservoir: str, result: dict[str, Any]) -> str:
@@ -331,7 +318,7 @@ def _result_section(reservoir: str, job: dict[str, Any]) -> None:
     ws = workspace()
     unit = ws.reservoir(reservoir).variable(result["target"]).unit
     metrics = result["metrics"]
-    skill = metrics.get("skill_vs_persistence")
+    skill = skill_value(metrics.get("skill_vs_persistence"))
     st.subheader(f"Result: version {version}")
     how = "stopped by you; the best epoch so far was kept" if result.get("stopped_by_user") else "finished"
     test = result["splits"]["test"]
@@ -356,23 +343,18 @@ def _result_section(reservoir: str, job: dict[str, Any]) -> None:
     if own_period is not None and list(own_period) != list(test):
         st.caption(f"*Scored on its own test period ({own_period[0]} to {own_period[1]}), so compare with care.")
     st.markdown(SKILL_EXPLAINED)
-    if skill is None or pd.isna(skill) or skill <= 0:
+    if skill is None or skill <= 0:
         st.warning(
-            f"This model does not beat 'tomorrow = today' on {md_escape(reservoir)}. {_skill_words(skill)} "
+            f"This model does not beat 'tomorrow = today' on {md_escape(reservoir)}. {skill_sentence(skill)} "
             + _advice(reservoir, result),
             icon=":material/warning:",
         )
     else:
-        st.success(_skill_words(skill), icon=":material/trending_up:")
+        st.success(skill_sentence(skill), icon=":material/trending_up:")
     if result.get("comparison"):
         _comparison(result["comparison"], unit)
     st.markdown("**Error by lead day**: how the average miss grows the further ahead the forecast looks.")
-    st.plotly_chart(
-        charts.lead_error_figure(metrics, unit=unit),
-        width="stretch",
-        config=charts.plotly_config(f"lead-error-v{version}"),
-        key=f"{K}lead_error",
-    )
+    show_chart(charts.lead_error_figure(metrics, unit=unit), f"lead-error-v{version}", f"{K}lead_error")
     _activate_button(reservoir, version)
 
 
@@ -430,15 +412,12 @@ def _start(reservoir: str) -> None:
 
 def render() -> None:
     """Page body."""
-    st.title("Train")
-    st.caption(
+    reservoir = reservoir_page(
+        "Train",
         "Teach a forecaster on this reservoir's stored readings. Training runs in the background, "
-        "usually a few minutes; the new model is scored against the simple guess 'tomorrow = today'."
+        "usually a few minutes; the new model is scored against the simple guess 'tomorrow = today'.",
     )
-    reservoir = selected_reservoir()
     if reservoir is None:
-        st.info("No reservoirs yet. Upload readings on the Data page first.")
-        st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
         return
     ws = workspace()
     job = running_job(ws, reservoir)  # from the store, so a refresh or another tab finds the run too

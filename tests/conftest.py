@@ -61,3 +61,46 @@ def trained_sample(tmp_path_factory):
     add_sample(ws)
     outcome = train_reservoir(ws, SAMPLE_NAME, tiny_config())
     return ws, outcome
+
+
+# ---------------------------------------------------------------- AppTest page tests (see tests/apptest_support.py)
+
+
+@pytest.fixture
+def fresh_caches():
+    """Workspace objects, start-up, models and forecasts are cached per process; each page test starts clean."""
+    import streamlit as st
+
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+@pytest.fixture
+def app_empty_ws(tmp_path, monkeypatch):
+    """An empty workspace named to the app; the app's first start loads the sample reservoir (no model)."""
+    from tests.apptest_support import use_workspace
+
+    return use_workspace(tmp_path / "ws", monkeypatch)
+
+
+@pytest.fixture
+def app_sample_ws(tmp_path, monkeypatch):
+    """A workspace already holding the sample reservoir, named to the app."""
+    from core.pipeline import add_sample
+    from tests.apptest_support import use_workspace
+
+    ws = use_workspace(tmp_path / "ws", monkeypatch)
+    add_sample(ws)
+    return ws
+
+
+@pytest.fixture
+def app_trained_ws(trained_sample, tmp_path, monkeypatch):
+    """A private copy of the tiny trained sample (a test may change it), named to the app."""
+    from tests.apptest_support import private_copy
+
+    ws, _ = trained_sample
+    return private_copy(ws.root, tmp_path, monkeypatch)

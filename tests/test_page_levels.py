@@ -5,8 +5,6 @@ version. The table -> levels conversion is also checked directly through the fun
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -15,10 +13,11 @@ from streamlit.testing.v1 import AppTest
 from core.levels import LevelError, OperatingLevel
 from core.pipeline import alert_trigger, verify_alerts
 from core.sample import SAMPLE_NAME
-from core.store import Workspace
 from pages import levels as page
+from tests.apptest_support import open_page, run, texts
 
-ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.usefixtures("fresh_caches")
+
 SAMPLE_LEVELS = {
     "Minimum operating": (292.0, "drought", "danger"),
     "Drought watch": (300.0, "drought", "watch"),
@@ -26,57 +25,6 @@ SAMPLE_LEVELS = {
     "Flood warning": (313.5, "flood", "warning"),
     "Dam crest": (316.0, "flood", "danger"),
 }
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    """Workspace objects, models and verifications are cached per process; each test starts clean."""
-    import streamlit as st
-
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
-
-
-@pytest.fixture
-def sample_ws(tmp_path, monkeypatch) -> Workspace:
-    """An empty workspace named to the app; the app's first start loads the sample reservoir (no model)."""
-    root = tmp_path / "ws"
-    monkeypatch.setenv("SENTINEL_WORKSPACE", str(root))
-    return Workspace(root)
-
-
-@pytest.fixture
-def trained_ws(trained_sample, tmp_path, monkeypatch) -> Workspace:
-    """A private copy of the tiny trained sample workspace, named to the app through SENTINEL_WORKSPACE."""
-    ws, _ = trained_sample
-    root = tmp_path / "ws"
-    shutil.copytree(ws.root, root)
-    monkeypatch.setenv("SENTINEL_WORKSPACE", str(root))
-    return Workspace(root)
-
-
-def run(at: AppTest) -> AppTest:
-    """Rerun with the sample reservoir picked (AppTest runs a switched-to page without app.py's sidebar picker)."""
-    at.session_state["reservoir"] = SAMPLE_NAME
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def open_levels() -> AppTest:
-    """Start the real app and switch to the Levels & alerts page."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page("pages/levels.py")
-    return run(at)
-
-
-def texts(at: AppTest, kinds: tuple[str, ...] = ("title", "subheader", "markdown", "caption", "info")) -> str:
-    """Everything written on the page of the given kinds as one string (markdown escapes removed)."""
-    return "\n".join(str(e.value) for kind in kinds for e in at.get(kind)).replace("\\", "")
 
 
 def messages(at: AppTest, kind: str) -> list[str]:
@@ -111,9 +59,9 @@ def editor_table(at: AppTest) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------------ page
 
 
-def test_sample_shows_its_levels_trigger_and_asks_for_a_model(sample_ws):
+def test_sample_shows_its_levels_trigger_and_asks_for_a_model(app_empty_ws):
     """A fresh workspace: the sample's 5 levels in the editor, the 20% trigger, and 'train a model first'."""
-    at = open_levels()
+    at = open_page("levels")
     assert at.title[0].value == "Levels & alerts"
     about = texts(at, ("caption",))
     assert "ABOVE" in about and "BELOW" in about and "watch < warning < danger" in about
@@ -134,24 +82,24 @@ def test_sample_shows_its_levels_trigger_and_asks_for_a_model(sample_ws):
     assert not at.error
 
 
-def test_editing_a_value_and_saving_persists_it(sample_ws):
+def test_editing_a_value_and_saving_persists_it(app_empty_ws):
     """Raise 'Flood warning' to 314 m: stored, the editor shows the stored set, the user is told."""
-    at = open_levels()
+    at = open_page("levels")
     row = list(editor_table(at)["name"]).index("Flood warning")
     edit(at, edited_rows={row: {"value": 314.0}})
 
-    stored = as_dict(sample_ws.levels(SAMPLE_NAME))
+    stored = as_dict(app_empty_ws.levels(SAMPLE_NAME))
     assert stored == {**SAMPLE_LEVELS, "Flood warning": (314.0, "flood", "warning")}
-    assert [lv.unit for lv in sample_ws.levels(SAMPLE_NAME)] == ["m"] * 5  # unit follows the variable
+    assert [lv.unit for lv in app_empty_ws.levels(SAMPLE_NAME)] == ["m"] * 5  # unit follows the variable
     assert any(m.startswith("Saved 5 levels.") and "Flood warning" in m for m in messages(at, "success"))
     table = editor_table(at)
     assert table.loc[table["name"] == "Flood warning", "value"].tolist() == [314.0]
     assert not at.error
 
 
-def test_adding_and_deleting_rows(sample_ws):
+def test_adding_and_deleting_rows(app_empty_ws):
     """Delete 'Full supply', add a new watch line: one removed, one added; a markup-looking name stays text."""
-    at = open_levels()
+    at = open_page("levels")
     names = list(editor_table(at)["name"])
     odd = "<b>Spill</b> *watch*"
     edit(
@@ -159,7 +107,7 @@ def test_adding_and_deleting_rows(sample_ws):
         deleted_rows=[names.index("Full supply")],
         added_rows=[{"name": odd, "value": 312.5, "side": "flood", "severity": "watch", "variable": "level"}],
     )
-    stored = as_dict(sample_ws.levels(SAMPLE_NAME))
+    stored = as_dict(app_empty_ws.levels(SAMPLE_NAME))
     assert "Full supply" not in stored
     assert stored[odd] == (312.5, "flood", "watch")
     assert len(stored) == 5
@@ -177,39 +125,39 @@ def test_adding_and_deleting_rows(sample_ws):
         ("Full supply", 312000.0, "far outside the recorded level"),  # a typo, 312000 for 312
     ],
 )
-def test_bad_edit_shows_the_error_and_stores_nothing(sample_ws, name, value, says):
+def test_bad_edit_shows_the_error_and_stores_nothing(app_empty_ws, name, value, says):
     """A refused edit: the reason right under the editor, the stored levels unchanged, no success message."""
-    at = open_levels()
+    at = open_page("levels")
     row = list(editor_table(at)["name"]).index(name)
     edit(at, edited_rows={row: {"value": value}})
 
-    assert as_dict(sample_ws.levels(SAMPLE_NAME)) == SAMPLE_LEVELS
+    assert as_dict(app_empty_ws.levels(SAMPLE_NAME)) == SAMPLE_LEVELS
     errors = messages(at, "error")
     assert len(errors) == 1 and says in errors[0], errors
     assert "Nothing was stored" in texts(at, ("caption",))
     assert not at.success
 
 
-def test_trigger_change_is_stored(sample_ws):
+def test_trigger_change_is_stored(app_empty_ws):
     """Move the trigger to 35% and save: stored as 0.35, the slider keeps it, the user is told."""
-    at = open_levels()
+    at = open_page("levels")
     at.slider(key="levels_trigger").set_value(35)
     run(at)
     assert not at.button(key="levels_save_trigger").disabled
     at.button(key="levels_save_trigger").click()
     run(at)
-    assert alert_trigger(sample_ws, SAMPLE_NAME) == pytest.approx(0.35)
+    assert alert_trigger(app_empty_ws, SAMPLE_NAME) == pytest.approx(0.35)
     assert at.slider(key="levels_trigger").value == 35
     assert "Alert trigger saved: 35%." in messages(at, "success")
     assert at.button(key="levels_save_trigger").disabled
 
 
-def test_verification_and_coverage_of_a_trained_version(trained_ws):
+def test_verification_and_coverage_of_a_trained_version(app_trained_ws):
     """The active version's alert scores per level and how often its bands held the truth, with the test period."""
-    at = open_levels()
-    record = trained_ws.model(SAMPLE_NAME)
+    at = open_page("levels")
+    record = app_trained_ws.model(SAMPLE_NAME)
     start, end = record["meta"]["data"]["splits"]["test"]
-    expected = verify_alerts(trained_ws, SAMPLE_NAME)
+    expected = verify_alerts(app_trained_ws, SAMPLE_NAME)
 
     scores = at.dataframe[1].value
     assert list(scores["level"]) == [r["level"] for r in expected["levels"]]
@@ -232,13 +180,13 @@ def test_verification_and_coverage_of_a_trained_version(trained_ws):
     at.slider(key="levels_trigger").set_value(60)  # verification previews an unsaved trigger
     run(at)
     assert "at least 60%" in texts(at)
-    assert alert_trigger(trained_ws, SAMPLE_NAME) == pytest.approx(0.2)
+    assert alert_trigger(app_trained_ws, SAMPLE_NAME) == pytest.approx(0.2)
 
 
-def test_no_levels_on_the_models_variable_says_so(trained_ws):
+def test_no_levels_on_the_models_variable_says_so(app_trained_ws):
     """Levels only on storage while the model forecasts level: a plain sentence instead of a table."""
-    trained_ws.set_levels(SAMPLE_NAME, [OperatingLevel("Storage low", 20.0, "hm³", "drought", "watch", "storage")])
-    at = open_levels()
+    app_trained_ws.set_levels(SAMPLE_NAME, [OperatingLevel("Storage low", 20.0, "hm³", "drought", "watch", "storage")])
+    at = open_page("levels")
     assert "No operating levels are set on level" in texts(at, ("info",))
     assert len(at.dataframe) == 2  # the editor and the coverage table, no verification table
     assert "Value (in its variable's unit)" in at.data_editor[0].proto.columns  # level in m, storage in hm³
@@ -276,14 +224,14 @@ def test_plan_changes_by_name():
     assert [lv.name for lv in new] == ["C"] and remove == ["B"]
 
 
-def test_apply_edits_duplicate_names_and_no_op(sample_ws):
+def test_apply_edits_duplicate_names_and_no_op(app_empty_ws):
     """Two rows with one name are refused before anything is stored; an unchanged table writes nothing."""
     from core.pipeline import add_sample
 
-    add_sample(sample_ws)
-    table = page.editor_frame(sample_ws.levels(SAMPLE_NAME))
-    assert page.apply_edits(sample_ws, SAMPLE_NAME, table).nothing
+    add_sample(app_empty_ws)
+    table = page.editor_frame(app_empty_ws.levels(SAMPLE_NAME))
+    assert page.apply_edits(app_empty_ws, SAMPLE_NAME, table).nothing
     table.loc[len(table)] = ["dam crest", 317.0, "flood", "danger", "level"]
     with pytest.raises(LevelError, match=r"Rows 5 and 6 share the name 'dam crest'"):
-        page.apply_edits(sample_ws, SAMPLE_NAME, table)
-    assert as_dict(sample_ws.levels(SAMPLE_NAME)) == SAMPLE_LEVELS
+        page.apply_edits(app_empty_ws, SAMPLE_NAME, table)
+    assert as_dict(app_empty_ws.levels(SAMPLE_NAME)) == SAMPLE_LEVELS

@@ -34,36 +34,16 @@ from core.ingest import read_csv
 from core.pipeline import ImportRefused, add_sample, train_reservoir
 from core.sample import SAMPLE_NAME
 from core.store import StoreError, UploadInfo, Workspace
-from core.summary import latest_trend, levels_words, main_variable, model_skill, skill_words
+from core.summary import latest_trend, levels_words, main_variable, model_skill, skill_sentence, skill_words
 from core.train import TrainConfig
 from pages.common import md_escape
+from tests.apptest_support import open_page, private_copy, run, start_app, texts
 from tests.conftest import tiny_config
 
-ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
 # ---------------------------------------------------------------- fixtures and helpers
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    """Workspace objects, start-up and parsed files are cached per server; each test gets its own."""
-    import streamlit as st
-
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
-
-
-@pytest.fixture
-def sample_ws(tmp_path, monkeypatch) -> Workspace:
-    """A workspace with only the sample reservoir, named to the app through SENTINEL_WORKSPACE."""
-    ws = Workspace(tmp_path / "ws")
-    add_sample(ws)
-    monkeypatch.setenv("SENTINEL_WORKSPACE", str(ws.root))
-    return ws
 
 
 @pytest.fixture(scope="module")
@@ -78,33 +58,7 @@ def trained_root(tmp_path_factory) -> Path:
 @pytest.fixture
 def trained_ws(trained_root, tmp_path, monkeypatch) -> Workspace:
     """A private copy of the trained sample, so a test may change it."""
-    root = tmp_path / "ws"
-    shutil.copytree(trained_root, root)
-    monkeypatch.setenv("SENTINEL_WORKSPACE", str(root))
-    return Workspace(root)
-
-
-def start_app() -> AppTest:
-    """The real app on its default page (Overview)."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def run(at: AppTest, reservoir: str = SAMPLE_NAME) -> AppTest:
-    """Rerun with a reservoir picked (AppTest runs a switched-to page without app.py's sidebar picker)."""
-    at.session_state["reservoir"] = reservoir
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def open_data_page() -> AppTest:
-    """Start the app and switch to the Data page."""
-    at = start_app()
-    at.switch_page("pages/data.py")
-    return run(at)
+    return private_copy(trained_root, tmp_path, monkeypatch)
 
 
 def upload(at: AppTest, name: str, data: bytes) -> AppTest:
@@ -118,12 +72,6 @@ def widget(widgets, suffix: str):
     found = [w for w in widgets if str(w.key).endswith(suffix)]
     assert len(found) == 1, [w.key for w in widgets]
     return found[0]
-
-
-def texts(at: AppTest, kinds: tuple[str, ...] = ("title", "header", "subheader", "markdown", "caption")) -> str:
-    """Everything of some kinds written on the page, as seen on screen (markdown escapes removed)."""
-    parts = [str(e.value) for kind in kinds for e in at.get(kind)]
-    return "\n".join(parts).replace("\\", "")
 
 
 def shown(elements) -> str:
@@ -161,13 +109,20 @@ def test_skill_and_levels_in_words():
     assert skill_words(0.0).startswith("does not beat persistence")
     assert "not scored" in skill_words(None)
     assert model_skill({"meta": {"metrics": {"skill_vs_persistence": float("nan")}}}) is None
+    assert model_skill({"meta": {"metrics": {"skill_vs_persistence": "0.25"}}}) == 0.25
+    persistence = "simply assuming 'tomorrow = today' (persistence)."
+    assert skill_sentence(0.42) == f"On its test period its errors were 42% smaller than {persistence}"
+    assert skill_sentence(-0.12) == f"On its test period its errors were 12% larger than {persistence}"
+    assert skill_sentence(0.0) == f"On its test period its errors were the same as {persistence}"
+    assert "less than 1% smaller" in skill_sentence(0.004)
+    assert "could not be measured" in skill_sentence(None)
     assert levels_words(0) == "No operating levels set yet"
     assert levels_words(1) == "1 operating level set"
 
 
-def test_main_variable_prefers_level_then_storage(sample_ws):
+def test_main_variable_prefers_level_then_storage(app_sample_ws):
     """The card leads with level (the sample has level and storage)."""
-    assert main_variable(sample_ws.reservoir(SAMPLE_NAME)).name == "level"
+    assert main_variable(app_sample_ws.reservoir(SAMPLE_NAME)).name == "level"
 
 
 def test_layout_and_defaults_guessed_from_the_file():
@@ -323,9 +278,9 @@ def test_card_with_a_failing_forecast_explains_in_one_line(trained_ws):
     assert "No forecast: The files of version 1 of 'Sample Reservoir' are missing" in page
 
 
-def test_open_forecast_button_selects_the_reservoir_and_switches_page(sample_ws):
+def test_open_forecast_button_selects_the_reservoir_and_switches_page(app_sample_ws):
     """The card's button picks its reservoir for the Forecast page."""
-    sample_ws.merge(
+    app_sample_ws.merge(
         {"Aaa Lake": pd.DataFrame({"level": [1.0]}, index=pd.DatetimeIndex(["2024-01-01"], name="date"))},
         {"Aaa Lake": {"level": "m"}},
         UploadInfo(filename="t.csv", sha256="t"),
@@ -342,9 +297,9 @@ def test_open_forecast_button_selects_the_reservoir_and_switches_page(sample_ws)
 # ---------------------------------------------------------------- Data page
 
 
-def test_good_file_imports_shows_counts_and_a_repeat_says_already_imported(sample_ws):
+def test_good_file_imports_shows_counts_and_a_repeat_says_already_imported(app_sample_ws):
     """A clean file is imported into a new reservoir named after it with counts; the same file again changes nothing."""
-    at = open_data_page()
+    at = open_page("data")
     upload(at, "North Dam.csv", daily_csv(days=70))
     assert not at.error
     assert "70 days, 2024-01-01 to 2024-03-10" in texts(at)
@@ -355,7 +310,7 @@ def test_good_file_imports_shows_counts_and_a_repeat_says_already_imported(sampl
     run(at)
     assert shown(at.success) == "North Dam: 140 readings added, 0 changed, 0 unchanged."
     assert at.session_state["reservoir"] == "North Dam"  # the stored-data section follows the import
-    stored = Workspace(sample_ws.root).reservoir("North Dam")
+    stored = Workspace(app_sample_ws.root).reservoir("North Dam")
     assert [(v.name, v.count) for v in stored.variables] == [("level", 70), ("inflow", 70)]
     run(at, "North Dam")
     assert "Stored data: North Dam" in texts(at)
@@ -363,13 +318,13 @@ def test_good_file_imports_shows_counts_and_a_repeat_says_already_imported(sampl
     run(at, "North Dam")
     assert shown(at.info).startswith("North Dam: already imported, nothing changed (140 readings already stored)")
     assert not at.success
-    assert len(Workspace(sample_ws.root).uploads("North Dam")) == 1
+    assert len(Workspace(app_sample_ws.root).uploads("North Dam")) == 1
 
 
-def test_bad_file_shows_errors_with_lines_and_imports_nothing(sample_ws):
+def test_bad_file_shows_errors_with_lines_and_imports_nothing(app_sample_ws):
     """Non-numeric cells: the error names the file lines, Import is disabled, the store is untouched."""
-    before = (len(sample_ws.reservoirs()), len(sample_ws.uploads()))
-    at = open_data_page()
+    before = (len(app_sample_ws.reservoirs()), len(app_sample_ws.uploads()))
+    at = open_page("data")
     upload(at, "bad.csv", b"date,level\n2024-01-01,1\n2024-01-02,abc\n2024-01-03,2\n2024-01-04,x\n")
     errors = shown(at.error)
     assert "Column 'level': 2 cells are not numbers (lines 3, 5" in errors
@@ -379,22 +334,22 @@ def test_bad_file_shows_errors_with_lines_and_imports_nothing(sample_ws):
     assert button.disabled
     assert "Import is disabled" in texts(at)
     with pytest.raises(ImportRefused):  # what the button would do: refused by core as well
-        apply(sample_ws, b"date,level\n2024-01-01,abc\n", "bad.csv", ImportPlan(RESERVOIR_LAYOUT, reservoir="bad"))
-    assert (len(sample_ws.reservoirs()), len(sample_ws.uploads())) == before
+        apply(app_sample_ws, b"date,level\n2024-01-01,abc\n", "bad.csv", ImportPlan(RESERVOIR_LAYOUT, reservoir="bad"))
+    assert (len(app_sample_ws.reservoirs()), len(app_sample_ws.uploads())) == before
 
 
-def test_unreadable_file_says_why(sample_ws):
+def test_unreadable_file_says_why(app_sample_ws):
     """An Excel workbook renamed to .csv is explained, not crashed on, and cannot be imported."""
-    at = open_data_page()
+    at = open_page("data")
     upload(at, "book.csv", b"PK\x03\x04" + b"\x00" * 64)
     assert "looks like an Excel workbook (.xlsx), not a CSV" in shown(at.error)
     assert widget(at.button, "_import").disabled
 
 
-def test_ambiguous_dates_ask_for_the_order_and_day_first_fixes_it(sample_ws):
+def test_ambiguous_dates_ask_for_the_order_and_day_first_fixes_it(app_sample_ws):
     """No day above 12: the page asks for the order; choosing day-first reads 01/02 as 1 February."""
     data = b"date,level\n01/02/2024,1\n02/03/2024,2\n03/04/2024,3\n"
-    at = open_data_page()
+    at = open_page("data")
     upload(at, "amb.csv", data)
     assert "day/month order cannot be told" in shown(at.error)
     assert "Choose Day first or Month first" in shown(at.info).replace("*", "")
@@ -407,14 +362,14 @@ def test_ambiguous_dates_ask_for_the_order_and_day_first_fixes_it(sample_ws):
     widget(at.button, "_import").click()
     run(at)
     assert "amb: 3 readings added" in shown(at.success)
-    dates = Workspace(sample_ws.root).readings("amb").index.strftime("%Y-%m-%d").tolist()
+    dates = Workspace(app_sample_ws.root).readings("amb").index.strftime("%Y-%m-%d").tolist()
     assert dates == ["2024-02-01", "2024-03-02", "2024-04-03"]
 
 
-def test_uploaded_names_are_not_rendered_as_html(sample_ws):
+def test_uploaded_names_are_not_rendered_as_html(app_sample_ws):
     """A column named <b>x</b> and a file named <i>f</i>.csv appear literally, never as markup."""
     data = b"date,<b>x</b>\n2024-01-01,1\n2024-01-02,oops\n"
-    at = open_data_page()
+    at = open_page("data")
     upload(at, "<i>f</i>.csv", data)
     assert [s.value for s in at.subheader] == ["\\<i\\>f\\</i\\>\\.csv"]
     error = at.error[0].value
@@ -427,10 +382,10 @@ def test_uploaded_names_are_not_rendered_as_html(sample_ws):
     assert editor.value["column"].tolist() == ["<b>x</b>"]  # shown as a table cell, i.e. as text
 
 
-def test_wide_file_defaults_to_one_reservoir_per_column(sample_ws):
+def test_wide_file_defaults_to_one_reservoir_per_column(app_sample_ws):
     """A Chennai-style file proposes the wide layout and imports one reservoir per column."""
     data = b"Date,POONDI,REDHILLS\n01-01-2004,3.9,268\n02-01-2004,4.0,270\n13-01-2004,4.1,271\n"
-    at = open_data_page()
+    at = open_page("data")
     upload(at, "chennai_reservoir_levels.csv", data)
     assert widget(at.radio, "_layout").value == WIDE_LAYOUT
     assert widget(at.selectbox, "_wide_var").value == "level"
@@ -444,7 +399,7 @@ def test_wide_file_defaults_to_one_reservoir_per_column(sample_ws):
         "POONDI: 3 readings added, 0 changed, 0 unchanged.",
         "REDHILLS: 3 readings added, 0 changed, 0 unchanged.",
     ]
-    assert Workspace(sample_ws.root).reservoir("POONDI").variable("storage").unit == "mcft"
+    assert Workspace(app_sample_ws.root).reservoir("POONDI").variable("storage").unit == "mcft"
 
 
 def test_new_days_offer_retraining_with_the_same_settings(trained_ws, monkeypatch):
@@ -458,7 +413,7 @@ def test_new_days_offer_retraining_with_the_same_settings(trained_ws, monkeypatc
         return 42
 
     monkeypatch.setattr(core.jobs, "start_training", fake_start)
-    at = open_data_page()
+    at = open_page("data")
     upload(at, "Sample Reservoir.csv", daily_csv(days=5, start="2024-01-01"))
     assert widget(at.selectbox, "_target").value == SAMPLE_NAME  # the file name matches the reservoir
     widget(at.button, "_import").click()
@@ -471,9 +426,9 @@ def test_new_days_offer_retraining_with_the_same_settings(trained_ws, monkeypatc
     assert "Retraining of Sample Reservoir started (job #42). Follow it on the Train page." in shown(at.success)
 
 
-def test_stored_data_section_shows_variables_logs_and_example(sample_ws):
+def test_stored_data_section_shows_variables_logs_and_example(app_sample_ws):
     """The selected reservoir's variables, cleaning summary, upload log and the example download are on the page."""
-    at = open_data_page()
+    at = open_page("data")
     variables = next(df.value for df in at.dataframe if "readings" in df.value.columns)
     assert variables["variable"].tolist() == ["level", "storage", "inflow", "outflow", "rainfall"]
     assert variables["readings"].tolist() == [4383] * 5

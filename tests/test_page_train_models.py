@@ -11,37 +11,17 @@ import time
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from core.pipeline import add_sample, default_features
+from core.pipeline import default_features
 from core.registry import save_version
 from core.sample import SAMPLE_NAME
 from core.store import Workspace
 from core.train import TrainConfig
+from tests.apptest_support import open_page, private_copy, run, texts
 
-ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.usefixtures("fresh_caches")
+
 JOB_TIMEOUT_S = 60
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    """Workspace objects and start-up are cached per server; each test gets its own."""
-    import streamlit as st
-
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
-
-
-@pytest.fixture
-def sample_ws(tmp_path, monkeypatch) -> Workspace:
-    """A workspace with only the sample reservoir, named to the app through SENTINEL_WORKSPACE."""
-    ws = Workspace(tmp_path / "ws")
-    add_sample(ws)
-    monkeypatch.setenv("SENTINEL_WORKSPACE", str(ws.root))
-    return ws
 
 
 @pytest.fixture(scope="module")
@@ -57,38 +37,7 @@ def two_versions(trained_sample, tmp_path_factory) -> Path:
 @pytest.fixture
 def models_ws(two_versions, tmp_path, monkeypatch) -> Workspace:
     """A private copy of the two-version workspace, so tests may activate and delete."""
-    root = tmp_path / "ws"
-    shutil.copytree(two_versions, root)
-    monkeypatch.setenv("SENTINEL_WORKSPACE", str(root))
-    return Workspace(root)
-
-
-def run(at: AppTest) -> AppTest:
-    """Rerun with the sample reservoir picked.
-
-    AppTest 1.67 runs a switched-to page file on its own (the app has a pages/ folder, so it resolves the page
-    like an old-style multipage app) and skips app.py, so the sidebar picker never re-registers its choice.
-    """
-    at.session_state["reservoir"] = SAMPLE_NAME
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def open_page(page: str) -> AppTest:
-    """Start the real app and switch to one page."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page(f"pages/{page}.py")
-    return run(at)
-
-
-def texts(at: AppTest) -> str:
-    """Everything written on the page as one string, for 'the user can read X' assertions."""
-    parts = []
-    for kind in ("title", "subheader", "markdown", "caption", "info", "warning", "error", "success"):
-        parts += [str(e.value) for e in at.get(kind)]
-    return plain("\n".join(parts))
+    return private_copy(two_versions, tmp_path, monkeypatch)
 
 
 def plain(markdown: str) -> str:
@@ -118,12 +67,12 @@ def wait_for(ws: Workspace, job_id: int) -> dict:
 # ---------------------------------------------------------------- Train page
 
 
-def test_train_form_shows_defaults(sample_ws):
+def test_train_form_shows_defaults(app_sample_ws):
     """An operator sees the documented defaults and the reservoir's level as target."""
     at = open_page("train")
     assert at.title[0].value == "Train"
     assert at.selectbox(key="train_target").value == "level"
-    assert at.multiselect(key="train_features").value == list(default_features(sample_ws, SAMPLE_NAME, "level"))
+    assert at.multiselect(key="train_features").value == list(default_features(app_sample_ws, SAMPLE_NAME, "level"))
     assert at.number_input(key="train_n_steps").value == 14
     assert at.number_input(key="train_horizon").value == 7
     assert at.number_input(key="train_lr").value == pytest.approx(3e-4)
@@ -139,28 +88,28 @@ def test_train_form_shows_defaults(sample_ws):
     at.selectbox(key="train_target").set_value("storage")  # a new target gets its own covariates
     run(at)
     assert "storage" not in at.multiselect(key="train_features").value
-    assert at.multiselect(key="train_features").value == list(default_features(sample_ws, SAMPLE_NAME, "storage"))
+    assert at.multiselect(key="train_features").value == list(default_features(app_sample_ws, SAMPLE_NAME, "storage"))
 
 
 def test_train_run_to_result_and_activate(models_ws):
     """Start a real 2-epoch run, follow it, then see the metrics table and activate the new version."""
-    sample_ws = models_ws  # v1 active, v2 not: the run saves v3
+    app_sample_ws = models_ws  # v1 active, v2 not: the run saves v3
     at = open_page("train")
     at.number_input(key="train_epochs").set_value(2)
     at.number_input(key="train_batch").set_value(512)  # fewer steps per epoch: the test waits for this run
     at.button(key="train_start").click()
     run(at)
-    jobs = sample_ws.jobs(SAMPLE_NAME)
+    jobs = app_sample_ws.jobs(SAMPLE_NAME)
     assert len(jobs) == 1
     assert jobs[0]["params"]["config"]["epochs"] == 2
     assert jobs[0]["params"]["config"]["batch_size"] == 512
     assert f"Training in progress (job #{jobs[0]['id']})" in texts(at)  # the live section replaced the form
 
-    job = wait_for(sample_ws, jobs[0]["id"])
+    job = wait_for(app_sample_ws, jobs[0]["id"])
     assert job["status"] == "done", job["message"]
     assert [e["epoch"] for e in job["epochs"]] == [1, 2]
     assert job["result"]["version"] == 3
-    sample_ws.set_active(SAMPLE_NAME, 1)  # whatever the validation rule chose, make v3 the challenger
+    app_sample_ws.set_active(SAMPLE_NAME, 1)  # whatever the validation rule chose, make v3 the challenger
 
     run(at)
     page = texts(at)
@@ -174,28 +123,28 @@ def test_train_run_to_result_and_activate(models_ws):
 
     at.button(key="train_activate").click()
     run(at)
-    assert sample_ws.model(SAMPLE_NAME)["version"] == 3
+    assert app_sample_ws.model(SAMPLE_NAME)["version"] == 3
     assert "Version 3 is the active model" in texts(at)
     assert not [b for b in at.button if b.key == "train_activate"]
     assert "done" in list(at.dataframe[-1].value["Status"])  # job history
 
 
-def test_second_start_is_refused_while_running(sample_ws):
+def test_second_start_is_refused_while_running(app_sample_ws):
     """A run started elsewhere (another tab) blocks Start here, with the store's message."""
     at = open_page("train")
-    job_id = running_row(sample_ws)
+    job_id = running_row(app_sample_ws)
     at.button(key="train_start").click()
     run(at)
     errors = [e.value for e in at.error]
     assert any(f"already has a train job #{job_id}" in e for e in errors), errors
-    assert len(sample_ws.jobs(SAMPLE_NAME)) == 1  # nothing new was queued
+    assert len(app_sample_ws.jobs(SAMPLE_NAME)) == 1  # nothing new was queued
 
 
-def test_page_reattaches_to_running_job_and_stops_it(sample_ws):
+def test_page_reattaches_to_running_job_and_stops_it(app_sample_ws):
     """Opening the page while a run is going shows its progress and a working Stop button."""
-    job_id = running_row(sample_ws, epochs=5)
+    job_id = running_row(app_sample_ws, epochs=5)
     for epoch, loss in ((1, 0.5), (2, 0.4)):
-        sample_ws.add_epoch(job_id, epoch, {"loss": loss, "val_loss": loss + 0.1}, 1.5, 5)
+        app_sample_ws.add_epoch(job_id, epoch, {"loss": loss, "val_loss": loss + 0.1}, 1.5, 5)
     at = open_page("train")
     assert f"Training in progress (job #{job_id})" in texts(at)
     progress = at.get("progress")
@@ -204,24 +153,24 @@ def test_page_reattaches_to_running_job_and_stops_it(sample_ws):
     assert at.get("plotly_chart"), "live loss chart missing"
     at.button(key="train_stop").click()
     run(at)
-    assert sample_ws.stop_requested(job_id)
+    assert app_sample_ws.stop_requested(job_id)
     assert "Stopping after the current epoch" in texts(at)
 
 
-def test_interrupted_and_failed_jobs_show_their_message(sample_ws):
+def test_interrupted_and_failed_jobs_show_their_message(app_sample_ws):
     """A run whose process died (server restart) or failed says so instead of looking finished."""
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    job_id = running_row(sample_ws)
-    sample_ws.update_job(job_id, pid=dead.pid)
+    job_id = running_row(app_sample_ws)
+    app_sample_ws.update_job(job_id, pid=dead.pid)
     at = open_page("train")
-    assert sample_ws.job(job_id)["status"] == "interrupted"
+    assert app_sample_ws.job(job_id)["status"] == "interrupted"
     warnings = plain(" ".join(w.value for w in at.warning))
     assert f"job #{job_id}" in warnings and "stopped without reporting" in warnings
     assert at.button(key="train_start")  # the form is back
 
-    failed = running_row(sample_ws)
-    sample_ws.update_job(failed, status="failed", message="The test period has no complete 14+7-day window.")
+    failed = running_row(app_sample_ws)
+    app_sample_ws.update_job(failed, status="failed", message="The test period has no complete 14+7-day window.")
     run(at)
     errors = plain(" ".join(e.value for e in at.error))
     assert f"job #{failed}" in errors and "no complete 14+7-day window" in errors
@@ -279,7 +228,7 @@ def test_models_page_delete_refuses_active_and_deletes_inactive(models_ws):
     assert list(at.dataframe[0].value["Version"]) == [1]
 
 
-def test_models_page_empty_state(sample_ws):
+def test_models_page_empty_state(app_sample_ws):
     """No versions yet: the page points to the Train page."""
     at = open_page("models")
     assert "No models yet" in " ".join(i.value for i in at.info)

@@ -1,0 +1,61 @@
+"""Helpers the AppTest page tests share: name a workspace to the app, start it, open a page, read what it shows.
+
+AppTest 1.67 runs a switched-to page file on its own (the app has a pages/ folder, so it resolves the page like an
+old-style multipage app) and skips app.py, so the sidebar picker never re-registers its choice: `run` sets it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.sample import SAMPLE_NAME
+from core.store import Workspace
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "app.py"
+TEXT_KINDS = ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success")
+
+
+def use_workspace(root: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    """Name a workspace folder to the app (SENTINEL_WORKSPACE), as an operator's start script does."""
+    monkeypatch.setenv("SENTINEL_WORKSPACE", str(root))
+    return Workspace(root)
+
+
+def private_copy(source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    """A copy of a prepared workspace that one test may change, named to the app."""
+    root = tmp_path / "ws"
+    shutil.copytree(source, root)
+    return use_workspace(root, monkeypatch)
+
+
+def start_app() -> AppTest:
+    """The real app on its default page (Overview)."""
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def run(at: AppTest, reservoir: str = SAMPLE_NAME) -> AppTest:
+    """Rerun with a reservoir picked; the page must not fail."""
+    at.session_state["reservoir"] = reservoir
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def open_page(page: str, reservoir: str = SAMPLE_NAME) -> AppTest:
+    """Start the real app and switch to pages/<page>.py."""
+    at = start_app()
+    at.switch_page(f"pages/{page}.py")
+    return run(at, reservoir)
+
+
+def texts(at: AppTest, kinds: tuple[str, ...] = TEXT_KINDS) -> str:
+    """Everything of some kinds written on the page, as read on screen (markdown escapes removed)."""
+    return "\n".join(str(e.value) for kind in kinds for e in at.get(kind)).replace("\\", "")
