@@ -38,11 +38,15 @@ def test_real_snake_river_reservoir(workspace, shared_data):
 
 def test_real_chennai_wide_files_give_four_reservoirs_with_two_variables(workspace, shared_data):
     chennai = shared_data / "chennai"
-    first = import_csv(workspace, chennai / "chennai_reservoir_levels.csv", variable="storage", units={"storage": "mcft"})
+    first = import_csv(
+        workspace, chennai / "chennai_reservoir_levels.csv", variable="storage", units={"storage": "mcft"}
+    )
     import_csv(workspace, chennai / "chennai_reservoir_rainfall.csv", variable="rainfall")
     assert {r.reservoir for r in first.results} == {"POONDI", "CHOLAVARAM", "REDHILLS", "CHEMBARAMBAKKAM"}
     for info in workspace.reservoirs():
         assert {v.name: v.unit for v in info.variables} == {"storage": "mcft", "rainfall": "mm"}
         assert info.first == "2004-01-01" and info.last == "2019-09-16"
-    again = import_csv(workspace, chennai / "chennai_reservoir_levels.csv", variable="storage", units={"storage": "mcft"})
+    again = import_csv(
+        workspace, chennai / "chennai_reservoir_levels.csv", variable="storage", units={"storage": "mcft"}
+    )
     assert all(r.already_imported and r.added == 0 for r in again.results)
