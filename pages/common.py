@@ -213,3 +213,27 @@ _MD_SPECIAL = frozenset("\\`*_{}[]()#+-.!|<>~$:=")
 def md_escape(text: object) -> str:
     """User text (file, column, reservoir names) made inert for st.markdown/st.error: no markup, no HTML, no LaTeX."""
     return "".join(f"\\{ch}" if ch in _MD_SPECIAL else ch for ch in str(text)).replace("\n", " ")
+
+
+def risk_key(reservoir: str) -> str:
+    """Changes when the operator edits levels or the alert trigger, so cached alerts are redone."""
+    from core.pipeline import alert_trigger
+
+    ws = workspace()
+    return repr(([lv.to_dict() for lv in ws.levels(reservoir)], alert_trigger(ws, reservoir)))
+
+
+def alert_banner(forecast: Any, prefix: str = "") -> None:
+    """The forecast's operating-level alert in one coloured line (Forecast page and Overview cards)."""
+    alert = forecast.alert or {}
+    state = alert.get("state")
+    reason = prefix + md_escape(alert.get("reason") or "")  # names operator-typed level names
+    if state in ("danger", "warning"):
+        box = st.error if state == "danger" else st.warning
+        box(f"**{state.capitalize()} alert**: {reason}", icon=":material/notification_important:")
+    elif state == "watch":
+        st.info(f"**Watch**: {reason}", icon=":material/visibility:")
+    elif state == "normal":
+        st.success(f"**No alert**: {reason}", icon=":material/check_circle:")
+    elif reason:
+        st.caption(f"Alert: {reason}")

@@ -17,9 +17,10 @@ from core import export, report
 from core.evaluate import mae
 from core.forecast import Forecast, ForecastError
 from core.levels import OperatingLevel
-from core.pipeline import alert_trigger, forecast_reservoir
+from core.pipeline import forecast_reservoir
 from core.summary import model_skill, skill_sentence
 from pages.common import (
+    alert_banner,
     data_stamp,
     ensure_shell,
     fmt_value,
@@ -28,6 +29,7 @@ from pages.common import (
     pick_version,
     readings,
     reservoir_page,
+    risk_key,
     show_chart,
     show_error,
     workspace,
@@ -75,11 +77,6 @@ def _forecast(
     """One forecast per reservoir/version/as-of/data state; root, sha, stamp and risk_key (levels + alert
     trigger, which the alert depends on) only key the cache."""
     return forecast_reservoir(workspace(), reservoir, version, as_of=as_of, loaded=loaded_model(reservoir, version))
-
-
-def _risk_key(levels: list[OperatingLevel], trigger: float) -> str:
-    """Changes when the operator edits levels or the alert trigger, so the cached alert is redone."""
-    return repr(([lv.to_dict() for lv in levels], trigger))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -285,24 +282,6 @@ def _exports(forecast: Forecast, history: pd.Series, levels: list[OperatingLevel
         _download(col, forecast, fmt, files[fmt], f"Chart as {fmt.upper()}", ":material/download:", helps[fmt])
 
 
-def _alert(forecast: Forecast, hindcast: bool) -> None:
-    """The operating-level alert of this forecast (from its calibrated bands), in one line."""
-    alert = forecast.alert or {}
-    state = alert.get("state")
-    reason = md_escape(alert.get("reason") or "")  # names operator-typed level names
-    if hindcast and reason:
-        reason = f"(as issued on {forecast.issued}) {reason}"
-    if state in ("danger", "warning"):
-        box = st.error if state == "danger" else st.warning
-        box(f"**{state.capitalize()} alert**: {reason}", icon=":material/notification_important:")
-    elif state == "watch":
-        st.info(f"**Watch**: {reason}", icon=":material/visibility:")
-    elif state == "normal":
-        st.success(f"**No alert**: {reason}", icon=":material/check_circle:")
-    elif reason:
-        st.caption(f"Alert: {reason}")
-
-
 def _coverage_words(record: dict[str, Any], band: int = 80) -> str:
     """How often the band held the truth on the test period, when the version measured it."""
     cov = (((record.get("meta") or {}).get("metrics") or {}).get("coverage") or {}).get(str(band)) or {}
@@ -395,7 +374,7 @@ def render() -> None:
                 record["sha256"],
                 as_of.isoformat() if hindcast else None,
                 data_stamp(reservoir),
-                _risk_key(levels, alert_trigger(ws, reservoir)),
+                risk_key(reservoir),
             )
     except ForecastError as exc:
         show_error(exc, pick_date)
@@ -420,7 +399,7 @@ def render() -> None:
     history = report.history_window(values, forecast)
 
     _metrics_row(forecast, record)
-    _alert(forecast, hindcast)
+    alert_banner(forecast, f"(as issued on {forecast.issued}) " if hindcast else "")
     if hindcast:
         _hindcast_note(forecast)
     show_chart(report.chart(history, forecast, levels), report.filename(forecast, ""), f"{K}chart")

@@ -18,12 +18,14 @@ from core.store import ReservoirInfo
 from core.summary import active_model, latest_trend, levels_words, main_variable, model_skill, skill_words
 from pages.common import (
     RESERVOIR_KEY,
+    alert_banner,
     data_stamp,
     ensure_shell,
     fmt_value,
     loaded_model,
     md_escape,
     readings,
+    risk_key,
     show_chart,
     show_error,
     workspace,
@@ -37,10 +39,13 @@ SPARK_DAYS = 60
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def card_forecast(root: str, reservoir: str, version: int, sha256: str, stamp: str) -> tuple[Forecast | None, str]:
-    """The active model's latest forecast, or why there is none; cached until the model or the data change.
+def card_forecast(
+    root: str, reservoir: str, version: int, sha256: str, stamp: str, risk: str = ""
+) -> tuple[Forecast | None, str]:
+    """The active model's latest forecast with its alert, or why there is none; cached until something changes.
 
-    `root`, `sha256` and `stamp` only key the cache (another workspace, a replaced model file, new readings).
+    `root`, `sha256`, `stamp` and `risk` only key the cache (another workspace, a replaced model file, new
+    readings, edited levels or alert trigger).
     """
     try:
         loaded = loaded_model(reservoir, version)
@@ -93,7 +98,12 @@ def _sparkline(info: ReservoirInfo, variable: str, record: dict[str, Any] | None
     reason = ""
     if record is not None:
         forecast, reason = card_forecast(
-            str(workspace().root), info.name, int(record["version"]), str(record["sha256"]), data_stamp(info.name)
+            str(workspace().root),
+            info.name,
+            int(record["version"]),
+            str(record["sha256"]),
+            data_stamp(info.name),
+            risk_key(info.name),
         )
         if forecast is not None:
             variable = forecast.target
@@ -106,6 +116,7 @@ def _sparkline(info: ReservoirInfo, variable: str, record: dict[str, Any] | None
             f"Forecast issued {forecast.issued}: {md_escape(fmt_value(last.value, forecast.unit))} on {last.date}. "
             f"Chart: last {SPARK_DAYS} days (dark) and the forecast (blue, dashed)."
         )
+        alert_banner(forecast)
     elif record is not None:
         st.caption(f":material/error: No forecast: {md_escape(reason)}")
 

@@ -446,3 +446,22 @@ def test_trend_delta_text_and_arrow():
     assert _trend_delta(-1.0, "mcft", 7) == "-1.00 mcft in 7 days"
     assert _trend_delta(0.0, "m", 7) == "no change in 7 days"
     assert [_trend_arrow(c) for c in (0.5, -0.5, 0.0, None)] == ["up", "down", "off", "off"]
+
+
+def test_overview_card_shows_the_alert_in_words(app_trained_ws):
+    """A level just under the current forecast puts a flood alert with its reason on the card."""
+    from core.levels import OperatingLevel
+    from core.pipeline import forecast_reservoir, update_levels
+
+    fc = forecast_reservoir(app_trained_ws, SAMPLE_NAME)
+    near = round(min(p.value for p in fc.points) - 0.01, 3)
+    update_levels(
+        app_trained_ws,
+        SAMPLE_NAME,
+        [OperatingLevel("Spill alarm", near, "m", "flood", "danger")],
+        remove=["Full supply", "Flood warning", "Dam crest"],
+    )
+    at = start_app()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any("Danger alert" in e and "Spill alarm" in e for e in errors), errors
