@@ -63,17 +63,23 @@ def table(forecast: Forecast) -> pd.DataFrame:
 
 def header_lines(forecast: Forecast) -> list[str]:
     """Comment lines on top of the CSV: what this forecast is."""
+    unit = f" {forecast.unit}" if forecast.unit else ""
     lines = [
         f"reservoir: {forecast.reservoir}",
         f"variable: {forecast.target}" + (f" ({forecast.unit})" if forecast.unit else ""),
         f"model version: {forecast.version} ({forecast.model})",
-        f"issued: {forecast.issued} (last observed {forecast.last_observed['value']:.6g})",
+        f"issued: {forecast.issued} (last observed {_plain(forecast.last_observed['value'])}{unit})",
     ]
     if forecast.alert:
         lines.append(f"alert: {forecast.alert['state']} - {forecast.alert['reason']}")
     if forecast.bands_note:
         lines.append(f"note: {forecast.bands_note}")
     return lines
+
+
+def _plain(value: float) -> str:
+    """A reading as an operator writes it: no scientific notation, at most 4 decimals."""
+    return f"{value:.4f}".rstrip("0").rstrip(".")
 
 
 def csv_text(forecast: Forecast) -> str:
