@@ -94,6 +94,15 @@ def _figure(height: int, title: str | None) -> go.Figure:
     return fig
 
 
+def _legend_below_axis_title(fig: go.Figure) -> None:
+    """Room under the x-axis title for the horizontal legend, so the two never overlap (placed in pixels)."""
+    height = int(fig.layout.height or 320)
+    margin = fig.layout.margin
+    bottom = 100
+    plot = max(height - int(margin.t or 0) - bottom, 60)
+    fig.update_layout(margin={"b": bottom}, legend={"y": -62 / plot, "yanchor": "top"})  # ticks + title ~ 55 px
+
+
 def _placeholder(fig: go.Figure, text: str) -> go.Figure:
     """A friendly message instead of empty axes when there is nothing to draw yet."""
     fig.add_annotation(
@@ -668,7 +677,8 @@ def loss_figure(epochs: Sequence[Mapping[str, Any]], *, best_epoch: int | None =
     if frame.empty:
         return _placeholder(fig, "waiting for the first epoch")
     secs = frame["seconds"].fillna(float("nan")).to_numpy()
-    for col, name, colour in (("loss", "training loss", FORECAST), ("val_loss", "validation loss", VALIDATION)):
+    lines = (("loss", "training error", FORECAST), ("val_loss", "validation error (held-back days)", VALIDATION))
+    for col, name, colour in lines:
         if frame[col].notna().any():
             fig.add_trace(
                 go.Scatter(
@@ -679,7 +689,8 @@ def loss_figure(epochs: Sequence[Mapping[str, Any]], *, best_epoch: int | None =
                     line={"color": colour, "width": 2},
                     marker={"size": 5},
                     customdata=secs,
-                    hovertemplate="epoch %{x}: %{y:.4g} (%{customdata:.1f} s)<extra>" + name + "</extra>",
+                    hovertemplate="epoch %{x}: mean absolute error of the scaled change %{y:.4g} "
+                    "(%{customdata:.1f} s)<extra>" + name + "</extra>",
                 )
             )
     if best_epoch is None and frame["val_loss"].notna().any():
@@ -702,10 +713,18 @@ def loss_figure(epochs: Sequence[Mapping[str, Any]], *, best_epoch: int | None =
     positive = [v for v in losses if v > 0]
     log_y = bool(positive) and len(positive) == len(losses) and max(positive) / min(positive) > 10
     fig.update_yaxes(
-        title_text="loss (MAE of scaled change)", type="log" if log_y else "linear", dtick="D2" if log_y else None
+        title_text="training error (lower is better)", type="log" if log_y else "linear", dtick="D2" if log_y else None
     )
-    fig.update_xaxes(title_text="epoch", rangemode="tozero" if len(frame) > 1 else None, dtick=None)
-    fig.update_layout(hovermode="x unified", legend={"y": -0.25})
+    few = int(frame["epoch"].max()) <= 12
+    fig.update_xaxes(  # whole epochs only: every epoch when few, integer ticks otherwise
+        title_text="epoch (one pass over the training days)",
+        rangemode="tozero" if len(frame) > 1 else None,
+        dtick=1 if few else None,
+        tickformat="d",
+        hoverformat="d",
+    )
+    fig.update_layout(hovermode="x unified")
+    _legend_below_axis_title(fig)
     return fig
 
 
@@ -765,6 +784,7 @@ def versions_figure(models: Sequence[Mapping[str, Any]], *, unit: str | None = N
     fig.update_layout(barmode="group", bargap=0.25, hovermode="closest")
     fig.update_yaxes(title_text=_axis_label("test MAE", unit), rangemode="tozero", tickformat=_tick_format(fmt))
     fig.update_xaxes(type="category", title_text="model version")
+    _legend_below_axis_title(fig)
     return fig
 
 
@@ -820,6 +840,7 @@ def lead_error_figure(metrics: Mapping[str, Any], *, unit: str | None = None, he
     fig.update_xaxes(title_text="lead (days ahead)", dtick=1, hoverformat="d")
     fig.update_yaxes(title_text=_axis_label("test MAE", unit), rangemode="tozero", tickformat=_tick_format(fmt))
     fig.update_layout(hovermode="x unified")
+    _legend_below_axis_title(fig)
     return fig
 
 
@@ -827,16 +848,19 @@ def lead_error_figure(metrics: Mapping[str, Any], *, unit: str | None = None, he
 
 
 def sparkline_figure(
-    history: pd.Series, forecast: Forecast | None = None, *, height: int = 80, days: int = 60
+    history: pd.Series, forecast: Forecast | None = None, *, height: int = 80, days: int = 30
 ) -> go.Figure:
-    """A thumbnail trend for an overview card: the last couple of months and the forecast, nothing else."""
+    """A thumbnail trend for an overview card: the last month and the forecast, which gets about a fifth of the width.
+
+    The y range holds the history, the forecast and its 80% band, padded, so a peak is never clipped on a ~230 px card.
+    """
     import plotly.graph_objects as go
 
     fig = go.Figure()
     fig.update_layout(
         template=TEMPLATE,
         height=height,
-        margin={"l": 0, "r": 0, "t": 2, "b": 2},
+        margin={"l": 2, "r": 8, "t": 8, "b": 4},
         showlegend=False,
         font={"family": FONT_FAMILY, "size": 11},
         paper_bgcolor="rgba(0,0,0,0)",
@@ -874,8 +898,32 @@ def sparkline_figure(
                 y=ys,
                 mode="lines",
                 name="forecast",
-                line={"color": FORECAST, "width": 1.5, "dash": "dash"},
+                line={"color": FORECAST, "width": 2, "dash": "dash"},
                 hovertemplate=f"%{{x|%Y-%m-%d}}: %{{y:{fmt}}}{_unit_suffix(unit)}<extra>forecast</extra>",
             )
         )
+        extent = [*ys]
+        band = _own_bands(forecast).get("80")
+        if band is not None:
+            days_x = xs[1:]
+            fig.add_trace(
+                go.Scatter(
+                    x=[*days_x, *days_x[::-1]],
+                    y=[*band[1], *band[0][::-1]],
+                    fill="toself",
+                    mode="lines",
+                    line={"width": 0},
+                    fillcolor=_hex_rgba(FORECAST, 0.18),
+                    name="80% band",
+                    hoverinfo="skip",
+                )
+            )
+            extent += [float(v) for v in (*band[0], *band[1])]
+        values = _finite([*series.to_numpy(), *extent])
+        if values:
+            low, high = min(values), max(values)
+            pad = (high - low) * 0.08 or abs(high) * 0.01 or 1.0
+            fig.update_yaxes(range=[low - pad, high + pad])
+        start = series.index.min() if len(series) else xs[0]
+        fig.update_xaxes(range=[start, xs[-1] + pd.Timedelta(hours=12)])
     return fig

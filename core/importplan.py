@@ -111,15 +111,34 @@ def report_summary(report: ValidationReport) -> str:
     return " · ".join(how)
 
 
+def line_ranges(lines: Sequence[int]) -> str:
+    """File lines with runs compressed ("1627–1667 (41 lines), 1702"), so a long run never hides the examples."""
+    numbers = sorted({int(n) for n in lines})
+    parts: list[str] = []
+    start = 0
+    for i in range(1, len(numbers) + 1):
+        if i < len(numbers) and numbers[i] == numbers[i - 1] + 1:
+            continue
+        first, last = numbers[start], numbers[i - 1]
+        if last == first:
+            parts.append(str(first))
+        elif last == first + 1:
+            parts.append(f"{first}, {last}")
+        else:
+            parts.append(f"{first}\u2013{last} ({last - first + 1} lines)")
+        start = i
+    return ", ".join(parts)
+
+
 def issue_table(issues: Sequence[Issue]) -> pd.DataFrame:
     """Issues that point at cells, as rows of a small table: where (column, file lines) and what (examples)."""
     rows = []
     for issue in issues:
         if not issue.rows and not issue.examples:
             continue
-        lines = ", ".join(str(r) for r in issue.rows)
+        lines = line_ranges(issue.rows)
         if issue.count > len(issue.rows) and issue.rows:
-            lines += f" (+{issue.count - len(issue.rows)} more)"
+            lines += f", +{issue.count - len(issue.rows)} more"
         rows.append(
             {
                 "severity": issue.severity,

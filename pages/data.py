@@ -147,6 +147,9 @@ def run_import(fk: str, data: bytes, filename: str, plan: ImportPlan) -> None:
     }
     if results:
         st.session_state[RESERVOIR_KEY] = results[0]["reservoir"]
+        stored = results[0]["reservoir"]
+        if plan.layout == RESERVOIR_LAYOUT and stored in reservoir_names():
+            st.session_state[f"{fk}target"] = stored  # it exists now: the file panel must stop offering "(new)"
 
 
 # ----------------------------------------------------------------------------- one uploaded file

@@ -26,6 +26,7 @@ from pages.common import (
     fmt_value,
     loaded_model,
     md_escape,
+    number_format,
     pick_version,
     readings,
     reservoir_page,
@@ -138,7 +139,7 @@ def _metrics_row(forecast: Forecast, record: dict[str, Any]) -> None:
     c2.metric(
         f"Forecast for {end.date} (day {end.lead})",
         fmt_value(end.value, unit),
-        delta=f"{change:+,.2f} {unit or ''} vs {last['date']}".replace("  ", " "),
+        delta=f"{fmt_value(change, unit, signed=True)} vs {last['date']}",
         delta_color="off",
         help="The model's value for the last forecast day and how far it is from the last reading.",
         border=True,
@@ -182,7 +183,6 @@ def _table(forecast: Forecast) -> None:
     """The forecast days as a table (ISO dates, lead day, value with unit, observed for hindcasts, 80% band)."""
     frame = screen_table(forecast)
     unit = f" ({forecast.unit})" if forecast.unit else ""
-    fmt = "%.3f" if max(abs(p.value) for p in forecast.points) < 1e4 else "localized"
     short = {  # the export's column names are long; on screen the headers must fit beside each other
         f"{forecast.target}{unit}": (f"Forecast{unit}", f"The model's {forecast.target} for the day."),
         f"observed {forecast.target}{unit}": (f"Observed{unit}", "What was actually measured that day."),
@@ -195,10 +195,11 @@ def _table(forecast: Forecast) -> None:
         export.DATE_COLUMN: st.column_config.TextColumn("Date", help="The forecast day (YYYY-MM-DD)."),
         export.LEAD_COLUMN: st.column_config.NumberColumn("Lead", help="Days after the issue date.", width="small"),
     }
-    for col in frame.columns:
-        if col not in config:
-            label, text = short.get(col, (col, None))
-            config[col] = st.column_config.NumberColumn(label, help=text, format=fmt)
+    values = [col for col in frame.columns if col not in config]
+    fmt = number_format(frame[values].to_numpy().ravel())  # forecast, observed and bands share one format
+    for col in values:
+        label, text = short.get(col, (col, None))
+        config[col] = st.column_config.NumberColumn(label, help=text, format=fmt)
     st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
 
 

@@ -24,6 +24,7 @@ from pages.common import (
     ensure_shell,
     loaded_model,
     md_escape,
+    number_format,
     pick_version,
     reservoir_page,
     show_error,
@@ -300,6 +301,15 @@ def _levels_section(ws: Workspace, info: ReservoirInfo) -> None:
         + ", ".join(f"{md_escape(v.name)} in {md_escape(v.unit or 'no unit given')}" for v in info.variables)
         + "."
     )
+    if not levels:
+        st.info(
+            "No levels yet. Add a row: name (e.g. 'Flood warning'), value"
+            + (f" in {md_escape(unit)}" if unit else "")
+            + ", side (flood = alert above the line, drought = alert below it), severity ("
+            + ", ".join(SEVERITIES)
+            + ") and variable, then **Save levels**.",
+            icon=":material/add_row_below:",
+        )
     edited = st.data_editor(
         editor_frame(levels),
         key=_editor_key(),
@@ -534,7 +544,9 @@ def _coverage_section(record: dict[str, Any], info: ReservoirInfo) -> None:
             )
         elif col.startswith("average width"):
             config[col] = st.column_config.NumberColumn(
-                col.capitalize(), help="Average distance between the band's low and high ends.", format="%.3f"
+                col.capitalize(),
+                help="Average distance between the band's low and high ends.",
+                format=number_format(frame[col]),
             )
     st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
     st.caption("Close to the aim is good. Well below it: the bands are too narrow, so alerts come late or not at all.")

@@ -11,7 +11,7 @@ from core import charts
 from core.registry import delete_version
 from core.store import StoreError
 from core.summary import model_skill
-from pages.common import ensure_shell, fmt_time, reservoir_page, show_chart, show_error, workspace
+from pages.common import ensure_shell, fmt_time, number_format, reservoir_page, show_chart, show_error, workspace
 
 ensure_shell()  # a bookmarked page URL after a restart still goes through app.py
 
@@ -24,16 +24,16 @@ def _row(m: dict[str, Any]) -> dict[str, Any]:
     config = meta.get("config") or {}
     metrics = meta.get("metrics") or {}
     data_range = (meta.get("data") or {}).get("range") or [None, None]
-    return {
+    return {  # the columns that fit at 1280 px first; epochs, train time, model name and val MAE after
         "Version": int(m["version"]),
         "Active": bool(m["active"]),
-        "Test MAE": (metrics.get("model") or {}).get("mae"),
         "Skill": model_skill(m),
-        "Val MAE": m.get("val_mae"),
+        "Test MAE": (metrics.get("model") or {}).get("mae"),
         "Target": config.get("target"),
         "Covariates": ", ".join(config.get("features") or []) or "-",
         "Data range": f"{data_range[0]} to {data_range[1]}",
-        "Created": fmt_time(m["created"]),
+        "Created": fmt_time(m["created"]).removesuffix(" UTC"),
+        "Val MAE": m.get("val_mae"),
         "Epochs": meta.get("epochs_run"),
         "Train time (s)": meta.get("train_seconds"),
         "Model": (config.get("model") or {}).get("name"),
@@ -50,15 +50,29 @@ def _table(models: list[dict[str, Any]], unit: str | None) -> None:
         hide_index=True,
         width="stretch",
         column_config={
-            "Active": st.column_config.CheckboxColumn(help="The version forecasts use."),
-            "Train time (s)": number(format="%.0f"),
-            "Val MAE": number(
-                f"Val MAE{suffix}", format="%.3f", help="Average error on the validation days (picks the active one)."
-            ),
-            "Test MAE": number(f"Test MAE{suffix}", format="%.3f", help="Average error on the untouched test days."),
+            "Version": number("Ver.", help="Version number; the newest is on top.", width=50),
+            "Active": st.column_config.CheckboxColumn(help="The version forecasts use.", width=55),
             "Skill": number(
-                "Skill vs persistence", format="percent", help="Above 0 % = better than assuming 'tomorrow = today'."
+                "Skill",
+                format="percent",
+                help="Skill vs persistence: above 0 % = better than assuming 'tomorrow = today'.",
+                width=70,
             ),
+            "Test MAE": number(
+                f"Test MAE{suffix}",
+                format=number_format(frame["Test MAE"]),
+                help="Average error on the untouched test days.",
+            ),
+            "Target": st.column_config.TextColumn(help="The reading the version forecasts.", width=70),
+            "Covariates": st.column_config.TextColumn(help="Other readings the version uses."),
+            "Data range": st.column_config.TextColumn(help="First and last day of the readings it learned from."),
+            "Created": st.column_config.TextColumn("Created (UTC)", help="When the version was trained (UTC)."),
+            "Val MAE": number(
+                f"Val MAE{suffix}",
+                format=number_format(frame["Val MAE"]),
+                help="Average error on the validation days (picks the active one).",
+            ),
+            "Train time (s)": number(format="%,.0f"),
         },
     )
 

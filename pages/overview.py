@@ -35,7 +35,7 @@ ensure_shell()  # a bookmarked page URL after a restart still goes through app.p
 
 K = "overview_"  # widget key prefix
 CARDS_PER_ROW = 3
-SPARK_DAYS = 60
+SPARK_DAYS = 30
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -62,7 +62,7 @@ def _open_forecast(name: str) -> None:
 
 
 def _trend_delta(change: float | None, unit: str | None, days: int) -> str | None:
-    """st.metric delta text ('+0.42 m in 7 days', '-1.00 mcft in 7 days', 'no change in 7 days')."""
+    """st.metric delta text ('+0.42 m in 7 days', '-1 mcft in 7 days', 'no change in 7 days')."""
     if change is None:
         return None
     if change == 0:
@@ -116,7 +116,8 @@ def _sparkline(info: ReservoirInfo, variable: str, record: dict[str, Any] | None
             f"Forecast issued {forecast.issued}: {md_escape(fmt_value(last.value, forecast.unit))} on {last.date}. "
             f"Chart: last {SPARK_DAYS} days (dark) and the forecast (blue, dashed)."
         )
-        alert_banner(forecast)
+        if (forecast.alert or {}).get("state") != "no levels":  # the levels line below already says so
+            alert_banner(forecast)
     elif record is not None:
         st.caption(f":material/error: No forecast: {md_escape(reason)}")
 

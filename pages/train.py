@@ -19,7 +19,16 @@ from core.splits import SplitConfig
 from core.store import ACTIVE_JOB_STATUSES, StoreError, pid_alive
 from core.summary import skill_sentence, skill_value
 from core.train import TrainConfig
-from pages.common import ensure_shell, fmt_time, md_escape, reservoir_page, show_chart, show_error, workspace
+from pages.common import (
+    ensure_shell,
+    fmt_time,
+    md_escape,
+    number_format,
+    reservoir_page,
+    show_chart,
+    show_error,
+    workspace,
+)
 
 ensure_shell()  # a bookmarked page URL after a restart still goes through app.py
 
@@ -246,13 +255,15 @@ def _metrics_table(rows: list[dict[str, Any]], unit: str | None) -> None:
     """Error table: MAE/RMSE in the target's unit, NSE/KGE unitless (1 is perfect)."""
     suffix = f" ({unit})" if unit else ""
     number = st.column_config.NumberColumn
+    frame = pd.DataFrame(rows)
+    error_format = number_format(frame[["MAE", "RMSE"]].to_numpy().ravel())  # one rule for both error columns
     st.dataframe(
-        pd.DataFrame(rows),
+        frame,
         hide_index=True,
         width="stretch",
         column_config={
-            "MAE": number(f"MAE{suffix}", format="%.3f", help="Mean absolute error over all lead days."),
-            "RMSE": number(f"RMSE{suffix}", format="%.3f", help="Like MAE but large misses weigh more."),
+            "MAE": number(f"MAE{suffix}", format=error_format, help="Mean absolute error over all lead days."),
+            "RMSE": number(f"RMSE{suffix}", format=error_format, help="Like MAE but large misses weigh more."),
             "NSE": number("NSE", format="%.3f", help="Nash-Sutcliffe efficiency: 1 is perfect, 0 = the mean."),
             "KGE": number("KGE", format="%.3f", help="Kling-Gupta efficiency: 1 is perfect."),
             "Skill vs persistence": number(format="percent", help="Above 0 % = better than 'tomorrow = today'."),

@@ -162,8 +162,17 @@ def test_calibrated_bands_carried_by_the_forecast_are_drawn_by_default():
         pytest.skip("this Forecast has no band fields")
     lower, upper = make_bands()["95"]
     points = tuple(
-        ForecastPoint(p.date, p.value, p.lead, lower_50=p.value - 0.1, upper_50=p.value + 0.1, lower_80=lo + 0.1,
-                      upper_80=up - 0.1, lower_95=lo, upper_95=up)
+        ForecastPoint(
+            p.date,
+            p.value,
+            p.lead,
+            lower_50=p.value - 0.1,
+            upper_50=p.value + 0.1,
+            lower_80=lo + 0.1,
+            upper_80=up - 0.1,
+            lower_95=lo,
+            upper_95=up,
+        )
         for p, lo, up in zip(fc.points, lower, upper, strict=True)
     )
     banded = Forecast(fc.reservoir, fc.version, fc.model, fc.target, fc.unit, fc.issued, fc.last_observed, points)
@@ -214,24 +223,41 @@ def test_loss_figure_placeholder_before_the_first_epoch():
 
 
 def test_loss_figure_reads_store_epochs_marks_best_and_goes_log_for_wide_ranges():
-    epochs = [{"epoch": i, "logs": {"loss": 10.0 / i**2, "val_loss": 12.0 / i**2 + 0.02 * i}, "seconds": 1.0}
-              for i in range(1, 16)]
+    epochs = [
+        {"epoch": i, "logs": {"loss": 10.0 / i**2, "val_loss": 12.0 / i**2 + 0.02 * i}, "seconds": 1.0}
+        for i in range(1, 16)
+    ]
     fig = charts.loss_figure(epochs)
-    assert trace_names(fig)[:2] == ["training loss", "validation loss"]
+    assert trace_names(fig)[:2] == ["training error", "validation error (held-back days)"]
+    assert fig.layout.yaxis.title.text == "training error (lower is better)"
+    assert "mean absolute error of the scaled change" in fig.data[0].hovertemplate
+    assert fig.layout.xaxis.tickformat == "d" and fig.layout.xaxis.dtick is None  # 15 epochs: integer ticks
     best = next(t for t in fig.data if t.name.startswith("best epoch"))
     val = np.array([e["logs"]["val_loss"] for e in epochs])
     assert best.x[0] == int(np.argmin(val)) + 1
     assert fig.layout.yaxis.type == "log"
-    flat = charts.loss_figure([{"epoch": 1, "loss": 0.5, "val_loss": 0.6, "seconds": 2},
-                               {"epoch": 2, "loss": 0.4, "val_loss": 0.5, "seconds": 2}], best_epoch=1)
+    flat = charts.loss_figure(
+        [
+            {"epoch": 1, "loss": 0.5, "val_loss": 0.6, "seconds": 2},
+            {"epoch": 2, "loss": 0.4, "val_loss": 0.5, "seconds": 2},
+        ],
+        best_epoch=1,
+    )
     assert flat.layout.yaxis.type == "linear"
     assert next(t for t in flat.data if t.name.startswith("best epoch")).x[0] == 1
+    assert flat.layout.xaxis.dtick == 1  # few epochs: every whole epoch, never 1.5
 
 
 def test_versions_figure_compares_model_and_persistence_and_marks_active():
     models = [
-        {"version": v, "active": v == 2, "val_mae": 0.1, "meta": {"metrics": {
-            "model": {"mae": 0.1 * v}, "persistence": {"mae": 0.5}, "skill_vs_persistence": 1 - 0.2 * v}}}
+        {
+            "version": v,
+            "active": v == 2,
+            "val_mae": 0.1,
+            "meta": {
+                "metrics": {"model": {"mae": 0.1 * v}, "persistence": {"mae": 0.5}, "skill_vs_persistence": 1 - 0.2 * v}
+            },
+        }
         for v in (1, 2)
     ]
     fig = charts.versions_figure(models, unit="m")
@@ -242,6 +268,7 @@ def test_versions_figure_compares_model_and_persistence_and_marks_active():
     assert fig.data[0].customdata[0][0] == pytest.approx(0.8) and "skill" in fig.data[0].hovertemplate
     assert fig.layout.barmode == "group" and fig.layout.yaxis.title.text == "test MAE (m)"
     assert "no trained versions" in charts.versions_figure([]).layout.annotations[0].text
+    assert fig.layout.margin.b >= 90 and fig.layout.legend.y < -0.25  # legend below the x-axis title, not on it
 
 
 def test_lead_error_figure_by_lead_day():
@@ -250,13 +277,18 @@ def test_lead_error_figure_by_lead_day():
     assert trace_names(fig) == ["model", "persistence (tomorrow = today)"]
     assert list(fig.data[0].x) == [1, 2, 3]
     assert list(fig.data[0].customdata) == pytest.approx([0.5, 1 / 3, 0.5])
+    assert fig.layout.margin.b >= 90 and fig.layout.legend.y < -0.25  # legend below the x-axis title, not on it
 
 
 def test_sparkline_is_bare_and_recent():
     fig = charts.sparkline_figure(make_history(days=200), make_forecast())
     assert fig.layout.showlegend is False and fig.layout.xaxis.visible is False and fig.layout.height == 80
-    assert len(fig.data[0].x) == 60
+    assert len(fig.data[0].x) == 30  # the last month, so the 7 forecast days get about a fifth of the width
     assert fig.data[1].line.dash == "dash" and len(fig.data[1].x) == 8
+    low, high = fig.layout.yaxis.range
+    shown = [*fig.data[0].y, *fig.data[1].y]
+    assert low < min(shown) and high > max(shown)  # padded: the forecast's peak is never clipped
+    assert pd.Timestamp(fig.layout.xaxis.range[1]) >= pd.Timestamp(fig.data[1].x[-1])
 
 
 def test_plotly_config_saves_report_size_png():
@@ -269,8 +301,10 @@ def test_plotly_config_saves_report_size_png():
 
 def test_importing_charts_and_export_stays_cheap():
     """Pages and the CLI import these modules eagerly; plotly and the model code load on first use."""
-    code = "import sys, core.charts, core.export; print(sorted(m for m in ('plotly', 'kaleido', 'core.forecast') " \
-           "if m in sys.modules))"
+    code = (
+        "import sys, core.charts, core.export; print(sorted(m for m in ('plotly', 'kaleido', 'core.forecast') "
+        "if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -20,6 +20,7 @@ from core import export, report
 from core.pipeline import forecast_history, forecast_reservoir, import_csv
 from core.sample import SAMPLE_NAME
 from pages import forecast as page
+from pages.common import fmt_value
 from tests.apptest_support import open_page, run, texts
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
@@ -113,6 +114,9 @@ def test_latest_forecast_shows_chart_metrics_table_and_downloads(app_trained_ws,
     value, delta = shown[f"Forecast for {day7.date} (day 7)"]
     assert value == f"{day7.value:.2f} m"
     assert delta.endswith(f"m vs {last_day}")
+    change = day7.value - expected.last_observed["value"]
+    assert delta == f"{fmt_value(change, 'm', signed=True)} vs {last_day}"  # shared rule, e.g. "+6,121,774 m³"
+    assert delta[0] in "+-"
     assert shown["Model (the active version)"][0] == "version 1"
     assert "'tomorrow = today'" in shown["Model (the active version)"][1]
 
@@ -123,6 +127,9 @@ def test_latest_forecast_shows_chart_metrics_table_and_downloads(app_trained_ws,
     assert list(frame["lead_days"]) == list(range(1, 8))
     assert frame["level (m)"].tolist() == pytest.approx([p.value for p in expected.points])
     assert not any(c.startswith("observed") for c in frame.columns)  # nothing observed after the latest day yet
+    columns = json.loads(next(df for df in at.dataframe if "lead_days" in df.value.columns).proto.columns)
+    formats = {c["type_config"]["format"] for c in columns.values() if "format" in c.get("type_config", {})}
+    assert formats == {"%,.2f"} and "%,.2f" in columns["level (m)"]["type_config"]["format"]  # one format, by size
     assert "What this forecast is" in texts(at)
 
     labels = [b.label for b in at.get("download_button")]

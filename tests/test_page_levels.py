@@ -78,6 +78,19 @@ def test_sample_shows_its_levels_trigger_and_asks_for_a_model(app_empty_ws):
     assert at.button(key="levels_save_trigger").disabled  # nothing to save until the slider moves
     assert "earlier warnings but more false alarms" in about
     assert "Train a model first" in texts(at, ("info",))
+    assert "Add a row" not in texts(at, ("info",))  # the hint is for an empty grid only
+
+
+def test_empty_levels_editor_says_how_to_add_a_row(app_sample_ws):
+    """No levels at all: one line above the empty grid says what a row needs."""
+    app_sample_ws.set_levels(SAMPLE_NAME, [])
+    at = open_page("levels")
+    assert not at.exception
+    hint = texts(at, ("info",))
+    assert "No levels yet. Add a row: name" in hint and "value in m" in hint
+    assert "side (flood = alert above the line, drought = alert below it)" in hint
+    assert "severity (watch, warning, danger)" in hint
+    assert editor_table(at).empty
     assert not at.dataframe[1:]  # no verification or coverage table without a model
     assert not at.error
 

@@ -25,6 +25,7 @@ from core.importplan import (
     guess_layout,
     guess_wide_variable,
     issue_table,
+    line_ranges,
     mapping_table,
     outcome_lines,
     read_mapping,
@@ -36,7 +37,7 @@ from core.sample import SAMPLE_NAME
 from core.store import StoreError, UploadInfo, Workspace
 from core.summary import latest_trend, levels_words, main_variable, model_skill, skill_sentence, skill_words
 from core.train import TrainConfig
-from pages.common import md_escape
+from pages.common import fmt_value, md_escape, number_format
 from tests.apptest_support import open_page, private_copy, run, start_app, texts
 from tests.conftest import tiny_config
 
@@ -194,6 +195,32 @@ def test_issue_table_lists_offending_lines_and_values():
     assert (row["column"], row["file lines"], row["examples"]) == ("level", "3, 4", "abc, x")
 
 
+def test_long_runs_of_bad_lines_are_compressed_into_ranges():
+    """Forty bad lines in a row read as one range, so the examples column stays on screen."""
+    assert line_ranges([*range(1627, 1668), 1702, 1703, 1800, 5]) == "5, 1627\u20131667 (41 lines), 1702, 1703, 1800"
+    assert line_ranges([7, 7, 8, 9]) == "7\u20139 (3 lines)"
+    assert line_ranges([]) == ""
+    days = pd.date_range("2024-01-01", periods=120, freq="D")
+    body = "".join(f"{d.date()},{'bad' if 3 <= i <= 20 else i}\n" for i, d in enumerate(days))
+    table = issue_table(read_csv(("date,level\n" + body).encode(), filename="bad.csv").report.issues)
+    row = table[table["problem"] == "non numeric"].iloc[0]
+    assert row["file lines"].startswith("5\u201322 (18 lines)") and row["examples"].startswith("bad")
+
+
+def test_numbers_are_shown_with_decimals_that_suit_their_size():
+    """Storage in m³ without decimals, levels with centimetres, small values with up to three decimals."""
+    assert fmt_value(436672580.944, "m³") == "436,672,581 m³"
+    assert fmt_value(6121773.62, "m³", signed=True) == "+6,121,774 m³"
+    assert fmt_value(-6121773.62) == "-6,121,774"
+    assert fmt_value(1234.56, "mcft") == "1,234.6 mcft"
+    assert fmt_value(306.987, "m") == "306.99 m"
+    assert fmt_value(0.995) == "0.995" and fmt_value(0.01, "m", signed=True) == "+0.01 m"
+    assert fmt_value(None, "m") == "-" and fmt_value(2.0, digits=2) == "2.00"
+    assert number_format([436672580.944, 1.0, None]) == "%,.0f"  # Streamlit's sprintf: "436,672,581"
+    assert number_format([306.99, 305.1]) == "%,.2f"
+    assert number_format([0.995, float("nan")]) == "%,.3f" and number_format([]) == "%,.3f"
+
+
 def test_retrain_offered_only_when_days_were_added_to_a_modelled_reservoir(trained_ws):
     """New days for a reservoir with an active model -> offer; a reservoir without a model -> no offer."""
     new_days = daily_csv(days=5, start="2024-01-01")
@@ -268,6 +295,18 @@ def test_overview_shows_model_version_skill_and_forecast(trained_ws):
     assert "No forecast" not in page
 
 
+def test_card_without_levels_says_so_once(trained_ws):
+    """No levels set: the card says it in the levels line only, not again as an 'Alert:' line."""
+    from core.pipeline import update_levels
+
+    update_levels(trained_ws, SAMPLE_NAME, [], remove=[lv.name for lv in trained_ws.levels(SAMPLE_NAME)])
+    at = start_app()
+    assert not at.exception
+    page = texts(at)
+    assert "No operating levels set yet" in page and "Forecast issued 2023-12-31:" in page
+    assert "Alert:" not in page and "No operating levels are set" not in page
+
+
 def test_card_with_a_failing_forecast_explains_in_one_line(trained_ws):
     """A model whose files are gone: the card says why, the page does not crash."""
     record = trained_ws.model(SAMPLE_NAME)
@@ -310,6 +349,8 @@ def test_good_file_imports_shows_counts_and_a_repeat_says_already_imported(app_s
     run(at)
     assert shown(at.success) == "North Dam: 140 readings added, 0 changed, 0 unchanged."
     assert at.session_state["reservoir"] == "North Dam"  # the stored-data section follows the import
+    assert widget(at.selectbox, "_target").value == "North Dam"  # the file panel no longer says "(new reservoir)"
+    assert not [w for w in at.text_input if str(w.key).endswith("_name")]
     stored = Workspace(app_sample_ws.root).reservoir("North Dam")
     assert [(v.name, v.count) for v in stored.variables] == [("level", 70), ("inflow", 70)]
     run(at, "North Dam")
@@ -329,7 +370,7 @@ def test_bad_file_shows_errors_with_lines_and_imports_nothing(app_sample_ws):
     errors = shown(at.error)
     assert "Column 'level': 2 cells are not numbers (lines 3, 5" in errors
     table = next(df.value for df in at.dataframe if "file lines" in df.value.columns)
-    assert table.iloc[0]["file lines"] == "3, 5"
+    assert table.iloc[0]["file lines"] == "3, 5"  # two lines apart: no range
     button = widget(at.button, "_import")
     assert button.disabled
     assert "Import is disabled" in texts(at)
@@ -443,7 +484,8 @@ def test_trend_delta_text_and_arrow():
     """The card's arrow follows the sign of the weekly change, and a flat week has no arrow."""
     from pages.overview import _trend_arrow, _trend_delta
 
-    assert _trend_delta(-1.0, "mcft", 7) == "-1.00 mcft in 7 days"
+    assert _trend_delta(-1.0, "mcft", 7) == "-1 mcft in 7 days"
+    assert _trend_delta(25501533.4, "m³", 7) == "+25,501,533 m³ in 7 days"
     assert _trend_delta(0.0, "m", 7) == "no change in 7 days"
     assert [_trend_arrow(c) for c in (0.5, -0.5, 0.0, None)] == ["up", "down", "off", "off"]
 

@@ -3,6 +3,7 @@ refusal of a second run, re-attaching to a running job, and version activate/del
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -188,6 +189,11 @@ def test_models_page_lists_versions(models_ws):
     assert list(table["Covariates"]) == ["rainfall, inflow", "rainfall, inflow"]
     assert list(table["Target"]) == ["level", "level"]
     assert table["Test MAE"].notna().all() and table["Skill"].notna().all()
+    important = ["Version", "Active", "Skill", "Test MAE", "Target", "Covariates", "Data range", "Created"]
+    assert list(table.columns[:8]) == important  # what must fit at 1280 px comes first
+    assert list(table.columns[8:]) == ["Val MAE", "Epochs", "Train time (s)", "Model"]
+    columns = json.loads(at.dataframe[0].proto.columns)
+    assert columns["Test MAE"]["type_config"]["format"] == "%,.3f"  # the sample's level errors are well below 100 m
     assert at.get("plotly_chart"), "versions chart missing"
     assert any(e.label.startswith("Settings of version") for e in at.expander)
     assert at.get("json"), "config JSON missing"
