@@ -24,7 +24,6 @@ LAYOUT_LABELS = {
     WIDE_LAYOUT: "Wide file (columns are reservoirs, one variable)",
 }
 MAPPING_COLUMNS = ("column", "variable", "unit")  # the mapping table's columns, named once
-_SEP_WORDS = {"\t": "tab", ";": "semicolon", ",": "comma", "|": "pipe"}
 
 
 def guess_layout(columns: Sequence[str]) -> str:
@@ -98,17 +97,7 @@ def report_summary(report: ValidationReport) -> str:
         size = f"{report.n_rows:,} days, {report.start} to {report.end}"
     else:
         size = f"{report.n_rows:,} data rows"
-    how = [size]
-    if report.encoding:
-        how.append(f"encoding {report.encoding}")
-    if report.separator:
-        how.append(f"{_SEP_WORDS.get(report.separator, repr(report.separator))}-separated")
-    if report.decimal:
-        how.append(f"decimal mark '{report.decimal}'")
-    if report.date_column:
-        order = {True: "day-first", False: "month-first", None: "order unambiguous"}[report.dayfirst]
-        how.append(f"dates from column '{report.date_column}' ({order})")
-    return " · ".join(how)
+    return " · ".join([size, *report.read_as()])
 
 
 def line_ranges(lines: Sequence[int]) -> str:

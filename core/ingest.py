@@ -109,6 +109,18 @@ class ValidationReport:
         data["n_warnings"] = len(self.warnings)
         return data
 
+    def read_as(self) -> list[str]:
+        """How the file was read (encoding, separator, decimal mark, date column and order), for every report view."""
+        how = [f"encoding {self.encoding}"] if self.encoding else []
+        if self.separator:
+            how.append(f"{_SEP_NAMES.get(self.separator, repr(self.separator))}-separated")
+        if self.decimal:
+            how.append(f"decimal '{self.decimal}'")
+        if self.date_column:
+            order = {True: "day-first", False: "month-first", None: "unambiguous"}[self.dayfirst]
+            how.append(f"dates from '{self.date_column}' ({order})")
+        return how
+
     def summary_lines(self) -> list[str]:
         """Human-readable lines for the CLI: what was read, each issue, and the verdict."""
         lines = []
@@ -118,16 +130,9 @@ class ValidationReport:
             lines.append(f"{self.filename}: {_plural(self.n_rows, 'data row')}")
         if self.columns:
             lines.append("  columns: " + ", ".join(self.columns))
-        how = [f"encoding {self.encoding}" if self.encoding else None]
-        if self.separator:
-            how.append(f"{_SEP_NAMES.get(self.separator, repr(self.separator))}-separated")
-        if self.decimal:
-            how.append(f"decimal '{self.decimal}'")
-        if self.date_column:
-            order = {True: "day-first", False: "month-first", None: "unambiguous"}[self.dayfirst]
-            how.append(f"dates from '{self.date_column}' ({order})")
-        if any(how):
-            lines.append("  read as: " + ", ".join(h for h in how if h))
+        how = self.read_as()
+        if how:
+            lines.append("  read as: " + ", ".join(how))
         for issue in self.issues:
             label = "ERROR  " if issue.severity == ERROR else "warning"
             lines.append(f"  {label} [{issue.code}] {issue.message}")
