@@ -152,7 +152,7 @@ def test_operator_journey(app_server, browser_page, tmp_path):
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(source))
         page.get_by_role("heading", name="Palisades.csv").wait_for()
         wait_for_app(page)
-        page.get_by_text(re.compile(r"days, \d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d .*dates from column")).wait_for()
+        page.get_by_text(re.compile(r"days, \d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d .*dates from")).wait_for()
         checked = by_key(page, f"{fk}layout").locator("label:has(input:checked)")
         assert LAYOUT_LABELS[RESERVOIR_LAYOUT] in checked.inner_text()
         assert by_key(page, f"{fk}name").locator("input").input_value() == "Palisades"
