@@ -167,12 +167,13 @@ def _train_lines(out: dict[str, Any]) -> list[str]:
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a new version on the stored history."""
     from core.pipeline import default_features, resolve_variables, train_reservoir
+    from core.train import with_overrides
 
     ws = _workspace(args)
     cfg = _train_config(args)
     if args.features is None:
         target, _ = resolve_variables(ws, args.reservoir, cfg.target, ())
-        cfg = _replace(cfg, target=target, features=default_features(ws, args.reservoir, target))
+        cfg = with_overrides(cfg, target=target, features=default_features(ws, args.reservoir, target))
     outcome = train_reservoir(ws, args.reservoir, cfg, activate=args.activate)
     out = outcome.to_dict()
     _emit(args, out, lambda: _train_lines(out))
@@ -210,13 +211,6 @@ def cmd_retrain(args: argparse.Namespace) -> int:
 
     _emit(args, out, lines)
     return 0
-
-
-def _replace(cfg: Any, **changes: Any) -> Any:
-    """dataclasses.replace, imported lazily."""
-    from dataclasses import replace
-
-    return replace(cfg, **changes)
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:

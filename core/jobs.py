@@ -16,8 +16,7 @@ TRAIN = "train"
 
 def start_job(ws: Workspace, reservoir: str, kind: str, params: dict[str, Any]) -> int:
     """Register a job (refused if this reservoir already has one running) and launch its process."""
-    ws.mark_interrupted()  # a job whose process died (server restart, crash) must not block new work
-    job_id = ws.create_job(reservoir, kind, params)
+    job_id = ws.create_job(reservoir, kind, params)  # marks a dead job of this reservoir interrupted first
     log_dir = ws.root / "jobs"
     log_dir.mkdir(exist_ok=True)
     log = open(log_dir / f"job-{job_id}.log", "ab")  # noqa: SIM115 - handed to the child process

@@ -200,11 +200,12 @@ def forecast_reservoir(
     from core.forecast import issue
     from core.registry import load_version
 
-    name = ws.reservoir(reservoir).name
+    info = ws.reservoir(reservoir)
+    name = info.name
     loaded = loaded or load_version(ws, name, version)
     cfg = loaded.config
     clean = load_clean(ws, name, [cfg.target, *cfg.features], cfg.clean)
-    unit = ws.reservoir(name).variable(cfg.target).unit
+    unit = info.variable(cfg.target).unit
     fc = issue(loaded, clean.values, as_of=as_of, unit=unit)
     return risk.assess(fc, ws.levels(name), alert_trigger(ws, name) if trigger is None else trigger)
 
@@ -221,6 +222,7 @@ def forecast_history(ws: Workspace, forecast: Forecast, days: int = 90) -> pd.Se
 def add_sample(ws: Workspace, csv: Path | None = None) -> list[MergeResult]:
     """Load the seeded sample reservoir (readings and operating levels); optionally write it as CSV."""
     from core.sample import make_sample
+    from core.train import fingerprint
 
     sample = make_sample()
     if csv is not None:
@@ -228,18 +230,11 @@ def add_sample(ws: Workspace, csv: Path | None = None) -> list[MergeResult]:
     results = ws.merge(
         {sample.name: sample.frame},
         {sample.name: dict(sample.units)},
-        UploadInfo(filename="built-in sample", sha256=_frame_sha(sample.frame)),
+        UploadInfo(filename="built-in sample", sha256=fingerprint(sample.frame)),
     )
     if not ws.levels(sample.name):
         ws.set_levels(sample.name, sample.levels)
     return results
-
-
-def _frame_sha(frame: pd.DataFrame) -> str:
-    """Content digest of a frame, to recognise a repeated sample load."""
-    from core.train import fingerprint
-
-    return fingerprint(frame)
 
 
 __all__ = [
