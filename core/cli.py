@@ -119,6 +119,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def _train_config(args: argparse.Namespace, base: Any = None):  # noqa: ANN202
     """TrainConfig from flags, on top of a base config (retrain) or the defaults."""
+    from dataclasses import replace
+
+    from core.models import check_name
     from core.splits import SplitConfig
     from core.train import TrainConfig, with_overrides
 
@@ -138,6 +141,8 @@ def _train_config(args: argparse.Namespace, base: Any = None):  # noqa: ANN202
     )
     if args.test_from:
         cfg = with_overrides(cfg, split=SplitConfig(test_from=args.test_from))
+    if getattr(args, "model", None):
+        cfg = with_overrides(cfg, model=replace(cfg.model, name=check_name(args.model)))
     return cfg
 
 
@@ -166,17 +171,62 @@ def _train_lines(out: dict[str, Any]) -> list[str]:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a new version on the stored history."""
-    from core.pipeline import default_features, resolve_variables, train_reservoir
-    from core.train import with_overrides
+    from core.pipeline import train_reservoir
 
     ws = _workspace(args)
-    cfg = _train_config(args)
-    if args.features is None:
-        target, _ = resolve_variables(ws, args.reservoir, cfg.target, ())
-        cfg = with_overrides(cfg, target=target, features=default_features(ws, args.reservoir, target))
+    cfg = _with_default_features(ws, args, _train_config(args))
     outcome = train_reservoir(ws, args.reservoir, cfg, activate=args.activate)
     out = outcome.to_dict()
     _emit(args, out, lambda: _train_lines(out))
+    return 0
+
+
+def _with_default_features(ws: Any, args: argparse.Namespace, cfg: Any):  # noqa: ANN202 - TrainConfig
+    """Without --features, train on every stored non-state variable of the reservoir."""
+    from core.pipeline import default_features, resolve_variables
+    from core.train import with_overrides
+
+    if args.features is not None:
+        return cfg
+    target, _ = resolve_variables(ws, args.reservoir, cfg.target, ())
+    return with_overrides(cfg, target=target, features=default_features(ws, args.reservoir, target))
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Train zoo members on the same split, rank them on validation, report test metrics (the leaderboard)."""
+    from core.leaderboard import compare_models
+
+    ws = _workspace(args)
+    cfg = _with_default_features(ws, args, _train_config(args))
+    board = compare_models(ws, args.reservoir, cfg, args.models, activate_best=args.activate)
+    board.pop("test")  # per-window forecasts feed the dashboard's charts; too long for a terminal
+    for row in board["models"]:
+        row.pop("test_pred")
+
+    def lines() -> list[str]:
+        out = [
+            f"{board['reservoir']}: {len(board['models'])} models on {board['target']}, ranked by validation MAE "
+            "(test metrics never choose)",
+            f"  {'#':>2s} {'model':22s}{'version':>8s}{'val MAE':>11s}{'test MAE':>11s}{'RMSE':>11s}"
+            f"{'NSE':>8s}{'KGE':>8s}{'skill':>8s}{'train s':>9s}",
+        ]
+        for r in board["models"]:
+            m = r["metrics"]
+            out.append(
+                f"  {r['rank']:>2d} {r['model']:22s}{r['version']:>8d}{_fmt(r['val_mae']):>11s}"
+                f"{_fmt(m['model']['mae']):>11s}{_fmt(m['model']['rmse']):>11s}{_fmt(m['model']['nse']):>8s}"
+                f"{_fmt(m['model']['kge']):>8s}{_fmt(m['skill_vs_persistence']):>8s}{r['train_seconds']:>9.1f}"
+            )
+        out += [f"  failed: {f['model']}: {f['error']}" for f in board["failed"]]
+        out.append(f"  {board['verdict']}")
+        out.append(
+            f"  version {board['activated']} ({board['best']}) is now active"
+            if board["activated"]
+            else "  the active version is unchanged (activate any version with `activate`)"
+        )
+        return out
+
+    _emit(args, board, lines)
     return 0
 
 
@@ -461,6 +511,8 @@ def _parser() -> argparse.ArgumentParser:
         "--monthfirst", dest="dayfirst", action="store_const", const=False, help="dates are month/day/year"
     )
 
+    from core.models import DEFAULT_MODEL, MODEL_NAMES
+
     train_opts = argparse.ArgumentParser(add_help=False)
     train_opts.add_argument(
         "--features", help="comma-separated covariates (default: all non-state variables; '' for none)"
@@ -511,7 +563,21 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", parents=[common, train_opts], help="train a new model version")
     p.add_argument("--reservoir", required=True)
     p.add_argument("--target", required=True, help="variable to forecast, e.g. level or storage")
+    p.add_argument("--model", help=f"zoo member to train (default {DEFAULT_MODEL}): {', '.join(MODEL_NAMES)}")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser(
+        "compare",
+        parents=[common, train_opts],
+        help="train several models on the same split and rank them (leaderboard)",
+        description="Train zoo members with the same settings and split, store each as a version, rank them by "
+        "validation MAE and report test metrics. --activate makes the best active; --no-activate leaves the "
+        "active version alone; by default the best becomes active when it beats the active version on validation.",
+    )
+    p.add_argument("--reservoir", required=True)
+    p.add_argument("--target", required=True, help="variable to forecast, e.g. level or storage")
+    p.add_argument("--models", help=f"comma-separated zoo members (default: all): {', '.join(MODEL_NAMES)}")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser(
         "retrain", parents=[common], help="retrain with the active version's settings on all current data"

@@ -189,8 +189,8 @@ def figure_html(fig: go.Figure, *, title: str | None = None, filename: str = "ch
         default_height=f"{int(fig.layout.height or 600)}px",
     )
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)}</title>\n"
         "<style>body{margin:0;padding:12px;font-family:'DejaVu Sans',Arial,sans-serif;background:#fff}</style>\n"
         f"</head>\n<body>\n{body}\n</body>\n</html>\n"
@@ -221,9 +221,7 @@ def forecast_table(forecast: Forecast, extra_columns: dict[str, Sequence[Any]] |
     for name, values in (extra_columns or {}).items():
         values = list(values)
         if len(values) != len(points):
-            raise ValueError(
-                f"Extra column '{name}' has {len(values)} values; the forecast has {len(points)} days."
-            )
+            raise ValueError(f"Extra column '{name}' has {len(values)} values; the forecast has {len(points)} days.")
         if name in frame.columns:
             raise ValueError(f"Extra column '{name}' would replace a forecast column; give it another name.")
         frame[name] = values

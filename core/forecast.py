@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 
 from core.registry import LoadedModel
-from core.train import predict
 from core.uncertainty import BANDS, recent_change
 from core.variables import canonical_name, is_nonnegative
 from core.windows import latest_window
@@ -51,6 +50,7 @@ class Forecast:
     exceedance: dict[str, list[float]] | None = None
     alert: dict[str, Any] | None = None
     levels: tuple[dict[str, Any], ...] = ()
+    attention: dict[str, list] | None = None  # {"dates": input days, "weights": summing to 1} for attention nets
     samples: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -93,7 +93,12 @@ def issue(
     except ValueError as exc:
         raise ForecastError(str(exc)) from exc
     last = float(values.at[day, cfg.target])
-    value = last + predict(loaded.model, window)[0].astype(float) * scaling.delta_scale
+    value = last + loaded.model.predict(window)[0].astype(float) * scaling.delta_scale
+    weights = loaded.model.attention(window)
+    attention = None
+    if weights is not None:
+        days = pd.date_range(end=day, periods=cfg.n_steps, freq="D")
+        attention = {"dates": [d.date().isoformat() for d in days], "weights": [float(w) for w in weights[0]]}
     dates = pd.date_range(day + pd.Timedelta(days=1), periods=cfg.horizon, freq="D")
     truth = values[cfg.target].reindex(dates)
     calibration = loaded.calibration
@@ -135,6 +140,7 @@ def issue(
         last_observed={"date": day.date().isoformat(), "value": last},
         points=tuple(points),
         bands_note=note,
+        attention=attention,
         samples=samples,
     )
 

@@ -12,6 +12,7 @@ from typing import Any
 from core.store import Workspace
 
 TRAIN = "train"
+COMPARE = "compare"
 
 
 def start_job(ws: Workspace, reservoir: str, kind: str, params: dict[str, Any]) -> int:
@@ -38,29 +39,20 @@ def start_job(ws: Workspace, reservoir: str, kind: str, params: dict[str, Any]) 
 
 def run_job(ws: Workspace, job_id: int) -> dict[str, Any]:
     """Body of the job process: do the work, report every epoch, honour stop requests, record the outcome."""
-    from core.pipeline import retrain_reservoir, train_reservoir
     from core.train import TrainConfig
 
     job = ws.job(job_id)
-    if job["kind"] != TRAIN:
+    if job["kind"] not in (TRAIN, COMPARE):
         raise ValueError(f"Unknown job kind '{job['kind']}'.")
     ws.update_job(job_id, status="running", pid=os.getpid(), message="preparing data")
     params = job["params"]
     config = TrainConfig.from_dict(params["config"])
-    total = config.epochs
-
-    def on_epoch(epoch: int, logs: dict[str, float], seconds: float) -> None:
-        ws.add_epoch(job_id, epoch, logs, seconds, total)
-
     stop = lambda: ws.stop_requested(job_id)  # noqa: E731
-    comparison = None
     try:
-        if params.get("retrain"):
-            outcome, comparison = retrain_reservoir(ws, job["reservoir"], on_epoch=on_epoch, should_stop=stop)
+        if job["kind"] == COMPARE:
+            result, stopped = _compare(ws, job_id, job["reservoir"], config, params, stop)
         else:
-            outcome = train_reservoir(
-                ws, job["reservoir"], config, activate=params.get("activate"), on_epoch=on_epoch, should_stop=stop
-            )
+            result, stopped = _train(ws, job_id, job["reservoir"], config, params, stop)
     except ValueError as exc:  # a user-facing problem: show its message as is
         ws.update_job(job_id, status="failed", message=str(exc))
         raise
@@ -68,12 +60,78 @@ def run_job(ws: Workspace, job_id: int) -> dict[str, Any]:
         ws.update_job(job_id, status="failed", message=f"unexpected {type(exc).__name__}: {exc}")
         traceback.print_exc()
         raise
+    ws.update_job(job_id, status="stopped" if stopped else "done", message=result.pop("_message"), result=result)
+    return result
+
+
+def _train(
+    ws: Workspace, job_id: int, reservoir: str, config: Any, params: dict[str, Any], stop: Any
+) -> tuple[dict[str, Any], bool]:
+    """One training (or retraining) run with live epochs."""
+    from core.pipeline import retrain_reservoir, train_reservoir
+
+    def on_epoch(epoch: int, logs: dict[str, float], seconds: float) -> None:
+        ws.add_epoch(job_id, epoch, logs, seconds, config.epochs)
+
+    comparison = None
+    if params.get("retrain"):
+        outcome, comparison = retrain_reservoir(ws, reservoir, on_epoch=on_epoch, should_stop=stop)
+    else:
+        outcome = train_reservoir(
+            ws, reservoir, config, activate=params.get("activate"), on_epoch=on_epoch, should_stop=stop
+        )
     result = outcome.to_dict()
     if comparison is not None:
         result["comparison"] = comparison
-    status = "stopped" if outcome.result.stopped_by_user else "done"
-    ws.update_job(job_id, status=status, message=f"version {result['version']} saved", result=result)
-    return result
+    return {**result, "_message": f"version {result['version']} saved"}, outcome.result.stopped_by_user
+
+
+def _compare(
+    ws: Workspace, job_id: int, reservoir: str, config: Any, params: dict[str, Any], stop: Any
+) -> tuple[dict[str, Any], bool]:
+    """The leaderboard, one model after another; the message and partial result say which model is at work.
+
+    Epochs are numbered across models (the epochs table has one row per job and epoch) and carry
+    the model's index, so the page can draw the current model's loss curve.
+    """
+    from core.leaderboard import compare_models, parse_models
+
+    names = parse_models(params.get("models"))
+    state: dict[str, Any] = {"epoch": 0, "index": 0, "done": []}
+
+    def on_model(index: int, total: int, name: str, row: dict[str, Any] | None) -> None:
+        state["index"] = index
+        if row is None:
+            ws.update_job(job_id, message=f"model {index + 1} of {total}: {name}")
+        else:
+            brief = {k: row[k] for k in ("model", "label", "version", "val_mae", "val_skill", "train_seconds")}
+            state["done"].append({**brief, "skill": row["metrics"]["skill_vs_persistence"]})
+            ws.update_job(job_id, result={"models": list(names), "done": state["done"]})
+
+    def on_epoch(epoch: int, logs: dict[str, float], seconds: float) -> None:
+        state["epoch"] += 1
+        ws.add_epoch(
+            job_id,
+            state["epoch"],
+            {**logs, "model_index": state["index"], "model_epoch": epoch},
+            seconds,
+            config.epochs,
+        )
+
+    board = compare_models(
+        ws,
+        reservoir,
+        config,
+        names,
+        activate_best=params.get("activate_best"),
+        on_model=on_model,
+        on_epoch=on_epoch,
+        should_stop=stop,
+    )
+    best = board["models"][0]
+    return {**board, "_message": f"{len(board['models'])} models compared; best: {best['label']}"}, board[
+        "stopped_by_user"
+    ]
 
 
 def start_training(
@@ -82,6 +140,16 @@ def start_training(
     """Launch a training (or retraining with the active version's settings) job for the dashboard."""
     params = {"config": config.to_dict(), "activate": activate, "retrain": retrain}
     return start_job(ws, reservoir, TRAIN, params)
+
+
+def start_comparison(
+    ws: Workspace, reservoir: str, config: Any, models: list[str] | None = None, *, activate_best: bool | None = None
+) -> int:
+    """Launch a leaderboard job (all zoo members by default) for the dashboard's "Compare models"."""
+    from core.leaderboard import parse_models
+
+    params = {"config": config.to_dict(), "models": list(parse_models(models)), "activate_best": activate_best}
+    return start_job(ws, reservoir, COMPARE, params)
 
 
 def running_job(ws: Workspace, reservoir: str) -> dict[str, Any] | None:

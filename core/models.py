@@ -1,4 +1,7 @@
-"""Keras forecaster builders: one factory, every model takes (n_steps, features) and returns horizon changes."""
+"""The zoo's catalogue and its Keras architectures: every net takes (n_steps, features) and returns horizon changes.
+
+Kept free of numpy/TensorFlow imports so the CLI can list the zoo in --help without loading them.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-DEFAULT_MODEL = "conv_lstm"
+DEFAULT_MODEL = "conv_lstm_skip"
+ATTENTION_LAYER = "attention"
 
 
 @dataclass(frozen=True)
@@ -33,29 +37,160 @@ class ModelConfig:
         return cls(**data)
 
 
-def _conv_lstm(n_steps: int, n_features: int, horizon: int, cfg: ModelConfig):  # noqa: ANN202 - keras type
-    """Conv1D feature extractor feeding an LSTM (output = LSTM(CNN(input))), plus a linear path.
+@dataclass(frozen=True)
+class ZooEntry:
+    """What the dashboard and CLI say about a member."""
 
-    The linear path (Dense on the last day's inputs) lets the net start from a drift-like forecast
-    and spend its capacity on corrections; without it the net lost to persistence on smooth series.
+    name: str
+    label: str
+    description: str
+
+
+ZOO: dict[str, ZooEntry] = {
+    e.name: e
+    for e in (
+        ZooEntry("persistence", "Persistence", "Tomorrow = today: the reference every model must beat."),
+        ZooEntry(
+            "climatology", "Seasonal climatology", "The average change for this time of year in the training years."
+        ),
+        ZooEntry("ridge", "Ridge regression", "A regularised linear model on the flattened 14-day window."),
+        ZooEntry("random_forest", "Random forest", "50 regression trees on the flattened window (scikit-learn)."),
+        ZooEntry("mlp", "Dense network (MLP)", "Two dense layers on the flattened window."),
+        ZooEntry("conv1d", "Conv1D", "Convolutions only: short local patterns."),
+        ZooEntry("lstm", "LSTM", "A recurrent network over the daily inputs."),
+        ZooEntry("conv_lstm", "Conv1D+LSTM", "Convolutions feeding an LSTM, no skip path."),
+        ZooEntry(
+            "conv_lstm_skip",
+            "Conv1D+LSTM + skip",
+            "Conv1D+LSTM plus a linear path from the window to the output (the default).",
+        ),
+        ZooEntry(
+            "conv_lstm_attention",
+            "Conv1D+LSTM + attention",
+            "Conv1D+LSTM+skip with attention over the input days; shows which past days mattered.",
+        ),
+    )
+}
+MODEL_NAMES: tuple[str, ...] = tuple(ZOO)
+
+
+def check_name(name: str) -> str:
+    """The name itself, or a ValueError listing the zoo."""
+    if name not in ZOO:
+        raise ValueError(f"Unknown model '{name}'. Known models: {', '.join(MODEL_NAMES)}.")
+    return name
+
+
+def _inputs(n_steps: int, n_features: int):  # noqa: ANN202 - keras type
+    """The shared input: n_steps days x features."""
+    import keras
+
+    return keras.Input(shape=(n_steps, n_features), name="history")
+
+
+def _head(x, horizon: int, cfg: ModelConfig, inputs=None):  # noqa: ANN001, ANN202 - keras tensors
+    """Dropout + Dense(horizon); with `inputs`, plus a linear path on the whole window (the skip connection).
+
+    The linear path lets the net start from a drift-like forecast and spend its capacity on
+    corrections; without it the recurrent nets lost to persistence on smooth series (bench/RESULTS.md).
+    """
+    from keras import layers
+
+    if cfg.dropout:
+        x = layers.Dropout(cfg.dropout, name="dropout")(x)
+    deep = layers.Dense(horizon, name="deep_head")(x)
+    if inputs is None:
+        return deep
+    linear = layers.Dense(horizon, name="linear_head")(layers.Flatten(name="flatten")(inputs))
+    return layers.Add(name="change")([deep, linear])
+
+
+def _convs(x, cfg: ModelConfig):  # noqa: ANN001, ANN202 - keras tensors
+    """Two causal Conv1D layers: local patterns (a rise, a release) over a few days."""
+    from keras import layers
+
+    for i in (1, 2):
+        x = layers.Conv1D(cfg.filters, cfg.kernel_size, padding="causal", activation="relu", name=f"conv{i}")(x)
+    return x
+
+
+def _mlp(n_steps: int, n_features: int, horizon: int, cfg: ModelConfig):  # noqa: ANN202 - keras type
+    """Dense network on the flattened window (the 'DNN' of the literature)."""
+    import keras
+    from keras import layers
+
+    inputs = _inputs(n_steps, n_features)
+    x = layers.Flatten(name="flatten_in")(inputs)
+    x = layers.Dense(cfg.units * 2, activation="relu", name="dense1")(x)
+    x = layers.Dense(cfg.units, activation="relu", name="dense2")(x)
+    return keras.Model(inputs, _head(x, horizon, cfg), name="mlp")
+
+
+def _conv1d(n_steps: int, n_features: int, horizon: int, cfg: ModelConfig):  # noqa: ANN202 - keras type
+    """Convolutions only (the 'CNN'): local patterns, flattened into the head."""
+    import keras
+    from keras import layers
+
+    inputs = _inputs(n_steps, n_features)
+    x = layers.Flatten(name="flatten_conv")(_convs(inputs, cfg))
+    return keras.Model(inputs, _head(x, horizon, cfg), name="conv1d")
+
+
+def _lstm(n_steps: int, n_features: int, horizon: int, cfg: ModelConfig):  # noqa: ANN202 - keras type
+    """A single LSTM over the raw days."""
+    import keras
+    from keras import layers
+
+    inputs = _inputs(n_steps, n_features)
+    x = layers.LSTM(cfg.units, name="lstm")(inputs)
+    return keras.Model(inputs, _head(x, horizon, cfg), name="lstm")
+
+
+def _conv_lstm(n_steps: int, n_features: int, horizon: int, cfg: ModelConfig):  # noqa: ANN202 - keras type
+    """Conv1D feature extractor feeding an LSTM: output = LSTM(CNN(input))."""
+    import keras
+    from keras import layers
+
+    inputs = _inputs(n_steps, n_features)
+    x = layers.LSTM(cfg.units, name="lstm")(_convs(inputs, cfg))
+    return keras.Model(inputs, _head(x, horizon, cfg), name="conv_lstm")
+
+
+def _conv_lstm_skip(n_steps: int, n_features: int, horizon: int, cfg: ModelConfig):  # noqa: ANN202 - keras type
+    """Conv1D+LSTM plus a linear skip path from the input window to the output."""
+    import keras
+    from keras import layers
+
+    inputs = _inputs(n_steps, n_features)
+    x = layers.LSTM(cfg.units, name="lstm")(_convs(inputs, cfg))
+    return keras.Model(inputs, _head(x, horizon, cfg, inputs), name="conv_lstm_skip")
+
+
+def _conv_lstm_attention(n_steps: int, n_features: int, horizon: int, cfg: ModelConfig):  # noqa: ANN202
+    """Conv1D+LSTM+skip where attention over the LSTM's daily states replaces 'last state only'.
+
+    The attention weights (one per input day, summing to 1) are the readable part: which past
+    days the forecast leaned on.
     """
     import keras
     from keras import layers
 
-    inputs = keras.Input(shape=(n_steps, n_features), name="history")
-    x = layers.Conv1D(cfg.filters, cfg.kernel_size, padding="causal", activation="relu", name="conv1")(inputs)
-    x = layers.Conv1D(cfg.filters, cfg.kernel_size, padding="causal", activation="relu", name="conv2")(x)
-    x = layers.LSTM(cfg.units, name="lstm")(x)
-    if cfg.dropout:
-        x = layers.Dropout(cfg.dropout, name="dropout")(x)
-    deep = layers.Dense(horizon, name="deep_head")(x)
-    flat = layers.Flatten(name="flatten")(inputs)
-    linear = layers.Dense(horizon, name="linear_head")(flat)
-    outputs = layers.Add(name="change")([deep, linear])
-    return keras.Model(inputs, outputs, name="conv_lstm")
+    from core.layers import TemporalAttention
+
+    inputs = _inputs(n_steps, n_features)
+    states = layers.LSTM(cfg.units, return_sequences=True, name="lstm")(_convs(inputs, cfg))
+    context, _weights = TemporalAttention(cfg.units, name=ATTENTION_LAYER)(states)
+    return keras.Model(inputs, _head(context, horizon, cfg, inputs), name="conv_lstm_attention")
 
 
-BUILDERS: dict[str, Callable[..., Any]] = {"conv_lstm": _conv_lstm}
+BUILDERS: dict[str, Callable[..., Any]] = {
+    "mlp": _mlp,
+    "conv1d": _conv1d,
+    "lstm": _lstm,
+    "conv_lstm": _conv_lstm,
+    "conv_lstm_skip": _conv_lstm_skip,
+    "conv_lstm_attention": _conv_lstm_attention,
+}
 
 
 def build_model(n_steps: int, n_features: int, horizon: int, cfg: ModelConfig):  # noqa: ANN201 - keras type

@@ -302,7 +302,6 @@ def update_levels(
 
 def _version_windows(ws: Workspace, reservoir: str, loaded: LoadedModel, start: str, end: str) -> tuple[Any, Any]:
     """Forecast windows issued between start and end (whole span inside [start - n_steps, end]) and their forecasts."""
-    from core.train import predict
     from core.windows import make_windows
 
     cfg, scaling = loaded.config, loaded.scaling
@@ -322,7 +321,7 @@ def _version_windows(ws: Workspace, reservoir: str, loaded: LoadedModel, start: 
     )
     if len(windows) == 0:
         raise StoreError(f"Version {loaded.version} has no complete forecast window between {start} and {end}.")
-    return windows, windows.to_values(predict(loaded.model, windows.X), scaling.delta_scale)
+    return windows, windows.to_values(loaded.model.predict(windows.X), scaling.delta_scale)
 
 
 def score_version(

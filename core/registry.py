@@ -11,13 +11,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from core import zoo
 from core.jsonio import dumps, write_atomic
 from core.preprocess import Scaling
 from core.store import StoreError, Workspace
 from core.train import TrainConfig, TrainResult
 from core.uncertainty import Calibration
+from core.zoo import KERAS_FILE
 
-MODEL_FILE = "model.keras"
 META_FILE = "meta.json"
 
 
@@ -87,10 +88,10 @@ def save_version(
     tmp = folder / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir()
     try:
-        meta = build_meta(result, reservoir, version, extra)
-        result.model.save(tmp / MODEL_FILE)
+        model_file = result.model.save(tmp)
+        meta = build_meta(result, reservoir, version, {"model_file": model_file, **(extra or {})})
         write_atomic(tmp / META_FILE, dumps(meta))
-        sha = _sha256(tmp / MODEL_FILE)
+        sha = _sha256(tmp / model_file)
         if final.exists():  # left by a crash after rename but before registration: never registered, so not ours
             shutil.rmtree(final)
         tmp.rename(final)
@@ -110,11 +111,11 @@ def save_version(
 
 @dataclass
 class LoadedModel:
-    """A registered version in memory: the Keras model plus how to feed it."""
+    """A registered version in memory: the zoo member plus how to feed it."""
 
     reservoir: str
     version: int
-    model: Any
+    model: zoo.Forecaster
     meta: dict[str, Any]
     scaling: Scaling
     config: TrainConfig
@@ -129,10 +130,9 @@ class LoadedModel:
 
 def load_version(ws: Workspace, reservoir: str, version: int | None = None) -> LoadedModel:
     """Load a registered version (None = active) after checking path and checksum; safe_mode stays on."""
-    import keras
-
     record = ws.model(reservoir, version)
-    path = (ws.root / record["path"] / MODEL_FILE).resolve()
+    meta = record["meta"]
+    path = (ws.root / record["path"] / meta.get("model_file", KERAS_FILE)).resolve()
     if not path.is_relative_to(ws.models_dir.resolve()):
         raise RegistryError(f"Version {record['version']} points outside the workspace; refusing to load it.")
     if not path.exists():
@@ -144,15 +144,15 @@ def load_version(ws: Workspace, reservoir: str, version: int | None = None) -> L
         raise RegistryError(
             f"Version {record['version']} of '{reservoir}' was changed on disk after it was saved; refusing to load it."
         )
-    model = keras.saving.load_model(path, compile=False, safe_mode=True)
-    meta = record["meta"]
+    config = TrainConfig.from_dict(meta["config"])
+    model = zoo.load(path.parent, path.name, config.model.name)
     return LoadedModel(
         reservoir=reservoir,
         version=int(record["version"]),
         model=model,
         meta=meta,
         scaling=Scaling.from_dict(meta["scaling"]),
-        config=TrainConfig.from_dict(meta["config"]),
+        config=config,
         sha256=record["sha256"],
     )
 

@@ -113,9 +113,7 @@ class ReservoirInfo:
             if len(found) == 1:
                 return found[0]
         known = ", ".join(self.variable_names) or "none yet - upload data first"
-        raise StoreError(
-            f"Reservoir '{self.name}' has no variable '{name_or_alias}'. Known variables: {known}."
-        )
+        raise StoreError(f"Reservoir '{self.name}' has no variable '{name_or_alias}'. Known variables: {known}.")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for the CLI and pages."""
@@ -359,9 +357,7 @@ class Workspace:
     def _connect(self) -> sqlite3.Connection:
         """A fresh connection in autocommit mode; transactions are opened explicitly."""
         try:
-            conn = sqlite3.connect(
-                self.db_path, timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None
-            )
+            conn = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None)
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.DatabaseError as exc:
@@ -461,14 +457,18 @@ class Workspace:
             return []
         ids = [r["id"] for r in rows]
         marks = ",".join("?" * len(ids))
-        spans = {
-            (s[0], s[1]): (s[2], s[3], s[4])
-            for s in conn.execute(
-                f"SELECT reservoir_id, variable, MIN(date), MAX(date), COUNT(*) FROM readings "
-                f"WHERE reservoir_id IN ({marks}) GROUP BY reservoir_id, variable",
-                ids,
-            )
-        } if stats else {}
+        spans = (
+            {
+                (s[0], s[1]): (s[2], s[3], s[4])
+                for s in conn.execute(
+                    f"SELECT reservoir_id, variable, MIN(date), MAX(date), COUNT(*) FROM readings "
+                    f"WHERE reservoir_id IN ({marks}) GROUP BY reservoir_id, variable",
+                    ids,
+                )
+            }
+            if stats
+            else {}
+        )
         variables: dict[int, list[VariableInfo]] = {i: [] for i in ids}
         for v in conn.execute(
             f"SELECT * FROM variables WHERE reservoir_id IN ({marks}) ORDER BY reservoir_id, position", ids
@@ -579,9 +579,7 @@ class Workspace:
 
     def _ensure_variables(self, conn: sqlite3.Connection, rid: int, reservoir: str, inc: _Incoming) -> list[str]:
         """Create missing variables, fill blank units/headers, refuse a unit that contradicts the stored one."""
-        stored = {
-            r["name"].lower(): r for r in conn.execute("SELECT * FROM variables WHERE reservoir_id = ?", (rid,))
-        }
+        stored = {r["name"].lower(): r for r in conn.execute("SELECT * FROM variables WHERE reservoir_id = ?", (rid,))}
         position = conn.execute(
             "SELECT COALESCE(MAX(position), -1) FROM variables WHERE reservoir_id = ?", (rid,)
         ).fetchone()[0]
@@ -934,9 +932,7 @@ class Workspace:
                 raise StoreError(
                     f"Reservoir '{row['name']}' already used model version {version}; ask next_version() for a new one."
                 )
-            has_active = conn.execute(
-                "SELECT 1 FROM models WHERE reservoir_id = ? AND active = 1", (rid,)
-            ).fetchone()
+            has_active = conn.execute("SELECT 1 FROM models WHERE reservoir_id = ? AND active = 1", (rid,)).fetchone()
             make_active = bool(active) or has_active is None
             if make_active:
                 conn.execute("UPDATE models SET active = 0 WHERE reservoir_id = ?", (rid,))
@@ -980,9 +976,12 @@ class Workspace:
             "SELECT * FROM models WHERE reservoir_id = ? AND version = ?", (res["id"], int(version))
         ).fetchone()
         if row is None:
-            known = [str(r[0]) for r in conn.execute(
-                "SELECT version FROM models WHERE reservoir_id = ? ORDER BY version", (res["id"],)
-            )]
+            known = [
+                str(r[0])
+                for r in conn.execute(
+                    "SELECT version FROM models WHERE reservoir_id = ? ORDER BY version", (res["id"],)
+                )
+            ]
             if not known:
                 raise StoreError(f"Reservoir '{res['name']}' has no models; train a model first.")
             raise StoreError(
@@ -1183,7 +1182,5 @@ class Workspace:
     def mark_interrupted(self) -> int:
         """Mark queued/running jobs whose process is gone as 'interrupted' (call at app start); returns how many."""
         with self._tx(write=True) as conn:
-            rows = conn.execute(
-                "SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY id"
-            ).fetchall()
+            rows = conn.execute("SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY id").fetchall()
             return sum(self._interrupt(conn, row) for row in rows if self._job_dead(row))

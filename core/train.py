@@ -4,24 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from core import zoo
 from core.clean import CleanConfig
 from core.evaluate import compare
-from core.models import ModelConfig, build_model
+from core.models import ModelConfig
 from core.preprocess import Scaling, fit_scaling
 from core.splits import SplitBounds, SplitConfig, split_bounds
 from core.uncertainty import METHODS, Calibration, calibrate, coverage, recent_change
 from core.variables import canonical_name, is_nonnegative
 from core.windows import WindowSet, make_windows
-
-EpochHook = Callable[[int, dict[str, float], float], None]
-StopHook = Callable[[], bool]
+from core.zoo import EpochHook, StopHook
 
 
 class TrainError(ValueError):
@@ -88,7 +86,7 @@ class TrainConfig:
 class TrainResult:
     """A fitted model with what is needed to save, explain and reuse it."""
 
-    model: Any
+    model: zoo.Forecaster
     config: TrainConfig
     scaling: Scaling
     bounds: SplitBounds
@@ -103,6 +101,7 @@ class TrainResult:
     data_range: tuple[str, str]
     calibration: Calibration | None = None
     stopped_by_user: bool = False
+    test_predictions: dict[str, list] = field(default_factory=dict)  # issue dates, truth, forecasts (charts)
 
 
 def fingerprint(values: pd.DataFrame) -> str:
@@ -143,66 +142,29 @@ def prepare(values: pd.DataFrame, config: TrainConfig) -> tuple[Scaling, SplitBo
     return scaling, bounds, sets
 
 
-def _progress_callback(on_epoch: EpochHook | None, should_stop: StopHook | None, state: dict[str, Any]):  # noqa: ANN202
-    """Keras callback that reports each epoch and honours a stop request within one epoch."""
-    import keras
-
-    class Progress(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-            state["t0"] = time.perf_counter()
-
-        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            logs = {k: float(v) for k, v in (logs or {}).items()}
-            seconds = time.perf_counter() - state["t0"]
-            state["history"].append({"epoch": epoch + 1, **logs, "seconds": seconds})
-            if on_epoch:
-                on_epoch(epoch + 1, logs, seconds)
-            if should_stop and should_stop():
-                state["stopped"] = True
-                self.model.stop_training = True
-
-    return Progress()
-
-
 def fit(
     values: pd.DataFrame,
     config: TrainConfig,
     on_epoch: EpochHook | None = None,
     should_stop: StopHook | None = None,
 ) -> TrainResult:
-    """Train one model on a clean daily frame and score it on the untouched test split."""
-    import keras
-
+    """Train one zoo member on a clean daily frame and score it on the untouched test split."""
     config = config.checked()
     scaling, bounds, sets = prepare(values, config)
-    keras.utils.set_random_seed(config.seed)
-    model = build_model(config.n_steps, scaling.n_features, config.horizon, config.model)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate), loss="mae")
-    state: dict[str, Any] = {"history": [], "stopped": False}
-    early = keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=config.patience, restore_best_weights=True, start_from_epoch=0
-    )
     train, val, test = sets["train"], sets["val"], sets["test"]
+    try:
+        model = zoo.create(config.model, config.n_steps, scaling.n_features, config.horizon, config.seed)
+    except ValueError as exc:
+        raise TrainError(str(exc)) from exc
     t0 = time.perf_counter()
-    model.fit(
-        train.X,
-        train.y,
-        validation_data=(val.X, val.y),
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        shuffle=True,
-        verbose=0,
-        callbacks=[early, _progress_callback(on_epoch, should_stop, state)],
-    )
+    log = model.fit(train, val, config, on_epoch=on_epoch, should_stop=should_stop)
     seconds = time.perf_counter() - t0
-    history = state["history"]
+    history = log.history
     if not history:
         raise TrainError("Training stopped before the first epoch finished.")
-    best = int(np.argmin([h.get("val_loss", np.inf) for h in history])) + 1
-    if state["stopped"] and early.best_weights is not None:
-        model.set_weights(early.best_weights)  # a user stop keeps the best epoch so far, like early stopping
-    val_pred = val.to_values(predict(model, val.X), scaling.delta_scale)
-    test_pred = test.to_values(predict(model, test.X), scaling.delta_scale)
+    best = log.best_epoch
+    val_pred = val.to_values(model.predict(val.X), scaling.delta_scale)
+    test_pred = test.to_values(model.predict(test.X), scaling.delta_scale)
     metrics = compare(test.truth, test_pred, test.base)
     metrics["validation"] = compare(val.truth, val_pred, val.base)
     metrics["test_period"] = bounds.to_dict()["test"]
@@ -232,20 +194,13 @@ def fit(
         fingerprint=fingerprint(values[[config.target, *config.features]]),
         data_range=(values.index.min().date().isoformat(), values.index.max().date().isoformat()),
         calibration=calibration,
-        stopped_by_user=state["stopped"],
+        stopped_by_user=log.stopped,
+        test_predictions={
+            "issued": [d.date().isoformat() for d in test.issued],
+            "truth": np.round(test.truth, 6).tolist(),
+            "pred": [[float(f"{v:.7g}") for v in row] for row in test_pred],
+        },
     )
-
-
-def predict(model: Any, X: np.ndarray, batch: int = 4096) -> np.ndarray:
-    """Scaled change predictions.
-
-    predict_on_batch reuses one compiled function: ~1 ms for a single window against ~50 ms for an
-    eager model(x) call and ~150 ms for model.predict (measured on 2 CPU cores).
-    """
-    if len(X) == 0:
-        return np.zeros((0, model.output_shape[-1]), np.float32)
-    parts = [np.asarray(model.predict_on_batch(X[i : i + batch])) for i in range(0, len(X), batch)]
-    return np.concatenate(parts)
 
 
 def with_overrides(config: TrainConfig, **changes: Any) -> TrainConfig:

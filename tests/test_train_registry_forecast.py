@@ -62,7 +62,7 @@ def test_save_load_forecast_round_trip_is_identical(trained_sample):
     # the in-memory model from training gives the same numbers as the one loaded from disk
     loaded = load_version(ws, SAMPLE_NAME)
     x = np.random.default_rng(0).normal(size=(4, 14, loaded.scaling.n_features)).astype("float32")
-    np.testing.assert_allclose(np.asarray(loaded.model(x)), np.asarray(outcome.result.model(x)), rtol=1e-6)
+    np.testing.assert_allclose(loaded.model.predict(x), outcome.result.model.predict(x), rtol=1e-6)
 
 
 def test_forecast_has_real_dates_after_the_last_reading(trained_sample):

@@ -1,0 +1,48 @@
+"""Custom Keras layers, registered serialisable so saved models load with safe_mode=True (no Lambda layers).
+
+Imported only when a model is built or loaded, so the CLI and pages start without TensorFlow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import layers, ops
+
+PACKAGE = "reservoir_sentinel"
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class TemporalAttention(layers.Layer):
+    """Additive attention over time steps (Bahdanau-style): returns (context, weights per step).
+
+    The weights sum to 1 over the input days, so they read directly as "how much each past day
+    contributed" to the forecast: the Forecast page shows them.
+    """
+
+    def __init__(self, units: int = 16, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.units = int(units)
+
+    def build(self, input_shape: tuple) -> None:
+        """Score weights sized from the sequence's feature width."""
+        width = int(input_shape[-1])
+        self.w = self.add_weight(name="w", shape=(width, self.units), initializer="glorot_uniform")
+        self.b = self.add_weight(name="b", shape=(self.units,), initializer="zeros")
+        self.v = self.add_weight(name="v", shape=(self.units, 1), initializer="glorot_uniform")
+
+    def call(self, sequence: Any) -> tuple[Any, Any]:
+        """Score each step, softmax over time, and take the weighted sum of the steps."""
+        scores = ops.matmul(ops.tanh(ops.matmul(sequence, self.w) + self.b), self.v)  # (batch, steps, 1)
+        weights = ops.softmax(scores, axis=1)
+        context = ops.sum(weights * sequence, axis=1)
+        return context, ops.squeeze(weights, axis=-1)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple[tuple, tuple]:
+        """(batch, features) context and (batch, steps) weights."""
+        return (input_shape[0], input_shape[-1]), (input_shape[0], input_shape[1])
+
+    def get_config(self) -> dict[str, Any]:
+        """Saved with the model so loading rebuilds the same layer."""
+        return {**super().get_config(), "units": self.units}
