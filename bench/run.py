@@ -1,7 +1,9 @@
-"""Benchmark the default forecaster on the 9 shared reservoirs and print a table (python -m bench.run).
+"""Benchmark the model zoo and its peers on the 9 shared reservoirs and print tables (python -m bench.run).
 
-Not a test: it measures accuracy (skill vs persistence) and speed on 2 CPU cores, and rewrites
-bench/RESULTS.md with the table and the date.
+Not a test: it measures accuracy (skill vs persistence) and speed on this machine's CPU cores, and
+rewrites bench/RESULTS.md with the tables and the date. Zoo members run through the dashboard's own
+leaderboard (core.leaderboard.compare_models, every member stored as a version); peers (bench/peers.py,
+needs bench/requirements.txt: `make bench` sets up .venv-bench) forecast the same test windows.
 """
 
 from __future__ import annotations
@@ -16,8 +18,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from bench.data import load_all
-from core.pipeline import forecast_reservoir, train_reservoir
+from core.evaluate import compare
+from core.leaderboard import compare_models, parse_models
+from core.models import DEFAULT_MODEL
+from core.pipeline import forecast_reservoir, load_clean
 from core.store import Workspace
 from core.train import TrainConfig
 
@@ -45,12 +53,12 @@ def _warm_forecast_ms(ws: Workspace, reservoir: str, repeats: int = 20) -> float
     return statistics.median(times)
 
 
-def _alert_scores(ws: Workspace, task: object, outcome: object) -> dict[str, dict]:
+def _alert_scores(ws: Workspace, task: object, record: dict) -> dict[str, dict]:
     """POD/FAR/CSI of the alert rule with levels at the 90th/10th percentile of the training series."""
     from core.levels import OperatingLevel
     from core.pipeline import verify_alerts
 
-    train_start, train_end = outcome.result.bounds.to_dict()["train"]
+    train_start, train_end = record["meta"]["data"]["splits"]["train"]
     series = ws.readings(task.reservoir, [task.target])[task.target].loc[train_start:train_end]
     levels = [
         OperatingLevel("p90 (flood)", float(series.quantile(0.9)), None, "flood", "warning", task.target),
@@ -60,13 +68,54 @@ def _alert_scores(ws: Workspace, task: object, outcome: object) -> dict[str, dic
     return {r["side"]: r for r in result["levels"]}
 
 
+def _peer_skills(ws: Workspace, task: object, board: dict, peers: list[str]) -> tuple[dict, dict]:
+    """Peers' forecasts of the board's test windows: skill vs persistence and seconds per peer."""
+    from bench.peers import peer_forecasts
+
+    record = ws.model(task.reservoir, board["models"][0]["version"])
+    cfg = TrainConfig.from_dict(record["meta"]["config"])
+    series = load_clean(ws, task.reservoir, [task.target, *task.features], cfg.clean).values[task.target]
+    issued = pd.DatetimeIndex(board["test"]["issued"])
+    truth = np.asarray(board["test"]["truth"], float)
+    base = series.reindex(issued).to_numpy(float)
+    train_end = pd.Timestamp(record["meta"]["data"]["splits"]["train"][1])
+    skills, seconds = {}, {}
+    for peer in peers:  # one at a time so each gets its own timing
+        t0 = time.perf_counter()
+        pred = peer_forecasts(series, train_end, issued, cfg.n_steps, cfg.horizon, which=[peer], seed=cfg.seed)[peer]
+        seconds[peer] = time.perf_counter() - t0
+        skills[peer] = compare(truth, pred, base)["skill_vs_persistence"]
+    return skills, seconds
+
+
+def _peers_available(requested: str) -> tuple[list[str], str | None]:
+    """The peers to run, or none with the reason (bench deps not installed)."""
+    if requested == "none":
+        return [], "peers not run (--peers none)"
+    try:
+        from bench.peers import PEERS
+    except ImportError as exc:
+        return [], f"peers not run: {exc} (install bench/requirements.txt: `make bench`)"
+    names = PEERS if requested == "all" else tuple(n.strip() for n in requested.split(",") if n.strip())
+    unknown = set(names) - set(PEERS)
+    if unknown:
+        raise SystemExit(f"unknown peer(s) {', '.join(sorted(unknown))}; known: {', '.join(PEERS)}")
+    return list(names), None
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Train the default model on every shared reservoir and report the table."""
+    """Run the zoo (and peers) on every shared reservoir and report the tables."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--only", help="comma-separated reservoir names")
+    parser.add_argument("--models", help="comma-separated zoo members (default: the whole zoo)")
+    parser.add_argument("--peers", default="all", help="comma-separated peers, 'all' (default) or 'none'")
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
     args = parser.parse_args(argv)
+    models = list(parse_models(args.models))
+    if DEFAULT_MODEL not in models:
+        models.append(DEFAULT_MODEL)  # the coverage, alert and timing tables are about the default
+    peers, peer_note = _peers_available(args.peers)
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -77,11 +126,13 @@ def main(argv: list[str] | None = None) -> int:
             tasks = [t for t in tasks if t.reservoir.lower() in keep]
         for task in tasks:
             cfg = TrainConfig(target=task.target, features=task.features, epochs=args.epochs)
-            outcome = train_reservoir(ws, task.reservoir, cfg, activate=True)
-            out = outcome.to_dict()
-            m = out["metrics"]
-            full = outcome.result.metrics
-            alerts = _alert_scores(ws, task, outcome)
+            board = compare_models(ws, task.reservoir, cfg, models, activate_best=False)
+            by_model = {r["model"]: r for r in board["models"]}
+            default = by_model[DEFAULT_MODEL]
+            ws.set_active(task.reservoir, default["version"])
+            record = ws.model(task.reservoir, default["version"])
+            peer_skill, peer_seconds = _peer_skills(ws, task, board, peers) if peers else ({}, {})
+            m = default["metrics"]
             rows.append(
                 {
                     "group": task.group,
@@ -89,22 +140,30 @@ def main(argv: list[str] | None = None) -> int:
                     "mae": m["model"]["mae"],
                     "rmse": m["model"]["rmse"],
                     "nse": m["model"]["nse"],
+                    "kge": m["model"]["kge"],
                     "p_mae": m["persistence"]["mae"],
                     "skill": m["skill_vs_persistence"],
                     "skill7": m["skill_by_horizon"][-1],
-                    "epochs": out["epochs_run"],
-                    "seconds": out["train_seconds"],
+                    "epochs": default["epochs_run"],
+                    "seconds": default["train_seconds"],
+                    "best": board["best"],
+                    "skills": {
+                        **{r["model"]: r["metrics"]["skill_vs_persistence"] for r in board["models"]},
+                        **peer_skill,
+                    },
+                    "val_skills": {r["model"]: r["val_skill"] for r in board["models"]},
+                    "train_s": {**{r["model"]: r["train_seconds"] for r in board["models"]}, **peer_seconds},
                     "coverage": {
                         method: {b: c[b]["mean"] for b in ("50", "80", "95")}
-                        for method, c in full["coverage_by_method"].items()
+                        for method, c in record["meta"]["metrics"]["coverage_by_method"].items()
                     },
-                    "alerts": alerts,
+                    "alerts": _alert_scores(ws, task, record),
                 }
             )
-            print(_row(rows[-1]), flush=True)
+            print(_row(rows[-1]), " ".join(f"{k}={v:+.3f}" for k, v in rows[-1]["skills"].items()), flush=True)
         warm = _warm_forecast_ms(ws, tasks[0].reservoir)
     help_s = _help_seconds()
-    text = _report(rows, warm, help_s)
+    text = _report(rows, [*models, *peers], peer_note, warm, help_s)
     print(text)
     if not args.no_write and not args.only:
         RESULTS.write_text(text)
@@ -112,21 +171,83 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-HEADER = "| group | reservoir | MAE | RMSE | NSE | persistence MAE | skill (mean) | skill (day 7) | epochs | train s |"
+HEADER = (
+    "| group | reservoir | MAE | RMSE | NSE | KGE | persistence MAE | skill (mean) | skill (day 7) | epochs | train s |"
+)
 
 
 def _row(r: dict) -> str:
     """One markdown table row."""
     return (
-        f"| {r['group']} | {r['reservoir']} | {r['mae']:.4g} | {r['rmse']:.4g} | {r['nse']:.3f} | {r['p_mae']:.4g} | "
+        f"| {r['group']} | {r['reservoir']} | {r['mae']:.4g} | {r['rmse']:.4g} | {r['nse']:.3f} | {r['kge']:.3f} | "
+        f"{r['p_mae']:.4g} | "
         f"{r['skill']:+.3f} | {r['skill7']:+.3f} | {r['epochs']} | {r['seconds']:.1f} |"
     )
 
 
-def _report(rows: list[dict], warm_ms: float, help_s: float) -> str:
-    """The whole RESULTS.md text: table, group means, goals."""
+def _leaderboard(rows: list[dict], entries: list[str], peer_note: str | None) -> list[str]:
+    """Skill of every zoo member and peer per reservoir, group means, positives and the best entry per group."""
+    groups = sorted({r["group"] for r in rows})
     lines = [
-        "# Benchmark: default forecaster on the shared reservoirs",
+        "## Leaderboard: skill vs persistence on the test split, every entry",
+        "",
+        f"Zoo members are trained by the dashboard's leaderboard (same split, early stopping on validation); "
+        f"peers (bench/peers.py) forecast the same test windows. `{DEFAULT_MODEL}` is the default.",
+        "",
+        "| reservoir | " + " | ".join(entries) + " |",
+        "|---|" + "---|" * len(entries),
+        *[f"| {r['reservoir']} | " + " | ".join(_skill(r["skills"].get(e)) for e in entries) + " |" for r in rows],
+    ]
+    means = {}
+    for group in groups:
+        g = [r for r in rows if r["group"] == group]
+        means[group] = {e: _mean([r["skills"].get(e) for r in g]) for e in entries}
+        lines.append(f"| **{group} mean** | " + " | ".join(_skill(means[group][e]) for e in entries) + " |")
+    lines.append(
+        "| **positive** | "
+        + " | ".join(f"{sum((r['skills'].get(e) or 0) > 0 for r in rows)}/{len(rows)}" for e in entries)
+        + " |"
+    )
+    lines.append(
+        "| **median train s** | " + " | ".join(_seconds([r["train_s"].get(e) for r in rows]) for e in entries) + " |"
+    )
+    lines.append("")
+    for group in groups:
+        ranked = sorted(((v, e) for e, v in means[group].items() if v is not None), reverse=True)
+        lines.append(
+            f"- {group}: best mean skill {ranked[0][1]} ({ranked[0][0]:+.3f}); "
+            + ", ".join(f"{e} {v:+.3f}" for v, e in ranked[1:4])
+        )
+    lines.append(
+        "- best by validation per reservoir (the dashboard's recommendation): "
+        + ", ".join(f"{r['reservoir']} {r['best']}" for r in rows)
+    )
+    if peer_note:
+        lines.append(f"- {peer_note}")
+    return [*lines, ""]
+
+
+def _skill(value: float | None) -> str:
+    """A skill cell."""
+    return "-" if value is None or not np.isfinite(value) else f"{value:+.3f}"
+
+
+def _mean(values: list[float | None]) -> float | None:
+    """Mean of the entries that ran."""
+    ok = [v for v in values if v is not None and np.isfinite(v)]
+    return statistics.mean(ok) if ok else None
+
+
+def _seconds(values: list[float | None]) -> str:
+    """Median seconds of the entries that ran."""
+    ok = [v for v in values if v is not None]
+    return f"{statistics.median(ok):.1f}" if ok else "-"
+
+
+def _report(rows: list[dict], entries: list[str], peer_note: str | None, warm_ms: float, help_s: float) -> str:
+    """The whole RESULTS.md text: leaderboard, default model table, coverage, alerts, goals."""
+    lines = [
+        "# Benchmark: the model zoo and its peers on the shared reservoirs",
         "",
         f"Run {dt.date.today().isoformat()} with `python -m bench.run` on {platform.machine()}, "
         f"{_cores()} CPU cores, Python {platform.python_version()}.",
@@ -134,8 +255,11 @@ def _report(rows: list[dict], warm_ms: float, help_s: float) -> str:
         "metrics on the test split in the reservoir's unit, averaged over the 7 lead days.",
         "Skill = 1 - MAE_model / MAE_persistence (persistence: 'tomorrow = today').",
         "",
+        *_leaderboard(rows, entries, peer_note),
+        f"## The default model (`{DEFAULT_MODEL}`)",
+        "",
         HEADER,
-        "|" + "---|" * 10,
+        "|" + "---|" * 11,
         *[_row(r) for r in rows],
         "",
     ]
