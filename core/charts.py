@@ -927,3 +927,424 @@ def sparkline_figure(
         start = series.index.min() if len(series) else xs[0]
         fig.update_xaxes(range=[start, xs[-1] + pd.Timedelta(hours=12)])
     return fig
+
+
+# ---------------------------------------------------------------- model zoo leaderboard and attention
+
+# One colour per zoo member, so a model keeps its colour across the leaderboard's charts; the default net
+# is the forecast blue and persistence the reference grey, as everywhere else.
+MODEL_COLOURS: dict[str, str] = {
+    "persistence": PERSISTENCE,
+    "climatology": "#b8a06a",  # sand
+    "ridge": "#7b5ea7",  # purple
+    "random_forest": "#2e8b57",  # green
+    "mlp": "#c2549b",  # pink
+    "conv1d": "#17a2b8",  # teal
+    "lstm": "#c9a227",  # gold
+    "conv_lstm": "#8c564b",  # brown
+    "conv_lstm_skip": FORECAST,
+    "conv_lstm_attention": "#d95f02",  # dark orange
+}
+EXTRA_COLOURS = ("#e07b39", "#6b8e23", "#9467bd", "#d62728")  # members added to the zoo later
+BEST_COLOUR = "#d4a017"  # the gold star of the best epoch, here the best model on validation
+LEADERBOARD_METRICS: dict[str, str] = {  # metric -> axis title
+    "skill": "skill vs persistence on the test days",
+    "val_skill": "skill vs persistence on the validation days",
+    "mae": "test MAE",
+}
+SKILL_FLOOR = -1.0  # skills below -100% are cut at the axis (value written on the bar) so the others stay readable
+
+
+def model_colour(model: str, index: int = 0) -> str:
+    """The colour a zoo member has on every leaderboard chart (unknown names cycle through spare colours)."""
+    return MODEL_COLOURS.get(model, EXTRA_COLOURS[index % len(EXTRA_COLOURS)])
+
+
+def _ranked(board: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The leaderboard rows best first (rank = validation MAE), whatever order they were given in."""
+    rows = list(board.get("models") or [])
+    return sorted(rows, key=lambda r: (r.get("rank") is None, r.get("rank") or 0))
+
+
+def model_name(row: Mapping[str, Any], board: Mapping[str, Any]) -> str:
+    """'Ridge regression', with '(default)' for the app's default net and '★' for the best on validation."""
+    text = str(row.get("label") or row["model"])
+    if row["model"] == board.get("default"):
+        text += " (default)"
+    if row["model"] == board.get("best"):
+        text = "★ " + text
+    return _safe(text)
+
+
+def _board_value(row: Mapping[str, Any], metric: str) -> float:
+    metrics = row.get("metrics") or {}
+    if metric == "skill":
+        return _nan(metrics.get("skill_vs_persistence"))
+    if metric == "val_skill":
+        return _nan(row.get("val_skill"))
+    return _nan(_mae(metrics, "model"))
+
+
+def leaderboard_bars(
+    board: Mapping[str, Any], metric: str = "skill", *, unit: str | None = None, height: int | None = None
+) -> go.Figure:
+    """One bar per model, best on validation at the top: which members beat 'tomorrow = today', and by how much.
+
+    metric: "skill" (test skill vs persistence, the default), "val_skill" (the skill that ranked them) or
+    "mae" (test MAE in the target's unit). Bars that beat persistence are blue, the others grey; the
+    default net has a dark outline, the recommended (best on validation) one a gold star.
+    """
+    import plotly.graph_objects as go
+
+    if metric not in LEADERBOARD_METRICS:
+        raise ValueError(f"Unknown leaderboard metric '{metric}'; use one of {', '.join(LEADERBOARD_METRICS)}.")
+    rows = _ranked(board)
+    fig = _figure(height or max(260, 34 * len(rows) + 130), None)
+    if not rows:
+        return _placeholder(fig, "no models compared yet")
+    skill_metric = metric != "mae"
+    values = [_board_value(r, metric) for r in rows]
+    names = [model_name(r, board) for r in rows]
+    persistence = _nan(_mae(rows[0].get("metrics"), "persistence"))
+    if skill_metric:
+        beats = [math.isfinite(v) and v > 0 for v in values]
+        fmt, suffix = ".0%", ""
+        texts = [f"{v:+.0%}" if math.isfinite(v) else "n/a" for v in values]
+    else:
+        beats = [math.isfinite(v) and math.isfinite(persistence) and v < persistence for v in values]
+        fmt, suffix = _value_format([*values, persistence]), _unit_suffix(unit)
+        texts = [f"{v:{_py_fmt(fmt)}}{suffix}" if math.isfinite(v) else "n/a" for v in values]
+    finite = _finite(values)
+    low = min([0.0, *finite])
+    cut = skill_metric and low < SKILL_FLOOR
+    if cut:
+        low = SKILL_FLOOR
+    high = max([0.0, *finite, persistence if not skill_metric and math.isfinite(persistence) else 0.0])
+    span = (high - low) or 1.0
+    shown = [max(v, low) if math.isfinite(v) else 0.0 for v in values]
+    default = [r["model"] == board.get("default") for r in rows]
+    fill = [FORECAST if b else "#b3b3b3" for b in beats]
+    fig.add_trace(
+        go.Bar(
+            x=shown,
+            y=names,
+            orientation="h",
+            name=LEADERBOARD_METRICS[metric],
+            marker={
+                "color": [c if d else _hex_rgba(c, 0.6) for c, d in zip(fill, default, strict=True)],
+                "line": {"color": [OBSERVED if d else "rgba(0,0,0,0)" for d in default], "width": 2.5},
+            },
+            text=texts,
+            textposition=["inside" if cut and v < SKILL_FLOOR else "outside" for v in values],
+            cliponaxis=False,
+            customdata=np.array(
+                [[r.get("version"), r.get("rank"), t] for r, t in zip(rows, texts, strict=True)], dtype=object
+            ),
+            hovertemplate="%{y}<br>version %{customdata[0]}, rank %{customdata[1]} on validation"
+            "<br>" + LEADERBOARD_METRICS[metric] + ": %{customdata[2]}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    best = [i for i, r in enumerate(rows) if r["model"] == board.get("best")]
+    if best:
+        i = best[0]
+        fig.add_trace(
+            go.Scatter(
+                x=[low - 0.04 * span],
+                y=[names[i]],
+                mode="markers",
+                name="recommended: best on the validation days",
+                marker={"symbol": "star", "size": 16, "color": BEST_COLOUR, "line": {"width": 1, "color": "#222"}},
+                hovertemplate="best on the validation days: the recommended model<extra></extra>",
+                cliponaxis=False,
+            )
+        )
+    reference = 0.0 if skill_metric else persistence
+    if math.isfinite(reference):
+        fig.add_vline(
+            x=reference,
+            line={"color": PERSISTENCE, "width": 2, "dash": "dash"},
+            annotation={
+                "text": "persistence (tomorrow = today)",
+                "font": {"size": 11, "color": "#555"},
+                "yanchor": "bottom",
+            },
+            annotation_position="top",
+        )
+    fig.update_yaxes(autorange="reversed", type="category", title_text=None, ticksuffix="  ")
+    fig.update_xaxes(
+        title_text=_axis_label(LEADERBOARD_METRICS[metric], None if skill_metric else unit),
+        tickformat=".0%" if skill_metric else _tick_format(fmt),
+        range=[low - 0.08 * span, high + 0.16 * span],
+        zeroline=False,
+    )
+    fig.update_layout(bargap=0.3, hovermode="closest", margin={"t": 40, "l": 12})
+    _legend_below_axis_title(fig)
+    return fig
+
+
+def _chosen(board: Mapping[str, Any], models: Sequence[str] | None) -> list[Mapping[str, Any]]:
+    """The requested rows in rank order; a name not on the board is an error that lists the board's models."""
+    rows = _ranked(board)
+    if models is None:
+        return rows
+    known = {r["model"] for r in rows}
+    unknown = [m for m in models if m not in known]
+    if unknown:
+        raise ValueError(
+            f"{', '.join(unknown)} is not on this leaderboard; it has {', '.join(r['model'] for r in rows)}."
+        )
+    return [r for r in rows if r["model"] in set(models)]
+
+
+def _legend_right(fig: go.Figure) -> None:
+    """Many models: a vertical legend right of the plot reads better than several rows under it."""
+    fig.update_layout(
+        legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"},
+        margin={"r": 12},
+    )
+
+
+def leaderboard_lead_errors(
+    board: Mapping[str, Any], unit: str | None = None, *, models: Sequence[str] | None = None, height: int = 380
+) -> go.Figure:
+    """Test MAE by lead day, one line per model next to persistence (dashed): who holds up further ahead."""
+    import plotly.graph_objects as go
+
+    fig = _figure(height, None)
+    rows = _chosen(board, models)
+    if not rows:
+        return _placeholder(fig, "no models compared yet")
+    suffix = _unit_suffix(unit)
+    pers = [_nan(v) for v in (_mae(rows[0].get("metrics"), "persistence", "mae_by_horizon") or [])]
+    every = list(pers)
+    for i, row in enumerate(rows):
+        if row["model"] == "persistence":
+            continue  # the same numbers as the dashed reference line
+        errors = [_nan(v) for v in (_mae(row.get("metrics"), "model", "mae_by_horizon") or [])]
+        every += errors
+        default = row["model"] == board.get("default")
+        fig.add_trace(
+            go.Scatter(
+                x=list(range(1, len(errors) + 1)),
+                y=errors,
+                mode="lines+markers",
+                name=model_name(row, board),
+                line={"color": model_colour(row["model"], i), "width": 3.5 if default else 2},
+                marker={"size": 7 if default else 5},
+                meta={"model": row["model"]},
+            )
+        )
+    fmt = _value_format(every)
+    for trace in fig.data:
+        trace.hovertemplate = f"%{{y:{fmt}}}{suffix}<extra>{trace.name}</extra>"
+    if pers:
+        fig.add_trace(
+            go.Scatter(
+                x=list(range(1, len(pers) + 1)),
+                y=pers,
+                mode="lines+markers",
+                name="persistence (tomorrow = today)",
+                line={"color": PERSISTENCE, "width": 2, "dash": "dash"},
+                marker={"size": 5},
+                meta={"model": "persistence"},
+                hovertemplate=f"%{{y:{fmt}}}{suffix}<extra>persistence</extra>",
+            )
+        )
+    fig.update_xaxes(title_text="lead (days ahead)", dtick=1, hoverformat="d")
+    fig.update_yaxes(title_text=_axis_label("test MAE", unit), rangemode="tozero", tickformat=_tick_format(fmt))
+    fig.update_layout(hovermode="x unified")
+    _legend_right(fig)
+    return fig
+
+
+def _lead_pairs(
+    board: Mapping[str, Any], row: Mapping[str, Any], lead: int
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Issue dates, observed and forecast values at one lead day over the test windows."""
+    test = board.get("test") or {}
+    truth = np.asarray(test.get("truth") or [], dtype=float)
+    pred = np.asarray(row.get("test_pred") or [], dtype=float)
+    if truth.ndim != 2 or pred.shape != truth.shape:
+        return [], np.array([]), np.array([])
+    if not 1 <= lead <= truth.shape[1]:
+        raise ValueError(f"Lead day must be between 1 and {truth.shape[1]}, not {lead}.")
+    return list(test.get("issued") or []), truth[:, lead - 1], pred[:, lead - 1]
+
+
+def _target(board: Mapping[str, Any]) -> str:
+    return str(board.get("target") or "value")
+
+
+def observed_vs_predicted(
+    board: Mapping[str, Any],
+    models: Sequence[str] | None = None,
+    lead: int = 1,
+    unit: str | None = None,
+    *,
+    height: int = 460,
+) -> go.Figure:
+    """Forecast against what happened on the test days at one lead day; a perfect model sits on the 1:1 line."""
+    import plotly.graph_objects as go
+
+    fig = _figure(height, None)
+    rows = _chosen(board, models)
+    target = _safe(_target(board))
+    suffix = _unit_suffix(unit)
+    extent: list[float] = []
+    for i, row in enumerate(rows):
+        issued, obs, pred = _lead_pairs(board, row, lead)
+        if not len(obs):
+            continue
+        extent += _finite([*obs, *pred])
+        fig.add_trace(
+            go.Scatter(
+                x=obs,
+                y=pred,
+                mode="markers",
+                name=model_name(row, board),
+                marker={"color": model_colour(row["model"], i), "size": 5, "opacity": 0.55},
+                customdata=issued,
+                meta={"model": row["model"]},
+            )
+        )
+    if not extent:
+        return _placeholder(fig, "no test forecasts to plot")
+    fmt = _value_format(extent)
+    for trace in fig.data:
+        trace.hovertemplate = (
+            f"issued %{{customdata}}<br>observed %{{x:{fmt}}}{suffix}<br>forecast %{{y:{fmt}}}{suffix}"
+            f"<extra>{trace.name}</extra>"
+        )
+    lo, hi = min(extent), max(extent)
+    pad = (hi - lo) * 0.03 or 1.0
+    fig.add_trace(
+        go.Scatter(
+            x=[lo - pad, hi + pad],
+            y=[lo - pad, hi + pad],
+            mode="lines",
+            name="1:1 (perfect forecast)",
+            line={"color": OBSERVED, "width": 1.5, "dash": "dot"},
+            hovertemplate=f"forecast = observed (%{{x:{fmt}}}{suffix})<extra></extra>",
+        )
+    )
+    day = "day" if lead == 1 else "days"
+    fig.update_xaxes(
+        title_text=_axis_label(f"observed {target}", unit),
+        range=[lo - pad, hi + pad],
+        tickformat=_tick_format(fmt),
+    )
+    fig.update_yaxes(
+        title_text=_axis_label(f"forecast {lead} {day} ahead", unit),
+        range=[lo - pad, hi + pad],
+        tickformat=_tick_format(fmt),
+        scaleanchor="x",
+        scaleratio=1,
+    )
+    fig.update_layout(hovermode="closest", meta={"lead": lead})
+    _legend_below_axis_title(fig)
+    return fig
+
+
+def residual_distribution(
+    board: Mapping[str, Any],
+    models: Sequence[str] | None = None,
+    lead: int = 1,
+    unit: str | None = None,
+    *,
+    height: int = 420,
+) -> go.Figure:
+    """Forecast minus observed at one lead day, one box per model: centred on 0 = no bias, short = small misses."""
+    import plotly.graph_objects as go
+
+    rows = _chosen(board, models)
+    fig = _figure(height, None)
+    suffix = _unit_suffix(unit)
+    every: list[float] = []
+    for i, row in enumerate(rows):
+        issued, obs, pred = _lead_pairs(board, row, lead)
+        if not len(obs):
+            continue
+        residual = pred - obs
+        every += _finite(residual)
+        colour = model_colour(row["model"], i)
+        name = model_name(row, board)
+        fig.add_trace(
+            go.Box(
+                y=residual,
+                x=[name.replace(" (default)", "<br>(default)")] * len(residual),
+                name=name,
+                marker={"color": colour, "size": 3},
+                line={"color": colour},
+                fillcolor=_hex_rgba(colour, 0.25),
+                boxmean=True,
+                boxpoints="outliers",
+                customdata=issued,
+                meta={"model": row["model"]},
+                showlegend=False,
+            )
+        )
+    if not every:
+        return _placeholder(fig, "no test forecasts to plot")
+    fmt = _value_format(every)
+    for trace in fig.data:
+        trace.hovertemplate = f"issued %{{customdata}}: %{{y:+{fmt.lstrip(',')}}}{suffix}<extra>{trace.name}</extra>"
+    fig.add_hline(y=0, line={"color": OBSERVED, "width": 1.5, "dash": "dot"})
+    day = "day" if lead == 1 else "days"
+    fig.update_yaxes(
+        title_text=f"forecast − observed{f' ({unit})' if unit else ''}, {lead} {day} ahead",
+        tickformat=_tick_format(fmt),
+        zeroline=False,
+    )
+    fig.update_xaxes(type="category", title_text="above 0 = forecast too high, below 0 = too low")
+    fig.update_layout(hovermode="closest", meta={"lead": lead})
+    return fig
+
+
+def attention_figure(forecast: Forecast, *, height: int = 340) -> go.Figure:
+    """How much each of the input days weighed in this forecast (attention nets only), in % of the total."""
+    import plotly.graph_objects as go
+
+    fig = _figure(height, None)
+    attention = getattr(forecast, "attention", None) or {}
+    dates = [str(d) for d in attention.get("dates") or []]
+    weights = [_nan(w) for w in attention.get("weights") or []]
+    if not dates or len(dates) != len(weights):
+        return _placeholder(fig, "this model does not report which past days it used")
+    total = sum(w for w in weights if math.isfinite(w)) or 1.0
+    shares = [100.0 * w / total if math.isfinite(w) else 0.0 for w in weights]
+    issued = pd.Timestamp(forecast.issued)
+    ago = [(issued - pd.Timestamp(d)).days for d in dates]
+    top = max(shares)
+    fig.add_trace(
+        go.Bar(
+            x=dates,
+            y=shares,
+            name="share of attention",
+            marker={"color": [FORECAST if s == top else _hex_rgba(FORECAST, 0.5) for s in shares]},
+            text=[f"{s:.0f}%" for s in shares],
+            textposition="outside",
+            cliponaxis=False,
+            customdata=ago,
+            hovertemplate="%{x} (%{customdata} days before the issue date): %{y:.1f}%<extra></extra>",
+            showlegend=False,
+        )
+    )
+    equal = 100.0 / len(dates)
+    line = {"color": PERSISTENCE, "width": 1.5, "dash": "dash"}
+    fig.add_hline(y=equal, line=line)
+    fig.add_trace(  # the line's legend entry (a shape has none)
+        go.Scatter(x=[None], y=[None], mode="lines", line=line, name=f"equal share ({equal:.1f}% each)")
+    )
+    days = [pd.Timestamp(d) for d in dates]
+    fig.update_xaxes(
+        title_text=f"input day, {dates[0]} to {dates[-1]} (the forecast was issued on {forecast.issued})",
+        type="category",
+        tickvals=dates,
+        ticktext=[f"{d:%a}<br>{d:%m-%d}" for d in days],
+        tickangle=0,
+    )
+    fig.update_yaxes(title_text="share of attention (%)", ticksuffix="%", rangemode="tozero", range=[0, top * 1.2])
+    fig.update_layout(hovermode="closest", bargap=0.25, showlegend=True)
+    _legend_below_axis_title(fig)
+    return fig

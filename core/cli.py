@@ -498,7 +498,8 @@ def cmd_run_job(args: argparse.Namespace) -> int:
 def _parser() -> argparse.ArgumentParser:
     """The command-line grammar; kept free of heavy imports so --help is instant."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    # SUPPRESS: a subcommand's copy of the flag must not reset what was given before the subcommand
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print machine-readable JSON")
     common.add_argument(
         "--workspace", default=argparse.SUPPRESS, help="workspace folder (default: $SENTINEL_WORKSPACE or ./workspace)"
     )
@@ -656,6 +657,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; user errors become one line on stderr and a non-zero exit, never a traceback."""
     args = _parser().parse_args(argv)
     args.workspace = getattr(args, "workspace", None)
+    args.json = getattr(args, "json", False)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         return int(args.func(args))

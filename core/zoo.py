@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,20 +163,26 @@ class Ridge(Forecaster):
         self.alpha: float | None = None
 
     def _fit(self, train: WindowSet, val: WindowSet, config: TrainConfig) -> None:
+        from scipy.linalg import LinAlgWarning
         from sklearn.linear_model import Ridge as SkRidge
 
         best = None
+        X, Xv = _flat(train.X).astype(float), _flat(val.X).astype(float)
         for alpha in self.ALPHAS:
-            model = SkRidge(alpha=alpha).fit(_flat(train.X), train.y)
-            err = _mae(val.y, model.predict(_flat(val.X)))
+            with (
+                warnings.catch_warnings()
+            ):  # the 14 near-identical sin/cos columns are collinear: what the penalty is for
+                warnings.simplefilter("ignore", LinAlgWarning)
+                model = SkRidge(alpha=alpha).fit(X, train.y)
+            err = _mae(val.y, model.predict(Xv))
             if best is None or err < best[0]:
                 best = (err, alpha, model)
         _, self.alpha, model = best
-        self.coef, self.intercept = np.asarray(model.coef_), np.asarray(model.intercept_)
+        self.coef, self.intercept = np.asarray(model.coef_, float), np.asarray(model.intercept_, float)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The linear map; the same arithmetic as sklearn's predict, on the saved arrays."""
-        return (_flat(X) @ self.coef.T + self.intercept).astype(np.float32)
+        return (_flat(X).astype(float) @ self.coef.T + self.intercept).astype(np.float32)
 
     def _params(self) -> dict[str, Any]:
         return {"alpha": self.alpha, "coef": self.coef.tolist(), "intercept": self.intercept.tolist()}
@@ -249,8 +256,8 @@ class RandomForest(Forecaster):
                     "left": t["left"].tolist(),
                     "right": t["right"].tolist(),
                     "feature": t["feature"].tolist(),
-                    "threshold": np.round(t["threshold"], 7).tolist(),
-                    "value": np.round(t["value"], 6).tolist(),
+                    "threshold": t["threshold"].tolist(),  # unrounded: a rounded split point moves windows
+                    "value": t["value"].tolist(),
                 }
                 for t in self.trees
             ]
