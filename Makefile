@@ -40,8 +40,17 @@ test: dev chromium
 lint: dev
 	$(BIN)/ruff check core pages app.py tests bench
 
-bench: install
-	$(BIN)/python -m core.bench
+# The benchmark's peers (statsforecast, neuralforecast on CPU torch) live in their own venv, never in the app's.
+BENCH_VENV := .venv-bench
+$(BENCH_VENV)/.installed: requirements.txt bench/requirements.txt
+	$(PY) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/pip install --quiet -r requirements.txt -r bench/requirements.txt
+	$(BENCH_VENV)/bin/pip install --quiet --no-deps -e .
+	touch $@
+
+bench: $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python -m bench.run
 
 clean-venv:
 	rm -rf $(VENV)

@@ -740,11 +740,15 @@ def versions_figure(models: Sequence[Mapping[str, Any]], *, unit: str | None = N
     fig = _figure(height, None)
     if not models:
         return _placeholder(fig, "no trained versions yet")
-    labels, model_mae, pers_mae, skills, val, colours = [], [], [], [], [], []
+    from core.models import ZOO
+
+    labels, kinds, model_mae, pers_mae, skills, val, colours = [], [], [], [], [], [], []
     for m in sorted(models, key=lambda x: int(x["version"])):
         metrics = (m.get("meta") or {}).get("metrics") or {}
         active = bool(m.get("active"))
         labels.append(f"v{int(m['version'])}" + (" (active)" if active else ""))
+        name = (((m.get("meta") or {}).get("config") or {}).get("model") or {}).get("name") or ""
+        kinds.append(_safe(ZOO[name].label if name in ZOO else name or "model"))
         model_mae.append(_nan(_mae(metrics, "model")))
         pers_mae.append(_nan(_mae(metrics, "persistence")))
         skills.append(_nan(metrics.get("skill_vs_persistence")))
@@ -766,9 +770,10 @@ def versions_figure(models: Sequence[Mapping[str, Any]], *, unit: str | None = N
                 },
             },
             customdata=custom,
+            hovertext=kinds,
             hovertemplate=(
-                f"%{{x}}<br>model MAE %{{y:{fmt}}}{suffix}<br>skill vs persistence %{{customdata[0]:.1%}}"
-                "<br>validation MAE (scaled) %{customdata[1]:.4g}<extra></extra>"
+                f"%{{x}}: %{{hovertext}}<br>model MAE %{{y:{fmt}}}{suffix}<br>skill vs persistence "
+                f"%{{customdata[0]:.1%}}<br>validation MAE %{{customdata[1]:{fmt}}}{suffix}<extra></extra>"
             ),
         )
     )

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import export, report
+from core import charts, export, report
 from core.evaluate import mae
 from core.forecast import Forecast, ForecastError
 from core.levels import OperatingLevel
@@ -322,6 +322,21 @@ def _about(forecast: Forecast, record: dict[str, Any]) -> None:
     )
 
 
+def _attention(forecast: Forecast) -> None:
+    """For attention nets: how much each input day weighed in this forecast (nothing for other models)."""
+    if not forecast.attention:
+        return
+    days = len(forecast.attention.get("dates") or [])
+    st.subheader("Which past days mattered")
+    st.caption(
+        f"This model reads the {days} days up to {forecast.issued} and weighs some more than others: each bar is "
+        "one day's share of its attention. Days above the dashed line counted more than an equal share; it shows "
+        "what the model looked at, not what caused the change."
+    )
+    name = export.safe_filename(forecast.reservoir, f"v{forecast.version}", forecast.issued, "attention", ext="")
+    show_chart(charts.attention_figure(forecast), name, f"{K}attention")
+
+
 def render() -> None:
     """Page body."""
     reservoir = reservoir_page(
@@ -410,6 +425,7 @@ def render() -> None:
         _table(forecast)
     with about_col:
         _about(forecast, record)
+    _attention(forecast)
     _exports(forecast, history, levels)
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from core import charts
+from core.models import ZOO
 from core.registry import delete_version
 from core.store import StoreError
 from core.summary import model_skill
@@ -16,6 +17,22 @@ from pages.common import ensure_shell, fmt_time, number_format, reservoir_page, 
 ensure_shell()  # a bookmarked page URL after a restart still goes through app.py
 
 K = "models_"  # widget key prefix: stable keys that tests set by name
+# Shown left to right: with several kinds of model (the zoo) which model a version is matters as much as its
+# scores, so it comes right after the version and its active flag; creation time and the rest scroll into view.
+SHOWN_ORDER = (
+    "Version",
+    "Active",
+    "Model",
+    "Skill",
+    "Test MAE",
+    "Target",
+    "Covariates",
+    "Data range",
+    "Created",
+    "Val MAE",
+    "Epochs",
+    "Train time (s)",
+)
 
 
 def _row(m: dict[str, Any]) -> dict[str, Any]:
@@ -36,8 +53,15 @@ def _row(m: dict[str, Any]) -> dict[str, Any]:
         "Val MAE": m.get("val_mae"),
         "Epochs": meta.get("epochs_run"),
         "Train time (s)": meta.get("train_seconds"),
-        "Model": (config.get("model") or {}).get("name"),
+        "Model": model_label(m),
     }
+
+
+def model_label(m: dict[str, Any]) -> str:
+    """Which kind of model a version is ('Ridge regression'), from its saved settings."""
+    name = ((m.get("meta") or {}).get("config") or {}).get("model", {}).get("name") or "?"
+    entry = ZOO.get(name)
+    return entry.label if entry else name
 
 
 def _table(models: list[dict[str, Any]], unit: str | None) -> None:
@@ -49,6 +73,7 @@ def _table(models: list[dict[str, Any]], unit: str | None) -> None:
         frame,
         hide_index=True,
         width="stretch",
+        column_order=[c for c in SHOWN_ORDER if c in frame.columns],
         column_config={
             "Version": number("Ver.", help="Version number; the newest is on top.", width=50),
             "Active": st.column_config.CheckboxColumn(help="The version forecasts use.", width=55),
@@ -73,6 +98,9 @@ def _table(models: list[dict[str, Any]], unit: str | None) -> None:
                 help="Average error on the validation days (picks the active one).",
             ),
             "Train time (s)": number(format="%,.0f"),
+            "Model": st.column_config.TextColumn(
+                help="The kind of model (compare kinds on the Train page).", width=170
+            ),
         },
     )
 
@@ -102,14 +130,15 @@ def _actions(reservoir: str, models: list[dict[str, Any]]) -> None:
     """Pick a version, see its settings, activate or delete it."""
     versions = [int(m["version"]) for m in reversed(models)]
     active = next((int(m["version"]) for m in models if m["active"]), None)
+    labels = {int(m["version"]): model_label(m) for m in models}
     if st.session_state.get(f"{K}version") not in versions:
         st.session_state[f"{K}version"] = versions[0]
-    pick_col, activate_col, delete_col = st.columns([2, 2, 3], vertical_alignment="bottom")
+    pick_col, activate_col, delete_col = st.columns([3, 2, 3], vertical_alignment="bottom")
     version = pick_col.selectbox(
         "Version",
         versions,
         key=f"{K}version",
-        format_func=lambda v: f"version {v}" + (" (active)" if v == active else ""),
+        format_func=lambda v: f"version {v} · {labels[v]}" + (" (active)" if v == active else ""),
         help="The version to activate, inspect or delete.",
     )
     record = next(m for m in models if int(m["version"]) == version)
