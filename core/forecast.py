@@ -106,7 +106,7 @@ def issue(
     samples = None
     note = None
     if calibration is not None:
-        change = recent_change(window, scaling.delta_scale)
+        change = recent_change(window, scaling.delta_scale, scaling.change_column)
         bands = {b: (lo[0], hi[0]) for b, (lo, hi) in calibration.bands(value[None], change).items()}
         samples = calibration.samples(value[None], change)[0]
         if calibration.nonnegative and any((lo <= 0).any() for lo, _ in bands.values()):

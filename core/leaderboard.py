@@ -92,12 +92,14 @@ def compare_models(
     if not rows:
         detail = "; ".join(f"{f['model']}: {f['error']}" for f in failed) or "stopped before the first model finished"
         raise TrainError(f"No model could be trained ({detail}).")
-    return {**_board(ws, reservoir, rows, failed, stopped, activate_best), "target": config.target, "test": test}
+    board = _board(ws, reservoir, config.target, rows, failed, stopped, activate_best)
+    return {**board, "target": config.target, "test": test}
 
 
 def _board(
     ws: Workspace,
     reservoir: str,
+    target: str,
     rows: list[dict[str, Any]],
     failed: list[dict[str, str]],
     stopped: bool,
@@ -123,12 +125,12 @@ def _board(
         "activated": activated,
         "stopped_by_user": stopped,
         "failed": failed,
-        "verdict": verdict(rows),
+        "verdict": verdict(rows, ws.reservoir(name).variable(target).unit),
         "models": rows,
     }
 
 
-def verdict(rows: list[dict[str, Any]]) -> str:
+def verdict(rows: list[dict[str, Any]], unit: str | None = None) -> str:
     """The leaderboard in one sentence an operator can act on (no model beating persistence is said plainly)."""
     best = rows[0]
     learned = [r for r in rows if r["model"] != "persistence"]
@@ -139,8 +141,9 @@ def verdict(rows: list[dict[str, Any]]) -> str:
             "by something the readings do not show (operating decisions, gate changes). Use persistence with its "
             "bands, and treat any model's forecast as no better than today's reading."
         )
+    unit_text = f" {unit}" if unit else ""
     return (
-        f"{best['label']} is best on the validation period (MAE {best['val_mae']:.4g}, "
+        f"{best['label']} is best on the validation period (MAE {best['val_mae']:.4g}{unit_text}, "
         f"skill {best['val_skill']:+.2f} vs persistence); on the held-out test period its skill is "
         f"{best['metrics']['skill_vs_persistence']:+.2f}."
     )

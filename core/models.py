@@ -105,6 +105,13 @@ def _head(x, horizon: int, cfg: ModelConfig, inputs=None):  # noqa: ANN001, ANN2
     return layers.Add(name="change")([deep, linear])
 
 
+def _unroll(n_steps: int) -> bool:
+    """Unroll the LSTM over short windows: same arithmetic, far less per-step loop overhead on CPU."""
+    # Measured on 2 cores, POONDI, 14 days in: 0.57 s per epoch unrolled vs 0.99 s with the loop.
+    # Long windows keep the loop so the graph stays small.
+    return n_steps <= 32
+
+
 def _convs(x, cfg: ModelConfig):  # noqa: ANN001, ANN202 - keras tensors
     """Two causal Conv1D layers: local patterns (a rise, a release) over a few days."""
     from keras import layers
@@ -142,7 +149,7 @@ def _lstm(n_steps: int, n_features: int, horizon: int, cfg: ModelConfig):  # noq
     from keras import layers
 
     inputs = _inputs(n_steps, n_features)
-    x = layers.LSTM(cfg.units, name="lstm")(inputs)
+    x = layers.LSTM(cfg.units, unroll=_unroll(n_steps), name="lstm")(inputs)
     return keras.Model(inputs, _head(x, horizon, cfg), name="lstm")
 
 
@@ -152,7 +159,7 @@ def _conv_lstm(n_steps: int, n_features: int, horizon: int, cfg: ModelConfig):  
     from keras import layers
 
     inputs = _inputs(n_steps, n_features)
-    x = layers.LSTM(cfg.units, name="lstm")(_convs(inputs, cfg))
+    x = layers.LSTM(cfg.units, unroll=_unroll(n_steps), name="lstm")(_convs(inputs, cfg))
     return keras.Model(inputs, _head(x, horizon, cfg), name="conv_lstm")
 
 
@@ -162,7 +169,7 @@ def _conv_lstm_skip(n_steps: int, n_features: int, horizon: int, cfg: ModelConfi
     from keras import layers
 
     inputs = _inputs(n_steps, n_features)
-    x = layers.LSTM(cfg.units, name="lstm")(_convs(inputs, cfg))
+    x = layers.LSTM(cfg.units, unroll=_unroll(n_steps), name="lstm")(_convs(inputs, cfg))
     return keras.Model(inputs, _head(x, horizon, cfg, inputs), name="conv_lstm_skip")
 
 
@@ -178,7 +185,7 @@ def _conv_lstm_attention(n_steps: int, n_features: int, horizon: int, cfg: Model
     from core.layers import TemporalAttention
 
     inputs = _inputs(n_steps, n_features)
-    states = layers.LSTM(cfg.units, return_sequences=True, name="lstm")(_convs(inputs, cfg))
+    states = layers.LSTM(cfg.units, return_sequences=True, unroll=_unroll(n_steps), name="lstm")(_convs(inputs, cfg))
     context, _weights = TemporalAttention(cfg.units, name=ATTENTION_LAYER)(states)
     return keras.Model(inputs, _head(context, horizon, cfg, inputs), name="conv_lstm_attention")
 

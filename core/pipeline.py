@@ -360,7 +360,9 @@ def verify_alerts(
         raise StoreError(f"Version {loaded.version} has no calibrated bands; retrain to verify alerts.")
     start, end = loaded.meta["data"]["splits"]["test"]
     windows, pred = _version_windows(ws, name, loaded, start, end)
-    samples = calibration.samples(pred, recent_change(windows.X, loaded.scaling.delta_scale))
+    samples = calibration.samples(
+        pred, recent_change(windows.X, loaded.scaling.delta_scale, loaded.scaling.change_column)
+    )
     mine = risk.applicable(ws.levels(name) if levels is None else levels, loaded.config.target)
     rows = []
     for lv in mine:

@@ -40,6 +40,7 @@ class Scaling:
     center: tuple[float, ...]
     scale: tuple[float, ...]
     delta_scale: float
+    level: bool = True  # versions saved before the option existed fed the level
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -56,7 +57,13 @@ class Scaling:
             center=tuple(float(v) for v in data["center"]),
             scale=tuple(float(v) for v in data["scale"]),
             delta_scale=float(data["delta_scale"]),
+            level=bool(data.get("level", True)),
         )
+
+    @property
+    def change_column(self) -> int:
+        """Index of the target's daily change in each input step (the uncertainty scaling reads it)."""
+        return 1 if self.level else 0
 
     @property
     def n_features(self) -> int:
@@ -65,7 +72,7 @@ class Scaling:
 
     def inputs(self, values: pd.DataFrame) -> np.ndarray:
         """Model input matrix (days x features), NaN where a reading is missing."""
-        raw = _raw_columns(values, self.target, self.covariates)
+        raw = _raw_columns(values, self.target, self.covariates, self.level)
         scaled = (raw - np.asarray(self.center)) / np.asarray(self.scale)
         scaled = np.clip(scaled, -CLIP, CLIP)
         if self.seasonal:
@@ -74,30 +81,37 @@ class Scaling:
         return scaled.astype(np.float32)
 
 
-def _raw_columns(values: pd.DataFrame, target: str, covariates: tuple[str, ...]) -> np.ndarray:
-    """Unscaled inputs: target level, its daily change, then each covariate."""
+def _raw_columns(values: pd.DataFrame, target: str, covariates: tuple[str, ...], level: bool = True) -> np.ndarray:
+    """Unscaled inputs: target level (optional), its daily change, then each covariate."""
     y = values[target].to_numpy(dtype=float)
     dy = np.concatenate([[np.nan], np.diff(y)])
-    cols = [y, dy] + [values[c].to_numpy(dtype=float) for c in covariates]
+    cols = ([y] if level else []) + [dy] + [values[c].to_numpy(dtype=float) for c in covariates]
     return np.column_stack(cols)
 
 
 def fit_scaling(
-    values: pd.DataFrame, target: str, covariates: tuple[str, ...], train_mask: np.ndarray, seasonal: bool = True
+    values: pd.DataFrame,
+    target: str,
+    covariates: tuple[str, ...],
+    train_mask: np.ndarray,
+    seasonal: bool = True,
+    level: bool = True,
 ) -> Scaling:
     """Fit centres and spreads on training days only, so nothing leaks from validation or test."""
-    raw = _raw_columns(values, target, covariates)[train_mask]
-    if not np.isfinite(raw[:, 0]).any():
+    if not np.isfinite(values[target].to_numpy(dtype=float)[train_mask]).any():
         raise ValueError(f"The training period has no readings of '{target}'.")
+    raw = _raw_columns(values, target, covariates, level)[train_mask]
+    change = 1 if level else 0
     center = np.nanmedian(raw, axis=0)
-    center[1] = 0.0  # a daily change is centred on "no change", not on the training trend
+    center[change] = 0.0  # a daily change is centred on "no change", not on the training trend
     scale = np.array([robust_scale(raw[:, j]) for j in range(raw.shape[1])])
     return Scaling(
         target=target,
         covariates=tuple(covariates),
         seasonal=seasonal,
-        columns=(target, f"{target}_change", *covariates),
+        columns=(*([target] if level else []), f"{target}_change", *covariates),
         center=tuple(float(np.nan_to_num(c)) for c in center),
         scale=tuple(float(s) for s in scale),
-        delta_scale=float(scale[1]),
+        delta_scale=float(scale[change]),
+        level=level,
     )

@@ -40,6 +40,10 @@ class TrainConfig:
     patience: int = 10
     seed: int = 42
     seasonal: bool = True
+    # Feed the target's absolute value too? Off by default: with it the nets learn "at this level in this
+    # season the pool is drawn down" and fail when operations change (Minidoka, Milner in bench/RESULTS.md);
+    # daily changes + covariates + season transfer across regimes.
+    level_input: bool = False
     interval_method: str = "scaled"
     model: ModelConfig = field(default_factory=ModelConfig)
     split: SplitConfig = field(default_factory=SplitConfig)
@@ -123,7 +127,9 @@ def prepare(values: pd.DataFrame, config: TrainConfig) -> tuple[Scaling, SplitBo
     except ValueError as exc:
         raise TrainError(str(exc)) from exc
     labels = bounds.labels(values.index)
-    scaling = fit_scaling(values, config.target, config.features, labels == "train", config.seasonal)
+    scaling = fit_scaling(
+        values, config.target, config.features, labels == "train", config.seasonal, config.level_input
+    )
     inputs = scaling.inputs(values)
     target = values[config.target].to_numpy(dtype=float)
     sets = {
@@ -169,8 +175,8 @@ def fit(
     metrics["validation"] = compare(val.truth, val_pred, val.base)
     metrics["test_period"] = bounds.to_dict()["test"]
     nonneg = is_nonnegative(canonical_name(config.target))
-    val_change = recent_change(val.X, scaling.delta_scale)
-    test_change = recent_change(test.X, scaling.delta_scale)
+    val_change = recent_change(val.X, scaling.delta_scale, scaling.change_column)
+    test_change = recent_change(test.X, scaling.delta_scale, scaling.change_column)
     by_method = {}
     for method in METHODS:  # both measured, so the choice of default stays an evidence-based one
         calib = calibrate(val.truth, val_pred, val_change, scaling.delta_scale, method, nonneg)

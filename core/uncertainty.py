@@ -89,12 +89,13 @@ def conformal_quantiles(residuals: np.ndarray, band: int) -> tuple[np.ndarray, n
     return lower, upper
 
 
-def recent_change(X: np.ndarray, delta_scale: float) -> np.ndarray:
+def recent_change(X: np.ndarray, delta_scale: float, column: int = 1) -> np.ndarray:
     """Mean absolute daily change of the target over each input window, in target units.
 
-    Column 1 of the model input is the target's daily change divided by delta_scale (see preprocess).
+    `column` of the model input is the target's daily change divided by delta_scale
+    (Scaling.change_column, see preprocess).
     """
-    return np.mean(np.abs(X[:, :, 1]), axis=1).astype(float) * delta_scale
+    return np.mean(np.abs(X[:, :, column]), axis=1).astype(float) * delta_scale
 
 
 def calibrate(

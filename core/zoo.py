@@ -315,6 +315,7 @@ class KerasNet(Forecaster):
             validation_data=(val.X, val.y),
             epochs=config.epochs,
             batch_size=config.batch_size,
+            validation_batch_size=1024,  # validation is inference only: fewer, larger steps per epoch
             shuffle=True,
             verbose=0,
             callbacks=[early, _progress_callback(on_epoch, should_stop, state)],

@@ -363,8 +363,9 @@ def _show_result(fk: str) -> None:
         if job_key not in st.session_state:
             with slot.container():
                 st.markdown(f"**{md_escape(name)}** has new days and an active model.")
-                if running_job(ws, name) is not None:
-                    st.caption("A training run is already going for this reservoir; see the Train page.")
+                if (job := running_job(ws, name)) is not None:
+                    what = "model comparison" if job["kind"] == "compare" else "training run"
+                    st.caption(f"A {what} is already going for this reservoir; see the Train page.")
                 elif st.button(
                     "Retrain with the same settings",
                     key=f"{fk}retrain_{name}",

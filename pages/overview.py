@@ -153,7 +153,8 @@ def _card(info: ReservoirInfo) -> None:
         _sparkline(info, var.name, record)
         running = ws.jobs(info.name, active_only=True)
         if running:
-            st.caption(f":material/model_training: Training in progress (job #{running[0]['id']}).")
+            what = "Model comparison" if running[0]["kind"] == "compare" else "Training"
+            st.caption(f":material/model_training: {what} in progress (job #{running[0]['id']}).")
         st.caption(f":material/flag: {levels_words(len(ws.levels(info.name)))}")
         if st.button(
             "Open forecast",
