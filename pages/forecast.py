@@ -48,7 +48,12 @@ MIME = {
     "html": "text/html",
     "csv": "text/csv",
 }
-CAUTION = "This model does not beat 'tomorrow = today' on its test period; treat the forecast with caution."
+CAUTION = (
+    "This model does not beat 'tomorrow = today' on its test period; treat the forecast with caution. "
+    "Run **Compare models** on the Train page: when no model beats it there either, this reservoir's level is "
+    "driven by something its readings do not show (gate operations, releases), so activate the *Persistence* "
+    "version: its line is today's reading and its bands still show how far the level has moved in similar weeks."
+)
 
 
 # ----------------------------------------------------------------------------- pure helpers (tested directly)

@@ -267,7 +267,7 @@ def test_operator_journey(app_server, browser_page, tmp_path):
         open_page(page, "models")
         page.get_by_role("heading", name="Models", exact=True).wait_for()
         page.locator('[data-testid="stDataFrame"]').first.wait_for()
-        assert selected(page, "models_version") == "version 1 (active)"
+        assert selected(page, "models_version") == "version 1 · Conv1D+LSTM + skip (active)"
         wait_for_charts(page)
         no_errors(page, "models")
         shot("models")
