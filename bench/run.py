@@ -78,11 +78,14 @@ def _peer_skills(ws: Workspace, task: object, board: dict, peers: list[str]) -> 
     issued = pd.DatetimeIndex(board["test"]["issued"])
     truth = np.asarray(board["test"]["truth"], float)
     base = series.reindex(issued).to_numpy(float)
-    train_end = pd.Timestamp(record["meta"]["data"]["splits"]["train"][1])
+    splits = record["meta"]["data"]["splits"]
+    train_end, val_end = pd.Timestamp(splits["train"][1]), pd.Timestamp(splits["val"][1])
     skills, seconds = {}, {}
     for peer in peers:  # one at a time so each gets its own timing
         t0 = time.perf_counter()
-        pred = peer_forecasts(series, train_end, issued, cfg.n_steps, cfg.horizon, which=[peer], seed=cfg.seed)[peer]
+        pred = peer_forecasts(
+            series, train_end, issued, cfg.n_steps, cfg.horizon, which=[peer], seed=cfg.seed, val_end=val_end
+        )[peer]
         seconds[peer] = time.perf_counter() - t0
         skills[peer] = compare(truth, pred, base)["skill_vs_persistence"]
     return skills, seconds

@@ -44,17 +44,28 @@ class ZooEntry:
     name: str
     label: str
     description: str
+    epochs: bool = True  # trained over epochs (Keras) rather than fitted in one pass
 
 
 ZOO: dict[str, ZooEntry] = {
     e.name: e
     for e in (
-        ZooEntry("persistence", "Persistence", "Tomorrow = today: the reference every model must beat."),
+        ZooEntry("persistence", "Persistence", "Tomorrow = today: the reference every model must beat.", epochs=False),
         ZooEntry(
-            "climatology", "Seasonal climatology", "The average change for this time of year in the training years."
+            "climatology",
+            "Seasonal climatology",
+            "The average change for this time of year in the training years.",
+            epochs=False,
         ),
-        ZooEntry("ridge", "Ridge regression", "A regularised linear model on the flattened 14-day window."),
-        ZooEntry("random_forest", "Random forest", "50 regression trees on the flattened window (scikit-learn)."),
+        ZooEntry(
+            "ridge", "Ridge regression", "A regularised linear model on the flattened 14-day window.", epochs=False
+        ),
+        ZooEntry(
+            "random_forest",
+            "Random forest",
+            "50 regression trees on the flattened window (scikit-learn).",
+            epochs=False,
+        ),
         ZooEntry("mlp", "Dense network (MLP)", "Two dense layers on the flattened window."),
         ZooEntry("conv1d", "Conv1D", "Convolutions only: short local patterns."),
         ZooEntry("lstm", "LSTM", "A recurrent network over the daily inputs."),

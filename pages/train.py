@@ -41,7 +41,6 @@ JOB_HISTORY_ROWS = 8
 TAB_TRAIN, TAB_COMPARE = "Train one model", "Compare models"
 KIND_TAB = {TRAIN: TAB_TRAIN, COMPARE: TAB_COMPARE}
 MODEL_MESSAGE = re.compile(r"model (\d+) of (\d+): (\S+)")  # core.jobs' progress message for a comparison
-ONE_SHOT = ("persistence", "climatology", "ridge", "random_forest")  # fitted in one pass: no epochs to follow
 BAR_METRICS = {"skill": "Test skill", "val_skill": "Validation skill", "mae": "Test error (MAE)"}
 MEMBERS_HELP = "The kinds of model to train and rank:\n\n" + "\n".join(
     f"- **{e.label}**: {e.description}" for e in ZOO.values()
@@ -190,6 +189,16 @@ def _form(
         return None
 
 
+def _stop_button(job: dict[str, Any], label: str, key: str, help_text: str, stopping_text: str) -> None:
+    """A Stop button for a running job; the request goes through the store, the job ends after its epoch."""
+    stopping = job["stop_requested"]
+    if not stopping and st.button(label, key=key, icon=":material/stop:", help=help_text):
+        workspace().request_stop(job["id"])
+        stopping = True
+    if stopping:
+        st.info(stopping_text)
+
+
 def _eta_text(job: dict[str, Any]) -> str:
     """Time left in words; early stopping usually ends a run sooner."""
     seconds = eta_seconds(job)
@@ -230,7 +239,6 @@ def _polled_job(job_id: int) -> dict[str, Any]:
 @st.fragment(run_every=1)
 def _live(job_id: int) -> None:
     """Polls the job once a second and redraws progress; a finished job triggers a full rerun for the result."""
-    ws = workspace()
     job = _polled_job(job_id)
     total = int((job["params"].get("config") or {}).get("epochs") or 1)
     done = len(job["epochs"])
@@ -242,17 +250,13 @@ def _live(job_id: int) -> None:
     st.caption(_eta_text(job))
     if job["epochs"]:
         show_chart(_loss_figure(job_id, job["epochs"]), f"training-loss-job-{job_id}", f"{K}loss_live")
-    stopping = job["stop_requested"]
-    if not stopping and st.button(
+    _stop_button(
+        job,
         "Stop training",
-        key=f"{K}stop",
-        icon=":material/stop:",
-        help="End training after the current epoch and keep the best epoch so far as a new version.",
-    ):
-        ws.request_stop(job_id)
-        stopping = True
-    if stopping:
-        st.info("Stopping after the current epoch; the best epoch so far will be saved as a new version.")
+        f"{K}stop",
+        "End training after the current epoch and keep the best epoch so far as a new version.",
+        "Stopping after the current epoch; the best epoch so far will be saved as a new version.",
+    )
 
 
 def _running_section(job: dict[str, Any]) -> None:
@@ -547,7 +551,6 @@ def _model_loss_figure(job_id: int, index: int, epochs: list[dict[str, Any]]) ->
 @st.fragment(run_every=1)
 def _live_compare(job_id: int) -> None:
     """Polls a comparison once a second: which model is at work, those already done, the current loss curve."""
-    ws = workspace()
     job = _polled_job(job_id)
     names = list(job["params"].get("models") or [])
     total = max(len(names), 1)
@@ -568,27 +571,21 @@ def _live_compare(job_id: int) -> None:
         epochs = _model_epochs(job, index) if name is not None else []
         if name is not None:
             max_epochs = int(cfg.get("epochs") or 1)
-            if name in ONE_SHOT:
+            if not ZOO[name].epochs:
                 st.markdown(f"**{_label(name)}**: fitted in one pass (no epochs).")
             else:
                 progress = f"epoch {len(epochs)} of at most {max_epochs}." if epochs else "building the model..."
                 st.markdown(f"**{_label(name)}**: {progress}")
         if epochs:
             show_chart(_model_loss_figure(job_id, index, epochs), f"compare-loss-job-{job_id}", f"{K}compare_loss")
-    stopping = job["stop_requested"]
-    if not stopping and st.button(
+    _stop_button(
+        job,
         "Stop the comparison",
-        key=f"{K}compare_stop",
-        icon=":material/stop:",
-        help="End after the current epoch: the model at work keeps its best epoch, and the finished ones are ranked.",
-    ):
-        ws.request_stop(job_id)
-        stopping = True
-    if stopping:
-        st.info(
-            "Stopping after the current epoch; the models finished so far (and the best epoch of the current one) "
-            "will be ranked."
-        )
+        f"{K}compare_stop",
+        "End after the current epoch: the model at work keeps its best epoch, and the finished ones are ranked.",
+        "Stopping after the current epoch; the models finished so far (and the best epoch of the current one) "
+        "will be ranked.",
+    )
 
 
 def _compare_running_section(job: dict[str, Any]) -> None:
