@@ -944,10 +944,10 @@ MODEL_COLOURS: dict[str, str] = {
     "ridge": "#7b5ea7",  # purple
     "random_forest": "#2e8b57",  # green
     "mlp": "#c2549b",  # pink
-    "conv1d": "#17a2b8",  # teal
+    "conv1d": FORECAST,  # the default model: the forecast blue
     "lstm": "#c9a227",  # gold
     "conv_lstm": "#8c564b",  # brown
-    "conv_lstm_skip": FORECAST,
+    "conv_lstm_skip": "#17a2b8",  # teal
     "conv_lstm_attention": "#d95f02",  # dark orange
 }
 EXTRA_COLOURS = ("#e07b39", "#6b8e23", "#9467bd", "#d62728")  # members added to the zoo later

@@ -18,7 +18,6 @@ from core.store import Workspace
 from core.train import EpochHook, StopHook, TrainConfig, TrainError
 
 ModelHook = Callable[[int, int, str, dict[str, Any] | None], None]  # (index, total, model, finished row or None)
-PREDICTION_DIGITS = 6
 
 
 def parse_models(text: str | Sequence[str] | None) -> tuple[str, ...]:

@@ -107,7 +107,7 @@ def test_lead_errors_one_line_per_model_and_persistence_dashed():
     ridge, default, pers = fig.data
     assert list(ridge.x) == [1, 2, 3] and list(ridge.y) == pytest.approx([0.06, 0.12, 0.18])
     assert pers.line.dash == "dash" and list(pers.y) == pytest.approx([0.1, 0.2, 0.3])
-    assert default.line.width > ridge.line.width and default.line.color == charts.FORECAST
+    assert default.line.width > ridge.line.width and default.line.color == charts.model_colour("conv_lstm_skip")
     assert " m" in ridge.hovertemplate and fig.layout.yaxis.title.text == "test MAE (m)"
     only = charts.leaderboard_lead_errors(make_board(), "m", models=["ridge"])
     assert [t.name for t in only.data] == ["★ Ridge regression", "persistence (tomorrow = today)"]

@@ -39,6 +39,7 @@ from e2e_helpers import (
 )
 
 from core.importplan import LAYOUT_LABELS, RESERVOIR_LAYOUT
+from core.models import DEFAULT_MODEL, ZOO
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (make dev installs it)")
 PlaywrightTimeout = sync_api.TimeoutError
@@ -267,7 +268,7 @@ def test_operator_journey(app_server, browser_page, tmp_path):
         open_page(page, "models")
         page.get_by_role("heading", name="Models", exact=True).wait_for()
         page.locator('[data-testid="stDataFrame"]').first.wait_for()
-        assert selected(page, "models_version") == "version 1 · Conv1D+LSTM + skip (active)"
+        assert selected(page, "models_version") == f"version 1 · {ZOO[DEFAULT_MODEL].label} (active)"
         wait_for_charts(page)
         no_errors(page, "models")
         shot("models")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.models import MODEL_NAMES, ModelConfig
+from core.models import DEFAULT_MODEL, MODEL_NAMES, ModelConfig
 from core.sample import SAMPLE_NAME
 from tests.conftest import tiny_config
 
@@ -158,7 +158,7 @@ def test_leaderboard_ranks_on_validation_stores_every_candidate_and_activates_by
     val = [r["val_mae"] for r in board["models"]]
     assert val == sorted(val), "ranked by validation MAE"
     assert [r["rank"] for r in board["models"]] == [1, 2, 3]
-    assert board["best"] == names[0] and board["default"] == "conv_lstm_skip"
+    assert board["best"] == names[0] and board["default"] == DEFAULT_MODEL
     versions = {m["version"]: m for m in ws.models(SAMPLE_NAME)}
     assert {r["version"] for r in board["models"]} == set(versions), "every candidate is a stored version"
     assert board["activated"] == board["models"][0]["version"] and versions[board["activated"]]["active"]
@@ -209,7 +209,7 @@ def test_cli_compare_json_contract_and_train_model(tmp_path, capsys):
         ]
     )
     out = json.loads(capsys.readouterr().out)
-    assert code == 0 and out["default"] == "conv_lstm_skip" and out["best"] in ("ridge", "persistence")
+    assert code == 0 and out["default"] == DEFAULT_MODEL and out["best"] in ("ridge", "persistence")
     assert all({"model", "version", "train_seconds", "metrics"} <= set(m) for m in out["models"])
     assert {m["model"] for m in out["models"]} == {"ridge", "persistence"}
     assert "mae" in out["models"][0]["metrics"]["model"] and "skill_vs_persistence" in out["models"][0]["metrics"]
