@@ -35,3 +35,11 @@ def load_all(ws: Workspace, shared: Path = SHARED) -> list[Task]:
         import_csv(ws, shared / "snake_river" / f"{name}.csv", reservoir=name)
         tasks.append(Task("Snake River", name, "storage", ("inflow", "outflow")))
     return tasks
+
+
+def select(tasks: list[Task], only: str | None) -> list[Task]:
+    """The tasks named in a comma-separated --only list (any case); all of them without one."""
+    if not only:
+        return tasks
+    keep = {n.strip().lower() for n in only.split(",")}
+    return [t for t in tasks if t.reservoir.lower() in keep]

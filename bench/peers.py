@@ -314,7 +314,7 @@ def self_check(seed: int = 0) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Score every peer on the test windows of the shared reservoirs and print a markdown table."""
-    from bench.data import load_all
+    from bench.data import load_all, select
     from core.evaluate import compare
     from core.pipeline import load_clean
     from core.store import Workspace
@@ -336,10 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     t_all = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         ws = Workspace(Path(tmp) / "ws")
-        tasks = load_all(ws)
-        if args.only:
-            keep = {n.strip().lower() for n in args.only.split(",")}
-            tasks = [t for t in tasks if t.reservoir.lower() in keep]
+        tasks = select(load_all(ws), args.only)
         print(_header(peers), flush=True)
         for task in tasks:
             cfg = TrainConfig(target=task.target, features=task.features)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.data import load_all
+from bench.data import load_all, select
 from core.evaluate import compare
 from core.leaderboard import compare_models, parse_models
 from core.models import DEFAULT_MODEL
@@ -123,10 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         ws = Workspace(Path(tmp) / "ws")
-        tasks = load_all(ws)
-        if args.only:
-            keep = {n.strip().lower() for n in args.only.split(",")}
-            tasks = [t for t in tasks if t.reservoir.lower() in keep]
+        tasks = select(load_all(ws), args.only)
         for task in tasks:
             cfg = TrainConfig(target=task.target, features=task.features, epochs=args.epochs)
             board = compare_models(ws, task.reservoir, cfg, models, activate_best=False)

@@ -830,23 +830,33 @@ def lead_error_figure(metrics: Mapping[str, Any], *, unit: str | None = None, he
                 hovertemplate=f"%{{y:{fmt}}}{suffix} (skill %{{customdata:.1%}})<extra>model</extra>",
             )
         )
+    _persistence_by_lead(fig, pers, unit, fmt, marker_size=6)
+    _legend_below_axis_title(fig)
+    return fig
+
+
+def _persistence_by_lead(
+    fig: go.Figure, pers: list[float], unit: str | None, fmt: str, *, marker_size: int, meta: dict | None = None
+) -> None:
+    """The dashed 'tomorrow = today' reference and the shared axes of the error-by-lead-day charts."""
+    import plotly.graph_objects as go
+
     if pers:
         fig.add_trace(
             go.Scatter(
-                x=leads[: len(pers)],
+                x=list(range(1, len(pers) + 1)),
                 y=pers,
                 mode="lines+markers",
                 name="persistence (tomorrow = today)",
                 line={"color": PERSISTENCE, "width": 2, "dash": "dash"},
-                marker={"size": 6},
-                hovertemplate=f"%{{y:{fmt}}}{suffix}<extra>persistence</extra>",
+                marker={"size": marker_size},
+                meta=meta,
+                hovertemplate=f"%{{y:{fmt}}}{_unit_suffix(unit)}<extra>persistence</extra>",
             )
         )
     fig.update_xaxes(title_text="lead (days ahead)", dtick=1, hoverformat="d")
     fig.update_yaxes(title_text=_axis_label("test MAE", unit), rangemode="tozero", tickformat=_tick_format(fmt))
     fig.update_layout(hovermode="x unified")
-    _legend_below_axis_title(fig)
-    return fig
 
 
 # ---------------------------------------------------------------- overview cards
@@ -1143,22 +1153,7 @@ def leaderboard_lead_errors(
     fmt = _value_format(every)
     for trace in fig.data:
         trace.hovertemplate = f"%{{y:{fmt}}}{suffix}<extra>{trace.name}</extra>"
-    if pers:
-        fig.add_trace(
-            go.Scatter(
-                x=list(range(1, len(pers) + 1)),
-                y=pers,
-                mode="lines+markers",
-                name="persistence (tomorrow = today)",
-                line={"color": PERSISTENCE, "width": 2, "dash": "dash"},
-                marker={"size": 5},
-                meta={"model": "persistence"},
-                hovertemplate=f"%{{y:{fmt}}}{suffix}<extra>persistence</extra>",
-            )
-        )
-    fig.update_xaxes(title_text="lead (days ahead)", dtick=1, hoverformat="d")
-    fig.update_yaxes(title_text=_axis_label("test MAE", unit), rangemode="tozero", tickformat=_tick_format(fmt))
-    fig.update_layout(hovermode="x unified")
+    _persistence_by_lead(fig, pers, unit, fmt, marker_size=5, meta={"model": "persistence"})
     _legend_right(fig)
     return fig
 

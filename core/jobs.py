@@ -50,9 +50,9 @@ def run_job(ws: Workspace, job_id: int) -> dict[str, Any]:
     stop = lambda: ws.stop_requested(job_id)  # noqa: E731
     try:
         if job["kind"] == COMPARE:
-            result, stopped = _compare(ws, job_id, job["reservoir"], config, params, stop)
+            result, message, stopped = _compare(ws, job_id, job["reservoir"], config, params, stop)
         else:
-            result, stopped = _train(ws, job_id, job["reservoir"], config, params, stop)
+            result, message, stopped = _train(ws, job_id, job["reservoir"], config, params, stop)
     except ValueError as exc:  # a user-facing problem: show its message as is
         ws.update_job(job_id, status="failed", message=str(exc))
         raise
@@ -60,13 +60,13 @@ def run_job(ws: Workspace, job_id: int) -> dict[str, Any]:
         ws.update_job(job_id, status="failed", message=f"unexpected {type(exc).__name__}: {exc}")
         traceback.print_exc()
         raise
-    ws.update_job(job_id, status="stopped" if stopped else "done", message=result.pop("_message"), result=result)
+    ws.update_job(job_id, status="stopped" if stopped else "done", message=message, result=result)
     return result
 
 
 def _train(
     ws: Workspace, job_id: int, reservoir: str, config: Any, params: dict[str, Any], stop: Any
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[dict[str, Any], str, bool]:
     """One training (or retraining) run with live epochs."""
     from core.pipeline import retrain_reservoir, train_reservoir
 
@@ -83,12 +83,12 @@ def _train(
     result = outcome.to_dict()
     if comparison is not None:
         result["comparison"] = comparison
-    return {**result, "_message": f"version {result['version']} saved"}, outcome.result.stopped_by_user
+    return result, f"version {result['version']} saved", outcome.result.stopped_by_user
 
 
 def _compare(
     ws: Workspace, job_id: int, reservoir: str, config: Any, params: dict[str, Any], stop: Any
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[dict[str, Any], str, bool]:
     """The leaderboard, one model after another; the message and partial result say which model is at work.
 
     Epochs are numbered across models (the epochs table has one row per job and epoch) and carry
@@ -128,10 +128,8 @@ def _compare(
         on_epoch=on_epoch,
         should_stop=stop,
     )
-    best = board["models"][0]
-    return {**board, "_message": f"{len(board['models'])} models compared; best: {best['label']}"}, board[
-        "stopped_by_user"
-    ]
+    message = f"{len(board['models'])} models compared; best: {board['models'][0]['label']}"
+    return board, message, board["stopped_by_user"]
 
 
 def start_training(

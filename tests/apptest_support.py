@@ -7,6 +7,7 @@ old-style multipage app) and skips app.py, so the sidebar picker never re-regist
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,17 @@ def open_page(page: str, reservoir: str = SAMPLE_NAME) -> AppTest:
 def texts(at: AppTest, kinds: tuple[str, ...] = TEXT_KINDS) -> str:
     """Everything of some kinds written on the page, as read on screen (markdown escapes removed)."""
     return "\n".join(str(e.value) for kind in kinds for e in at.get(kind)).replace("\\", "")
+
+
+JOB_TIMEOUT_S = 60
+
+
+def wait_for(ws: Workspace, job_id: int) -> dict:
+    """Poll the store the way the page does until the job process finishes."""
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    while time.monotonic() < deadline:
+        job = ws.job(job_id)
+        if job["status"] not in ("queued", "running"):
+            return job
+        time.sleep(0.5)
+    pytest.fail(f"{ws.job(job_id)['kind']} job {job_id} did not finish in {JOB_TIMEOUT_S} s: {ws.job(job_id)}")

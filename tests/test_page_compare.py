@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,14 +17,13 @@ from core.models import MODEL_NAMES, ZOO, ModelConfig
 from core.pipeline import add_sample, train_reservoir
 from core.sample import SAMPLE_NAME
 from core.store import Workspace
-from tests.apptest_support import open_page, private_copy, run, texts
+from tests.apptest_support import open_page, private_copy, run, texts, wait_for
 from tests.conftest import tiny_config
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 FAST = ["persistence", "climatology", "ridge"]  # one-shot members: a comparison in seconds
 LABELS = {"persistence": "Persistence", "climatology": "Seasonal climatology", "ridge": "Ridge regression"}
-JOB_TIMEOUT_S = 60
 
 
 @pytest.fixture(scope="module")
@@ -62,16 +60,6 @@ def open_compare_tab():
         at.session_state["train_mode"] = "Compare models"
         run(at)
     return at
-
-
-def wait_for(ws: Workspace, job_id: int) -> dict:
-    deadline = time.monotonic() + JOB_TIMEOUT_S
-    while time.monotonic() < deadline:
-        job = ws.job(job_id)
-        if job["status"] not in ("queued", "running"):
-            return job
-        time.sleep(0.5)
-    pytest.fail(f"compare job {job_id} did not finish in {JOB_TIMEOUT_S} s: {ws.job(job_id)}")
 
 
 def leaderboard(at) -> list[dict]:

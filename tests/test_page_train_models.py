@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,11 +17,9 @@ from core.registry import save_version
 from core.sample import SAMPLE_NAME
 from core.store import Workspace
 from core.train import TrainConfig
-from tests.apptest_support import open_page, private_copy, run, texts
+from tests.apptest_support import open_page, private_copy, run, texts, wait_for
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
-
-JOB_TIMEOUT_S = 60
 
 
 @pytest.fixture(scope="module")
@@ -52,17 +49,6 @@ def running_row(ws: Workspace, epochs: int = 5) -> int:
     job_id = ws.create_job(SAMPLE_NAME, "train", {"config": config.to_dict(), "activate": None, "retrain": False})
     ws.update_job(job_id, status="running", pid=os.getpid())
     return job_id
-
-
-def wait_for(ws: Workspace, job_id: int) -> dict:
-    """Poll the store the way the page does until the job process finishes."""
-    deadline = time.monotonic() + JOB_TIMEOUT_S
-    while time.monotonic() < deadline:
-        job = ws.job(job_id)
-        if job["status"] not in ("queued", "running"):
-            return job
-        time.sleep(0.5)
-    pytest.fail(f"training job {job_id} did not finish in {JOB_TIMEOUT_S} s: {ws.job(job_id)}")
 
 
 # ---------------------------------------------------------------- Train page

@@ -147,9 +147,7 @@ def test_same_file_twice_changes_nothing(poondi: Workspace) -> None:
 
 
 def test_same_content_under_new_hash_is_logged_but_changes_no_reading(poondi: Workspace) -> None:
-    [result] = poondi.merge(
-        {"Poondi": frame(["2020-01-01"], level=[10])}, {}, UploadInfo("copy.csv", "sha-other")
-    )
+    [result] = poondi.merge({"Poondi": frame(["2020-01-01"], level=[10])}, {}, UploadInfo("copy.csv", "sha-other"))
     assert not result.already_imported and (result.added, result.changed, result.unchanged) == (0, 0, 1)
     assert len(poondi.uploads()) == 2 and poondi.audit("Poondi") == []
 
