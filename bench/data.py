@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.pipeline import import_csv
-from core.store import Workspace
+from core.app.pipeline import import_csv
+from core.store.workspace import Workspace
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SNAKE = ("Jackson", "Palisades", "AmericanFalls", "Minidoka", "Milner")

@@ -315,10 +315,10 @@ def self_check(seed: int = 0) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     """Score every peer on the test windows of the shared reservoirs and print a markdown table."""
     from bench.data import load_all, select
-    from core.evaluate import compare
-    from core.pipeline import load_clean
-    from core.store import Workspace
-    from core.train import TrainConfig, prepare
+    from core.app.pipeline import load_clean
+    from core.model.evaluate import compare
+    from core.model.train import TrainConfig, prepare
+    from core.store.workspace import Workspace
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", help="comma-separated reservoir names")

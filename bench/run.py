@@ -2,7 +2,7 @@
 
 Not a test: it measures accuracy (skill vs persistence) and speed on this machine's CPU cores, and
 rewrites bench/RESULTS.md with the tables and the date. Zoo members run through the dashboard's own
-leaderboard (core.leaderboard.compare_models, every member stored as a version); peers (bench/peers.py,
+leaderboard (core.model.leaderboard.compare_models, every member stored as a version); peers (bench/peers.py,
 needs bench/requirements.txt: `make bench` sets up .venv-bench) forecast the same test windows.
 """
 
@@ -22,12 +22,12 @@ import numpy as np
 import pandas as pd
 
 from bench.data import load_all, select
-from core.evaluate import compare
-from core.leaderboard import compare_models, parse_models
-from core.models import DEFAULT_MODEL
-from core.pipeline import forecast_reservoir, load_clean
-from core.store import Workspace
-from core.train import TrainConfig
+from core.app.pipeline import forecast_reservoir, load_clean
+from core.model.architectures import DEFAULT_MODEL
+from core.model.evaluate import compare
+from core.model.leaderboard import compare_models, parse_models
+from core.model.train import TrainConfig
+from core.store.workspace import Workspace
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
@@ -41,7 +41,7 @@ def _help_seconds() -> float:
 
 def _warm_forecast_ms(ws: Workspace, reservoir: str, repeats: int = 20) -> float:
     """Median time of a forecast with the model already loaded (the dashboard's cached case)."""
-    from core.registry import load_version
+    from core.store.versions import load_version
 
     loaded = load_version(ws, reservoir)
     forecast_reservoir(ws, reservoir, loaded=loaded)
@@ -55,8 +55,8 @@ def _warm_forecast_ms(ws: Workspace, reservoir: str, repeats: int = 20) -> float
 
 def _alert_scores(ws: Workspace, task: object, record: dict) -> dict[str, dict]:
     """POD/FAR/CSI of the alert rule with levels at the 90th/10th percentile of the training series."""
-    from core.levels import OperatingLevel
-    from core.pipeline import verify_alerts
+    from core.app.pipeline import verify_alerts
+    from core.data.levels import OperatingLevel
 
     train_start, train_end = record["meta"]["data"]["splits"]["train"]
     series = ws.readings(task.reservoir, [task.target])[task.target].loc[train_start:train_end]

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from core import charts
-from core.store import StoreError, Workspace, resolve_workspace
+from core.store.workspace import StoreError, Workspace, resolve_workspace
 
 RESERVOIR_KEY = "reservoir"
 ACTIVE = "active"  # version picker choice that follows whichever version is active
@@ -55,7 +55,7 @@ def workspace() -> Workspace:
 @st.cache_resource(show_spinner="Preparing the workspace...")
 def _start(root: str) -> dict[str, Any]:
     """Once per server start: mark jobs of a previous server run as interrupted, load the sample if empty."""
-    from core.pipeline import add_sample
+    from core.app.pipeline import add_sample
 
     ws = _workspace(root)
     interrupted = ws.mark_interrupted()
@@ -158,7 +158,7 @@ def readings(reservoir: str, variables: tuple[str, ...] | None = None) -> pd.Dat
 @st.cache_resource(show_spinner="Loading the model...", max_entries=16)
 def _loaded_model(root: str, reservoir: str, version: int, sha256: str):  # noqa: ANN202 - LoadedModel
     """A loaded Keras model per reservoir+version (+checksum); read-only, so safe to share between sessions."""
-    from core.registry import load_version
+    from core.store.versions import load_version
 
     return load_version(_workspace(root), reservoir, version)
 
@@ -249,7 +249,7 @@ def md_escape(text: object) -> str:
 
 def risk_key(reservoir: str) -> str:
     """Changes when the operator edits levels or the alert trigger, so cached alerts are redone."""
-    from core.pipeline import alert_trigger
+    from core.app.pipeline import alert_trigger
 
     ws = workspace()
     return repr(([lv.to_dict() for lv in ws.levels(reservoir)], alert_trigger(ws, reservoir)))

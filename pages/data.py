@@ -1,7 +1,7 @@
 """Data page: upload reservoir CSVs, check what was read, import them, and look at what is stored.
 
-Thin: reading and validation are core.ingest, the proposals and wording core.importplan, storing
-core.pipeline.import_csv, charts core.charts. The functions below are plain so tests can call exactly what the
+Thin: reading and validation are core.data.ingest, the proposals and wording core.app.importplan, storing
+core.app.pipeline.import_csv, charts core.charts. The functions below are plain so tests can call exactly what the
 page calls; the page body runs only under st.navigation.
 """
 
@@ -17,8 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from core import charts
-from core.clean import CleanConfig, CleanFrame, clean_daily
-from core.importplan import (
+from core.app.importplan import (
     LAYOUT_LABELS,
     RESERVOIR_LAYOUT,
     WIDE_LAYOUT,
@@ -34,12 +33,13 @@ from core.importplan import (
     report_summary,
     retrain_candidates,
 )
-from core.ingest import ParsedCSV, ReadOptions, read_csv
-from core.jobs import running_job, start_training
-from core.pipeline import load_clean
-from core.store import ReservoirInfo
-from core.train import TrainConfig
-from core.variables import KINDS
+from core.app.jobs import running_job, start_training
+from core.app.pipeline import load_clean
+from core.data.clean import CleanConfig, CleanFrame, clean_daily
+from core.data.ingest import ParsedCSV, ReadOptions, read_csv
+from core.data.variables import KINDS
+from core.model.train import TrainConfig
+from core.store.workspace import ReservoirInfo
 from pages.common import (
     RESERVOIR_KEY,
     data_stamp,
@@ -103,7 +103,7 @@ def stored_clean(root: str, reservoir: str, variable: str, stamp: str) -> CleanF
 @st.cache_data(show_spinner=False)
 def example_csv() -> bytes:
     """The built-in sample as a CSV file, so users see the expected format."""
-    from core.sample import make_sample
+    from core.data.sample import make_sample
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "example.csv"

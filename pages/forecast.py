@@ -1,6 +1,6 @@
 """Forecast page: the next 7 days of a reservoir from a trained model, hindcasts, and the chart/table exports.
 
-Thin: widgets -> core.pipeline.forecast_reservoir -> core.report (the same chart, table and files as
+Thin: widgets -> core.app.pipeline.forecast_reservoir -> core.export.report (the same chart, table and files as
 `python -m core export`) -> render. The page body runs only under st.navigation.
 """
 
@@ -13,12 +13,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import charts, export, report
-from core.evaluate import mae
-from core.forecast import Forecast, ForecastError
-from core.levels import OperatingLevel
-from core.pipeline import forecast_reservoir
-from core.summary import model_skill, skill_sentence
+from core import charts
+from core.app.pipeline import forecast_reservoir
+from core.app.summary import model_skill, skill_sentence
+from core.data.levels import OperatingLevel
+from core.export import files, report
+from core.forecast.issue import Forecast, ForecastError
+from core.model.evaluate import mae
 from pages.common import (
     alert_banner,
     data_stamp,
@@ -60,7 +61,7 @@ CAUTION = (
 
 
 def screen_table(forecast: Forecast) -> pd.DataFrame:
-    """The exported table (core.report.table) cut to what fits on screen: the forecast columns and the 80% band."""
+    """The exported table (core.export.report.table) cut to what fits on screen: the forecast columns and the 80% band."""
     frame = report.table(forecast)
     risk = report.risk_columns(forecast)
     shown = {c for b in TABLE_BANDS for c in report.band_headers(forecast, b)}
@@ -197,8 +198,8 @@ def _table(forecast: Forecast) -> None:
         short[lower] = (f"{b}% low{unit}", f"Lower end of the {b}% band.")
         short[upper] = (f"{b}% high{unit}", f"Upper end of the {b}% band.")
     config: dict[str, Any] = {
-        export.DATE_COLUMN: st.column_config.TextColumn("Date", help="The forecast day (YYYY-MM-DD)."),
-        export.LEAD_COLUMN: st.column_config.NumberColumn("Lead", help="Days after the issue date.", width="small"),
+        files.DATE_COLUMN: st.column_config.TextColumn("Date", help="The forecast day (YYYY-MM-DD)."),
+        files.LEAD_COLUMN: st.column_config.NumberColumn("Lead", help="Days after the issue date.", width="small"),
     }
     values = [col for col in frame.columns if col not in config]
     fmt = number_format(frame[values].to_numpy().ravel())  # forecast, observed and bands share one format
@@ -271,7 +272,7 @@ def _exports(forecast: Forecast, history: pd.Series, levels: list[OperatingLevel
         try:
             for fmt in IMAGE_FORMATS:
                 files[fmt] = _export_file(forecast, history, levels, fmt)
-        except export.ExportError as exc:  # no Chromium, or it failed: the message says what to install
+        except files.ExportError as exc:  # no Chromium, or it failed: the message says what to install
             image_col.error(str(exc), icon=":material/error:")
             image_col.caption("The HTML chart and the CSV table still work without the image export.")
             return
@@ -338,7 +339,7 @@ def _attention(forecast: Forecast) -> None:
         "one day's share of its attention. Days above the dashed line counted more than an equal share; it shows "
         "what the model looked at, not what caused the change."
     )
-    name = export.safe_filename(forecast.reservoir, f"v{forecast.version}", forecast.issued, "attention", ext="")
+    name = files.safe_filename(forecast.reservoir, f"v{forecast.version}", forecast.issued, "attention", ext="")
     show_chart(charts.attention_figure(forecast), name, f"{K}attention")
 
 

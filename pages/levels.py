@@ -1,6 +1,6 @@
 """Levels & alerts page: edit the operating levels, set the alert trigger, and see how the alert rule would have done.
 
-Thin: widgets -> core.pipeline (update_levels, set_alert_trigger, verify_alerts) -> render. The table <-> levels
+Thin: widgets -> core.app.pipeline (update_levels, set_alert_trigger, verify_alerts) -> render. The table <-> levels
 conversion at the top is plain functions so tests check exactly what the Save button applies; the page body runs only
 under st.navigation.
 """
@@ -15,10 +15,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import risk
-from core.levels import SEVERITIES, SIDES, LevelError, OperatingLevel
-from core.pipeline import alert_trigger, set_alert_trigger, update_levels, verify_alerts
-from core.store import ReservoirInfo, Workspace
+from core.app.pipeline import alert_trigger, set_alert_trigger, update_levels, verify_alerts
+from core.data.levels import SEVERITIES, SIDES, LevelError, OperatingLevel
+from core.forecast import risk
+from core.store.workspace import ReservoirInfo, Workspace
 from pages.common import (
     data_stamp,
     ensure_shell,

@@ -8,10 +8,10 @@ import pandas as pd
 import streamlit as st
 
 from core import charts
-from core.models import ZOO
-from core.registry import delete_version
-from core.store import StoreError
-from core.summary import model_skill
+from core.app.summary import model_skill
+from core.model.architectures import ZOO
+from core.store.versions import delete_version
+from core.store.workspace import StoreError
 from pages.common import ensure_shell, fmt_time, number_format, reservoir_page, show_chart, show_error, workspace
 
 ensure_shell()  # a bookmarked page URL after a restart still goes through app.py

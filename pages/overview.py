@@ -1,6 +1,6 @@
 """Overview page: one card per reservoir with its latest reading, weekly trend, model skill and forecast sparkline.
 
-Thin: facts come from core.summary, forecasts from core.pipeline.forecast_reservoir (cached per reservoir, model
+Thin: facts come from core.app.summary, forecasts from core.app.pipeline.forecast_reservoir (cached per reservoir, model
 version and data stamp), figures from core.charts.
 """
 
@@ -12,10 +12,10 @@ import pandas as pd
 import streamlit as st
 
 from core import charts
-from core.forecast import Forecast
-from core.pipeline import forecast_reservoir
-from core.store import ReservoirInfo
-from core.summary import active_model, latest_trend, levels_words, main_variable, model_skill, skill_words
+from core.app.pipeline import forecast_reservoir
+from core.app.summary import active_model, latest_trend, levels_words, main_variable, model_skill, skill_words
+from core.forecast.issue import Forecast
+from core.store.workspace import ReservoirInfo
 from pages.common import (
     RESERVOIR_KEY,
     alert_banner,

@@ -1,6 +1,6 @@
 """Train page: start a training run in the background, follow it live, then judge and activate the new version.
 
-Training runs in its own process (core.jobs); this page only starts it, polls the workspace for progress and
+Training runs in its own process (core.app.jobs); this page only starts it, polls the workspace for progress and
 shows the result, so a refresh, a page change or a second tab re-attaches to the same run.
 """
 
@@ -14,13 +14,13 @@ import pandas as pd
 import streamlit as st
 
 from core import charts
-from core.jobs import COMPARE, TRAIN, eta_seconds, running_job, start_comparison, start_training
-from core.models import MODEL_NAMES, ZOO
-from core.pipeline import default_features
-from core.splits import SplitConfig
-from core.store import ACTIVE_JOB_STATUSES, StoreError, pid_alive
-from core.summary import skill_sentence, skill_value
-from core.train import TrainConfig
+from core.app.jobs import COMPARE, TRAIN, eta_seconds, running_job, start_comparison, start_training
+from core.app.pipeline import default_features
+from core.app.summary import skill_sentence, skill_value
+from core.model.architectures import MODEL_NAMES, ZOO
+from core.model.splits import SplitConfig
+from core.model.train import TrainConfig
+from core.store.workspace import ACTIVE_JOB_STATUSES, StoreError, pid_alive
 from pages.common import (
     ensure_shell,
     fmt_time,
@@ -40,7 +40,7 @@ STATE_VARIABLES = ("level", "storage")
 JOB_HISTORY_ROWS = 8
 TAB_TRAIN, TAB_COMPARE = "Train one model", "Compare models"
 KIND_TAB = {TRAIN: TAB_TRAIN, COMPARE: TAB_COMPARE}
-MODEL_MESSAGE = re.compile(r"model (\d+) of (\d+): (\S+)")  # core.jobs' progress message for a comparison
+MODEL_MESSAGE = re.compile(r"model (\d+) of (\d+): (\S+)")  # core.app.jobs' progress message for a comparison
 BAR_METRICS = {"skill": "Test skill", "val_skill": "Validation skill", "mae": "Test error (MAE)"}
 MEMBERS_HELP = "The kinds of model to train and rank:\n\n" + "\n".join(
     f"- **{e.label}**: {e.description}" for e in ZOO.values()

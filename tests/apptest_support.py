@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.sample import SAMPLE_NAME
-from core.store import Workspace
+from core.data.sample import SAMPLE_NAME
+from core.store.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"

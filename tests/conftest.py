@@ -24,7 +24,7 @@ def shared_data() -> Path:
 @pytest.fixture
 def workspace(tmp_path):
     """An empty workspace in a temp folder."""
-    from core.store import Workspace
+    from core.store.workspace import Workspace
 
     return Workspace(tmp_path / "ws")
 
@@ -32,8 +32,8 @@ def workspace(tmp_path):
 @pytest.fixture(scope="session")
 def sample_workspace(tmp_path_factory):
     """A workspace holding the sample reservoir, shared by read-only tests (build once)."""
-    from core.pipeline import add_sample
-    from core.store import Workspace
+    from core.app.pipeline import add_sample
+    from core.store.workspace import Workspace
 
     ws = Workspace(tmp_path_factory.mktemp("sample") / "ws")
     add_sample(ws)
@@ -42,8 +42,8 @@ def sample_workspace(tmp_path_factory):
 
 def tiny_config(target: str = "level", features: tuple[str, ...] = ("rainfall", "inflow"), **kw):
     """Training settings small enough for a test: a few epochs of a narrow net."""
-    from core.models import ModelConfig
-    from core.train import TrainConfig
+    from core.model.architectures import ModelConfig
+    from core.model.train import TrainConfig
 
     base = dict(epochs=3, patience=2, batch_size=128, model=ModelConfig(filters=8, units=8))
     base.update(kw)
@@ -53,9 +53,9 @@ def tiny_config(target: str = "level", features: tuple[str, ...] = ("rainfall", 
 @pytest.fixture(scope="session")
 def trained_sample(tmp_path_factory):
     """The sample reservoir with one tiny trained version (trained once per test session)."""
-    from core.pipeline import add_sample, train_reservoir
-    from core.sample import SAMPLE_NAME
-    from core.store import Workspace
+    from core.app.pipeline import add_sample, train_reservoir
+    from core.data.sample import SAMPLE_NAME
+    from core.store.workspace import Workspace
 
     ws = Workspace(tmp_path_factory.mktemp("trained") / "ws")
     add_sample(ws)
@@ -89,7 +89,7 @@ def app_empty_ws(tmp_path, monkeypatch):
 @pytest.fixture
 def app_sample_ws(tmp_path, monkeypatch):
     """A workspace already holding the sample reservoir, named to the app."""
-    from core.pipeline import add_sample
+    from core.app.pipeline import add_sample
     from tests.apptest_support import use_workspace
 
     ws = use_workspace(tmp_path / "ws", monkeypatch)

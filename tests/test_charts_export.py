@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import charts, export
-from core.forecast import Forecast, ForecastPoint
-from core.levels import OperatingLevel
+from core import charts
+from core.data.levels import OperatingLevel
+from core.export import files
+from core.forecast.issue import Forecast, ForecastPoint
 
 ISSUED = pd.Timestamp("2026-11-23")
 
@@ -302,7 +303,7 @@ def test_plotly_config_saves_report_size_png():
 def test_importing_charts_and_export_stays_cheap():
     """Pages and the CLI import these modules eagerly; plotly and the model code load on first use."""
     code = (
-        "import sys, core.charts, core.export; print(sorted(m for m in ('plotly', 'kaleido', 'core.forecast') "
+        "import sys, core.charts, core.export.files; print(sorted(m for m in ('plotly', 'kaleido', 'core.forecast.issue') "
         "if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -316,12 +317,12 @@ def test_importing_charts_and_export_stays_cheap():
 def exporter():
     """One headless Chromium for the whole module (its start-up is the slow part)."""
     try:
-        export.find_chromium()
-    except export.ExportError as exc:
+        files.find_chromium()
+    except files.ExportError as exc:
         pytest.skip(f"no Chromium for static export: {exc}")
-    export.start_exporter()
+    files.start_exporter()
     yield
-    export.stop_exporter()
+    files.stop_exporter()
 
 
 @pytest.fixture(scope="module")
@@ -330,42 +331,42 @@ def report_figure():
 
 
 def test_png_export(exporter, report_figure):
-    data = export.figure_bytes(report_figure, "png", width=600, height=300, scale=1)
+    data = files.figure_bytes(report_figure, "png", width=600, height=300, scale=1)
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert (width, height) == (600, 300)
 
 
 def test_svg_export_is_xml(exporter, report_figure):
-    data = export.figure_bytes(report_figure, "svg")
+    data = files.figure_bytes(report_figure, "svg")
     root = ET.fromstring(data)
     assert root.tag.endswith("svg") and b"<svg" in data[:200]
     assert b"Sample Reservoir" in data
 
 
 def test_pdf_export(exporter, report_figure):
-    assert export.figure_bytes(report_figure, "pdf").startswith(b"%PDF")
+    assert files.figure_bytes(report_figure, "pdf").startswith(b"%PDF")
 
 
 def test_unknown_static_format_is_refused():
-    with pytest.raises(export.ExportError, match="not a static image format"):
-        export.figure_bytes(charts.loss_figure([]), "html")
+    with pytest.raises(files.ExportError, match="not a static image format"):
+        files.figure_bytes(charts.loss_figure([]), "html")
 
 
 def test_missing_chromium_gives_the_install_hint(monkeypatch):
     monkeypatch.delenv("BROWSER_PATH", raising=False)
-    monkeypatch.setattr(export.shutil, "which", lambda name: None)
-    monkeypatch.setattr(export, "_TYPICAL_PATHS", ())
-    monkeypatch.setattr(export, "_RENDERER", None)
-    with pytest.raises(export.ExportError, match="install Debian's 'chromium' package"):
-        export.figure_bytes(charts.loss_figure([]), "png")
+    monkeypatch.setattr(files.shutil, "which", lambda name: None)
+    monkeypatch.setattr(files, "_TYPICAL_PATHS", ())
+    monkeypatch.setattr(files, "_RENDERER", None)
+    with pytest.raises(files.ExportError, match="install Debian's 'chromium' package"):
+        files.figure_bytes(charts.loss_figure([]), "png")
     monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chrome")
-    with pytest.raises(export.ExportError, match="BROWSER_PATH='/nonexistent/chrome'"):
-        export.find_chromium()
+    with pytest.raises(files.ExportError, match="BROWSER_PATH='/nonexistent/chrome'"):
+        files.find_chromium()
 
 
 def test_html_export_works_offline(report_figure):
-    page = export.figure_html(report_figure)
+    page = files.figure_html(report_figure)
     scripts = re.findall(r"<script[^>]*>", page)
     assert scripts and all("src=" not in s for s in scripts)  # nothing fetched: no CDN, no https script
     assert "cdn.plot.ly/plotly" not in page and "mathjax" not in "".join(scripts).lower()
@@ -377,13 +378,13 @@ def test_html_export_works_offline(report_figure):
 
 
 def test_forecast_table_has_units_in_headers_and_extra_columns():
-    table = export.forecast_table(make_forecast(observed=True), {"p(>312 m)": [0.1] * 7})
+    table = files.forecast_table(make_forecast(observed=True), {"p(>312 m)": [0.1] * 7})
     assert list(table.columns) == ["date", "lead_days", "level (m)", "observed level (m)", "p(>312 m)"]
     assert table["date"].iloc[0] == "2026-11-24" and table["lead_days"].tolist() == list(range(1, 8))
     assert table["level (m)"].iloc[-1] == pytest.approx(311.4)
-    assert "observed level (m)" not in export.forecast_table(make_forecast()).columns
+    assert "observed level (m)" not in files.forecast_table(make_forecast()).columns
     with pytest.raises(ValueError, match="Extra column 'x' has 2 values; the forecast has 7 days"):
-        export.forecast_table(make_forecast(), {"x": [1, 2]})
+        files.forecast_table(make_forecast(), {"x": [1, 2]})
 
 
 def test_csv_guards_formulas_but_keeps_numbers_numeric():
@@ -394,7 +395,7 @@ def test_csv_guards_formulas_but_keeps_numbers_numeric():
             "=cmd": ["\tx", "\rx", "-2.5", "ok", "a-b"],
         }
     )
-    text = export.table_csv(frame, header_lines=["reservoir: =HYPERLINK(1)", "version: 3, =evil()"])
+    text = files.table_csv(frame, header_lines=["reservoir: =HYPERLINK(1)", "version: 3, =evil()"])
     lines = text.splitlines()
     assert lines[0] == "# reservoir: =HYPERLINK(1)"  # a comment cell starts with '#', which is safe
     assert lines[1] == "# version: 3,' =evil()"
@@ -407,23 +408,23 @@ def test_csv_guards_formulas_but_keeps_numbers_numeric():
 
 
 def test_csv_header_comment_pieces_after_commas_are_guarded():
-    text = export.table_csv(pd.DataFrame({"a": [1]}), header_lines=["note,=1+1"])
+    text = files.table_csv(pd.DataFrame({"a": [1]}), header_lines=["note,=1+1"])
     assert text.splitlines()[0] == "# note,'=1+1"
 
 
 def test_csv_writes_a_date_index_as_a_column():
     frame = pd.DataFrame({"level": [1.5, 2.5]}, index=pd.DatetimeIndex(["2024-01-01", "2024-01-02"], name="date"))
-    assert export.table_csv(frame).splitlines() == ["date,level", "2024-01-01,1.5", "2024-01-02,2.5"]
-    assert export.csv_bytes("hm³").startswith(b"\xef\xbb\xbf")
+    assert files.table_csv(frame).splitlines() == ["date,level", "2024-01-01,1.5", "2024-01-02,2.5"]
+    assert files.csv_bytes("hm³").startswith(b"\xef\xbb\xbf")
 
 
 def test_safe_filename():
-    name = export.safe_filename("Sample Reservoir", "v3", "2026-11-23", ext="png")
+    name = files.safe_filename("Sample Reservoir", "v3", "2026-11-23", ext="png")
     assert name == "Sample-Reservoir_v3_2026-11-23.png"
-    name = export.safe_filename("../../etc/passwd", "Réservoir d'Été", ext=".CSV")
+    name = files.safe_filename("../../etc/passwd", "Réservoir d'Été", ext=".CSV")
     assert name == "etc-passwd_Reservoir-d-Ete.csv"
     assert "/" not in name and ".." not in name and name.isascii()
-    assert export.safe_filename("///", "..", ext="pdf") == "export.pdf"
+    assert files.safe_filename("///", "..", ext="pdf") == "export.pdf"
 
 
 def test_user_text_in_titles_and_level_labels_is_not_html():

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 
 from core import charts
-from core.forecast import Forecast, ForecastPoint
+from core.forecast.issue import Forecast, ForecastPoint
 
 ISSUED = ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]
 TRUTH = [[300.0 + i + k for k in range(3)] for i in range(4)]  # 4 test windows x 3 lead days
 
 
 def row(model: str, label: str, rank: int, skill: float, mae: float, val_skill: float, bias: float) -> dict:
-    """A leaderboard row as core.leaderboard writes it; its test forecasts are the truth shifted by `bias`."""
+    """A leaderboard row as core.model.leaderboard writes it; its test forecasts are the truth shifted by `bias`."""
     return {
         "model": model,
         "label": label,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.cli import main
+from core.app.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,7 +22,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 def test_help_does_not_import_heavy_libraries():
     code = (
-        "import sys; from core.cli import _parser; _parser().format_help();"
+        "import sys; from core.app.cli import _parser; _parser().format_help();"
         "print(sorted(m for m in ('tensorflow', 'keras', 'pandas', 'streamlit', 'plotly') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
@@ -129,7 +129,7 @@ def test_train_forecast_models_json_contract(tmp_path, capsys):
     [("png", b"\x89PNG\r\n\x1a\n"), ("svg", b"<svg"), ("pdf", b"%PDF"), ("html", b"<html"), ("csv", b"# reservoir")],
 )
 def test_export_writes_the_right_file_type(trained_sample, tmp_path, capsys, fmt, magic):
-    from core.export import ExportError, find_chromium
+    from core.export.files import ExportError, find_chromium
 
     ws, _ = trained_sample
     if fmt in ("png", "svg", "pdf"):

@@ -38,8 +38,8 @@ from e2e_helpers import (
     wait_healthy,
 )
 
-from core.importplan import LAYOUT_LABELS, RESERVOIR_LAYOUT
-from core.models import DEFAULT_MODEL, ZOO
+from core.app.importplan import LAYOUT_LABELS, RESERVOIR_LAYOUT
+from core.model.architectures import DEFAULT_MODEL, ZOO
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (make dev installs it)")
 PlaywrightTimeout = sync_api.TimeoutError

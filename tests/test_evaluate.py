@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from core.evaluate import compare, kge, mae, nse, rmse, skill
+from core.model.evaluate import compare, kge, mae, nse, rmse, skill
 
 
 def test_metrics_on_hand_computed_example():

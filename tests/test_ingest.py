@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.ingest import IngestError, ReadOptions, read_csv
+from core.data.ingest import IngestError, ReadOptions, read_csv
 
 
 def _read(tmp_path, content: str | bytes, name: str = "upload.csv", **options):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.pipeline import add_sample, forecast_reservoir, import_csv, train_reservoir
-from core.sample import SAMPLE_NAME
+from core.app.pipeline import add_sample, forecast_reservoir, import_csv, train_reservoir
+from core.data.sample import SAMPLE_NAME
 from tests.conftest import tiny_config
 
 

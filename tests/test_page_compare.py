@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.leaderboard import compare_models, verdict
-from core.models import MODEL_NAMES, ZOO, ModelConfig
-from core.pipeline import add_sample, train_reservoir
-from core.sample import SAMPLE_NAME
-from core.store import Workspace
+from core.app.pipeline import add_sample, train_reservoir
+from core.data.sample import SAMPLE_NAME
+from core.model.architectures import MODEL_NAMES, ZOO, ModelConfig
+from core.model.leaderboard import compare_models, verdict
+from core.store.workspace import Workspace
 from tests.apptest_support import open_page, private_copy, run, texts, wait_for
 from tests.conftest import tiny_config
 

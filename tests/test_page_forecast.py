@@ -16,9 +16,9 @@ import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from core import export, report
-from core.pipeline import forecast_history, forecast_reservoir, import_csv
-from core.sample import SAMPLE_NAME
+from core.app.pipeline import forecast_history, forecast_reservoir, import_csv
+from core.data.sample import SAMPLE_NAME
+from core.export import files, report
 from pages import forecast as page
 from pages.common import fmt_value
 from tests.apptest_support import open_page, run, texts
@@ -222,7 +222,7 @@ def test_page_files_are_the_cli_files(app_trained_ws, downloads):
     at = open_page("forecast")
     fc = forecast_reservoir(app_trained_ws, SAMPLE_NAME)
     mime, data = downloads[report.filename(fc, "csv")]
-    assert data == export.csv_bytes(report.csv_text(fc))
+    assert data == files.csv_bytes(report.csv_text(fc))
     cli_chart = report.chart(forecast_history(app_trained_ws, fc), fc, app_trained_ws.levels(SAMPLE_NAME))
     assert chart_spec(at)["data"] == json.loads(cli_chart.to_json())["data"]  # same readings, forecast, bands
 
@@ -271,8 +271,8 @@ def test_csv_cannot_carry_a_spreadsheet_formula(hindcast):
 def chromium_or_skip() -> None:
     """Static export needs Chromium; without it the page shows export's ExportError (checked here too)."""
     try:
-        export.find_chromium()
-    except export.ExportError as exc:
+        files.find_chromium()
+    except files.ExportError as exc:
         assert "Chromium" in str(exc)
         pytest.skip(f"no Chromium for static export: {exc}")
 

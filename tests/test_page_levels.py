@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.levels import LevelError, OperatingLevel
-from core.pipeline import alert_trigger, verify_alerts
-from core.sample import SAMPLE_NAME
+from core.app.pipeline import alert_trigger, verify_alerts
+from core.data.levels import LevelError, OperatingLevel
+from core.data.sample import SAMPLE_NAME
 from pages import levels as page
 from tests.apptest_support import open_page, run, texts
 
@@ -239,7 +239,7 @@ def test_plan_changes_by_name():
 
 def test_apply_edits_duplicate_names_and_no_op(app_empty_ws):
     """Two rows with one name are refused before anything is stored; an unchanged table writes nothing."""
-    from core.pipeline import add_sample
+    from core.app.pipeline import add_sample
 
     add_sample(app_empty_ws)
     table = page.editor_frame(app_empty_ws.levels(SAMPLE_NAME))

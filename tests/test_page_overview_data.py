@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.importplan import (
+from core.app.importplan import (
     RESERVOIR_LAYOUT,
     WIDE_LAYOUT,
     ImportPlan,
@@ -31,12 +31,12 @@ from core.importplan import (
     read_mapping,
     retrain_candidates,
 )
-from core.ingest import read_csv
-from core.pipeline import ImportRefused, add_sample, train_reservoir
-from core.sample import SAMPLE_NAME
-from core.store import StoreError, UploadInfo, Workspace
-from core.summary import latest_trend, levels_words, main_variable, model_skill, skill_sentence, skill_words
-from core.train import TrainConfig
+from core.app.pipeline import ImportRefused, add_sample, train_reservoir
+from core.app.summary import latest_trend, levels_words, main_variable, model_skill, skill_sentence, skill_words
+from core.data.ingest import read_csv
+from core.data.sample import SAMPLE_NAME
+from core.model.train import TrainConfig
+from core.store.workspace import StoreError, UploadInfo, Workspace
 from pages.common import fmt_value, md_escape, number_format
 from tests.apptest_support import open_page, private_copy, run, start_app, texts
 from tests.conftest import tiny_config
@@ -89,7 +89,7 @@ def daily_csv(days: int = 70, start: str = "2024-01-01", extra: str = "") -> byt
     return ("\n".join(lines) + "\n").encode()
 
 
-# ---------------------------------------------------------------- core.summary / core.importplan
+# ---------------------------------------------------------------- core.app.summary / core.app.importplan
 
 
 def test_latest_trend_compares_with_the_reading_a_week_earlier():
@@ -297,7 +297,7 @@ def test_overview_shows_model_version_skill_and_forecast(trained_ws):
 
 def test_card_without_levels_says_so_once(trained_ws):
     """No levels set: the card says it in the levels line only, not again as an 'Alert:' line."""
-    from core.pipeline import update_levels
+    from core.app.pipeline import update_levels
 
     update_levels(trained_ws, SAMPLE_NAME, [], remove=[lv.name for lv in trained_ws.levels(SAMPLE_NAME)])
     at = start_app()
@@ -445,7 +445,7 @@ def test_wide_file_defaults_to_one_reservoir_per_column(app_sample_ws):
 
 def test_new_days_offer_retraining_with_the_same_settings(trained_ws, monkeypatch):
     """Days added to a reservoir with a model -> 'Retrain with the same settings' starts a retrain job."""
-    import core.jobs
+    import core.app.jobs
 
     started = []
 
@@ -453,7 +453,7 @@ def test_new_days_offer_retraining_with_the_same_settings(trained_ws, monkeypatc
         started.append((reservoir, config, retrain))
         return 42
 
-    monkeypatch.setattr(core.jobs, "start_training", fake_start)
+    monkeypatch.setattr(core.app.jobs, "start_training", fake_start)
     at = open_page("data")
     upload(at, "Sample Reservoir.csv", daily_csv(days=5, start="2024-01-01"))
     assert widget(at.selectbox, "_target").value == SAMPLE_NAME  # the file name matches the reservoir
@@ -492,8 +492,8 @@ def test_trend_delta_text_and_arrow():
 
 def test_overview_card_shows_the_alert_in_words(app_trained_ws):
     """A level just under the current forecast puts a flood alert with its reason on the card."""
-    from core.levels import OperatingLevel
-    from core.pipeline import forecast_reservoir, update_levels
+    from core.app.pipeline import forecast_reservoir, update_levels
+    from core.data.levels import OperatingLevel
 
     fc = forecast_reservoir(app_trained_ws, SAMPLE_NAME)
     near = round(min(p.value for p in fc.points) - 0.01, 3)

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from core.pipeline import default_features
-from core.registry import save_version
-from core.sample import SAMPLE_NAME
-from core.store import Workspace
-from core.train import TrainConfig
+from core.app.pipeline import default_features
+from core.data.sample import SAMPLE_NAME
+from core.model.train import TrainConfig
+from core.store.versions import save_version
+from core.store.workspace import Workspace
 from tests.apptest_support import open_page, private_copy, run, texts, wait_for
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")

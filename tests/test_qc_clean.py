@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import clean, qc
-from core.clean import CleanConfig, CleanError, clean_daily
-from core.ingest import read_csv
+from core.data import clean, qc
+from core.data.clean import CleanConfig, CleanError, clean_daily
+from core.data.ingest import read_csv
 
 
 def _series(values, start: str = "2020-01-01") -> pd.Series:

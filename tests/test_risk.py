@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.forecast import Forecast, ForecastPoint
-from core.levels import LevelError, OperatingLevel, check_levels, parse_level
-from core.risk import alert_state, assess, exceedance, verify, within_horizon
-from core.uncertainty import BANDS, Calibration, calibrate, conformal_quantiles, coverage
+from core.data.levels import LevelError, OperatingLevel, check_levels, parse_level
+from core.forecast.issue import Forecast, ForecastPoint
+from core.forecast.risk import alert_state, assess, exceedance, verify, within_horizon
+from core.model.uncertainty import BANDS, Calibration, calibrate, conformal_quantiles, coverage
 
 RNG = np.random.default_rng(3)
 
@@ -172,8 +172,8 @@ def test_level_spec_errors(spec, message):
 
 
 def test_levels_far_outside_the_data_are_refused(sample_workspace):
-    from core.pipeline import update_levels
-    from core.sample import SAMPLE_NAME
+    from core.app.pipeline import update_levels
+    from core.data.sample import SAMPLE_NAME
 
     with pytest.raises(LevelError, match="far outside"):
         update_levels(sample_workspace, SAMPLE_NAME, [parse_level("Typo=312000:flood:danger", "m", "level")])
@@ -181,8 +181,8 @@ def test_levels_far_outside_the_data_are_refused(sample_workspace):
 
 
 def test_trained_version_stores_coverage_and_forecast_carries_bands(trained_sample):
-    from core.pipeline import forecast_reservoir
-    from core.sample import SAMPLE_NAME
+    from core.app.pipeline import forecast_reservoir
+    from core.data.sample import SAMPLE_NAME
 
     ws, outcome = trained_sample
     cov = ws.model(SAMPLE_NAME)["meta"]["metrics"]["coverage"]

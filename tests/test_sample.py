@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.levels import OperatingLevel, check_level
-from core.sample import (
+from core.data.levels import OperatingLevel, check_level
+from core.data.sample import (
     M3S_TO_HM3_PER_DAY,
     SAMPLE_NAME,
     SampleConfig,

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.levels import LevelError, OperatingLevel
-from core.store import (
+from core.data.levels import LevelError, OperatingLevel
+from core.store.workspace import (
     MergeResult,
     StoreError,
     UnknownReservoir,
@@ -390,7 +390,7 @@ def test_not_a_database_is_refused(tmp_path: Path) -> None:
 _WRITER = """
 import sys, time
 import numpy as np, pandas as pd
-from core.store import UploadInfo, Workspace
+from core.store.workspace import UploadInfo, Workspace
 ws = Workspace(sys.argv[1])
 job = int(sys.argv[2])
 print("ready", flush=True)

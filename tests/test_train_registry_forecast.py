@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.pipeline import forecast_reservoir, train_reservoir
-from core.registry import RegistryError, load_version
-from core.sample import SAMPLE_NAME
-from core.train import TrainConfig, TrainError
+from core.app.pipeline import forecast_reservoir, train_reservoir
+from core.data.sample import SAMPLE_NAME
+from core.model.train import TrainConfig, TrainError
+from core.store.versions import RegistryError, load_version
 from tests.conftest import tiny_config
 
 
@@ -29,8 +29,8 @@ def test_train_reports_metrics_next_to_persistence(trained_sample):
 
 
 def test_same_data_and_config_give_the_same_metrics(trained_sample, tmp_path):
-    from core.pipeline import add_sample
-    from core.store import Workspace
+    from core.app.pipeline import add_sample
+    from core.store.workspace import Workspace
 
     ws, first = trained_sample
     other = Workspace(tmp_path / "again")
@@ -92,7 +92,7 @@ def test_as_of_outside_the_data_is_a_clear_error(trained_sample):
 def test_tampered_model_file_is_refused(trained_sample, tmp_path):
     import shutil
 
-    from core.store import Workspace
+    from core.store.workspace import Workspace
 
     ws, _ = trained_sample
     copy = Workspace(shutil.copytree(ws.root, tmp_path / "copy"))
@@ -103,8 +103,8 @@ def test_tampered_model_file_is_refused(trained_sample, tmp_path):
 
 
 def test_later_version_activates_only_if_validation_improves(tmp_path):
-    from core.pipeline import add_sample
-    from core.store import Workspace
+    from core.app.pipeline import add_sample
+    from core.store.workspace import Workspace
 
     ws = Workspace(tmp_path / "ws")
     add_sample(ws)

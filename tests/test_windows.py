@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.preprocess import fit_scaling, robust_scale
-from core.splits import SplitConfig, SplitError, split_bounds
-from core.windows import latest_window, make_windows
+from core.model.preprocess import fit_scaling, robust_scale
+from core.model.splits import SplitConfig, SplitError, split_bounds
+from core.model.windows import latest_window, make_windows
 
 
 def _frame(n: int = 400, start: str = "2020-01-01") -> pd.DataFrame:

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.models import DEFAULT_MODEL, MODEL_NAMES, ModelConfig
-from core.sample import SAMPLE_NAME
+from core.data.sample import SAMPLE_NAME
+from core.model.architectures import DEFAULT_MODEL, MODEL_NAMES, ModelConfig
 from tests.conftest import tiny_config
 
 FAST = ("persistence", "climatology", "ridge")
@@ -18,9 +18,9 @@ FAST = ("persistence", "climatology", "ridge")
 @pytest.fixture(scope="module")
 def sample_sets():
     """Windows of the sample reservoir, as the trainer cuts them."""
-    from core.pipeline import add_sample, load_clean
-    from core.store import Workspace
-    from core.train import prepare
+    from core.app.pipeline import add_sample, load_clean
+    from core.model.train import prepare
+    from core.store.workspace import Workspace
 
     ws = Workspace(__import__("tempfile").mkdtemp() + "/ws")
     add_sample(ws)
@@ -32,7 +32,7 @@ def sample_sets():
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_every_member_fits_saves_as_keras_or_json_and_loads_identically(name, sample_sets, tmp_path):
-    from core import zoo
+    from core.model import zoo
 
     cfg, scaling, sets = sample_sets
     cfg = tiny_config(epochs=2, model=ModelConfig(name=name, filters=8, units=8))
@@ -52,7 +52,7 @@ def test_every_member_fits_saves_as_keras_or_json_and_loads_identically(name, sa
 
 
 def test_persistence_is_exactly_no_change_and_scores_zero_skill(trained_sample):
-    from core.pipeline import train_reservoir
+    from core.app.pipeline import train_reservoir
 
     ws, _ = trained_sample
     out = train_reservoir(ws, SAMPLE_NAME, tiny_config(model=ModelConfig(name="persistence")), activate=False)
@@ -61,8 +61,8 @@ def test_persistence_is_exactly_no_change_and_scores_zero_skill(trained_sample):
 
 
 def test_climatology_follows_the_season_and_needs_seasonal_inputs(sample_sets):
-    from core import zoo
-    from core.train import TrainError
+    from core.model import zoo
+    from core.model.train import TrainError
 
     cfg, scaling, sets = sample_sets
     member = zoo.create(ModelConfig(name="climatology"), cfg.n_steps, scaling.n_features, cfg.horizon, 0)
@@ -80,7 +80,7 @@ def test_climatology_follows_the_season_and_needs_seasonal_inputs(sample_sets):
 def test_random_forest_json_walk_matches_scikit_learn(sample_sets):
     from sklearn.ensemble import RandomForestRegressor
 
-    from core import zoo
+    from core.model import zoo
 
     cfg, scaling, sets = sample_sets
     member = zoo.create(ModelConfig(name="random_forest"), cfg.n_steps, scaling.n_features, cfg.horizon, cfg.seed)
@@ -93,7 +93,7 @@ def test_random_forest_json_walk_matches_scikit_learn(sample_sets):
 
 
 def test_ridge_penalty_is_chosen_on_validation(sample_sets):
-    from core import zoo
+    from core.model import zoo
 
     cfg, scaling, sets = sample_sets
     member = zoo.create(ModelConfig(name="ridge"), cfg.n_steps, scaling.n_features, cfg.horizon, 0)
@@ -102,7 +102,7 @@ def test_ridge_penalty_is_chosen_on_validation(sample_sets):
 
 
 def test_attention_weights_are_one_per_input_day_and_sum_to_one(sample_sets, tmp_path):
-    from core import zoo
+    from core.model import zoo
 
     cfg, scaling, sets = sample_sets
     cfg = tiny_config(epochs=1, model=ModelConfig(name="conv_lstm_attention", filters=8, units=8))
@@ -121,8 +121,8 @@ def test_attention_weights_are_one_per_input_day_and_sum_to_one(sample_sets, tmp
 def test_forecast_of_an_attention_version_carries_dated_weights(trained_sample, tmp_path):
     import shutil
 
-    from core.pipeline import forecast_reservoir, train_reservoir
-    from core.store import Workspace
+    from core.app.pipeline import forecast_reservoir, train_reservoir
+    from core.store.workspace import Workspace
 
     ws, _ = trained_sample
     copy = Workspace(shutil.copytree(ws.root, tmp_path / "copy"))
@@ -136,8 +136,8 @@ def test_forecast_of_an_attention_version_carries_dated_weights(trained_sample, 
 
 
 def test_unknown_model_is_a_clear_error(trained_sample):
-    from core.pipeline import train_reservoir
-    from core.train import TrainError
+    from core.app.pipeline import train_reservoir
+    from core.model.train import TrainError
 
     ws, _ = trained_sample
     with pytest.raises(TrainError, match="Unknown model 'transformer'. Known models: persistence"):
@@ -145,9 +145,9 @@ def test_unknown_model_is_a_clear_error(trained_sample):
 
 
 def test_leaderboard_ranks_on_validation_stores_every_candidate_and_activates_by_rule(tmp_path):
-    from core.leaderboard import compare_models
-    from core.pipeline import add_sample
-    from core.store import Workspace
+    from core.app.pipeline import add_sample
+    from core.model.leaderboard import compare_models
+    from core.store.workspace import Workspace
 
     ws = Workspace(tmp_path / "ws")
     add_sample(ws)
@@ -179,7 +179,7 @@ def test_leaderboard_ranks_on_validation_stores_every_candidate_and_activates_by
 
 
 def test_leaderboard_says_plainly_when_no_model_beats_persistence():
-    from core.leaderboard import verdict
+    from core.model.leaderboard import verdict
 
     rows = [
         {"model": "persistence", "label": "Persistence", "val_mae": 1.0, "val_skill": 0.0},
@@ -189,7 +189,7 @@ def test_leaderboard_says_plainly_when_no_model_beats_persistence():
 
 
 def test_cli_compare_json_contract_and_train_model(tmp_path, capsys):
-    from core.cli import main
+    from core.app.cli import main
 
     ws = str(tmp_path / "ws")
     assert main(["--workspace", ws, "sample"]) == 0
@@ -238,9 +238,9 @@ def test_cli_compare_json_contract_and_train_model(tmp_path, capsys):
 
 
 def test_compare_job_reports_each_model_and_the_board(tmp_path):
-    from core.jobs import COMPARE, run_job
-    from core.pipeline import add_sample
-    from core.store import Workspace
+    from core.app.jobs import COMPARE, run_job
+    from core.app.pipeline import add_sample
+    from core.store.workspace import Workspace
 
     ws = Workspace(tmp_path / "ws")
     add_sample(ws)
@@ -255,8 +255,8 @@ def test_compare_job_reports_each_model_and_the_board(tmp_path):
 
 
 def test_every_member_appears_in_the_catalogue_with_words():
-    from core.models import BUILDERS, ZOO
-    from core.zoo import _JSON_MEMBERS
+    from core.model.architectures import BUILDERS, ZOO
+    from core.model.zoo import _JSON_MEMBERS
 
     assert set(ZOO) == set(BUILDERS) | set(_JSON_MEMBERS)
     assert all(e.label and e.description.endswith(".") for e in ZOO.values())

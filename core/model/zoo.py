@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.models import ATTENTION_LAYER, BUILDERS, DEFAULT_MODEL, MODEL_NAMES, ZOO, ModelConfig, check_name
-from core.windows import WindowSet
+from core.model.architectures import ATTENTION_LAYER, BUILDERS, DEFAULT_MODEL, MODEL_NAMES, ZOO, ModelConfig, check_name
+from core.model.windows import WindowSet
 
 if TYPE_CHECKING:
-    from core.train import TrainConfig
+    from core.model.train import TrainConfig
 
 EpochHook = Callable[[int, dict[str, float], float], None]
 StopHook = Callable[[], bool]
@@ -125,7 +125,7 @@ class Climatology(Forecaster):
 
     def _fit(self, train: WindowSet, val: WindowSet, config: TrainConfig) -> None:
         if not config.seasonal:
-            from core.train import TrainError
+            from core.model.train import TrainError
 
             raise TrainError("Seasonal climatology needs the seasonal (day-of-year) inputs; turn 'seasonal' on.")
         doy = _day_of_year(train.X)
@@ -400,7 +400,7 @@ def load(folder: Path, filename: str, name: str) -> Forecaster:
     if filename == KERAS_FILE:
         import keras
 
-        import core.layers  # noqa: F401 - registers the custom layers before loading
+        import core.model.layers  # noqa: F401 - registers the custom layers before loading
 
         return KerasNet(keras.saving.load_model(path, compile=False, safe_mode=True), check_name(name))
     data = json.loads(path.read_text())

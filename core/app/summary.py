@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from core.store import ReservoirInfo, VariableInfo, Workspace
+from core.store.workspace import ReservoirInfo, VariableInfo, Workspace
 
 MAIN_VARIABLES = ("level", "storage")  # what an operator looks at first, in order of preference
 TREND_DAYS = 7

@@ -196,7 +196,7 @@ def _conv_lstm_attention(n_steps: int, n_features: int, horizon: int, cfg: Model
     import keras
     from keras import layers
 
-    from core.layers import TemporalAttention
+    from core.model.layers import TemporalAttention
 
     inputs = _inputs(n_steps, n_features)
     states = layers.LSTM(cfg.units, return_sequences=True, unroll=_unroll(n_steps), name="lstm")(_convs(inputs, cfg))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.variables import canonical_name, daily_aggregate, is_nonnegative
+from core.data.variables import canonical_name, daily_aggregate, is_nonnegative
 
 SENTINELS: tuple[float, ...] = (-9999.0, -999.0, 9999.0, -99999.0, 99999.0)
 

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from core.variables import canonical_name
+from core.data.variables import canonical_name
 
-if TYPE_CHECKING:  # plotly and core.forecast (which pulls in the model code) load only when a figure is drawn
+if TYPE_CHECKING:  # plotly and core.forecast.issue (which pulls in the model code) load only when a figure is drawn
     import plotly.graph_objects as go
 
-    from core.forecast import Forecast
-    from core.levels import OperatingLevel
+    from core.data.levels import OperatingLevel
+    from core.forecast.issue import Forecast
 
 # One palette for every chart, so a colour means the same thing on every page and in every report.
 OBSERVED = "#2f3e4e"  # dark slate
@@ -39,7 +39,7 @@ LEVEL_COLOURS: dict[tuple[str, str], str] = {
 LEVEL_DASH = {"flood": "solid", "drought": "dash"}
 LEVEL_MARGIN = 0.3  # levels within 30% of the data span beyond the data are drawn; farther ones are listed
 
-# QC flag codes as written by core.clean (int8); kept here as plain ints so charts need not import the cleaning code.
+# QC flag codes as written by core.data.clean (int8); kept here as plain ints so charts need not import the cleaning code.
 FLAG_OK, FLAG_INTERPOLATED, FLAG_SPIKE, FLAG_IMPOSSIBLE, FLAG_SENTINEL, FLAG_MISSING, FLAG_FLATLINE = range(7)
 FLAG_STYLES: dict[int, tuple[str, str, str]] = {  # code -> (legend label, colour, marker symbol)
     FLAG_INTERPOLATED: ("interpolated", "#17a2b8", "circle-open"),
@@ -740,7 +740,7 @@ def versions_figure(models: Sequence[Mapping[str, Any]], *, unit: str | None = N
     fig = _figure(height, None)
     if not models:
         return _placeholder(fig, "no trained versions yet")
-    from core.models import ZOO
+    from core.model.architectures import ZOO
 
     labels, kinds, model_mae, pers_mae, skills, val, colours = [], [], [], [], [], [], []
     for m in sorted(models, key=lambda x: int(x["version"])):

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core import qc
+from core.data import qc
 
 OK = np.int8(0)
 INTERPOLATED = np.int8(1)

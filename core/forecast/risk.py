@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from core.forecast import Forecast
-from core.levels import SEVERITIES, OperatingLevel
-from core.variables import canonical_name
+from core.data.levels import SEVERITIES, OperatingLevel
+from core.data.variables import canonical_name
+from core.forecast.issue import Forecast
 
 DEFAULT_TRIGGER = 0.20  # alert when the chance of crossing a level within the horizon is at least this
 LIKELY = 0.5  # "likely crossed" = more likely than not

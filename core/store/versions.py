@@ -11,13 +11,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from core import zoo
 from core.jsonio import dumps, write_atomic
-from core.preprocess import Scaling
-from core.store import StoreError, Workspace
-from core.train import TrainConfig, TrainResult
-from core.uncertainty import Calibration
-from core.zoo import KERAS_FILE
+from core.model import zoo
+from core.model.preprocess import Scaling
+from core.model.train import TrainConfig, TrainResult
+from core.model.uncertainty import Calibration
+from core.model.zoo import KERAS_FILE
+from core.store.workspace import StoreError, Workspace
 
 META_FILE = "meta.json"
 

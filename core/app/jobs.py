@@ -9,7 +9,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from core.store import Workspace
+from core.store.workspace import Workspace
 
 TRAIN = "train"
 COMPARE = "compare"
@@ -39,7 +39,7 @@ def start_job(ws: Workspace, reservoir: str, kind: str, params: dict[str, Any]) 
 
 def run_job(ws: Workspace, job_id: int) -> dict[str, Any]:
     """Body of the job process: do the work, report every epoch, honour stop requests, record the outcome."""
-    from core.train import TrainConfig
+    from core.model.train import TrainConfig
 
     job = ws.job(job_id)
     if job["kind"] not in (TRAIN, COMPARE):
@@ -68,7 +68,7 @@ def _train(
     ws: Workspace, job_id: int, reservoir: str, config: Any, params: dict[str, Any], stop: Any
 ) -> tuple[dict[str, Any], str, bool]:
     """One training (or retraining) run with live epochs."""
-    from core.pipeline import retrain_reservoir, train_reservoir
+    from core.app.pipeline import retrain_reservoir, train_reservoir
 
     def on_epoch(epoch: int, logs: dict[str, float], seconds: float) -> None:
         ws.add_epoch(job_id, epoch, logs, seconds, config.epochs)
@@ -94,7 +94,7 @@ def _compare(
     Epochs are numbered across models (the epochs table has one row per job and epoch) and carry
     the model's index, so the page can draw the current model's loss curve.
     """
-    from core.leaderboard import compare_models, parse_models
+    from core.model.leaderboard import compare_models, parse_models
 
     names = parse_models(params.get("models"))
     state: dict[str, Any] = {"epoch": 0, "index": 0, "done": []}
@@ -144,7 +144,7 @@ def start_comparison(
     ws: Workspace, reservoir: str, config: Any, models: list[str] | None = None, *, activate_best: bool | None = None
 ) -> int:
     """Launch a leaderboard job (all zoo members by default) for the dashboard's "Compare models"."""
-    from core.leaderboard import parse_models
+    from core.model.leaderboard import parse_models
 
     params = {"config": config.to_dict(), "models": list(parse_models(models)), "activate_best": activate_best}
     return start_job(ws, reservoir, COMPARE, params)

@@ -9,16 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from core.clean import CleanConfig, CleanFrame, clean_daily
-from core.ingest import ParsedCSV, ReadOptions, read_csv
-from core.levels import OperatingLevel
-from core.store import MergeResult, StoreError, UploadInfo, Workspace
-from core.train import EpochHook, StopHook, TrainConfig, TrainError, TrainResult
+from core.data.clean import CleanConfig, CleanFrame, clean_daily
+from core.data.ingest import ParsedCSV, ReadOptions, read_csv
+from core.data.levels import OperatingLevel
+from core.model.train import EpochHook, StopHook, TrainConfig, TrainError, TrainResult
+from core.store.workspace import MergeResult, StoreError, UploadInfo, Workspace
 
 if TYPE_CHECKING:
-    from core.forecast import Forecast
-    from core.registry import LoadedModel
-from core.variables import KINDS, canonical_name
+    from core.forecast.issue import Forecast
+    from core.store.versions import LoadedModel
+from core.data.variables import KINDS, canonical_name
 
 
 class ImportRefused(ValueError):
@@ -171,8 +171,8 @@ def train_reservoir(
     should_stop: StopHook | None = None,
 ) -> TrainOutcome:
     """Clean the stored history, fit, and save a new version (activated by the registry's rule)."""
-    from core.registry import save_version
-    from core.train import fit
+    from core.model.train import fit
+    from core.store.versions import save_version
 
     name = ws.reservoir(reservoir).name
     target, features = resolve_variables(ws, name, config.target, config.features)
@@ -196,9 +196,9 @@ def forecast_reservoir(
 
     Pass `loaded` to reuse a model already in memory (the dashboard caches it).
     """
-    from core import risk
-    from core.forecast import issue
-    from core.registry import load_version
+    from core.forecast import risk
+    from core.forecast.issue import issue
+    from core.store.versions import load_version
 
     info = ws.reservoir(reservoir)
     name = info.name
@@ -212,7 +212,7 @@ def forecast_reservoir(
 
 def forecast_history(ws: Workspace, forecast: Forecast, days: int = 90) -> pd.Series:
     """Observed target around a forecast: `days` before the issue date plus what happened during its horizon."""
-    from core.report import history_span, history_window
+    from core.export.report import history_span, history_window
 
     start, end = history_span(forecast, days)
     raw = ws.readings(forecast.reservoir, [forecast.target], start=str(start.date()), end=str(end.date()))
@@ -221,8 +221,8 @@ def forecast_history(ws: Workspace, forecast: Forecast, days: int = 90) -> pd.Se
 
 def add_sample(ws: Workspace, csv: Path | None = None) -> list[MergeResult]:
     """Load the seeded sample reservoir (readings and operating levels); optionally write it as CSV."""
-    from core.sample import make_sample
-    from core.train import fingerprint
+    from core.data.sample import make_sample
+    from core.model.train import fingerprint
 
     sample = make_sample()
     if csv is not None:
@@ -252,7 +252,7 @@ __all__ = [
 
 def alert_trigger(ws: Workspace, reservoir: str) -> float:
     """The reservoir's alert trigger probability (operator-editable; default 20 %)."""
-    from core.risk import DEFAULT_TRIGGER
+    from core.forecast.risk import DEFAULT_TRIGGER
 
     return float(ws.get_meta(reservoir, "alert_trigger", DEFAULT_TRIGGER))
 
@@ -271,7 +271,7 @@ def update_levels(
     remove: Sequence[str] = (),
 ) -> list[OperatingLevel]:
     """Add or replace levels by name and remove others; the whole set is checked before it is stored."""
-    from core.levels import LevelError, check_levels
+    from core.data.levels import LevelError, check_levels
 
     name = ws.reservoir(reservoir).name
     current = {lv.name.lower(): lv for lv in ws.levels(name)}
@@ -302,7 +302,7 @@ def update_levels(
 
 def _version_windows(ws: Workspace, reservoir: str, loaded: LoadedModel, start: str, end: str) -> tuple[Any, Any]:
     """Forecast windows issued between start and end (whole span inside [start - n_steps, end]) and their forecasts."""
-    from core.windows import make_windows
+    from core.model.windows import make_windows
 
     cfg, scaling = loaded.config, loaded.scaling
     clean = load_clean(ws, reservoir, [cfg.target, *cfg.features], cfg.clean).values
@@ -328,8 +328,8 @@ def score_version(
     ws: Workspace, reservoir: str, version: int, start: str, end: str, loaded: LoadedModel | None = None
 ) -> dict[str, Any]:
     """Metrics of a stored version on forecasts issued between start and end (the champion-vs-challenger window)."""
-    from core.evaluate import compare
-    from core.registry import load_version
+    from core.model.evaluate import compare
+    from core.store.versions import load_version
 
     loaded = loaded or load_version(ws, reservoir, version)
     windows, pred = _version_windows(ws, reservoir, loaded, start, end)
@@ -348,9 +348,9 @@ def verify_alerts(
     loaded: LoadedModel | None = None,
 ) -> dict[str, Any]:
     """Hits, misses and false alarms of the alert rule per level over the version's test period."""
-    from core import risk
-    from core.registry import load_version
-    from core.uncertainty import recent_change
+    from core.forecast import risk
+    from core.model.uncertainty import recent_change
+    from core.store.versions import load_version
 
     name = ws.reservoir(reservoir).name
     loaded = loaded or load_version(ws, name, version)
@@ -395,10 +395,10 @@ def hindcast(
     Each issue day's inputs are cleaned from the readings up to that day (a `lookback_days` tail), so no
     future reading reaches a hindcast through gap filling or spike detection.
     """
-    from core import risk
-    from core.clean import clean_daily
-    from core.forecast import ForecastError, issue
-    from core.registry import load_version
+    from core.data.clean import clean_daily
+    from core.forecast import risk
+    from core.forecast.issue import ForecastError, issue
+    from core.store.versions import load_version
 
     name = ws.reservoir(reservoir).name
     loaded = loaded or load_version(ws, name, version)
@@ -446,7 +446,7 @@ def retrain_reservoir(
     The new version is not activated unless asked (activate=None applies the validation rule): the
     operator decides after seeing champion vs challenger.
     """
-    from core.splits import SplitConfig
+    from core.model.splits import SplitConfig
 
     name = ws.reservoir(reservoir).name
     champion = ws.model(name)

@@ -26,14 +26,14 @@ def _emit(args: argparse.Namespace, data: Any, text: Callable[[], list[str]] | l
 
 def _workspace(args: argparse.Namespace):  # noqa: ANN202
     """Open the workspace named by --workspace, SENTINEL_WORKSPACE or ./workspace."""
-    from core.store import Workspace, resolve_workspace
+    from core.store.workspace import Workspace, resolve_workspace
 
     return Workspace(resolve_workspace(args.workspace))
 
 
 def _options(args: argparse.Namespace):  # noqa: ANN202
     """CSV reading overrides from the command line."""
-    from core.ingest import ReadOptions
+    from core.data.ingest import ReadOptions
 
     return ReadOptions(date_column=args.date_column, dayfirst=args.dayfirst)
 
@@ -54,7 +54,7 @@ def _fmt(value: Any, digits: int = 3) -> str:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     """Add the built-in sample reservoir (and optionally write its CSV)."""
-    from core.pipeline import add_sample
+    from core.app.pipeline import add_sample
 
     ws = _workspace(args)
     if args.if_empty and ws.reservoirs():
@@ -75,7 +75,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     """Validation report of a file; stores nothing."""
-    from core.ingest import read_csv
+    from core.data.ingest import read_csv
 
     parsed = read_csv(Path(args.file), options=_options(args))
     _emit(args, parsed.report.to_dict(), parsed.report.summary_lines)
@@ -84,7 +84,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Validate and merge a file into the workspace."""
-    from core.pipeline import ImportRefused, import_csv
+    from core.app.pipeline import ImportRefused, import_csv
 
     ws = _workspace(args)
     units = {}
@@ -121,9 +121,9 @@ def _train_config(args: argparse.Namespace, base: Any = None):  # noqa: ANN202
     """TrainConfig from flags, on top of a base config (retrain) or the defaults."""
     from dataclasses import replace
 
-    from core.models import check_name
-    from core.splits import SplitConfig
-    from core.train import TrainConfig, with_overrides
+    from core.model.architectures import check_name
+    from core.model.splits import SplitConfig
+    from core.model.train import TrainConfig, with_overrides
 
     features = tuple(f.strip() for f in args.features.split(",") if f.strip()) if args.features is not None else None
     cfg = base or TrainConfig(target=args.target, features=())
@@ -171,7 +171,7 @@ def _train_lines(out: dict[str, Any]) -> list[str]:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a new version on the stored history."""
-    from core.pipeline import train_reservoir
+    from core.app.pipeline import train_reservoir
 
     ws = _workspace(args)
     cfg = _with_default_features(ws, args, _train_config(args))
@@ -183,8 +183,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def _with_default_features(ws: Any, args: argparse.Namespace, cfg: Any):  # noqa: ANN202 - TrainConfig
     """Without --features, train on every stored non-state variable of the reservoir."""
-    from core.pipeline import default_features, resolve_variables
-    from core.train import with_overrides
+    from core.app.pipeline import default_features, resolve_variables
+    from core.model.train import with_overrides
 
     if args.features is not None:
         return cfg
@@ -194,7 +194,7 @@ def _with_default_features(ws: Any, args: argparse.Namespace, cfg: Any):  # noqa
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Train zoo members on the same split, rank them on validation, report test metrics (the leaderboard)."""
-    from core.leaderboard import compare_models
+    from core.model.leaderboard import compare_models
 
     ws = _workspace(args)
     cfg = _with_default_features(ws, args, _train_config(args))
@@ -232,7 +232,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_retrain(args: argparse.Namespace) -> int:
     """Train the active version's settings on all current data; compare old and new on the same recent window."""
-    from core.pipeline import retrain_reservoir
+    from core.app.pipeline import retrain_reservoir
 
     outcome, comparison = retrain_reservoir(_workspace(args), args.reservoir, activate=args.activate)
     out = {**outcome.to_dict(), "comparison": comparison}
@@ -265,7 +265,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
 
 def cmd_forecast(args: argparse.Namespace) -> int:
     """Forecast from the latest readings or a past as-of date."""
-    from core.pipeline import forecast_reservoir
+    from core.app.pipeline import forecast_reservoir
 
     fc = forecast_reservoir(_workspace(args), args.reservoir, version=args.version, as_of=args.as_of)
     data = fc.to_dict()
@@ -301,8 +301,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 
 def cmd_levels(args: argparse.Namespace) -> int:
     """List or edit the reservoir's operating levels and its alert trigger."""
-    from core.levels import parse_level
-    from core.pipeline import alert_trigger, set_alert_trigger, update_levels
+    from core.app.pipeline import alert_trigger, set_alert_trigger, update_levels
+    from core.data.levels import parse_level
 
     ws = _workspace(args)
     info = ws.reservoir(args.reservoir)
@@ -343,7 +343,7 @@ def _default_level_variable(ws: Any, info: Any) -> str:
 
 def cmd_hindcast(args: argparse.Namespace) -> int:
     """The forecasts the model would have issued on each past day, with what then happened."""
-    from core.pipeline import hindcast
+    from core.app.pipeline import hindcast
 
     forecasts = hindcast(_workspace(args), args.reservoir, args.date_from, args.date_to, version=args.version)
     data = {"reservoir": args.reservoir, "hindcasts": [{"issued": f.issued, **f.to_dict()} for f in forecasts]}
@@ -364,7 +364,7 @@ def cmd_hindcast(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """Hits, misses and false alarms of the alert rule over a version's test period."""
-    from core.pipeline import verify_alerts
+    from core.app.pipeline import verify_alerts
 
     ws = _workspace(args)
     name = ws.reservoir(args.reservoir).name
@@ -395,9 +395,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the forecast chart (png/svg/pdf/html) or table (csv) to a file."""
-    from core import report
+    from core.app.pipeline import forecast_history, forecast_reservoir
+    from core.export import report
     from core.jsonio import write_atomic
-    from core.pipeline import forecast_history, forecast_reservoir
 
     ws = _workspace(args)
     fc = forecast_reservoir(ws, args.reservoir, version=args.version, as_of=args.as_of)
@@ -486,7 +486,7 @@ def cmd_reservoirs(args: argparse.Namespace) -> int:
 
 def cmd_run_job(args: argparse.Namespace) -> int:
     """Internal: the body of a background job process started by the dashboard."""
-    from core.jobs import run_job
+    from core.app.jobs import run_job
 
     run_job(_workspace(args), args.job_id)
     return 0
@@ -512,7 +512,7 @@ def _parser() -> argparse.ArgumentParser:
         "--monthfirst", dest="dayfirst", action="store_const", const=False, help="dates are month/day/year"
     )
 
-    from core.models import DEFAULT_MODEL, MODEL_NAMES
+    from core.model.architectures import DEFAULT_MODEL, MODEL_NAMES
 
     train_opts = argparse.ArgumentParser(add_help=False)
     train_opts.add_argument(

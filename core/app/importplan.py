@@ -1,6 +1,6 @@
 """What the Data page proposes for a read file (layout, column mapping) and how it words a report or an import.
 
-Pure functions over core.ingest / core.pipeline results, so the page stays thin and tests can call them directly.
+Pure functions over core.data.ingest / core.app.pipeline results, so the page stays thin and tests can call them directly.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import Any
 
 import pandas as pd
 
-from core.ingest import Issue, ReadOptions, ValidationReport
-from core.pipeline import ImportOutcome, import_csv, variable_mapping
-from core.store import StoreError, Workspace
-from core.variables import KINDS, canonical_name
+from core.app.pipeline import ImportOutcome, import_csv, variable_mapping
+from core.data.ingest import Issue, ReadOptions, ValidationReport
+from core.data.variables import KINDS, canonical_name
+from core.store.workspace import StoreError, Workspace
 
 RESERVOIR_LAYOUT = "reservoir"  # one reservoir per file, columns are variables
 WIDE_LAYOUT = "wide"  # columns are reservoirs, all holding one variable

@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from core.models import DEFAULT_MODEL, MODEL_NAMES, ZOO, check_name
-from core.pipeline import TrainOutcome, train_reservoir
-from core.store import Workspace
-from core.train import EpochHook, StopHook, TrainConfig, TrainError
+from core.app.pipeline import TrainOutcome, train_reservoir
+from core.model.architectures import DEFAULT_MODEL, MODEL_NAMES, ZOO, check_name
+from core.model.train import EpochHook, StopHook, TrainConfig, TrainError
+from core.store.workspace import Workspace
 
 ModelHook = Callable[[int, int, str, dict[str, Any] | None], None]  # (index, total, model, finished row or None)
 

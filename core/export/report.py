@@ -7,10 +7,11 @@ from typing import Any
 
 import pandas as pd
 
-from core import charts, export
-from core.forecast import Forecast
-from core.levels import OperatingLevel
-from core.uncertainty import BANDS
+from core import charts
+from core.data.levels import OperatingLevel
+from core.export import files
+from core.forecast.issue import Forecast
+from core.model.uncertainty import BANDS
 
 HISTORY_DAYS = 90  # observed days before the issue date that the chart shows
 
@@ -55,7 +56,7 @@ def risk_columns(forecast: Forecast) -> dict[str, list[Any]]:
 
 def table(forecast: Forecast) -> pd.DataFrame:
     """The forecast table with bands and exceedance probabilities."""
-    frame = export.forecast_table(forecast, risk_columns(forecast))
+    frame = files.forecast_table(forecast, risk_columns(forecast))
     numeric = frame.select_dtypes("number").columns.drop("lead_days", errors="ignore")
     frame[numeric] = frame[numeric].round(4)  # a tenth of a millimetre is past any gauge's precision
     return frame
@@ -84,7 +85,7 @@ def _plain(value: float) -> str:
 
 def csv_text(forecast: Forecast) -> str:
     """The forecast table as spreadsheet-safe CSV."""
-    return export.table_csv(table(forecast), header_lines=header_lines(forecast))
+    return files.table_csv(table(forecast), header_lines=header_lines(forecast))
 
 
 def chart(history: pd.Series, forecast: Forecast, levels: Sequence[OperatingLevel] = ()) -> Any:
@@ -95,17 +96,17 @@ def chart(history: pd.Series, forecast: Forecast, levels: Sequence[OperatingLeve
 def render(history: pd.Series, forecast: Forecast, levels: Sequence[OperatingLevel], fmt: str) -> bytes:
     """Bytes of one export format: png, svg, pdf, html or csv."""
     fmt = fmt.lower()
-    if fmt not in export.EXPORT_FORMATS:
-        raise ValueError(f"Unknown export format '{fmt}'. Choose one of {', '.join(export.EXPORT_FORMATS)}.")
+    if fmt not in files.EXPORT_FORMATS:
+        raise ValueError(f"Unknown export format '{fmt}'. Choose one of {', '.join(files.EXPORT_FORMATS)}.")
     if fmt == "csv":
-        return export.csv_bytes(csv_text(forecast))
+        return files.csv_bytes(csv_text(forecast))
     fig = chart(history, forecast, levels)
     if fmt == "html":
-        name = export.safe_filename(forecast.reservoir, f"v{forecast.version}", forecast.issued, ext="html")
-        return export.figure_html(fig, filename=name).encode("utf-8")
-    return export.figure_bytes(fig, fmt)
+        name = files.safe_filename(forecast.reservoir, f"v{forecast.version}", forecast.issued, ext="html")
+        return files.figure_html(fig, filename=name).encode("utf-8")
+    return files.figure_bytes(fig, fmt)
 
 
 def filename(forecast: Forecast, fmt: str) -> str:
     """Download name: reservoir, version and issue date, ASCII only."""
-    return export.safe_filename(forecast.reservoir, f"v{forecast.version}", forecast.issued, ext=fmt)
+    return files.safe_filename(forecast.reservoir, f"v{forecast.version}", forecast.issued, ext=fmt)

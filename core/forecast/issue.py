@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.registry import LoadedModel
-from core.uncertainty import BANDS, recent_change
-from core.variables import canonical_name, is_nonnegative
-from core.windows import latest_window
+from core.data.variables import canonical_name, is_nonnegative
+from core.model.uncertainty import BANDS, recent_change
+from core.model.windows import latest_window
+from core.store.versions import LoadedModel
 
 
 class ForecastError(ValueError):

@@ -10,16 +10,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core import zoo
-from core.clean import CleanConfig
-from core.evaluate import compare
-from core.models import ModelConfig
-from core.preprocess import Scaling, fit_scaling
-from core.splits import SplitBounds, SplitConfig, split_bounds
-from core.uncertainty import METHODS, Calibration, calibrate, coverage, recent_change
-from core.variables import canonical_name, is_nonnegative
-from core.windows import WindowSet, make_windows
-from core.zoo import EpochHook, StopHook
+from core.data.clean import CleanConfig
+from core.data.variables import canonical_name, is_nonnegative
+from core.model import zoo
+from core.model.architectures import ModelConfig
+from core.model.evaluate import compare
+from core.model.preprocess import Scaling, fit_scaling
+from core.model.splits import SplitBounds, SplitConfig, split_bounds
+from core.model.uncertainty import METHODS, Calibration, calibrate, coverage, recent_change
+from core.model.windows import WindowSet, make_windows
+from core.model.zoo import EpochHook, StopHook
 
 
 class TrainError(ValueError):

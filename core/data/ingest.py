@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core import qc
-from core.variables import canonical_name, daily_aggregate, guess_unit
+from core.data import qc
+from core.data.variables import canonical_name, daily_aggregate, guess_unit
 
 MIN_TRAIN_DAYS = 60  # fewer days than this: importable, but too short to train a forecast
 MAX_ROWS_LISTED = 20  # file line numbers kept per issue

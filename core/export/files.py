@@ -21,7 +21,7 @@ import pandas as pd
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-    from core.forecast import Forecast
+    from core.forecast.issue import Forecast
 
 EXPORT_FORMATS = ("png", "svg", "pdf", "html", "csv")
 STATIC_FORMATS = ("png", "svg", "pdf")

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.levels import OperatingLevel
+from core.data.levels import OperatingLevel
 
 SAMPLE_NAME = "Sample Reservoir"
 COLUMNS: tuple[str, ...] = ("level", "storage", "inflow", "outflow", "rainfall")

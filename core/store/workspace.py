@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.levels import OperatingLevel, check_level
-from core.variables import canonical_name
+from core.data.levels import OperatingLevel, check_level
+from core.data.variables import canonical_name
 
 DB_NAME = "sentinel.db"
 MODELS_DIR = "models"

@@ -1,0 +1,1 @@
+"""The application layer: user actions shared by CLI and pages, background jobs, the CLI."""

@@ -1,0 +1,1 @@
+"""Files that leave the app: chart images, offline HTML, CSV tables."""

@@ -1,0 +1,1 @@
+"""Issuing forecasts and the risk of crossing operating levels."""

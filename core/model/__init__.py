@@ -1,0 +1,1 @@
+"""Configs, preprocessing, splits, windows, architectures, the zoo, training, evaluation, uncertainty."""
