@@ -316,8 +316,9 @@ def main(argv: list[str] | None = None) -> int:
     """Score every peer on the test windows of the shared reservoirs and print a markdown table."""
     from bench.data import load_all, select
     from core.app.pipeline import load_clean
+    from core.model.config import TrainConfig
     from core.model.evaluate import compare
-    from core.model.train import TrainConfig, prepare
+    from core.model.train import prepare
     from core.store.workspace import Workspace
 
     parser = argparse.ArgumentParser(description=__doc__)

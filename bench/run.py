@@ -2,7 +2,7 @@
 
 Not a test: it measures accuracy (skill vs persistence) and speed on this machine's CPU cores, and
 rewrites bench/RESULTS.md with the tables and the date. Zoo members run through the dashboard's own
-leaderboard (core.model.leaderboard.compare_models, every member stored as a version); peers (bench/peers.py,
+leaderboard (core.app.compare.compare_models, every member stored as a version); peers (bench/peers.py,
 needs bench/requirements.txt: `make bench` sets up .venv-bench) forecast the same test windows.
 """
 
@@ -22,12 +22,12 @@ import numpy as np
 import pandas as pd
 
 from bench.data import load_all, select
+from core.app.compare import compare_models
 from core.app.pipeline import forecast_reservoir, load_clean
-from core.model.architectures import DEFAULT_MODEL
+from core.model.config import DEFAULT_MODEL, TrainConfig
 from core.model.evaluate import compare
-from core.model.leaderboard import compare_models, parse_models
-from core.model.train import TrainConfig
-from core.store.workspace import Workspace
+from core.model.leaderboard import parse_models
+from core.store.workspace import ModelVersion, Workspace
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
@@ -41,9 +41,7 @@ def _help_seconds() -> float:
 
 def _warm_forecast_ms(ws: Workspace, reservoir: str, repeats: int = 20) -> float:
     """Median time of a forecast with the model already loaded (the dashboard's cached case)."""
-    from core.store.versions import load_version
-
-    loaded = load_version(ws, reservoir)
+    loaded = ws.load_version(reservoir)
     forecast_reservoir(ws, reservoir, loaded=loaded)
     times = []
     for _ in range(repeats):
@@ -53,12 +51,12 @@ def _warm_forecast_ms(ws: Workspace, reservoir: str, repeats: int = 20) -> float
     return statistics.median(times)
 
 
-def _alert_scores(ws: Workspace, task: object, record: dict) -> dict[str, dict]:
+def _alert_scores(ws: Workspace, task: object, record: ModelVersion) -> dict[str, dict]:
     """POD/FAR/CSI of the alert rule with levels at the 90th/10th percentile of the training series."""
     from core.app.pipeline import verify_alerts
     from core.data.levels import OperatingLevel
 
-    train_start, train_end = record["meta"]["data"]["splits"]["train"]
+    train_start, train_end = record.splits["train"]
     series = ws.readings(task.reservoir, [task.target])[task.target].loc[train_start:train_end]
     levels = [
         OperatingLevel("p90 (flood)", float(series.quantile(0.9)), None, "flood", "warning", task.target),
@@ -72,13 +70,13 @@ def _peer_skills(ws: Workspace, task: object, board: dict, peers: list[str]) -> 
     """Peers' forecasts of the board's test windows: skill vs persistence and seconds per peer."""
     from bench.peers import peer_forecasts
 
-    record = ws.model(task.reservoir, board["models"][0]["version"])
-    cfg = TrainConfig.from_dict(record["meta"]["config"])
+    record = ws.version(task.reservoir, board["models"][0]["version"])
+    cfg = TrainConfig.from_dict(record.config)
     series = load_clean(ws, task.reservoir, [task.target, *task.features], cfg.clean).values[task.target]
     issued = pd.DatetimeIndex(board["test"]["issued"])
     truth = np.asarray(board["test"]["truth"], float)
     base = series.reindex(issued).to_numpy(float)
-    splits = record["meta"]["data"]["splits"]
+    splits = record.splits
     train_end, val_end = pd.Timestamp(splits["train"][1]), pd.Timestamp(splits["val"][1])
     skills, seconds = {}, {}
     for peer in peers:  # one at a time so each gets its own timing
@@ -129,8 +127,8 @@ def main(argv: list[str] | None = None) -> int:
             board = compare_models(ws, task.reservoir, cfg, models, activate_best=False)
             by_model = {r["model"]: r for r in board["models"]}
             default = by_model[DEFAULT_MODEL]
-            ws.set_active(task.reservoir, default["version"])
-            record = ws.model(task.reservoir, default["version"])
+            ws.activate(task.reservoir, default["version"])
+            record = ws.version(task.reservoir, default["version"])
             peer_skill, peer_seconds = _peer_skills(ws, task, board, peers) if peers else ({}, {})
             m = default["metrics"]
             rows.append(
@@ -155,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                     "train_s": {**{r["model"]: r["train_seconds"] for r in board["models"]}, **peer_seconds},
                     "coverage": {
                         method: {b: c[b]["mean"] for b in ("50", "80", "95")}
-                        for method, c in record["meta"]["metrics"]["coverage_by_method"].items()
+                        for method, c in record.metrics["coverage_by_method"].items()
                     },
                     "alerts": _alert_scores(ws, task, record),
                 }

@@ -1,1 +1,1 @@
-"""Dashboard pages (listed explicitly in app.py) and their shared helpers in common.py."""
+"""Dashboard pages (listed explicitly in app.py), their shared helpers (common.py) and the Train page's parts."""

@@ -5,9 +5,11 @@ Not a page itself (app.py lists pages explicitly). Keeps Streamlit concerns here
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import runpy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,30 +17,82 @@ import pandas as pd
 import streamlit as st
 
 from core import charts
-from core.store.workspace import StoreError, Workspace, resolve_workspace
+from core.app.pipeline import add_sample, alert_trigger
+from core.model.zoo import ZOO
+from core.store.workspace import LoadedModel, ModelVersion, StoreError, Workspace, resolve_workspace
+
+try:  # a Streamlit internal that ensure_shell flips; feature-detected, as a later Streamlit may drop it
+    from streamlit.runtime import pages_manager as streamlit_pages
+except ImportError:  # pragma: no cover - depends on the installed Streamlit
+    streamlit_pages = None
 
 RESERVOIR_KEY = "reservoir"
 ACTIVE = "active"  # version picker choice that follows whichever version is active
 APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
+SHELL_FLAG = "uses_pages_directory"  # Streamlit internal: on = old multipage mode, which skips app.py
+
+PAGE_LINKS = {  # point_to's targets: page file, link text, icon
+    "data": ("pages/data.py", "Go to the Data page", ":material/upload_file:"),
+    "train": ("pages/train.py", "Go to the Train page", ":material/model_training:"),
+}
+_MISSING = object()
+
+log = logging.getLogger(__name__)
+
+
+def _shell_switch() -> Any | None:
+    """Streamlit's PagesManager while it still has the old-mode flag; None (warned once) when that internal changed."""
+    manager = getattr(streamlit_pages, "PagesManager", None)
+    if manager is None:
+        _warn_no_shell_fix("streamlit.runtime.pages_manager.PagesManager is gone")
+        return None
+    flag = getattr(manager, SHELL_FLAG, _MISSING)
+    if flag is _MISSING:
+        _warn_no_shell_fix(f"PagesManager.{SHELL_FLAG} is gone")
+        return None
+    if flag is not None and not isinstance(flag, bool):
+        _warn_no_shell_fix(f"PagesManager.{SHELL_FLAG} is no longer a flag ({flag!r})")
+        return None
+    return manager
+
+
+@functools.cache
+def _warn_no_shell_fix(reason: str) -> None:
+    """Say once per server (and reason) that a bookmarked page URL may open without the app's shell."""
+    log.warning(
+        "Reservoir Sentinel: %s in Streamlit %s, so a bookmarked page URL opened first after a server start may "
+        "show that page without the sidebar navigation (open / instead). pages/common.ensure_shell needs a look.",
+        reason,
+        st.__version__,
+    )
 
 
 def ensure_shell() -> None:
-    """Make a page that Streamlit ran on its own go through app.py instead.
+    """Make a page that Streamlit ran on its own go through app.py instead; never fails the page.
 
     With a `pages/` folder, the first request after a server start that asks for a page URL
     (e.g. a bookmarked /forecast) runs that page file directly, in Streamlit's old multipage
     mode, without app.py's navigation, sidebar and start-up. Turning that mode off and rerunning
     runs app.py in its place, whose st.navigation then opens the requested page (the URL path is
-    the same), and stops this stray run.
+    the same), and stops this stray run. The switch is a Streamlit internal, so it is feature-detected:
+    when it is missing or cannot be set, the page renders as it is and the server log says why (once).
     """
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:  # a future Streamlit without the old mode
+    manager = _shell_switch()
+    if manager is None or not getattr(manager, SHELL_FLAG):
         return
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        runpy.run_path(str(APP_PATH), run_name="__main__")
-        st.stop()
+    try:
+        setattr(manager, SHELL_FLAG, False)
+    except (AttributeError, TypeError) as exc:  # read-only in some future Streamlit
+        _warn_no_shell_fix(f"PagesManager.{SHELL_FLAG} cannot be set ({exc})")
+        return
+    runpy.run_path(str(APP_PATH), run_name="__main__")
+    st.stop()
+
+
+def run_page(render: Callable[[], None]) -> None:
+    """How every page file ends: through app.py's shell (see ensure_shell), then the page's own body."""
+    ensure_shell()
+    render()
 
 
 @st.cache_resource(show_spinner=False)
@@ -55,8 +109,6 @@ def workspace() -> Workspace:
 @st.cache_resource(show_spinner="Preparing the workspace...")
 def _start(root: str) -> dict[str, Any]:
     """Once per server start: mark jobs of a previous server run as interrupted, load the sample if empty."""
-    from core.app.pipeline import add_sample
-
     ws = _workspace(root)
     interrupted = ws.mark_interrupted()
     added = False
@@ -104,26 +156,88 @@ def selected_reservoir() -> str | None:
 
 def reservoir_page(title: str, about: str) -> str | None:
     """A page's title and what it is for, then the picked reservoir (None, with a pointer to the Data page, if none)."""
+    page_header(title, about)
+    return require_reservoir()
+
+
+def page_header(title: str, about: str) -> None:
+    """Every page opens alike: its title, then one caption saying what it is for."""
     st.title(title)
     st.caption(about)
-    return require_reservoir()
 
 
 def require_reservoir() -> str | None:
     """The picked reservoir; in an empty workspace, say where to start (the Data page) and return None."""
     reservoir = selected_reservoir()
     if reservoir is None:
-        st.info("No reservoirs yet. Upload readings on the Data page first.", icon=":material/info:")
-        st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
+        point_to("data", "No reservoirs yet. Upload readings on the Data page first.", icon=":material/info:")
     return reservoir
 
 
+def point_to(page: str, why: str | None = None, icon: str | None = None) -> None:
+    """What is missing (an info line) and a link to the page where the operator gets it: 'data' or 'train'."""
+    if why:
+        st.info(why, icon=icon)
+    path, label, link_icon = PAGE_LINKS[page]
+    st.page_link(path, label=label, icon=link_icon)
+
+
+def forget_on_switch(prefix: str, reservoir: str, keys: Sequence[str]) -> bool:
+    """Drop a page's widget state (`prefix` + key) when the sidebar switched reservoir; True when it switched."""
+    marker = f"{prefix}for"
+    if st.session_state.get(marker) == reservoir:
+        return False
+    for key in keys:
+        st.session_state.pop(f"{prefix}{key}", None)
+    st.session_state[marker] = reservoir
+    return True
+
+
+def flash(key: str, outcome: str | BaseException) -> None:
+    """Keep what a button did (a success line, or the error) for the next run to show once: callbacks cannot draw."""
+    st.session_state[key] = outcome
+
+
+def show_flash(key: str, where: Any = st) -> str | BaseException | None:
+    """Show, once, what `flash` kept: the success line, or the error as show_error words it; returns it."""
+    outcome = st.session_state.pop(key, None)
+    if isinstance(outcome, BaseException):
+        show_error(outcome, where)
+    elif outcome:
+        where.success(outcome, icon=":material/check_circle:")
+    return outcome
+
+
+def activate_version(reservoir: str, version: int, flash_key: str) -> None:
+    """Button callback (Models page, leaderboard): make a version the one forecasts use; the outcome is flashed."""
+    try:
+        workspace().activate(reservoir, version)
+    except ValueError as exc:
+        flash(flash_key, exc)
+    else:
+        flash(flash_key, f"Version {version} is now the active model: forecasts use it.")
+
+
+def zoo_label(model: str) -> str:
+    """The zoo member's display name ('Ridge regression'), or the stored name for a member the zoo lost."""
+    entry = ZOO.get(model)
+    return entry.label if entry else model
+
+
+def unit_of(reservoir: str, variable: str | None) -> str | None:
+    """A stored variable's unit for headers and axes (None when the reading is gone or has no unit)."""
+    try:
+        return workspace().reservoir(reservoir).variable(str(variable)).unit
+    except (ValueError, KeyError):  # StoreError is a ValueError
+        return None
+
+
 def pick_version(
-    models: list[dict[str, Any]], key: str, detail: Callable[[dict[str, Any]], str], help: str
-) -> dict[str, Any]:
+    models: list[ModelVersion], key: str, detail: Callable[[ModelVersion], str], help: str
+) -> ModelVersion:
     """Selectbox: 'the active version' (follows activations) or a fixed version, each labelled with `detail`."""
-    by_version = {int(m["version"]): m for m in models}
-    active = next((v for v, m in by_version.items() if m["active"]), max(by_version))
+    by_version = {m.version: m for m in models}
+    active = next((v for v, m in by_version.items() if m.active), max(by_version))
     options: list[Any] = [ACTIVE, *sorted(by_version, reverse=True)]
     if st.session_state.get(key) not in options:
         st.session_state[key] = ACTIVE
@@ -156,22 +270,25 @@ def readings(reservoir: str, variables: tuple[str, ...] | None = None) -> pd.Dat
 
 
 @st.cache_resource(show_spinner="Loading the model...", max_entries=16)
-def _loaded_model(root: str, reservoir: str, version: int, sha256: str):  # noqa: ANN202 - LoadedModel
+def _loaded_model(root: str, reservoir: str, version: int, sha256: str) -> LoadedModel:
     """A loaded Keras model per reservoir+version (+checksum); read-only, so safe to share between sessions."""
-    from core.store.versions import load_version
-
-    return load_version(_workspace(root), reservoir, version)
+    return _workspace(root).load_version(reservoir, version)
 
 
-def loaded_model(reservoir: str, version: int | None = None):  # noqa: ANN201 - LoadedModel
+def loaded_model(reservoir: str, version: int | None = None) -> LoadedModel:
     """The active (or given) version, loaded once and reused."""
-    record = workspace().model(reservoir, version)
-    return _loaded_model(str(workspace().root), reservoir, int(record["version"]), record["sha256"])
+    record = workspace().version(reservoir, version)
+    return _loaded_model(str(workspace().root), reservoir, record.version, record.sha256)
 
 
 def show_chart(fig: Any, filename: str, key: str, *, compact: bool = False) -> None:
     """A plotly figure across the page; its camera button saves a report-size PNG named `filename`."""
     st.plotly_chart(fig, width="stretch", config=charts.plotly_config(filename, compact=compact), key=key)
+
+
+def show_table(frame: Any, **options: Any) -> None:
+    """A table across the page without the row index, like every table in the app (options go to st.dataframe)."""
+    st.dataframe(frame, hide_index=True, width="stretch", **options)
 
 
 def show_error(exc: BaseException, where: Any = st) -> None:
@@ -249,8 +366,6 @@ def md_escape(text: object) -> str:
 
 def risk_key(reservoir: str) -> str:
     """Changes when the operator edits levels or the alert trigger, so cached alerts are redone."""
-    from core.app.pipeline import alert_trigger
-
     ws = workspace()
     return repr(([lv.to_dict() for lv in ws.levels(reservoir)], alert_trigger(ws, reservoir)))
 

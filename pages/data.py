@@ -35,25 +35,13 @@ from core.app.importplan import (
 )
 from core.app.jobs import running_job, start_training
 from core.app.pipeline import load_clean
-from core.data.clean import CleanConfig, CleanFrame, clean_daily
+from core.data.clean import CleanFrame, clean_daily
+from core.data.config import CleanConfig
 from core.data.ingest import ParsedCSV, ReadOptions, read_csv
 from core.data.variables import KINDS
-from core.model.train import TrainConfig
+from core.model.config import TrainConfig
 from core.store.workspace import ReservoirInfo
-from pages.common import (
-    RESERVOIR_KEY,
-    data_stamp,
-    ensure_shell,
-    fmt_time,
-    md_escape,
-    reservoir_names,
-    selected_reservoir,
-    show_chart,
-    show_error,
-    workspace,
-)
-
-ensure_shell()  # a bookmarked page URL after a restart still goes through app.py
+from pages import common as ui
 
 K = "data_"  # widget key prefix: stable keys that tests set by name
 UPLOAD_KEY = f"{K}files"
@@ -97,7 +85,7 @@ def clean_parsed(sha256: str, date_column: str | None, dayfirst: bool | None, _p
 @st.cache_data(show_spinner=False, max_entries=32)
 def stored_clean(root: str, reservoir: str, variable: str, stamp: str) -> CleanFrame:
     """A stored variable cleaned with the default settings; `root` and `stamp` key the cache."""
-    return load_clean(workspace(), reservoir, [variable], CleanConfig())
+    return load_clean(ui.workspace(), reservoir, [variable], CleanConfig())
 
 
 @st.cache_data(show_spinner=False)
@@ -127,7 +115,7 @@ def run_import(fk: str, data: bytes, filename: str, plan: ImportPlan) -> None:
 
     Runs before the next script run, so selecting the reservoir here also updates the sidebar picker.
     """
-    ws = workspace()
+    ws = ui.workspace()
     try:
         with st.spinner(f"Importing {filename}..."):
             outcome = apply(ws, data, filename, plan)
@@ -146,9 +134,9 @@ def run_import(fk: str, data: bytes, filename: str, plan: ImportPlan) -> None:
         "retrain": retrain_candidates(ws, outcome),
     }
     if results:
-        st.session_state[RESERVOIR_KEY] = results[0]["reservoir"]
+        st.session_state[ui.RESERVOIR_KEY] = results[0]["reservoir"]
         stored = results[0]["reservoir"]
-        if plan.layout == RESERVOIR_LAYOUT and stored in reservoir_names():
+        if plan.layout == RESERVOIR_LAYOUT and stored in ui.reservoir_names():
             st.session_state[f"{fk}target"] = stored  # it exists now: the file panel must stop offering "(new)"
 
 
@@ -193,17 +181,17 @@ def _read_options(fk: str, auto: ParsedCSV) -> ReadOptions:
 def _show_report(parsed: ParsedCSV, order_auto: bool) -> None:
     """Summary line, blocking errors, warnings with their explanation, and the offending rows."""
     report = parsed.report
-    st.caption(md_escape(report_summary(report)))
+    st.caption(ui.md_escape(report_summary(report)))
     for issue in report.errors:
-        st.error(md_escape(issue.message), icon=":material/error:")
+        st.error(ui.md_escape(issue.message), icon=":material/error:")
         if issue.code == "ambiguous_dates" and order_auto:
             st.info("Choose **Day first** or **Month first** under *Day/month order* above to read these dates.")
     for issue in report.warnings:
-        st.warning(md_escape(issue.message), icon=":material/warning:")
+        st.warning(ui.md_escape(issue.message), icon=":material/warning:")
     rows = issue_table(report.issues)
     if not rows.empty:
         st.caption("Where the problems are (line numbers count the header as line 1):")
-        st.dataframe(rows, hide_index=True, width="stretch")
+        ui.show_table(rows)
 
 
 def _plan(fk: str, filename: str, parsed: ParsedCSV, options: ReadOptions) -> tuple[ImportPlan, list[str], dict]:
@@ -221,7 +209,7 @@ def _plan(fk: str, filename: str, parsed: ParsedCSV, options: ReadOptions) -> tu
     )
     if layout == WIDE_LAYOUT:
         return _wide_plan(fk, filename, columns, options)
-    existing = reservoir_names()
+    existing = ui.reservoir_names()
     default = default_reservoir(filename, existing)
     targets = [NEW_RESERVOIR, *existing]
     left, right = st.columns(2)
@@ -299,10 +287,10 @@ def _wide_plan(fk: str, filename: str, columns: list[str], options: ReadOptions)
             key=f"{fk}wide_unit_{variable}",
             help="Unit of the readings, e.g. mcft, hm³, m, mm.",
         ).strip()
-    existing = {n.lower() for n in reservoir_names()}
+    existing = {n.lower() for n in ui.reservoir_names()}
     if columns:
         st.caption("Each column becomes a reservoir:")
-        st.dataframe(
+        ui.show_table(
             pd.DataFrame(
                 {
                     "column in file": columns,
@@ -310,8 +298,6 @@ def _wide_plan(fk: str, filename: str, columns: list[str], options: ReadOptions)
                     "": ["adds to existing" if c.strip().lower() in existing else "new" for c in columns],
                 }
             ),
-            hide_index=True,
-            width="stretch",
         )
     plan = ImportPlan(layout=WIDE_LAYOUT, variable=variable, unit=unit or None, options=options)
     return plan, plan.problems(), dict.fromkeys(columns, unit or None)
@@ -340,7 +326,7 @@ def _preview_chart(fk: str, sha: str, parsed: ParsedCSV, options: ReadOptions, u
         raw=frame[[column]].rename(columns=rename),
         height=360,
     )
-    show_chart(fig, f"{parsed.report.filename}-{column}", f"{fk}chart")
+    ui.show_chart(fig, f"{parsed.report.filename}-{column}", f"{fk}chart")
 
 
 def _show_result(fk: str) -> None:
@@ -349,22 +335,22 @@ def _show_result(fk: str) -> None:
     if not result:
         return
     if "error" in result:
-        st.error(md_escape(result["error"]), icon=":material/error:")
+        st.error(ui.md_escape(result["error"]), icon=":material/error:")
         return
     for r, line in zip(result["results"], result["lines"], strict=True):
         if r["already_imported"]:
-            st.info(md_escape(line), icon=":material/info:")
+            st.info(ui.md_escape(line), icon=":material/info:")
         else:
-            st.success(md_escape(line), icon=":material/check_circle:")
-    ws = workspace()
+            st.success(ui.md_escape(line), icon=":material/check_circle:")
+    ws = ui.workspace()
     for name in result["retrain"]:
         job_key = f"{fk}job_{name}"
         slot = st.empty()
         if job_key not in st.session_state:
             with slot.container():
-                st.markdown(f"**{md_escape(name)}** has new days and an active model.")
+                st.markdown(f"**{ui.md_escape(name)}** has new days and an active model.")
                 if (job := running_job(ws, name)) is not None:
-                    what = "model comparison" if job["kind"] == "compare" else "training run"
+                    what = "model comparison" if job.kind == "compare" else "training run"
                     st.caption(f"A {what} is already going for this reservoir; see the Train page.")
                 elif st.button(
                     "Retrain with the same settings",
@@ -374,13 +360,13 @@ def _show_result(fk: str) -> None:
                     "afterwards whether it replaces the active one.",
                 ):
                     try:
-                        config = TrainConfig.from_dict(ws.model(name)["meta"]["config"])
+                        config = TrainConfig.from_dict(ws.version(name).config)
                         st.session_state[job_key] = start_training(ws, name, config, retrain=True)
                     except ValueError as exc:
-                        show_error(exc)
+                        ui.show_error(exc)
         if job_key in st.session_state:
             slot.success(
-                f"Retraining of {md_escape(name)} started (job #{st.session_state[job_key]}). "
+                f"Retraining of {ui.md_escape(name)} started (job #{st.session_state[job_key]}). "
                 "Follow it on the Train page.",
                 icon=":material/model_training:",
             )
@@ -391,7 +377,7 @@ def upload_panel(fk: str, data: bytes, filename: str) -> None:
     """Everything about one uploaded file: read options, report, plan, preview and the Import button."""
     sha = hashlib.sha256(data).hexdigest()
     with st.container(border=True):
-        st.subheader(md_escape(filename), anchor=False)
+        st.subheader(ui.md_escape(filename), anchor=False)
         auto = parse_file(sha, filename, None, None, data)
         options = _read_options(fk, auto)
         parsed = (
@@ -400,7 +386,7 @@ def upload_panel(fk: str, data: bytes, filename: str) -> None:
         _show_report(parsed, order_auto=options.dayfirst is None)
         plan, problems, units = _plan(fk, filename, parsed, options)
         for problem in problems:
-            st.error(md_escape(problem), icon=":material/error:")
+            st.error(ui.md_escape(problem), icon=":material/error:")
         _preview_chart(fk, sha, parsed, options, units)
         blocked = ""
         if not parsed.report.ok:
@@ -446,9 +432,9 @@ def _variables_table(info: ReservoirInfo) -> pd.DataFrame:
 
 def stored_panel(name: str) -> None:
     """What is stored for the selected reservoir: variables, a QC chart, the upload log and changed values."""
-    ws = workspace()
+    ws = ui.workspace()
     info = ws.reservoir(name)
-    st.header(f"Stored data: {md_escape(info.name)}", anchor=False)
+    st.header(f"Stored data: {ui.md_escape(info.name)}", anchor=False)
     st.caption("The reservoir chosen in the sidebar. Pick another there to see its data.")
     if not info.variables:
         st.info("Nothing stored yet for this reservoir.")
@@ -456,7 +442,7 @@ def stored_panel(name: str) -> None:
     table = _variables_table(info)
     if not table["column in file"].any():  # e.g. the built-in sample: no file, so no original headers
         table = table.drop(columns=["column in file"])
-    st.dataframe(table, hide_index=True, width="stretch")
+    ui.show_table(table)
     names = list(info.variable_names)
     if st.session_state.get(f"{K}stored_var") not in names:
         st.session_state[f"{K}stored_var"] = names[0]
@@ -468,9 +454,9 @@ def stored_panel(name: str) -> None:
     )
     unit = info.variable(variable).unit
     try:
-        clean = stored_clean(str(ws.root), info.name, variable, data_stamp(info.name))
+        clean = stored_clean(str(ws.root), info.name, variable, ui.data_stamp(info.name))
     except ValueError as exc:
-        show_error(exc)
+        ui.show_error(exc)
         return
     label = html.escape(variable)
     rename = {variable: label}
@@ -482,19 +468,19 @@ def stored_panel(name: str) -> None:
         levels=ws.levels(info.name),
         height=400,
     )
-    show_chart(fig, f"{info.name}-{variable}", f"{K}stored_chart")
-    st.caption(md_escape(CLEANING_HELP.format(gap=clean.config.max_gap_days)))
+    ui.show_chart(fig, f"{info.name}-{variable}", f"{K}stored_chart")
+    st.caption(ui.md_escape(CLEANING_HELP.format(gap=clean.config.max_gap_days)))
     for line in clean.summary_lines():
-        st.caption(md_escape(line))
+        st.caption(ui.md_escape(line))
 
     uploads = ws.uploads(info.name)
     with st.expander(f"Upload log ({len(uploads)})", icon=":material/history:"):
         if uploads:
-            st.dataframe(
+            ui.show_table(
                 pd.DataFrame(
                     [
                         {
-                            "time": fmt_time(u["time"]),
+                            "time": ui.fmt_time(u["time"]),
                             "file": u["filename"],
                             "added": u["counts"].get(info.name, {}).get("added", u["added"]),
                             "changed": u["counts"].get(info.name, {}).get("changed", u["changed"]),
@@ -505,8 +491,6 @@ def stored_panel(name: str) -> None:
                         for u in uploads
                     ]
                 ),
-                hide_index=True,
-                width="stretch",
             )
         else:
             st.caption("No uploads yet.")
@@ -515,7 +499,7 @@ def stored_panel(name: str) -> None:
         if audit:
             if len(audit) > AUDIT_ROWS:
                 st.caption(f"Showing the newest {AUDIT_ROWS:,} of {len(audit):,} changes.")
-            st.dataframe(
+            ui.show_table(
                 pd.DataFrame(
                     [
                         {
@@ -524,13 +508,11 @@ def stored_panel(name: str) -> None:
                             "old": a["old"],
                             "new": a["new"],
                             "file": a["filename"] or "",
-                            "changed at": fmt_time(a["time"]),
+                            "changed at": ui.fmt_time(a["time"]),
                         }
                         for a in audit[:AUDIT_ROWS]
                     ]
                 ),
-                hide_index=True,
-                width="stretch",
             )
         else:
             st.caption("No stored value has been replaced by a later upload.")
@@ -541,10 +523,10 @@ def stored_panel(name: str) -> None:
 
 def render() -> None:
     """Upload area, one panel per file, then the selected reservoir's stored data."""
-    st.title("Data")
-    st.caption(
+    ui.page_header(
+        "Data",
         "Upload daily readings (CSV) for your reservoirs. Each file is checked before anything is stored: you see "
-        "how it was read, what is wrong, and what an import would change."
+        "how it was read, what is wrong, and what an import would change.",
     )
     help_col, example_col = st.columns([2, 1], vertical_alignment="center")
     with help_col.expander("What should the CSV look like?", icon=":material/help:"):
@@ -574,18 +556,18 @@ def render() -> None:
         try:
             upload_panel(fk, data, upload.name)
         except Exception as exc:  # noqa: BLE001 - one file's problem must not hide the others
-            show_error(exc)
+            ui.show_error(exc)
 
     st.divider()
-    name = selected_reservoir()
+    name = ui.selected_reservoir()
     if name is None:
         st.info("No reservoirs stored yet. Upload a file above to create one.")
         return
     try:
         stored_panel(name)
     except Exception as exc:  # noqa: BLE001 - shown as a message, never as a traceback
-        show_error(exc)
+        ui.show_error(exc)
 
 
 if __name__ == "__main__":  # run by st.navigation (module name __main__), not on import by tests
-    render()
+    ui.run_page(render)

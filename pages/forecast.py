@@ -20,24 +20,8 @@ from core.data.levels import OperatingLevel
 from core.export import files, report
 from core.forecast.issue import Forecast, ForecastError
 from core.model.evaluate import mae
-from pages.common import (
-    alert_banner,
-    data_stamp,
-    ensure_shell,
-    fmt_value,
-    loaded_model,
-    md_escape,
-    number_format,
-    pick_version,
-    readings,
-    reservoir_page,
-    risk_key,
-    show_chart,
-    show_error,
-    workspace,
-)
-
-ensure_shell()  # a bookmarked page URL after a restart still goes through app.py
+from core.store.workspace import ModelVersion
+from pages import common as ui
 
 K = "forecast_"  # widget key prefix: stable keys that tests set by name
 IMAGE_FORMATS = ("png", "svg", "pdf")
@@ -61,14 +45,14 @@ CAUTION = (
 
 
 def screen_table(forecast: Forecast) -> pd.DataFrame:
-    """The exported table (core.export.report.table) cut to what fits on screen: the forecast columns and the 80% band."""
+    """The exported table (core.export.report.table) cut to fit the screen: the forecast columns and the 80% band."""
     frame = report.table(forecast)
     risk = report.risk_columns(forecast)
     shown = {c for b in TABLE_BANDS for c in report.band_headers(forecast, b)}
     return frame[[c for c in frame.columns if c not in risk or c in shown]]
 
 
-def skill_label(record: dict[str, Any]) -> str:
+def skill_label(record: ModelVersion) -> str:
     """A version's test skill in a few characters, for the version picker."""
     skill = model_skill(record)
     return f"skill {skill:+.0%}" if skill is not None else "skill not measured"
@@ -83,7 +67,8 @@ def _forecast(
 ) -> Forecast:
     """One forecast per reservoir/version/as-of/data state; root, sha, stamp and risk_key (levels + alert
     trigger, which the alert depends on) only key the cache."""
-    return forecast_reservoir(workspace(), reservoir, version, as_of=as_of, loaded=loaded_model(reservoir, version))
+    loaded = ui.loaded_model(reservoir, version)
+    return forecast_reservoir(ui.workspace(), reservoir, version, as_of=as_of, loaded=loaded)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -128,7 +113,7 @@ def _pick_as_of(first: dt.date, last: dt.date) -> dt.date:
     return as_of
 
 
-def _metrics_row(forecast: Forecast, record: dict[str, Any]) -> None:
+def _metrics_row(forecast: Forecast, record: ModelVersion) -> None:
     """Last observed value, day-7 forecast with change, and the model version with its skill."""
     unit = forecast.unit
     last = forecast.last_observed
@@ -138,20 +123,20 @@ def _metrics_row(forecast: Forecast, record: dict[str, Any]) -> None:
     c1, c2, c3 = st.columns(3)
     c1.metric(
         f"Observed {forecast.target} on {last['date']}",
-        fmt_value(last["value"], unit),
+        ui.fmt_value(last["value"], unit),
         help="The last reading the forecast starts from (the issue date).",
         border=True,
     )
     c2.metric(
         f"Forecast for {end.date} (day {end.lead})",
-        fmt_value(end.value, unit),
-        delta=f"{fmt_value(change, unit, signed=True)} vs {last['date']}",
+        ui.fmt_value(end.value, unit),
+        delta=f"{ui.fmt_value(change, unit, signed=True)} vs {last['date']}",
         delta_color="off",
         help="The model's value for the last forecast day and how far it is from the last reading.",
         border=True,
     )
     c3.metric(
-        "Model" + (" (the active version)" if record["active"] else " (not the active version)"),
+        "Model" + (" (the active version)" if record.active else " (not the active version)"),
         f"version {forecast.version}",
         delta=skill_label(record) + (" vs 'tomorrow = today'" if skill is not None else ""),
         delta_color="gray" if skill is None else ("green" if skill > 0 else "red"),
@@ -179,8 +164,8 @@ def _hindcast_note(forecast: Forecast) -> None:
     persistence_err = mae(obs, [last] * len(obs))
     st.info(
         f"Hindcast issued as of {forecast.issued}: over the {len(pairs)} forecast day(s) with readings the "
-        f"model missed by {fmt_value(model_err, forecast.unit)} on average; assuming 'tomorrow = today' missed by "
-        f"{fmt_value(persistence_err, forecast.unit)}.",
+        f"model missed by {ui.fmt_value(model_err, forecast.unit)} on average; assuming 'tomorrow = today' missed by "
+        f"{ui.fmt_value(persistence_err, forecast.unit)}.",
         icon=":material/history:",
     )
 
@@ -202,11 +187,11 @@ def _table(forecast: Forecast) -> None:
         files.LEAD_COLUMN: st.column_config.NumberColumn("Lead", help="Days after the issue date.", width="small"),
     }
     values = [col for col in frame.columns if col not in config]
-    fmt = number_format(frame[values].to_numpy().ravel())  # forecast, observed and bands share one format
+    fmt = ui.number_format(frame[values].to_numpy().ravel())  # forecast, observed and bands share one format
     for col in values:
         label, text = short.get(col, (col, None))
         config[col] = st.column_config.NumberColumn(label, help=text, format=fmt)
-    st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
+    ui.show_table(frame, column_config=config)
 
 
 def _prepare(wanted: tuple[Any, ...]) -> None:
@@ -252,9 +237,9 @@ def _exports(forecast: Forecast, history: pd.Series, levels: list[OperatingLevel
         try:
             _download(col, forecast, fmt, _export_file(forecast, history, levels, fmt), label, icon, text)
         except ValueError as exc:
-            show_error(exc, col)
+            ui.show_error(exc, col)
 
-    wanted = (forecast.reservoir, forecast.version, forecast.issued, data_stamp(forecast.reservoir))
+    wanted = (forecast.reservoir, forecast.version, forecast.issued, ui.data_stamp(forecast.reservoir))
     if st.session_state.get(f"{K}prepared") != wanted:
         image_col.button(
             "Prepare PNG, SVG and PDF",
@@ -267,17 +252,17 @@ def _exports(forecast: Forecast, history: pd.Series, levels: list[OperatingLevel
         )
         image_col.caption("Image files are made on request: drawing them takes a few seconds.")
         return
-    files: dict[str, bytes] = {}
+    images: dict[str, bytes] = {}
     with image_col, st.spinner("Drawing the chart as PNG, SVG and PDF..."):
         try:
             for fmt in IMAGE_FORMATS:
-                files[fmt] = _export_file(forecast, history, levels, fmt)
+                images[fmt] = _export_file(forecast, history, levels, fmt)
         except files.ExportError as exc:  # no Chromium, or it failed: the message says what to install
             image_col.error(str(exc), icon=":material/error:")
             image_col.caption("The HTML chart and the CSV table still work without the image export.")
             return
         except ValueError as exc:
-            show_error(exc, image_col)
+            ui.show_error(exc, image_col)
             return
     image_col.caption("Report-ready images of the chart above (1200 x 600, double resolution):")
     helps = {
@@ -286,29 +271,29 @@ def _exports(forecast: Forecast, history: pd.Series, levels: list[OperatingLevel
         "pdf": "A one-page document for printing or attaching.",
     }
     for col, fmt in zip(st.columns(3), IMAGE_FORMATS, strict=True):
-        _download(col, forecast, fmt, files[fmt], f"Chart as {fmt.upper()}", ":material/download:", helps[fmt])
+        _download(col, forecast, fmt, images[fmt], f"Chart as {fmt.upper()}", ":material/download:", helps[fmt])
 
 
-def _coverage_words(record: dict[str, Any], band: int = 80) -> str:
+def _coverage_words(record: ModelVersion, band: int = 80) -> str:
     """How often the band held the truth on the test period, when the version measured it."""
-    cov = (((record.get("meta") or {}).get("metrics") or {}).get("coverage") or {}).get(str(band)) or {}
+    cov = (record.metrics.get("coverage") or {}).get(str(band)) or {}
     mean = cov.get("mean")
     if mean is None or not math.isfinite(float(mean)):
         return ""
     return f" On the test period the {band}% band held the actual value {float(mean):.0%} of the time."
 
 
-def _about(forecast: Forecast, record: dict[str, Any]) -> None:
+def _about(forecast: Forecast, record: ModelVersion) -> None:
     """What the forecast is and is not, so nobody reads more into it than it holds."""
-    cfg = ((record.get("meta") or {}).get("config")) or {}
+    cfg = record.config
     n_steps = cfg.get("n_steps")
-    inputs = md_escape(", ".join([forecast.target, *(cfg.get("features") or [])]))
+    inputs = ui.md_escape(", ".join([forecast.target, *(cfg.get("features") or [])]))
     if forecast.band(80) is not None:
         bands = (
             "- **The shaded bands** show the range the value should stay in 50%, 80% and 95% of the time, "
             "judged from the model's errors on days it did not train on; they widen with each day ahead."
             + _coverage_words(record)
-            + (f" {md_escape(forecast.bands_note)}" if forecast.bands_note else "")
+            + (f" {ui.md_escape(forecast.bands_note)}" if forecast.bands_note else "")
             + "\n"
         )
     else:
@@ -318,7 +303,7 @@ def _about(forecast: Forecast, record: dict[str, Any]) -> None:
         )
     st.subheader("What this forecast is")
     st.markdown(
-        f"- **The line** is the model's single best estimate of the daily {md_escape(forecast.target)} for "
+        f"- **The line** is the model's single best estimate of the daily {ui.md_escape(forecast.target)} for "
         f"the {len(forecast.points)} days after {forecast.issued}, worked out from the "
         f"{n_steps or 'recent'} days of readings ({inputs}) up to that day. It is not a guarantee.\n"
         + bands
@@ -340,42 +325,38 @@ def _attention(forecast: Forecast) -> None:
         "what the model looked at, not what caused the change."
     )
     name = files.safe_filename(forecast.reservoir, f"v{forecast.version}", forecast.issued, "attention", ext="")
-    show_chart(charts.attention_figure(forecast), name, f"{K}attention")
+    ui.show_chart(charts.attention_figure(forecast), name, f"{K}attention")
 
 
 def render() -> None:
     """Page body."""
-    reservoir = reservoir_page(
+    reservoir = ui.reservoir_page(
         "Forecast",
         "The expected water readings for the next 7 days, from the trained model, next to the last 90 days "
         "of readings and the operating levels. Pick an earlier date to check how the model would have done.",
     )
     if reservoir is None:
         return
-    ws = workspace()
-    models = ws.models(reservoir)
+    ws = ui.workspace()
+    models = ws.versions(reservoir)
     if not models:
-        st.info(
-            f"There is no trained model for {md_escape(reservoir)} yet, so there is nothing to forecast with. "
+        ui.point_to(
+            "train",
+            f"There is no trained model for {ui.md_escape(reservoir)} yet, so there is nothing to forecast with. "
             "Train one on the Train page (a few minutes); it appears here when it is done.",
             icon=":material/model_training:",
         )
-        st.page_link("pages/train.py", label="Go to the Train page", icon=":material/model_training:")
         return
     info = ws.reservoir(reservoir)
     if not info.first or not info.last:
-        st.info("This reservoir has no readings yet. Upload some on the Data page.", icon=":material/info:")
-        st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
+        ui.point_to("data", "This reservoir has no readings yet. Upload some on the Data page.", icon=":material/info:")
         return
     first, last = dt.date.fromisoformat(info.first), dt.date.fromisoformat(info.last)
 
-    if st.session_state.get(f"{K}for") != reservoir:  # another reservoir: start from its active model and today
-        for key in ("version", "as_of", "last", "prepared"):
-            st.session_state.pop(f"{K}{key}", None)
-        st.session_state[f"{K}for"] = reservoir
+    ui.forget_on_switch(K, reservoir, ("version", "as_of", "last", "prepared"))  # start from its active model, today
     version_col, pick_date = st.columns(2)
     with version_col:
-        record = pick_version(
+        record = ui.pick_version(
             models,
             f"{K}version",
             skill_label,
@@ -384,7 +365,7 @@ def render() -> None:
         )
     with pick_date:
         as_of = _pick_as_of(first, last)
-    version = int(record["version"])
+    version = record.version
     hindcast = as_of < last
     levels = ws.levels(reservoir)
     try:
@@ -393,23 +374,23 @@ def render() -> None:
                 str(ws.root),
                 reservoir,
                 version,
-                record["sha256"],
+                record.sha256,
                 as_of.isoformat() if hindcast else None,
-                data_stamp(reservoir),
-                risk_key(reservoir),
+                ui.data_stamp(reservoir),
+                ui.risk_key(reservoir),
             )
     except ForecastError as exc:
-        show_error(exc, pick_date)
-        n_steps = ((record.get("meta") or {}).get("config") or {}).get("n_steps")
+        ui.show_error(exc, pick_date)
+        n_steps = record.config.get("n_steps")
         pick_date.caption(
             f"The model needs {n_steps or 'several'} complete days of readings up to the forecast date. "
             "Pick another as-of date (usually an earlier one, before the missing days), or upload the "
             "missing days on the Data page."
         )
-        st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
+        ui.point_to("data")
         return
     except Exception as exc:  # noqa: BLE001 - the page must never show a traceback
-        show_error(exc)
+        ui.show_error(exc)
         return
     if not hindcast and forecast.issued != last.isoformat():
         pick_date.caption(
@@ -417,14 +398,14 @@ def render() -> None:
             f"(the stored readings run to {last.isoformat()})."
         )
 
-    values = readings(reservoir, (forecast.target,))[forecast.target]
+    values = ui.readings(reservoir, (forecast.target,))[forecast.target]
     history = report.history_window(values, forecast)
 
     _metrics_row(forecast, record)
-    alert_banner(forecast, f"(as issued on {forecast.issued}) " if hindcast else "")
+    ui.alert_banner(forecast, f"(as issued on {forecast.issued}) " if hindcast else "")
     if hindcast:
         _hindcast_note(forecast)
-    show_chart(report.chart(history, forecast, levels), report.filename(forecast, ""), f"{K}chart")
+    ui.show_chart(report.chart(history, forecast, levels), report.filename(forecast, ""), f"{K}chart")
     table_col, about_col = st.columns([2, 1])
     with table_col:
         st.subheader("Forecast days")
@@ -436,4 +417,4 @@ def render() -> None:
 
 
 if __name__ == "__main__":  # run by st.navigation (module name __main__), not on import by tests
-    render()
+    ui.run_page(render)

@@ -16,22 +16,11 @@ import pandas as pd
 import streamlit as st
 
 from core.app.pipeline import alert_trigger, set_alert_trigger, update_levels, verify_alerts
-from core.data.levels import SEVERITIES, SIDES, LevelError, OperatingLevel
+from core.data.levels import SEVERITIES, SIDES, LevelError, OperatingLevel, check_level, check_unique_names
+from core.data.variables import main_variable
 from core.forecast import risk
-from core.store.workspace import ReservoirInfo, Workspace
-from pages.common import (
-    data_stamp,
-    ensure_shell,
-    loaded_model,
-    md_escape,
-    number_format,
-    pick_version,
-    reservoir_page,
-    show_error,
-    workspace,
-)
-
-ensure_shell()  # a bookmarked page URL after a restart still goes through app.py
+from core.store.workspace import ModelVersion, ReservoirInfo, Workspace
+from pages import common as ui
 
 K = "levels_"  # widget key prefix: stable keys that tests set by name
 BANDS = ("50", "80", "95")  # coverage keys stored per version
@@ -53,14 +42,10 @@ SCORE_HELP = {
 
 def default_variable(ws: Workspace, info: ReservoirInfo) -> str:
     """New levels go on what the active model forecasts, else level, else storage, else the first variable."""
-    try:
-        target = ws.model(info.name)["meta"]["config"]["target"]
-        if target in info.variable_names:
-            return str(target)
-    except (ValueError, KeyError, TypeError):
-        pass
-    names = info.variable_names
-    return next((n for n in ("level", "storage") if n in names), names[0] if names else "level")
+    active = ws.active_version(info.name)
+    if active is not None and active.target in info.variable_names:
+        return active.target
+    return main_variable(info.variable_names) or "level"
 
 
 def editor_frame(levels: Sequence[OperatingLevel]) -> pd.DataFrame:
@@ -85,38 +70,41 @@ def _blank(value: Any) -> bool:
     return isinstance(value, str) and not value.strip()
 
 
-def levels_from_frame(frame: pd.DataFrame, variables: Sequence[str]) -> list[OperatingLevel]:
-    """The edited table as levels (unit left to the variable); empty rows are skipped, half-filled ones refused."""
+def _text(value: Any) -> str:
+    """A text cell as typed ('' when left empty)."""
+    return "" if _blank(value) else str(value).strip()
+
+
+def _number(value: Any) -> float:
+    """A number cell (NaN when left empty or not a number: core's check says what a level's value must be)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def levels_from_frame(frame: pd.DataFrame) -> list[OperatingLevel]:
+    """The edited table as levels (unit left to the variable), each checked by core; empty rows are skipped.
+
+    A refused row's message is core's (check_level), led by its row number so the operator finds it in the grid.
+    """
     levels: list[OperatingLevel] = []
     for row_no, (_, row) in enumerate(frame.reindex(columns=list(COLUMNS)).iterrows(), start=1):
-        cells = {col: row[col] for col in COLUMNS}
-        if _blank(cells[NAME]) and _blank(cells[VALUE]):
-            continue
-        where = f"Row {row_no}" + ("" if _blank(cells[NAME]) else f" ('{str(cells[NAME]).strip()}')")
-        if _blank(cells[NAME]):
-            raise LevelError(f"{where}: give the level a name, e.g. 'Flood warning'.")
-        if _blank(cells[VALUE]):
-            raise LevelError(f"{where}: enter the level's value.")
-        try:
-            value = float(cells[VALUE])
-        except (TypeError, ValueError):
-            raise LevelError(f"{where}: '{cells[VALUE]}' is not a number.") from None
-        if _blank(cells[SIDE]) or str(cells[SIDE]) not in SIDES:
-            raise LevelError(f"{where}: choose the side, {' or '.join(SIDES)}.")
-        if _blank(cells[SEVERITY]) or str(cells[SEVERITY]) not in SEVERITIES:
-            raise LevelError(f"{where}: choose the severity, {', '.join(SEVERITIES)}.")
-        if _blank(cells[VARIABLE]) or str(cells[VARIABLE]) not in variables:
-            raise LevelError(f"{where}: choose the variable the level is drawn on ({', '.join(variables)}).")
-        levels.append(
-            OperatingLevel(
-                name=str(cells[NAME]).strip(),
-                value=value,
-                unit=None,
-                side=str(cells[SIDE]),
-                severity=str(cells[SEVERITY]),
-                variable=str(cells[VARIABLE]),
-            )
+        if _blank(row[NAME]) and _blank(row[VALUE]):
+            continue  # a new row the operator never filled in
+        level = OperatingLevel(
+            name=_text(row[NAME]),
+            value=_number(row[VALUE]),
+            unit=None,
+            side=_text(row[SIDE]),
+            severity=_text(row[SEVERITY]),
+            variable=_text(row[VARIABLE]),
         )
+        try:
+            check_level(level)
+        except LevelError as exc:
+            raise LevelError(f"Row {row_no}: {exc}") from None
+        levels.append(level)
     return levels
 
 
@@ -134,16 +122,6 @@ def plan_changes(
     new = [lv for lv in edited if lv.name.lower() not in before or not _same(before[lv.name.lower()], lv)]
     remove = [lv.name for lv in stored if lv.name.lower() not in kept]
     return new, remove
-
-
-def check_levels_named_once(levels: Sequence[OperatingLevel]) -> None:
-    """Refuse two rows with one name (any case): the second would silently replace the first."""
-    seen: dict[str, int] = {}
-    for row_no, lv in enumerate(levels, start=1):
-        key = lv.name.strip().lower()
-        if key in seen:
-            raise LevelError(f"Rows {seen[key]} and {row_no} share the name '{lv.name}'; give each level its own name.")
-        seen[key] = row_no
 
 
 @dataclass(frozen=True)
@@ -164,18 +142,18 @@ class SaveResult:
         n = len(self.levels)
         text = f"Saved {n} level{'s' if n != 1 else ''}."
         if self.changed:
-            text += f" Added or changed: {', '.join(md_escape(x) for x in self.changed)}."
+            text += f" Added or changed: {', '.join(ui.md_escape(x) for x in self.changed)}."
         if self.removed:
-            text += f" Removed: {', '.join(md_escape(x) for x in self.removed)}."
+            text += f" Removed: {', '.join(ui.md_escape(x) for x in self.removed)}."
         return text
 
 
 def apply_edits(ws: Workspace, reservoir: str, frame: pd.DataFrame) -> SaveResult:
-    """Store the edited table; the whole set is checked first (LevelError), so a refused edit stores nothing."""
+    """Store the edited table; core checks the whole set first (LevelError), so a refused edit stores nothing."""
     info = ws.reservoir(reservoir)
     stored = ws.levels(info.name)
-    edited = levels_from_frame(frame, info.variable_names)
-    check_levels_named_once(edited)  # update_levels merges by name, so a repeated name would vanish there
+    edited = levels_from_frame(frame)
+    check_unique_names(edited)  # the whole table: update_levels sees only the changed rows, merged by name
     new, remove = plan_changes(stored, edited)
     if not new and not remove:
         return SaveResult(tuple(stored), (), ())
@@ -213,16 +191,15 @@ def verification_frame(result: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*columns, "POD", "FAR", "CSI"])
 
 
-def coverage_of(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def coverage_of(record: ModelVersion) -> dict[str, dict[str, Any]]:
     """The version's stored band coverage ({} for versions saved without it)."""
-    cov = (((record.get("meta") or {}).get("metrics") or {}).get("coverage")) or {}
+    cov = record.metrics.get("coverage") or {}
     return {b: cov[b] for b in BANDS if isinstance(cov.get(b), dict) and cov[b].get("mean") is not None}
 
 
-def period_of(record: dict[str, Any]) -> tuple[str, str] | None:
+def period_of(record: ModelVersion) -> tuple[str, str] | None:
     """The version's test period (start, end), the days it never trained on."""
-    test = ((((record.get("meta") or {}).get("data") or {}).get("splits")) or {}).get("test")
-    return (str(test[0]), str(test[1])) if test and len(test) == 2 else None
+    return record.splits.get("test")
 
 
 def coverage_frame(coverage: dict[str, dict[str, Any]], unit: str | None) -> pd.DataFrame:
@@ -266,12 +243,12 @@ def _verify(
 ) -> dict[str, Any]:
     """Alert verification per reservoir/version/trigger/levels/data state (root and sha only key the cache)."""
     return verify_alerts(
-        workspace(),
+        ui.workspace(),
         reservoir,
         version,
         trigger=trigger,
         levels=list(levels),
-        loaded=loaded_model(reservoir, version),
+        loaded=ui.loaded_model(reservoir, version),
     )
 
 
@@ -298,13 +275,13 @@ def _levels_section(ws: Workspace, info: ReservoirInfo) -> None:
     st.caption(
         "Each row is one line the forecast is checked against. Add a row at the bottom of the table, select a row "
         "and press Delete to remove it, then **Save levels**. Units: "
-        + ", ".join(f"{md_escape(v.name)} in {md_escape(v.unit or 'no unit given')}" for v in info.variables)
+        + ", ".join(f"{ui.md_escape(v.name)} in {ui.md_escape(v.unit or 'no unit given')}" for v in info.variables)
         + "."
     )
     if not levels:
         st.info(
             "No levels yet. Add a row: name (e.g. 'Flood warning'), value"
-            + (f" in {md_escape(unit)}" if unit else "")
+            + (f" in {ui.md_escape(unit)}" if unit else "")
             + ", side (flood = alert above the line, drought = alert below it), severity ("
             + ", ".join(SEVERITIES)
             + ") and variable, then **Save levels**.",
@@ -314,8 +291,6 @@ def _levels_section(ws: Workspace, info: ReservoirInfo) -> None:
         editor_frame(levels),
         key=_editor_key(),
         num_rows="dynamic",
-        hide_index=True,
-        width="stretch",
         column_order=list(COLUMNS),
         column_config={
             NAME: st.column_config.TextColumn(
@@ -361,22 +336,20 @@ def _levels_section(ws: Workspace, info: ReservoirInfo) -> None:
         icon=":material/save:",
         help="Check the whole table and store it; if any row is wrong nothing is stored and the problem is shown.",
     )
-    flash = st.session_state.pop(f"{K}saved", None)
     if save:
         try:
             result = apply_edits(ws, info.name, edited)
         except Exception as exc:  # noqa: BLE001 - ValueErrors are the operator's to fix; others must not show a traceback
-            show_error(exc, message)
+            ui.show_error(exc, message)
             message.caption("Nothing was stored; the table keeps your edits so you can fix them.")
             return
         if result.nothing:
             message.info("Nothing to save: the table matches the stored levels.", icon=":material/info:")
             return
-        st.session_state[f"{K}saved"] = result.message()
+        ui.flash(f"{K}saved", result.message())
         st.session_state[f"{K}generation"] = st.session_state.get(f"{K}generation", 0) + 1
         st.rerun()
-    if flash:
-        message.success(flash, icon=":material/check_circle:")
+    ui.show_flash(f"{K}saved", message)
 
 
 def _trigger_section(ws: Workspace, reservoir: str) -> float:
@@ -411,19 +384,17 @@ def _trigger_section(ws: Workspace, reservoir: str) -> float:
         try:
             set_alert_trigger(ws, reservoir, pct / 100)
         except Exception as exc:  # noqa: BLE001 - never a traceback on the page
-            show_error(exc, save_col)
+            ui.show_error(exc, save_col)
             return pct / 100
-        st.session_state[f"{K}trigger_saved"] = f"Alert trigger saved: {pct}%."
+        ui.flash(f"{K}trigger_saved", f"Alert trigger saved: {pct}%.")
         st.rerun()
-    flash = st.session_state.pop(f"{K}trigger_saved", None)
-    if flash:
-        save_col.success(flash, icon=":material/check_circle:")
+    ui.show_flash(f"{K}trigger_saved", save_col)
     return pct / 100
 
 
-def _target_of(record: dict[str, Any]) -> str:
+def _target_of(record: ModelVersion) -> str:
     """What a version forecasts, for the version picker."""
-    return f"forecasts {((record.get('meta') or {}).get('config') or {}).get('target', '?')}"
+    return f"forecasts {record.target or '?'}"
 
 
 def _verification_table(frame: pd.DataFrame, unit: str | None) -> None:
@@ -448,34 +419,33 @@ def _verification_table(frame: pd.DataFrame, unit: str | None) -> None:
     shown = frame.copy()
     for col in ("POD", "FAR", "CSI"):  # text, so an empty score reads '–' rather than 'None'
         shown[col] = [f"{v:.0f}%" if pd.notna(v) else "–" for v in frame[col]]
-    st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
+    ui.show_table(shown, column_config=config)
 
 
-def _verification_section(ws: Workspace, info: ReservoirInfo, trigger: float) -> dict[str, Any] | None:
+def _verification_section(ws: Workspace, info: ReservoirInfo, trigger: float) -> ModelVersion | None:
     """Pick a version, then how its alerts would have done on its test period; returns the chosen version."""
     st.subheader("How the alerts would have done")
-    models = ws.models(info.name)
+    models = ws.versions(info.name)
     if not models:
-        st.info(
-            f"There is no trained model for {md_escape(info.name)} yet, so there are no past forecasts to check "
+        ui.point_to(
+            "train",
+            f"There is no trained model for {ui.md_escape(info.name)} yet, so there are no past forecasts to check "
             "the alerts on. Train a model first; the levels above can be set already.",
             icon=":material/model_training:",
         )
-        st.page_link("pages/train.py", label="Go to the Train page", icon=":material/model_training:")
         return None
-    record = pick_version(
+    record = ui.pick_version(
         models,
         f"{K}version",
         _target_of,
         help="Which trained model's past forecasts the alert rule is checked on; 'Active model' follows the "
         "version chosen on the Models page.",
     )
-    version = int(record["version"])
-    meta = record.get("meta") or {}
-    target = (meta.get("config") or {}).get("target", "")
-    unit = next((v.unit for v in info.variables if v.name == target), None)
+    version = record.version
+    target = record.target
+    unit = ui.unit_of(info.name, target)
     levels = risk.applicable(ws.levels(info.name), target)
-    if meta.get("calibration") is None:
+    if record.meta.get("calibration") is None:
         st.info(
             f"Version {version} was saved without the error record that uncertainty bands need, so it cannot "
             "give alert probabilities. Retrain it on the Train page to check alerts.",
@@ -484,18 +454,18 @@ def _verification_section(ws: Workspace, info: ReservoirInfo, trigger: float) ->
         return record
     if not levels:
         st.info(
-            f"No operating levels are set on {md_escape(target)}, the reading version {version} forecasts, so there "
-            f"is nothing to check. Add a level above with variable '{md_escape(target)}'.",
+            f"No operating levels are set on {ui.md_escape(target)}, the reading version {version} forecasts, so there "
+            f"is nothing to check. Add a level above with variable '{ui.md_escape(target)}'.",
             icon=":material/info:",
         )
         return record
     try:
         with st.spinner(f"Running version {version} over its test period (a few seconds)..."):
             result = _verify(
-                str(ws.root), info.name, version, record["sha256"], trigger, tuple(levels), data_stamp(info.name)
+                str(ws.root), info.name, version, record.sha256, trigger, tuple(levels), ui.data_stamp(info.name)
             )
     except Exception as exc:  # noqa: BLE001 - the page must never show a traceback
-        show_error(exc)
+        ui.show_error(exc)
         return record
     start, end = result["period"]
     n = max((r["forecasts"] for r in result["levels"]), default=0)
@@ -514,19 +484,18 @@ def _verification_section(ws: Workspace, info: ReservoirInfo, trigger: float) ->
     return record
 
 
-def _coverage_section(record: dict[str, Any], info: ReservoirInfo) -> None:
+def _coverage_section(record: ModelVersion, info: ReservoirInfo) -> None:
     """How often the version's 50/80/95% bands held the real value on its test period."""
     st.subheader("How trustworthy the bands are")
     coverage = coverage_of(record)
-    version = int(record["version"])
+    version = record.version
     if not coverage:
         st.info(
             f"Version {version} did not measure its uncertainty bands; retrain it on the Train page to get them.",
             icon=":material/info:",
         )
         return
-    target = (((record.get("meta") or {}).get("config")) or {}).get("target", "")
-    unit = next((v.unit for v in info.variables if v.name == target), None)
+    unit = ui.unit_of(info.name, record.target)
     st.write(coverage_sentence(coverage, period_of(record)))
     frame = coverage_frame(coverage, unit)
     pct = "%.0f%%"
@@ -546,15 +515,15 @@ def _coverage_section(record: dict[str, Any], info: ReservoirInfo) -> None:
             config[col] = st.column_config.NumberColumn(
                 col.capitalize(),
                 help="Average distance between the band's low and high ends.",
-                format=number_format(frame[col]),
+                format=ui.number_format(frame[col]),
             )
-    st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
+    ui.show_table(frame, column_config=config)
     st.caption("Close to the aim is good. Well below it: the bands are too narrow, so alerts come late or not at all.")
 
 
 def render() -> None:
     """Page body."""
-    reservoir = reservoir_page(
+    reservoir = ui.reservoir_page(
         "Levels & alerts",
         "Operating levels are the lines the forecast is checked against: on the flood side an alert is raised when "
         "the level is forecast to rise ABOVE a line, on the drought side when it is forecast to fall BELOW one, "
@@ -563,12 +532,9 @@ def render() -> None:
     )
     if reservoir is None:
         return
-    if st.session_state.get(f"{K}for") != reservoir:  # another reservoir: its own table, trigger and versions
-        for key in ("trigger", "version", "saved", "trigger_saved"):
-            st.session_state.pop(f"{K}{key}", None)
+    if ui.forget_on_switch(K, reservoir, ("trigger", "version", "saved", "trigger_saved")):  # its own table too
         st.session_state[f"{K}generation"] = st.session_state.get(f"{K}generation", 0) + 1
-        st.session_state[f"{K}for"] = reservoir
-    ws = workspace()
+    ws = ui.workspace()
     info = ws.reservoir(reservoir)
     _levels_section(ws, info)
     trigger = _trigger_section(ws, info.name)
@@ -578,4 +544,4 @@ def render() -> None:
 
 
 if __name__ == "__main__":  # run by st.navigation (module name __main__), not on import by tests
-    render()
+    ui.run_page(render)

@@ -6,32 +6,15 @@ version and data stamp), figures from core.charts.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 import streamlit as st
 
 from core import charts
 from core.app.pipeline import forecast_reservoir
-from core.app.summary import active_model, latest_trend, levels_words, main_variable, model_skill, skill_words
+from core.app.summary import latest_trend, levels_words, main_variable, model_skill, skill_words
 from core.forecast.issue import Forecast
-from core.store.workspace import ReservoirInfo
-from pages.common import (
-    RESERVOIR_KEY,
-    alert_banner,
-    data_stamp,
-    ensure_shell,
-    fmt_value,
-    loaded_model,
-    md_escape,
-    readings,
-    risk_key,
-    show_chart,
-    show_error,
-    workspace,
-)
-
-ensure_shell()  # a bookmarked page URL after a restart still goes through app.py
+from core.store.workspace import ModelVersion, ReservoirInfo
+from pages import common as ui
 
 K = "overview_"  # widget key prefix
 CARDS_PER_ROW = 3
@@ -48,8 +31,8 @@ def card_forecast(
     readings, edited levels or alert trigger).
     """
     try:
-        loaded = loaded_model(reservoir, version)
-        return forecast_reservoir(workspace(), reservoir, loaded=loaded), ""
+        loaded = ui.loaded_model(reservoir, version)
+        return forecast_reservoir(ui.workspace(), reservoir, loaded=loaded), ""
     except ValueError as exc:  # core's user-facing problems (no recent inputs, missing variable, ...)
         return None, str(exc)
     except Exception as exc:  # noqa: BLE001 - one card must not take the whole overview down
@@ -58,7 +41,7 @@ def card_forecast(
 
 def _open_forecast(name: str) -> None:
     """Button callback: select the reservoir before the sidebar picker is drawn on the next run."""
-    st.session_state[RESERVOIR_KEY] = name
+    st.session_state[ui.RESERVOIR_KEY] = name
 
 
 def _trend_delta(change: float | None, unit: str | None, days: int) -> str | None:
@@ -68,7 +51,7 @@ def _trend_delta(change: float | None, unit: str | None, days: int) -> str | Non
     if change == 0:
         return f"no change in {days} days"
     sign = "+" if change > 0 else "-"
-    return f"{sign}{fmt_value(abs(change), unit)} in {days} days"
+    return f"{sign}{ui.fmt_value(abs(change), unit)} in {days} days"
 
 
 def _trend_arrow(change: float | None) -> str:
@@ -78,83 +61,83 @@ def _trend_arrow(change: float | None) -> str:
     return "up" if change > 0 else "down"
 
 
-def _model_lines(name: str, record: dict[str, Any] | None) -> None:
+def _model_lines(name: str, record: ModelVersion | None) -> None:
     """Active version and its skill in words."""
     if record is None:
         st.caption("No model yet — train one on the Train page.")
         return
     skill = model_skill(record)
-    target = (record.get("meta") or {}).get("config", {}).get("target", "")
-    text = f"Model v{record['version']} ({md_escape(target)}): {skill_words(skill)}"
+    text = f"Model v{record.version} ({ui.md_escape(record.target)}): {skill_words(skill)}"
     if skill is not None and skill > 0:
         st.markdown(f":material/check_circle: {text}")
     else:
         st.markdown(f":material/warning: {text}")
 
 
-def _sparkline(info: ReservoirInfo, variable: str, record: dict[str, Any] | None) -> None:
+def _sparkline(info: ReservoirInfo, variable: str, record: ModelVersion | None) -> None:
     """Last ~60 days and the active model's forecast, or the reason there is no forecast."""
     forecast: Forecast | None = None
     reason = ""
     if record is not None:
         forecast, reason = card_forecast(
-            str(workspace().root),
+            str(ui.workspace().root),
             info.name,
-            int(record["version"]),
-            str(record["sha256"]),
-            data_stamp(info.name),
-            risk_key(info.name),
+            record.version,
+            record.sha256,
+            ui.data_stamp(info.name),
+            ui.risk_key(info.name),
         )
         if forecast is not None:
             variable = forecast.target
-    history = readings(info.name, (variable,))[variable] if variable in info.variable_names else pd.Series()
+    history = ui.readings(info.name, (variable,))[variable] if variable in info.variable_names else pd.Series()
     fig = charts.sparkline_figure(history, forecast, days=SPARK_DAYS, height=90)
-    show_chart(fig, f"{info.name}-sparkline", f"{K}spark_{info.id}", compact=True)
+    ui.show_chart(fig, f"{info.name}-sparkline", f"{K}spark_{info.id}", compact=True)
     if forecast is not None:
         last = forecast.points[-1]
+        value = ui.md_escape(ui.fmt_value(last.value, forecast.unit))
         st.caption(
-            f"Forecast issued {forecast.issued}: {md_escape(fmt_value(last.value, forecast.unit))} on {last.date}. "
+            f"Forecast issued {forecast.issued}: {value} on {last.date}. "
             f"Chart: last {SPARK_DAYS} days (dark) and the forecast (blue, dashed)."
         )
         if (forecast.alert or {}).get("state") != "no levels":  # the levels line below already says so
-            alert_banner(forecast)
+            ui.alert_banner(forecast)
     elif record is not None:
-        st.caption(f":material/error: No forecast: {md_escape(reason)}")
+        st.caption(f":material/error: No forecast: {ui.md_escape(reason)}")
 
 
 def _card(info: ReservoirInfo) -> None:
     """One reservoir's card."""
-    ws = workspace()
+    ws = ui.workspace()
     with st.container(border=True):
-        st.subheader(md_escape(info.name), anchor=False)
+        st.subheader(ui.md_escape(info.name), anchor=False)
         var = main_variable(info)
         if var is None:
             st.info("No readings yet. Upload a CSV on the Data page.")
             return
-        trend = latest_trend(readings(info.name, (var.name,))[var.name])
+        trend = latest_trend(ui.readings(info.name, (var.name,))[var.name])
         if trend is None:
-            st.info(f"No {md_escape(var.name)} readings yet.")
+            st.info(f"No {ui.md_escape(var.name)} readings yet.")
         else:
             st.metric(
-                f"{md_escape(var.name)} on {trend.date}",
-                fmt_value(trend.value, var.unit),
+                f"{ui.md_escape(var.name)} on {trend.date}",
+                ui.fmt_value(trend.value, var.unit),
                 delta=_trend_delta(trend.change, var.unit, trend.days),
                 delta_color="off",
                 delta_arrow=_trend_arrow(trend.change),
                 help=(
-                    f"Latest stored {md_escape(var.name)} reading; "
+                    f"Latest stored {ui.md_escape(var.name)} reading; "
                     f"the arrow shows the change over the last {trend.days} days."
                 ),
             )
             if trend.change is None:
                 st.caption(f"No reading {trend.days} days earlier to compare with.")
-        record = active_model(ws, info.name)
+        record = ws.active_version(info.name)
         _model_lines(info.name, record)
         _sparkline(info, var.name, record)
         running = ws.jobs(info.name, active_only=True)
         if running:
-            what = "Model comparison" if running[0]["kind"] == "compare" else "Training"
-            st.caption(f":material/model_training: {what} in progress (job #{running[0]['id']}).")
+            what = "Model comparison" if running[0].kind == "compare" else "Training"
+            st.caption(f":material/model_training: {what} in progress (job #{running[0].id}).")
         st.caption(f":material/flag: {levels_words(len(ws.levels(info.name)))}")
         if st.button(
             "Open forecast",
@@ -170,19 +153,18 @@ def _card(info: ReservoirInfo) -> None:
 
 def render() -> None:
     """Cards for every reservoir, three to a row (Streamlit stacks them on narrow screens)."""
-    st.title("Overview")
-    st.caption(
+    ui.page_header(
+        "Overview",
         "Every reservoir at a glance: the latest reading, how it moved this week, and what the forecast model "
-        "expects for the next days. Open a reservoir to see its full forecast."
+        "expects for the next days. Open a reservoir to see its full forecast.",
     )
     try:
-        reservoirs = workspace().reservoirs()
+        reservoirs = ui.workspace().reservoirs()
     except ValueError as exc:
-        show_error(exc)
+        ui.show_error(exc)
         return
     if not reservoirs:
-        st.info("No reservoirs yet. Upload readings on the Data page to get started.")
-        st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
+        ui.point_to("data", "No reservoirs yet. Upload readings on the Data page to get started.")
         return
     for start in range(0, len(reservoirs), CARDS_PER_ROW):
         columns = st.columns(CARDS_PER_ROW)
@@ -191,8 +173,8 @@ def render() -> None:
                 try:
                     _card(info)
                 except Exception as exc:  # noqa: BLE001 - one card's problem must not hide the others
-                    show_error(exc)
+                    ui.show_error(exc)
 
 
 if __name__ == "__main__":  # run by st.navigation (module name __main__), not on import by tests
-    render()
+    ui.run_page(render)

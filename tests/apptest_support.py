@@ -1,7 +1,8 @@
 """Helpers the AppTest page tests share: name a workspace to the app, start it, open a page, read what it shows.
 
-AppTest 1.67 runs a switched-to page file on its own (the app has a pages/ folder, so it resolves the page like an
-old-style multipage app) and skips app.py, so the sidebar picker never re-registers its choice: `run` sets it.
+AppTest 1.67 resolves a switched-to page like an old-style multipage app (the app has a pages/ folder) and runs that
+page file first; pages/common.ensure_shell then reruns it through app.py, as for a bookmarked URL in a browser, so the
+sidebar and its picker are there. `run` still sets the picked reservoir, so each test says which one it means.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.data.sample import SAMPLE_NAME
-from core.store.workspace import Workspace
+from core.store.workspace import Job, Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
@@ -65,12 +66,12 @@ def texts(at: AppTest, kinds: tuple[str, ...] = TEXT_KINDS) -> str:
 JOB_TIMEOUT_S = 60
 
 
-def wait_for(ws: Workspace, job_id: int) -> dict:
+def wait_for(ws: Workspace, job_id: int) -> Job:
     """Poll the store the way the page does until the job process finishes."""
     deadline = time.monotonic() + JOB_TIMEOUT_S
     while time.monotonic() < deadline:
         job = ws.job(job_id)
-        if job["status"] not in ("queued", "running"):
+        if not job.active:
             return job
         time.sleep(0.5)
-    pytest.fail(f"{ws.job(job_id)['kind']} job {job_id} did not finish in {JOB_TIMEOUT_S} s: {ws.job(job_id)}")
+    pytest.fail(f"{ws.job(job_id).kind} job {job_id} did not finish in {JOB_TIMEOUT_S} s: {ws.job(job_id)}")

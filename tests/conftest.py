@@ -42,8 +42,7 @@ def sample_workspace(tmp_path_factory):
 
 def tiny_config(target: str = "level", features: tuple[str, ...] = ("rainfall", "inflow"), **kw):
     """Training settings small enough for a test: a few epochs of a narrow net."""
-    from core.model.architectures import ModelConfig
-    from core.model.train import TrainConfig
+    from core.model.config import ModelConfig, TrainConfig
 
     base = dict(epochs=3, patience=2, batch_size=128, model=ModelConfig(filters=8, units=8))
     base.update(kw)

@@ -192,6 +192,13 @@ def open_page(page: Any, url_path: str) -> None:
     wait_for_app(page)
 
 
+def nav_links(page: Any) -> dict[str, str]:
+    """The sidebar navigation as URL path -> link text ('' for the default page at /)."""
+    links = page.locator('[data-testid="stSidebarNavLink"]')
+    pairs = links.evaluate_all("els => els.map(e => [new URL(e.href).pathname, e.innerText])")
+    return {path.rstrip("/").rsplit("/", 1)[-1]: text.strip() for path, text in pairs}
+
+
 def by_key(page: Any, key: str) -> Any:
     """The element container of the widget with `key=` (Streamlit adds the class st-key-<key>)."""
     return page.locator(f".st-key-{key}")

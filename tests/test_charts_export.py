@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from core import charts
+from core.charts.style import FORECAST, LEVEL_COLOURS
 from core.data.levels import OperatingLevel
 from core.export import files
 from core.forecast.issue import Forecast, ForecastPoint
@@ -122,7 +123,7 @@ def test_levels_drawn_with_labels_far_ones_listed_other_variables_left_out():
     assert zones["Flood warning zone"].y0 == 312.0 and zones["Flood warning zone"].y1 > 312.0
     assert zones["Drought watch zone"].y0 == 304.0 and zones["Drought watch zone"].y1 < 304.0
     assert lines["Flood warning 312.0 m"].label.text == "Flood warning 312.0 m"
-    assert lines["Flood warning 312.0 m"].line.color == charts.LEVEL_COLOURS[("flood", "warning")]
+    assert lines["Flood warning 312.0 m"].line.color == LEVEL_COLOURS[("flood", "warning")]
     assert lines["Drought watch 304.0 m"].line.dash == "dash"
     notes = [a.text for a in fig.layout.annotations if a.name == "off-chart levels"]
     assert len(notes) == 1 and "Crest 360.0 m" in notes[0] and "Storage" not in notes[0]
@@ -265,7 +266,7 @@ def test_versions_figure_compares_model_and_persistence_and_marks_active():
     assert trace_names(fig) == ["model", "persistence (tomorrow = today)"]
     assert list(fig.data[0].x) == ["v1", "v2 (active)"]
     assert list(fig.data[0].y) == pytest.approx([0.1, 0.2])
-    assert fig.data[0].marker.color[1] == charts.FORECAST != fig.data[0].marker.color[0]
+    assert fig.data[0].marker.color[1] == FORECAST != fig.data[0].marker.color[0]
     assert fig.data[0].customdata[0][0] == pytest.approx(0.8) and "skill" in fig.data[0].hovertemplate
     assert fig.layout.barmode == "group" and fig.layout.yaxis.title.text == "test MAE (m)"
     assert "no trained versions" in charts.versions_figure([]).layout.annotations[0].text
@@ -303,8 +304,8 @@ def test_plotly_config_saves_report_size_png():
 def test_importing_charts_and_export_stays_cheap():
     """Pages and the CLI import these modules eagerly; plotly and the model code load on first use."""
     code = (
-        "import sys, core.charts, core.export.files; print(sorted(m for m in ('plotly', 'kaleido', 'core.forecast.issue') "
-        "if m in sys.modules))"
+        "import sys, core.charts, core.export.files; "
+        "print(sorted(m for m in ('plotly', 'kaleido', 'core.forecast.issue') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

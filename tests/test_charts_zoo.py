@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from core import charts
+from core.charts.leaderboard import SKILL_FLOOR
+from core.charts.style import FORECAST, OBSERVED
 from core.forecast.issue import Forecast, ForecastPoint
 
 ISSUED = ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]
@@ -59,7 +61,7 @@ def test_bars_rank_best_on_top_with_persistence_at_zero_and_marks():
     assert list(bar.x) == pytest.approx([0.4, 0.0, -0.25])
     assert list(bar.text) == ["+40%", "+0%", "-25%"]
     assert fig.layout.yaxis.autorange == "reversed" and fig.layout.xaxis.tickformat == ".0%"
-    assert bar.marker.line.color[2] == charts.OBSERVED and bar.marker.line.width == 2.5  # the default net
+    assert bar.marker.line.color[2] == OBSERVED and bar.marker.line.width == 2.5  # the default net
     assert bar.marker.color[0] != bar.marker.color[2]  # beats persistence vs does not
     star = next(t for t in fig.data if t.name.startswith("recommended"))
     assert list(star.y) == ["★ Ridge regression"] and star.marker.symbol == "star"
@@ -85,7 +87,7 @@ def test_bars_keep_a_hopeless_model_from_squashing_the_rest():
     board = make_board()
     board["models"][0]["metrics"]["skill_vs_persistence"] = -5.0
     bar = bars(charts.leaderboard_bars(board))
-    assert bar.x[2] == pytest.approx(charts.SKILL_FLOOR) and bar.text[2] == "-500%"
+    assert bar.x[2] == pytest.approx(SKILL_FLOOR) and bar.text[2] == "-500%"
     assert bar.textposition[2] == "inside"
 
 
@@ -173,7 +175,7 @@ def test_attention_bars_show_each_input_day_in_percent():
     assert list(bar.x)[0] == "2024-03-01" and list(bar.x)[-1] == "2024-03-14"
     assert sum(bar.y) == pytest.approx(100.0) and bar.y[-1] == pytest.approx(74.0)
     assert bar.text[-1] == "74%" and list(bar.customdata)[-1] == 0  # days before the issue date
-    assert bar.marker.color[-1] == charts.FORECAST != bar.marker.color[0]  # the day that mattered most stands out
+    assert bar.marker.color[-1] == FORECAST != bar.marker.color[0]  # the day that mattered most stands out
     assert fig.layout.yaxis.ticksuffix == "%"
     equal = [s for s in fig.layout.shapes if s.type == "line"]
     assert len(equal) == 1 and equal[0].y0 == pytest.approx(100 / 14)

@@ -28,6 +28,7 @@ from e2e_helpers import (
     full_page_shot,
     kill_jobs,
     log_tail,
+    nav_links,
     open_page,
     select_option,
     selected,
@@ -39,7 +40,9 @@ from e2e_helpers import (
 )
 
 from core.app.importplan import LAYOUT_LABELS, RESERVOIR_LAYOUT
-from core.model.architectures import DEFAULT_MODEL, ZOO
+from core.data.sample import SAMPLE_NAME
+from core.model.config import DEFAULT_MODEL
+from core.model.zoo import ZOO
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (make dev installs it)")
 PlaywrightTimeout = sync_api.TimeoutError
@@ -51,6 +54,14 @@ ASSETS = ROOT / "assets" / "screenshots"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TRAIN_TIMEOUT_S = 150
 HORIZON = 7  # the default forecast horizon the Train page proposes
+APP_NAVIGATION = {  # app.py's st.navigation: URL path -> title ('' is the default page, Overview)
+    "": "Overview",
+    "data": "Data",
+    "train": "Train",
+    "forecast": "Forecast",
+    "levels": "Levels & alerts",
+    "models": "Models",
+}
 
 
 @pytest.fixture
@@ -292,3 +303,28 @@ def test_operator_journey(app_server, browser_page, tmp_path):
         raise
     finally:
         print("step seconds:", {k: round(v, 1) for k, v in timings.items()})
+
+
+def test_bookmarked_page_url_opens_in_the_full_app(app_server, browser_page):
+    """A fresh server whose FIRST request is a page URL (a bookmark): app.py's shell, not the bare page file.
+
+    With a pages/ folder, Streamlit runs such a first request in its old multipage mode, which skips app.py:
+    no start-up (the sample never loads), no reservoir picker, and a sidebar listing every file in pages/.
+    pages/common.ensure_shell turns that run into an app.py run.
+    """
+    url, _, log = app_server
+    page = browser_page
+    page.goto(url + "/levels")
+    page.wait_for_selector('[data-testid="stApp"]')
+    wait_for_app(page, timeout=90_000)
+
+    page.get_by_role("heading", name="Levels & alerts").wait_for()
+    assert page.url.rstrip("/").endswith("/levels")
+    links = nav_links(page)
+    assert set(links) == set(APP_NAVIGATION), links  # app.py's six pages, not the files in pages/
+    for path, title in APP_NAVIGATION.items():
+        assert title in links[path], links
+    assert selected(page, "reservoir") == SAMPLE_NAME  # app.py's start-up loaded the sample, its picker shows it
+    assert by_key(page, "levels_save").count() == 1  # the page itself drew, with the sample's levels
+    no_errors(page, "bookmarked /levels")
+    assert "bookmarked page URL" not in log_tail(log, 100_000)  # the shell fix ran, not its fallback

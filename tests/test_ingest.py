@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from core.data.ingest import IngestError, ReadOptions, read_csv
+from core.data.variables import MAIN_VARIABLES, main_variable
 
 
 def _read(tmp_path, content: str | bytes, name: str = "upload.csv", **options):
@@ -403,3 +404,11 @@ def test_a_6000_row_file_reads_well_under_a_second(shared_data):
     started = time.perf_counter()
     read_csv(path)
     assert time.perf_counter() - started < 0.6
+
+
+def test_main_variable_prefers_level_then_storage_then_the_first():
+    assert main_variable(["rainfall", "storage", "level"]) == "level"
+    assert main_variable(("inflow", "storage")) == "storage"
+    assert main_variable(iter(["inflow", "rainfall"])) == "inflow"
+    assert main_variable([]) is None
+    assert MAIN_VARIABLES[0] == "level"

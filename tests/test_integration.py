@@ -19,7 +19,7 @@ def test_sample_import_train_forecast(workspace, tmp_path):
     pd.testing.assert_frame_equal(stored, workspace.readings(SAMPLE_NAME), check_freq=False)
     trained = train_reservoir(workspace, "From CSV", tiny_config(target="level", features=("rainfall", "inflow")))
     fc = forecast_reservoir(workspace, "From CSV")
-    assert trained.record["version"] == fc.version == 1
+    assert trained.record.version == fc.version == 1
     assert len(fc.points) == 7 and all(np.isfinite(p.value) for p in fc.points)
 
 

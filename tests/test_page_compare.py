@@ -12,11 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.app.compare import compare_models
 from core.app.pipeline import add_sample, train_reservoir
 from core.data.sample import SAMPLE_NAME
-from core.model.architectures import MODEL_NAMES, ZOO, ModelConfig
-from core.model.leaderboard import compare_models, verdict
-from core.store.workspace import Workspace
+from core.model.config import ModelConfig
+from core.model.leaderboard import verdict
+from core.model.zoo import MODEL_NAMES, ZOO
+from core.store.workspace import JobProgress, Workspace
 from tests.apptest_support import open_page, private_copy, run, texts, wait_for
 from tests.conftest import tiny_config
 
@@ -43,11 +45,18 @@ def compared_ws(compared, tmp_path, monkeypatch) -> tuple[Workspace, dict]:
     return private_copy(root, tmp_path, monkeypatch), json.loads(json.dumps(board))
 
 
-def job_row(ws: Workspace, status: str, result: dict | None = None, message: str = "", models=FAST) -> int:
+def job_row(
+    ws: Workspace,
+    status: str,
+    result: dict | None = None,
+    message: str = "",
+    models=FAST,
+    progress: JobProgress | None = None,
+) -> int:
     """A compare job as the job process leaves it (running ones carry this test process's live pid)."""
     params = {"config": tiny_config().to_dict(), "models": list(models), "activate_best": None}
     job_id = ws.create_job(SAMPLE_NAME, "compare", params)
-    ws.update_job(job_id, status="running", pid=os.getpid(), message=message or "preparing data")
+    ws.update_job(job_id, status="running", pid=os.getpid(), message=message or "preparing data", progress=progress)
     if status != "running" or result is not None:
         ws.update_job(job_id, status=status, message=message or None, result=result)
     return job_id
@@ -97,15 +106,15 @@ def test_compare_from_the_train_page_to_the_leaderboard(app_sample_ws):
     at.button(key="train_compare_start").click()
     run(at)
     job = ws.jobs(SAMPLE_NAME)[0]
-    assert job["kind"] == "compare" and job["params"]["models"] == FAST
-    assert f"Comparing 3 models (job #{job['id']})" in texts(at)
+    assert job.kind == "compare" and job.params["models"] == FAST
+    assert f"Comparing 3 models (job #{job.id})" in texts(at)
     assert at.button(key="train_compare_stop")
 
-    done = wait_for(ws, job["id"])
-    assert done["status"] == "done", done["message"]
+    done = wait_for(ws, job.id)
+    assert done.status == "done", done.message
     run(at)
     assert at.session_state["train_mode"] == "Compare models"
-    board = done["result"]
+    board = done.result
     assert "Leaderboard: 3 models forecasting level" in texts(at)
     infos = " ".join(i.value for i in at.info)
     assert board["verdict"][:40] in infos.replace("\\", "")
@@ -120,7 +129,7 @@ def test_compare_from_the_train_page_to_the_leaderboard(app_sample_ws):
     columns = json.loads(at.dataframe[0].proto.columns)
     assert columns["Test MAE"]["label"] == "Test MAE (m)" and columns["Val MAE"]["label"] == "Val MAE (m)"
     assert "made the active model" in " ".join(s.value for s in at.success)
-    assert ws.model(SAMPLE_NAME)["version"] == board["models"][0]["version"]
+    assert ws.version(SAMPLE_NAME).version == board["models"][0]["version"]
     assert chart_kinds(at) == ["bar", "scatter", "scatter", "box"]  # bars, lead errors, observed vs forecast, residuals
 
     other = board["models"][-1]["version"]
@@ -128,7 +137,7 @@ def test_compare_from_the_train_page_to_the_leaderboard(app_sample_ws):
     run(at)
     at.button(key="train_compare_activate").click()
     run(at)
-    assert ws.model(SAMPLE_NAME)["version"] == other
+    assert ws.version(SAMPLE_NAME).version == other
     assert f"Version {other} is now the active model" in texts(at)
     assert leaderboard(at)[-1]["Model"].endswith("(active)") and "active" not in leaderboard(at)[0]["Model"]
     assert "model comparison" in list(at.dataframe[-1].value["Run"])  # job history
@@ -158,7 +167,8 @@ def test_running_comparison_shows_progress_finished_models_and_stops(compared_ws
     ws, board = compared_ws
     first = board["models"][0]
     done = [{k: first[k] for k in ("model", "label", "version", "val_mae", "val_skill", "train_seconds")}]
-    job_id = job_row(ws, "running", message="model 2 of 3: lstm", models=["ridge", "lstm", "conv1d"])
+    models = ["ridge", "lstm", "conv1d"]
+    job_id = job_row(ws, "running", message="model 2 of 3: lstm", models=models, progress=JobProgress(1, 3, "lstm"))
     ws.update_job(job_id, result={"models": ["ridge", "lstm", "conv1d"], "done": done})
     ws.add_epoch(job_id, 1, {"loss": 0.9, "val_loss": 0.9, "model_index": 0, "model_epoch": 1}, 1, 3)  # ridge
     for epoch, loss in ((1, 0.5), (2, 0.4), (3, 0.3)):  # the job numbers them 2-4
@@ -181,7 +191,9 @@ def test_running_comparison_shows_progress_finished_models_and_stops(compared_ws
 
 def test_a_second_job_is_refused_while_one_runs(app_sample_ws):
     """One job per reservoir: starting a comparison during a run shows the store's refusal."""
-    job_id = job_row(app_sample_ws, "running", message="model 1 of 3: persistence")
+    job_id = job_row(
+        app_sample_ws, "running", message="model 1 of 3: persistence", progress=JobProgress(0, 3, "persistence")
+    )
     at = open_compare_tab()
     at.multiselect(key="train_compare_models").set_value(["ridge"])
     at.button(key="train_compare_start").click()

@@ -168,8 +168,8 @@ def test_trigger_change_is_stored(app_empty_ws):
 def test_verification_and_coverage_of_a_trained_version(app_trained_ws):
     """The active version's alert scores per level and how often its bands held the truth, with the test period."""
     at = open_page("levels")
-    record = app_trained_ws.model(SAMPLE_NAME)
-    start, end = record["meta"]["data"]["splits"]["test"]
+    record = app_trained_ws.version(SAMPLE_NAME)
+    start, end = record.splits["test"]
     expected = verify_alerts(app_trained_ws, SAMPLE_NAME)
 
     scores = at.dataframe[1].value
@@ -186,7 +186,7 @@ def test_verification_and_coverage_of_a_trained_version(app_trained_ws):
 
     coverage = at.dataframe[2].value
     assert list(coverage["band"]) == ["50%", "80%", "95%"]
-    held = 100 * record["meta"]["metrics"]["coverage"]["80"]["mean"]
+    held = 100 * record.metrics["coverage"]["80"]["mean"]
     assert coverage.loc[coverage["band"] == "80%", "held the truth"].item() == pytest.approx(held)
     assert re.search(rf"The 80% band held the truth {round(held)}% of the time on {start} – {end} data", words)
 
@@ -214,19 +214,21 @@ def frame(rows: list[tuple]) -> pd.DataFrame:
 
 
 def test_levels_from_frame_skips_empty_rows_and_names_the_bad_row():
-    """Untouched new rows are ignored; a half-filled row is refused with its row number."""
+    """Untouched new rows are ignored; a half-filled row is refused with its row number and core's reason."""
     got = page.levels_from_frame(
-        frame([("Flood", 10.0, "flood", "watch", "level"), (None, float("nan"), None, None, None)]), ["level"]
+        frame([("Flood", 10.0, "flood", "watch", "level"), (None, float("nan"), None, None, None)])
     )
     assert [(lv.name, lv.value, lv.unit) for lv in got] == [("Flood", 10.0, None)]
-    with pytest.raises(LevelError, match=r"Row 2: give the level a name"):
-        page.levels_from_frame(
-            frame([("A", 1.0, "flood", "watch", "level"), ("", 2.0, "flood", "watch", "level")]), ["level"]
-        )
-    with pytest.raises(LevelError, match=r"Row 1 \('A'\): enter the level's value"):
-        page.levels_from_frame(frame([("A", None, "flood", "watch", "level")]), ["level"])
-    with pytest.raises(LevelError, match=r"choose the variable"):
-        page.levels_from_frame(frame([("A", 1.0, "flood", "watch", "volume")]), ["level"])
+    with pytest.raises(LevelError, match=r"Row 2: An operating level needs a name"):
+        page.levels_from_frame(frame([("A", 1.0, "flood", "watch", "level"), ("", 2.0, "flood", "watch", "level")]))
+    with pytest.raises(LevelError, match=r"Row 1: Level 'A': value must be a finite number"):
+        page.levels_from_frame(frame([("A", None, "flood", "watch", "level")]))
+    with pytest.raises(LevelError, match=r"Row 1: Level 'A': value must be a finite number"):
+        page.levels_from_frame(frame([("A", "high", "flood", "watch", "level")]))
+    with pytest.raises(LevelError, match=r"Row 1: Level 'A': side must be one of flood, drought, not ''"):
+        page.levels_from_frame(frame([("A", 1.0, None, "watch", "level")]))
+    with pytest.raises(LevelError, match=r"Row 1: Level 'A': severity must be one of watch, warning, danger"):
+        page.levels_from_frame(frame([("A", 1.0, "flood", "severe", "level")]))
 
 
 def test_plan_changes_by_name():
@@ -238,13 +240,18 @@ def test_plan_changes_by_name():
 
 
 def test_apply_edits_duplicate_names_and_no_op(app_empty_ws):
-    """Two rows with one name are refused before anything is stored; an unchanged table writes nothing."""
+    """Two rows with one name, or a row on an unknown reading, are refused before anything is stored (core's
+    messages); an unchanged table writes nothing."""
     from core.app.pipeline import add_sample
 
     add_sample(app_empty_ws)
     table = page.editor_frame(app_empty_ws.levels(SAMPLE_NAME))
     assert page.apply_edits(app_empty_ws, SAMPLE_NAME, table).nothing
     table.loc[len(table)] = ["dam crest", 317.0, "flood", "danger", "level"]
-    with pytest.raises(LevelError, match=r"Rows 5 and 6 share the name 'dam crest'"):
+    with pytest.raises(LevelError, match=r"Two levels share the name 'dam crest'"):
+        page.apply_edits(app_empty_ws, SAMPLE_NAME, table)
+    assert as_dict(app_empty_ws.levels(SAMPLE_NAME)) == SAMPLE_LEVELS
+    table.loc[len(table) - 1] = ["Spill", 317.0, "flood", "danger", "turbidity"]
+    with pytest.raises(ValueError, match=r"has no variable 'turbidity'"):
         page.apply_edits(app_empty_ws, SAMPLE_NAME, table)
     assert as_dict(app_empty_ws.levels(SAMPLE_NAME)) == SAMPLE_LEVELS

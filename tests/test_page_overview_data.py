@@ -35,8 +35,8 @@ from core.app.pipeline import ImportRefused, add_sample, train_reservoir
 from core.app.summary import latest_trend, levels_words, main_variable, model_skill, skill_sentence, skill_words
 from core.data.ingest import read_csv
 from core.data.sample import SAMPLE_NAME
-from core.model.train import TrainConfig
-from core.store.workspace import StoreError, UploadInfo, Workspace
+from core.model.config import TrainConfig
+from core.store.workspace import ModelVersion, StoreError, UploadInfo, Workspace
 from pages.common import fmt_value, md_escape, number_format
 from tests.apptest_support import open_page, private_copy, run, start_app, texts
 from tests.conftest import tiny_config
@@ -109,8 +109,9 @@ def test_skill_and_levels_in_words():
     assert skill_words(-0.1) == "does not beat persistence yet: forecasts are shown with a warning"
     assert skill_words(0.0).startswith("does not beat persistence")
     assert "not scored" in skill_words(None)
-    assert model_skill({"meta": {"metrics": {"skill_vs_persistence": float("nan")}}}) is None
-    assert model_skill({"meta": {"metrics": {"skill_vs_persistence": "0.25"}}}) == 0.25
+    assert model_skill(ModelVersion.from_dict({"meta": {"metrics": {"skill_vs_persistence": float("nan")}}})) is None
+    assert model_skill(ModelVersion.from_dict({"meta": {"metrics": {"skill_vs_persistence": "0.25"}}})) == 0.25
+    assert model_skill(ModelVersion.from_dict({})) is None  # a row without metrics (an earlier app version)
     persistence = "simply assuming 'tomorrow = today' (persistence)."
     assert skill_sentence(0.42) == f"On its test period its errors were 42% smaller than {persistence}"
     assert skill_sentence(-0.12) == f"On its test period its errors were 12% larger than {persistence}"
@@ -287,10 +288,10 @@ def test_first_start_shows_the_sample_card(tmp_path, monkeypatch):
 
 def test_overview_shows_model_version_skill_and_forecast(trained_ws):
     """With a trained model the card names the version, its skill in words and the forecast's last day."""
-    record = trained_ws.model(SAMPLE_NAME)
+    record = trained_ws.version(SAMPLE_NAME)
     at = start_app()
     page = texts(at)
-    assert f"Model v{record['version']} (level): {skill_words(model_skill(record))}" in page
+    assert f"Model v{record.version} (level): {skill_words(model_skill(record))}" in page
     assert "Forecast issued 2023-12-31:" in page and "on 2024-01-07" in page  # the sample ends 2023-12-31
     assert "No forecast" not in page
 
@@ -309,8 +310,8 @@ def test_card_without_levels_says_so_once(trained_ws):
 
 def test_card_with_a_failing_forecast_explains_in_one_line(trained_ws):
     """A model whose files are gone: the card says why, the page does not crash."""
-    record = trained_ws.model(SAMPLE_NAME)
-    shutil.rmtree(trained_ws.root / record["path"])
+    record = trained_ws.version(SAMPLE_NAME)
+    shutil.rmtree(trained_ws.root / record.path)
     at = start_app()
     assert not at.error
     page = texts(at)
@@ -462,7 +463,7 @@ def test_new_days_offer_retraining_with_the_same_settings(trained_ws, monkeypatc
     assert "Sample Reservoir: 10 readings added" in shown(at.success)
     widget(at.button, f"_retrain_{SAMPLE_NAME}").click()
     run(at)
-    config = TrainConfig.from_dict(trained_ws.model(SAMPLE_NAME)["meta"]["config"])
+    config = TrainConfig.from_dict(trained_ws.version(SAMPLE_NAME).config)
     assert started == [(SAMPLE_NAME, config, True)]
     assert "Retraining of Sample Reservoir started (job #42). Follow it on the Train page." in shown(at.success)
 

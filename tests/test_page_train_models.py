@@ -14,8 +14,7 @@ import pytest
 
 from core.app.pipeline import default_features
 from core.data.sample import SAMPLE_NAME
-from core.model.train import TrainConfig
-from core.store.versions import save_version
+from core.model.config import TrainConfig
 from core.store.workspace import Workspace
 from tests.apptest_support import open_page, private_copy, run, texts, wait_for
 
@@ -28,7 +27,7 @@ def two_versions(trained_sample, tmp_path_factory) -> Path:
     ws, outcome = trained_sample
     root = tmp_path_factory.mktemp("models") / "ws"
     shutil.copytree(ws.root, root)
-    save_version(Workspace(root), SAMPLE_NAME, outcome.result, activate=False)
+    Workspace(root).save_version(SAMPLE_NAME, outcome.result, activate=False)
     return root
 
 
@@ -88,15 +87,15 @@ def test_train_run_to_result_and_activate(models_ws):
     run(at)
     jobs = app_sample_ws.jobs(SAMPLE_NAME)
     assert len(jobs) == 1
-    assert jobs[0]["params"]["config"]["epochs"] == 2
-    assert jobs[0]["params"]["config"]["batch_size"] == 512
-    assert f"Training in progress (job #{jobs[0]['id']})" in texts(at)  # the live section replaced the form
+    assert jobs[0].config["epochs"] == 2
+    assert jobs[0].config["batch_size"] == 512
+    assert f"Training in progress (job #{jobs[0].id})" in texts(at)  # the live section replaced the form
 
-    job = wait_for(app_sample_ws, jobs[0]["id"])
-    assert job["status"] == "done", job["message"]
-    assert [e["epoch"] for e in job["epochs"]] == [1, 2]
-    assert job["result"]["version"] == 3
-    app_sample_ws.set_active(SAMPLE_NAME, 1)  # whatever the validation rule chose, make v3 the challenger
+    job = wait_for(app_sample_ws, jobs[0].id)
+    assert job.status == "done", job.message
+    assert [e.epoch for e in job.epochs] == [1, 2]
+    assert job.result["version"] == 3
+    app_sample_ws.activate(SAMPLE_NAME, 1)  # whatever the validation rule chose, make v3 the challenger
 
     run(at)
     page = texts(at)
@@ -104,13 +103,13 @@ def test_train_run_to_result_and_activate(models_ws):
     assert "Skill vs persistence" in page and "tomorrow = today" in page
     table = at.dataframe[0].value
     assert list(table[""]) == ["New model (version 3)", "Persistence ('tomorrow = today')", "Active model (version 1)"]
-    assert table.loc[0, "MAE"] == pytest.approx(job["result"]["metrics"]["model"]["mae"])
-    assert table.loc[1, "MAE"] == pytest.approx(job["result"]["metrics"]["persistence"]["mae"])
+    assert table.loc[0, "MAE"] == pytest.approx(job.result["metrics"]["model"]["mae"])
+    assert table.loc[1, "MAE"] == pytest.approx(job.result["metrics"]["persistence"]["mae"])
     assert at.get("plotly_chart"), "lead-day error chart missing"
 
     at.button(key="train_activate").click()
     run(at)
-    assert app_sample_ws.model(SAMPLE_NAME)["version"] == 3
+    assert app_sample_ws.version(SAMPLE_NAME).version == 3
     assert "Version 3 is the active model" in texts(at)
     assert not [b for b in at.button if b.key == "train_activate"]
     assert "done" in list(at.dataframe[-1].value["Status"])  # job history
@@ -151,7 +150,7 @@ def test_interrupted_and_failed_jobs_show_their_message(app_sample_ws):
     job_id = running_row(app_sample_ws)
     app_sample_ws.update_job(job_id, pid=dead.pid)
     at = open_page("train")
-    assert app_sample_ws.job(job_id)["status"] == "interrupted"
+    assert app_sample_ws.job(job_id).status == "interrupted"
     warnings = plain(" ".join(w.value for w in at.warning))
     assert f"job #{job_id}" in warnings and "stopped without reporting" in warnings
     assert at.button(key="train_start")  # the form is back
@@ -192,7 +191,7 @@ def test_models_page_activates_a_version(models_ws):
     run(at)
     at.button(key="models_activate").click()
     run(at)
-    assert models_ws.model(SAMPLE_NAME)["version"] == 2
+    assert models_ws.version(SAMPLE_NAME).version == 2
     assert "Version 2 is now the active model" in texts(at)
     assert list(at.dataframe[0].value["Active"]) == [True, False]
 
@@ -205,7 +204,7 @@ def test_models_page_delete_refuses_active_and_deletes_inactive(models_ws):
     assert not [b for b in at.button if b.key == "models_delete"]
     assert "cannot be deleted" in texts(at)
 
-    folder = models_ws.root / models_ws.model(SAMPLE_NAME, 2)["path"]
+    folder = models_ws.root / models_ws.version(SAMPLE_NAME, 2).path
     assert folder.exists()
     at.selectbox(key="models_version").set_value(2)
     run(at)
@@ -214,7 +213,7 @@ def test_models_page_delete_refuses_active_and_deletes_inactive(models_ws):
     run(at)
     at.button(key="models_delete").click()
     run(at)
-    assert [m["version"] for m in models_ws.models(SAMPLE_NAME)] == [1]
+    assert [m.version for m in models_ws.versions(SAMPLE_NAME)] == [1]
     assert not folder.exists()
     assert "Version 2 and its files were deleted" in texts(at)
     assert list(at.dataframe[0].value["Version"]) == [1]
@@ -229,21 +228,21 @@ def test_models_page_empty_state(app_sample_ws):
 
 def test_result_without_skill_says_so_and_shows_comparison(models_ws):
     """A version that loses to 'tomorrow = today' is called out plainly; a retrain shows old vs new."""
-    meta = models_ws.model(SAMPLE_NAME, 2)["meta"]
-    metrics = {**meta["metrics"], "skill_vs_persistence": -0.12}
+    record = models_ws.version(SAMPLE_NAME, 2)
+    metrics = {**record.metrics, "skill_vs_persistence": -0.12}
     side = {"mae": 0.05, "rmse": 0.07, "nse": 0.9, "kge": 0.9, "skill_vs_persistence": 0.1, "n_windows": 30}
     result = {
         "version": 2,
         "target": "level",
         "features": ["rainfall", "inflow"],
         "metrics": metrics,
-        "splits": meta["data"]["splits"],
+        "splits": {k: list(v) for k, v in record.splits.items()},
         "epochs_run": 1,
         "best_epoch": 1,
         "train_seconds": 3.0,
         "stopped_by_user": False,
         "comparison": {
-            "window": meta["data"]["splits"]["test"],
+            "window": list(record.splits["test"]),
             "champion": {"version": 1, **side},
             "challenger": {"version": 2, **side, "mae": 0.04},
             "champion_trained_on_window_days": 0,

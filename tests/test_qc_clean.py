@@ -8,9 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.data import clean, qc
-from core.data.clean import CleanConfig, CleanError, clean_daily
+from core.data import qc
+from core.data.clean import clean_daily
+from core.data.config import CleanConfig, CleanError
 from core.data.ingest import read_csv
+from core.data.qc import QcFlag
 
 
 def _series(values, start: str = "2020-01-01") -> pd.Series:
@@ -131,7 +133,7 @@ def test_short_gap_is_interpolated_with_flag_1():
     values = _smooth(40)
     values[10:13] = np.nan
     result = clean_daily(_frame(storage=values))
-    assert result.flags["storage"].iloc[10:13].tolist() == [clean.INTERPOLATED] * 3
+    assert result.flags["storage"].iloc[10:13].tolist() == [QcFlag.INTERPOLATED] * 3
     expected = np.interp([10, 11, 12], [9, 13], [values[9], values[13]])
     np.testing.assert_allclose(result.values["storage"].iloc[10:13], expected)
     assert result.values.notna().all().all()
@@ -142,7 +144,7 @@ def test_long_gap_stays_missing_with_flag_5():
     values[10:14] = np.nan  # 4 days > max_gap_days=3
     result = clean_daily(_frame(storage=values))
     assert result.values["storage"].iloc[10:14].isna().all()
-    assert (result.flags["storage"].iloc[10:14] == clean.MISSING).all()
+    assert (result.flags["storage"].iloc[10:14] == QcFlag.MISSING).all()
     assert result.summary()["storage"]["missing"] == 4
 
 
@@ -150,7 +152,7 @@ def test_missing_calendar_days_are_inserted_and_filled():
     frame = _frame(level=_smooth(30)).drop(pd.Timestamp("2020-01-05"))
     result = clean_daily(frame)
     assert len(result.values) == 30 and result.values.index.freq == "D"
-    assert result.flags.loc["2020-01-05", "level"] == clean.INTERPOLATED
+    assert result.flags.loc["2020-01-05", "level"] == QcFlag.INTERPOLATED
 
 
 def test_spike_is_masked_and_interpolated():
@@ -158,11 +160,11 @@ def test_spike_is_masked_and_interpolated():
     original = values[30]
     values[30] += 300.0
     result = clean_daily(_frame(storage=values))
-    assert result.flags["storage"].iloc[30] == clean.MASKED_SPIKE
+    assert result.flags["storage"].iloc[30] == QcFlag.MASKED_SPIKE
     assert abs(result.values["storage"].iloc[30] - original) < 3.0
     assert result.summary()["storage"]["masked_spike"] == 1
     off = clean_daily(_frame(storage=values), CleanConfig(mask_spikes=False))
-    assert off.values["storage"].iloc[30] == values[30] and off.flags["storage"].iloc[30] == clean.OK
+    assert off.values["storage"].iloc[30] == values[30] and off.flags["storage"].iloc[30] == QcFlag.OK
 
 
 def test_sentinel_and_impossible_values_are_masked():
@@ -170,11 +172,11 @@ def test_sentinel_and_impossible_values_are_masked():
     values[5], values[15] = -9999.0, -3.0
     inflow = _smooth(30) - 980.0  # crosses zero on day 10, as computed inflows do
     result = clean_daily(_frame(storage=values, inflow=inflow))
-    assert result.flags["storage"].iloc[5] == clean.MASKED_SENTINEL
-    assert result.flags["storage"].iloc[15] == clean.MASKED_IMPOSSIBLE
+    assert result.flags["storage"].iloc[5] == QcFlag.MASKED_SENTINEL
+    assert result.flags["storage"].iloc[15] == QcFlag.MASKED_IMPOSSIBLE
     assert result.values["storage"].iloc[[5, 15]].gt(900).all()
     assert result.values["inflow"].equals(pd.Series(inflow, index=result.values.index, name="inflow"))
-    assert (result.flags["inflow"] == clean.OK).all()
+    assert (result.flags["inflow"] == QcFlag.OK).all()
     kept = clean_daily(_frame(storage=values), CleanConfig(mask_impossible=False, mask_spikes=False))
     assert kept.values["storage"].iloc[15] == -3.0
 
@@ -182,7 +184,7 @@ def test_sentinel_and_impossible_values_are_masked():
 def test_flatline_is_flagged_but_kept():
     values = np.r_[_smooth(10), [700.0] * 15, _smooth(10, seed=2) - 400]
     result = clean_daily(_frame(level=values))
-    assert (result.flags["level"].iloc[10:25] == clean.FLATLINE).all()
+    assert (result.flags["level"].iloc[10:25] == QcFlag.FLATLINE).all()
     assert (result.values["level"].iloc[10:25] == 700.0).all()
 
 
@@ -190,7 +192,7 @@ def test_edges_before_a_variables_first_reading_stay_missing():
     rain = np.r_[[np.nan] * 5, np.ones(25)]
     result = clean_daily(_frame(level=_smooth(30), rain=rain))
     assert result.values["rain"].iloc[:5].isna().all()
-    assert (result.flags["rain"].iloc[:5] == clean.MISSING).all()
+    assert (result.flags["rain"].iloc[:5] == QcFlag.MISSING).all()
 
 
 def test_denoise_window_applies_a_centred_median():
@@ -239,3 +241,16 @@ def test_raw_frame_must_be_indexed_by_unique_dates():
     index = pd.DatetimeIndex(["2020-01-01", "2020-01-01"], name="date")
     with pytest.raises(CleanError, match="more than once"):
         clean_daily(pd.DataFrame({"level": [1.0, 2.0]}, index=index))
+
+
+def test_qc_flag_codes_are_the_stored_int8_values_and_summaries_name_them():
+    assert [int(f) for f in QcFlag] == list(range(7))  # stored in the workspace: never renumber
+    assert QcFlag.MASKED_SPIKE.label == "masked_spike"
+    assert set(qc.MASKED_FLAGS) == {QcFlag.MASKED_SPIKE, QcFlag.MASKED_IMPOSSIBLE, QcFlag.MASKED_SENTINEL}
+    index = pd.date_range("2020-01-01", periods=40, name="date")
+    values = np.linspace(100.0, 140.0, 40)
+    values[5] = -9999.0
+    result = clean_daily(pd.DataFrame({"storage": values}, index=index))
+    summary = result.summary()["storage"]
+    assert list(summary) == [f.label for f in QcFlag if f is not QcFlag.OK]
+    assert summary["masked_sentinel"] == 1 and result.flags["storage"].dtype == np.int8

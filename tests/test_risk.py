@@ -185,7 +185,7 @@ def test_trained_version_stores_coverage_and_forecast_carries_bands(trained_samp
     from core.data.sample import SAMPLE_NAME
 
     ws, outcome = trained_sample
-    cov = ws.model(SAMPLE_NAME)["meta"]["metrics"]["coverage"]
+    cov = ws.version(SAMPLE_NAME).metrics["coverage"]
     assert set(cov) == {"50", "80", "95"} and len(cov["80"]["by_horizon"]) == 7
     fc = forecast_reservoir(ws, SAMPLE_NAME)
     for p in fc.points:

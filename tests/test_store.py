@@ -1,4 +1,4 @@
-"""Workspace store: merge rules, audit, repeat uploads, levels, model versions, jobs and concurrent use."""
+"""Workspace store: merge rules, audit, repeat uploads, levels, model versions, jobs, old rows and concurrent use."""
 
 from __future__ import annotations
 
@@ -16,11 +16,15 @@ import pytest
 
 from core.data.levels import LevelError, OperatingLevel
 from core.store.workspace import (
+    Job,
+    JobProgress,
     MergeResult,
+    ModelVersion,
     StoreError,
     UnknownReservoir,
     UploadInfo,
     Workspace,
+    beats_active,
     pid_alive,
     resolve_workspace,
 )
@@ -258,6 +262,10 @@ def test_meta_round_trip(poondi: Workspace) -> None:
     assert poondi.get_meta("poondi", "capacity") == {"value": 3231.0, "unit": "mcft"}
     poondi.set_meta("Poondi", "capacity", None)
     assert poondi.get_meta("Poondi", "capacity") is None
+    with pytest.raises(StoreError, match="metadata 'when'.*Timestamp cannot be stored as JSON"):
+        poondi.set_meta("Poondi", "when", pd.Timestamp("2020-01-01"))
+    poondi.set_meta("Poondi", "spill", {"path": Path("a/b"), "nan": float("nan")})  # the one sanitiser: core.jsonio
+    assert poondi.get_meta("Poondi", "spill") == {"path": "a/b", "nan": None}
 
 
 def test_levels_round_trip_and_validation(poondi: Workspace) -> None:
@@ -278,29 +286,71 @@ def test_levels_round_trip_and_validation(poondi: Workspace) -> None:
 
 def test_model_versions(poondi: Workspace) -> None:
     with pytest.raises(StoreError, match="train a model first"):
-        poondi.model("Poondi")
+        poondi.version("Poondi")
+    assert poondi.active_version("Poondi") is None
     assert poondi.next_version("Poondi") == 1
-    poondi.add_model("Poondi", 1, "models/r1/v1", "s1", {"epochs": 3}, 0.5, active=False)
-    assert poondi.model("Poondi")["version"] == 1  # the first model becomes active even if not asked
-    poondi.add_model("Poondi", 2, str(poondi.root / "models/r1/v2"), "s2", {}, 0.4, active=False)
-    assert [m["active"] for m in poondi.models("Poondi")] == [True, False]
-    assert poondi.model("Poondi", 2)["path"] == "models/r1/v2"  # stored relative to the workspace
-    poondi.set_active("Poondi", 2)
-    assert [m["active"] for m in poondi.models("Poondi")] == [False, True]
+    poondi.register_version("Poondi", 1, "models/r1/v1", "s1", {"epochs": 3}, 0.5, active=False)
+    assert poondi.version("Poondi").version == 1  # the first model becomes active even if not asked
+    poondi.register_version("Poondi", 2, str(poondi.root / "models/r1/v2"), "s2", {}, 0.4, active=False)
+    assert [m.active for m in poondi.versions("Poondi")] == [True, False]
+    assert poondi.version("Poondi", 2).path == "models/r1/v2"  # stored relative to the workspace
+    poondi.activate("Poondi", 2)
+    assert [m.active for m in poondi.versions("Poondi")] == [False, True]
+    assert poondi.active_version("poondi").version == 2
     with pytest.raises(StoreError, match="active"):
-        poondi.delete_model("Poondi", 2)
-    poondi.add_model("Poondi", 3, "models/r1/v3", "s3", {}, float("nan"), active=True)
-    assert poondi.model("Poondi")["version"] == 3 and poondi.model("Poondi", 3)["val_mae"] is None
-    poondi.delete_model("Poondi", 2)
-    poondi.set_active("Poondi", 1)
-    poondi.delete_model("Poondi", 3)
-    assert [m["version"] for m in poondi.models("Poondi")] == [1]
+        poondi.delete_version("Poondi", 2)
+    poondi.register_version("Poondi", 3, "models/r1/v3", "s3", {}, float("nan"), active=True)
+    assert poondi.version("Poondi").version == 3 and poondi.version("Poondi", 3).val_mae is None
+    poondi.delete_version("Poondi", 2)
+    poondi.activate("Poondi", 1)
+    poondi.delete_version("Poondi", 3)
+    assert [m.version for m in poondi.versions("Poondi")] == [1]
     assert poondi.next_version("Poondi") == 4  # deleted numbers are never reused
     with pytest.raises(StoreError, match="version 3"):
-        poondi.add_model("Poondi", 3, "models/r1/v3", "s3", {}, 0.1, active=False)
+        poondi.register_version("Poondi", 3, "models/r1/v3", "s3", {}, 0.1, active=False)
     with pytest.raises(StoreError, match="known versions: 1"):
-        poondi.model("Poondi", 7)
-    assert poondi.model("Poondi", 1)["meta"] == {"epochs": 3}
+        poondi.version("Poondi", 7)
+    record = poondi.version("Poondi", 1)
+    assert record.meta == {"epochs": 3} and record.reservoir == "Poondi"
+    assert ModelVersion.from_dict(record.to_dict(), "Poondi") == record
+
+
+def test_delete_removes_the_version_folder_but_nothing_outside_models(poondi: Workspace) -> None:
+    inside = poondi.models_dir / "r1" / "v1"
+    inside.mkdir(parents=True)
+    (inside / "model.keras").write_bytes(b"x")
+    outside = poondi.root / "keep"
+    outside.mkdir()
+    poondi.register_version("Poondi", 1, "models/r1/v1", "s1", {}, 0.5, active=True)
+    poondi.register_version("Poondi", 2, "models/r1/v1", "s1", {}, 0.5, active=False)
+    poondi.register_version("Poondi", 3, "keep", "s3", {}, 0.5, active=False)
+    poondi.delete_version("Poondi", 3)
+    assert outside.is_dir()  # a row pointing outside models/ loses its row, never the folder
+    poondi.delete_version("Poondi", 2)
+    assert not inside.exists()
+
+
+OLD_META = {  # a version saved before the zoo: no model name, no calibration, no timings
+    "reservoir": "Poondi",
+    "version": 1,
+    "config": {"target": "level", "features": ["storage"], "epochs": 3},
+    "data": {"range": ["2020-01-01", "2020-01-03"], "splits": {"test": ["2020-01-02", "2020-01-03"]}},
+    "metrics": {"skill_vs_persistence": 0.1},
+}
+
+
+def test_version_rows_of_earlier_app_versions_still_load(poondi: Workspace) -> None:
+    poondi.register_version("Poondi", 1, "models/r1/v1", "s1", OLD_META, None, active=True)
+    poondi.register_version("Poondi", 2, "models/r1/v2", "s2", {}, 0.3, active=False)
+    old, bare = poondi.versions("Poondi")
+    assert (old.model, old.target, old.features) == ("", "level", ("storage",))
+    assert old.data_range == ("2020-01-01", "2020-01-03")
+    assert old.test_period == ("2020-01-02", "2020-01-03") and old.splits == {"test": ("2020-01-02", "2020-01-03")}
+    assert (old.epochs_run, old.train_seconds, old.val_mae, old.model_file) == (None, None, None, "model.keras")
+    assert (bare.target, bare.features, bare.data_range, bare.metrics, bare.config) == ("", (), None, {}, {})
+    assert bare.test_period is None and bare.reservoir == "Poondi"
+    assert beats_active(old, 0.1) is False  # an active version without a score is not replaced by the rule
+    assert beats_active(bare, 0.2) and not beats_active(bare, 0.3) and beats_active(None, float("inf"))
 
 
 def test_second_job_refused_while_one_is_running(poondi: Workspace) -> None:
@@ -310,28 +360,61 @@ def test_second_job_refused_while_one_is_running(poondi: Workspace) -> None:
         poondi.create_job("poondi", "train", {})
     poondi.update_job(first, status="done", result={"version": 1, "mae": np.float32(0.25)})
     job = poondi.job(first)
-    assert job["status"] == "done" and job["started"] and job["finished"]
-    assert job["result"] == {"version": 1, "mae": 0.25} and job["params"] == {"epochs": 5}
+    assert isinstance(job, Job) and not job.active
+    assert job.status == "done" and job.started and job.finished
+    assert job.result == {"version": 1, "mae": 0.25} and job.params == {"epochs": 5}
     second = poondi.create_job("Poondi", "train", {})
     assert second != first
-    assert [j["id"] for j in poondi.jobs("Poondi", active_only=True)] == [second]
-    assert [j["id"] for j in poondi.jobs()] == [second, first]
+    assert [j.id for j in poondi.jobs("Poondi", active_only=True)] == [second]
+    assert [j.id for j in poondi.jobs()] == [second, first]
+    assert poondi.jobs()[0].active and poondi.jobs()[0].to_dict()["progress"] is None
 
 
 def test_epochs_recorded_in_order_and_stop_flag(poondi: Workspace) -> None:
     job_id = poondi.create_job("Poondi", "train", {})
     for epoch in (2, 0, 1):
         poondi.add_epoch(job_id, epoch, {"loss": 1.0 / (epoch + 1), "val_loss": np.float64(0.5)}, 0.1, 3)
-    epochs = poondi.job(job_id)["epochs"]
-    assert [e["epoch"] for e in epochs] == [0, 1, 2]
-    assert epochs[1]["logs"] == {"loss": 0.5, "val_loss": 0.5} and epochs[0]["total_epochs"] == 3
+    epochs = poondi.job(job_id).epochs
+    assert [e.epoch for e in epochs] == [0, 1, 2]
+    assert epochs[1].logs == {"loss": 0.5, "val_loss": 0.5} and epochs[0].total_epochs == 3
+    assert epochs[1].to_dict()["logs"] == {"loss": 0.5, "val_loss": 0.5}
     assert not poondi.stop_requested(job_id)
     poondi.request_stop(job_id)
-    assert poondi.stop_requested(job_id) and poondi.job(job_id)["stop_requested"]
+    assert poondi.stop_requested(job_id) and poondi.job(job_id).stop_requested
     with pytest.raises(StoreError, match="no job #999"):
         poondi.update_job(999, status="running")
     with pytest.raises(StoreError, match="status"):
         poondi.update_job(job_id, status="exploded")
+
+
+def test_comparison_progress_is_stored_with_the_job(poondi: Workspace) -> None:
+    job_id = poondi.create_job("Poondi", "compare", {"models": ["ridge", "lstm"]})
+    assert poondi.job(job_id).progress is None
+    poondi.update_job(job_id, message="model 2 of 2: lstm", progress=JobProgress(1, 2, "lstm"))
+    job = poondi.job(job_id)
+    assert job.progress == JobProgress(index=1, total=2, model="lstm") and job.message == "model 2 of 2: lstm"
+    assert JobProgress.from_dict({"index": 1}) is None and JobProgress.from_dict(None) is None
+
+
+def test_version_1_database_is_upgraded_and_its_job_rows_load(tmp_path: Path) -> None:
+    """A workspace written before job progress existed: the column is added and old rows read as no progress."""
+    ws = Workspace(tmp_path / "ws")
+    ws.merge({"B": frame(["2020-01-01"], level=[1])}, {}, UploadInfo("b", "b"))
+    conn = sqlite3.connect(ws.db_path)
+    conn.execute("ALTER TABLE jobs DROP COLUMN progress")
+    conn.execute("UPDATE schema_version SET version = 1")
+    conn.execute(
+        "INSERT INTO jobs(reservoir_id, kind, status, params, created, message) "
+        "VALUES (1, 'compare', 'done', '{}', '2020-01-01T00:00:00Z', 'model 1 of 3: ridge')"
+    )
+    conn.commit()
+    conn.close()
+    upgraded = Workspace(ws.root)
+    assert upgraded.schema_version() == 2
+    [job] = upgraded.jobs("B")
+    assert (job.progress, job.params, job.config, job.result, job.epochs) == (None, {}, {}, None, ())
+    upgraded.update_job(job.id, progress=JobProgress(0, 3, "ridge"))
+    assert upgraded.job(job.id).progress == JobProgress(0, 3, "ridge")
 
 
 def test_mark_interrupted_on_dead_pid(poondi: Workspace, tmp_path: Path) -> None:
@@ -344,8 +427,8 @@ def test_mark_interrupted_on_dead_pid(poondi: Workspace, tmp_path: Path) -> None
     assert poondi.mark_interrupted() == 1
     assert other.mark_interrupted() == 0
     job = poondi.job(dead)
-    assert job["status"] == "interrupted" and job["finished"] and "start it again" in job["message"]
-    assert other.job(alive)["status"] == "running"
+    assert job.status == "interrupted" and job.finished and "start it again" in job.message
+    assert other.job(alive).status == "running"
     # a dead job never blocks new work: create_job clears it itself
     again = poondi.create_job("Poondi", "train", {})
     poondi.update_job(again, status="running", pid=DEAD_PID)
@@ -367,7 +450,7 @@ def test_finished_child_that_nobody_reaped_counts_as_dead() -> None:
 def test_queued_job_without_pid_is_not_interrupted_at_once(poondi: Workspace) -> None:
     job_id = poondi.create_job("Poondi", "train", {})
     assert poondi.mark_interrupted() == 0
-    assert poondi.job(job_id)["status"] == "queued"
+    assert poondi.job(job_id).status == "queued"
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
@@ -434,7 +517,7 @@ def test_two_processes_write_and_read_at_once(ws: Workspace) -> None:
     assert written > 0 and i > 0
     assert len(ws.readings("A")) == i
     assert len(ws.readings("B")) == written + 1
-    assert len(ws.job(job)["epochs"]) == written
+    assert len(ws.job(job).epochs) == written
 
 
 def test_two_workspace_objects_in_threads(ws: Workspace) -> None:

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.app.pipeline import forecast_reservoir, train_reservoir
+from core.app.pipeline import TrainSummary, forecast_reservoir, train_reservoir
 from core.data.sample import SAMPLE_NAME
-from core.model.train import TrainConfig, TrainError
-from core.store.versions import RegistryError, load_version
+from core.model.config import TrainConfig, TrainError
+from core.store.workspace import VersionError
 from tests.conftest import tiny_config
 
 
@@ -26,6 +26,15 @@ def test_train_reports_metrics_next_to_persistence(trained_sample):
     skill = 1 - out["metrics"]["model"]["mae"] / out["metrics"]["persistence"]["mae"]
     assert out["metrics"]["skill_vs_persistence"] == pytest.approx(skill, abs=1e-4)
     assert 1 <= out["epochs_run"] <= 3 and out["train_seconds"] > 0
+    summary = outcome.summary()
+    assert summary.to_dict() == out and TrainSummary.from_dict(out) == summary
+    assert summary.test_period == tuple(out["splits"]["test"]) and "comparison" not in out
+
+
+def test_train_results_stored_by_earlier_versions_still_read():
+    old = TrainSummary.from_dict({"version": 2, "target": "level", "features": ["storage"]})
+    assert (old.version, old.target, old.features, old.active) == (2, "level", ("storage",), False)
+    assert (old.metrics, old.splits, old.test_period, old.comparison, old.epochs_run) == ({}, {}, None, None, None)
 
 
 def test_same_data_and_config_give_the_same_metrics(trained_sample, tmp_path):
@@ -42,8 +51,9 @@ def test_same_data_and_config_give_the_same_metrics(trained_sample, tmp_path):
 
 def test_saved_version_has_json_with_config_scaling_and_data(trained_sample):
     ws, outcome = trained_sample
-    record = ws.model(SAMPLE_NAME, 1)
-    folder = ws.root / record["path"]
+    record = ws.version(SAMPLE_NAME, 1)
+    assert record == outcome.record and record.model_file == "model.keras"
+    folder = ws.root / record.path
     assert (folder / "model.keras").is_file()
     meta = json.loads((folder / "meta.json").read_text())
     assert meta["config"]["n_steps"] == 14 and meta["config"]["horizon"] == 7
@@ -57,10 +67,11 @@ def test_saved_version_has_json_with_config_scaling_and_data(trained_sample):
 def test_save_load_forecast_round_trip_is_identical(trained_sample):
     ws, outcome = trained_sample
     a = forecast_reservoir(ws, SAMPLE_NAME)
-    b = forecast_reservoir(ws, SAMPLE_NAME, loaded=load_version(ws, SAMPLE_NAME, 1))
+    b = forecast_reservoir(ws, SAMPLE_NAME, loaded=ws.load_version(SAMPLE_NAME, 1))
     assert [p.value for p in a.points] == [p.value for p in b.points]
     # the in-memory model from training gives the same numbers as the one loaded from disk
-    loaded = load_version(ws, SAMPLE_NAME)
+    loaded = ws.load_version(SAMPLE_NAME)
+    assert (loaded.reservoir, loaded.version, loaded.sha256) == (SAMPLE_NAME, 1, outcome.record.sha256)
     x = np.random.default_rng(0).normal(size=(4, 14, loaded.scaling.n_features)).astype("float32")
     np.testing.assert_allclose(loaded.model.predict(x), outcome.result.model.predict(x), rtol=1e-6)
 
@@ -96,10 +107,13 @@ def test_tampered_model_file_is_refused(trained_sample, tmp_path):
 
     ws, _ = trained_sample
     copy = Workspace(shutil.copytree(ws.root, tmp_path / "copy"))
-    path = copy.root / copy.model(SAMPLE_NAME, 1)["path"] / "model.keras"
+    path = copy.root / copy.version(SAMPLE_NAME, 1).path / "model.keras"
     path.write_bytes(path.read_bytes() + b"x")
-    with pytest.raises(RegistryError, match="changed on disk"):
-        load_version(copy, SAMPLE_NAME, 1)
+    with pytest.raises(VersionError, match="changed on disk"):
+        copy.load_version(SAMPLE_NAME, 1)
+    path.unlink()
+    with pytest.raises(VersionError, match="missing"):
+        copy.load_version(SAMPLE_NAME, 1)
 
 
 def test_later_version_activates_only_if_validation_improves(tmp_path):
@@ -110,12 +124,12 @@ def test_later_version_activates_only_if_validation_improves(tmp_path):
     add_sample(ws)
     first = train_reservoir(ws, SAMPLE_NAME, tiny_config(epochs=2))
     worse = train_reservoir(ws, SAMPLE_NAME, tiny_config(epochs=1, learning_rate=1e-6))
-    assert first.record["active"]
+    assert first.record.active
     assert worse.result.val_mae >= first.result.val_mae
-    assert not worse.record["active"]
-    assert ws.model(SAMPLE_NAME)["version"] == 1
+    assert not worse.record.active
+    assert ws.version(SAMPLE_NAME).version == 1
     forced = train_reservoir(ws, SAMPLE_NAME, tiny_config(epochs=1, learning_rate=1e-6), activate=True)
-    assert ws.model(SAMPLE_NAME)["version"] == forced.record["version"] == 3
+    assert ws.version(SAMPLE_NAME).version == forced.record.version == 3
 
 
 def test_bad_settings_are_refused_with_the_setting_named(sample_workspace):

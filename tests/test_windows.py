@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.model.config import SplitConfig
 from core.model.preprocess import fit_scaling, robust_scale
-from core.model.splits import SplitConfig, SplitError, split_bounds
+from core.model.splits import SplitError, split_bounds
 from core.model.windows import latest_window, make_windows
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from core.data.sample import SAMPLE_NAME
-from core.model.architectures import DEFAULT_MODEL, MODEL_NAMES, ModelConfig
+from core.model.config import DEFAULT_MODEL, ModelConfig
+from core.model.zoo import MODEL_NAMES
 from tests.conftest import tiny_config
 
 FAST = ("persistence", "climatology", "ridge")
@@ -37,7 +37,7 @@ def test_every_member_fits_saves_as_keras_or_json_and_loads_identically(name, sa
     cfg, scaling, sets = sample_sets
     cfg = tiny_config(epochs=2, model=ModelConfig(name=name, filters=8, units=8))
     member = zoo.create(cfg.model, cfg.n_steps, scaling.n_features, cfg.horizon, cfg.seed)
-    log = member.fit(sets["train"], sets["val"], cfg)
+    log = member.fit(sets["train"], sets["val"], cfg.fit_settings())
     assert log.history and np.isfinite(log.history[-1]["val_loss"])
     pred = member.predict(sets["test"].X)
     assert pred.shape == (len(sets["test"]), cfg.horizon) and np.isfinite(pred).all()
@@ -62,33 +62,35 @@ def test_persistence_is_exactly_no_change_and_scores_zero_skill(trained_sample):
 
 def test_climatology_follows_the_season_and_needs_seasonal_inputs(sample_sets):
     from core.model import zoo
-    from core.model.train import TrainError
+    from core.model.config import TrainError
+    from core.model.zoo.climatology import _day_of_year
 
     cfg, scaling, sets = sample_sets
     member = zoo.create(ModelConfig(name="climatology"), cfg.n_steps, scaling.n_features, cfg.horizon, 0)
-    member.fit(sets["train"], sets["val"], cfg)
+    member.fit(sets["train"], sets["val"], cfg.fit_settings())
     issued = sets["train"].issued
-    doy = zoo._day_of_year(sets["train"].X)
+    doy = _day_of_year(sets["train"].X)
     assert np.abs(doy - (issued.dayofyear.to_numpy() % 366)).max() <= 1, "issue day recovered from the sin/cos inputs"
     # the table's mean change over days 60-120 matches the training windows issued then
     spring = (doy >= 60) & (doy <= 120)
     assert np.sign(member.table[60:121].mean()) == np.sign(sets["train"].y[spring].mean())
     with pytest.raises(TrainError, match="seasonal"):
-        member.fit(sets["train"], sets["val"], tiny_config(seasonal=False))
+        member.fit(sets["train"], sets["val"], tiny_config(seasonal=False).fit_settings())
 
 
 def test_random_forest_json_walk_matches_scikit_learn(sample_sets):
     from sklearn.ensemble import RandomForestRegressor
 
     from core.model import zoo
+    from core.model.zoo.base import flat
 
     cfg, scaling, sets = sample_sets
     member = zoo.create(ModelConfig(name="random_forest"), cfg.n_steps, scaling.n_features, cfg.horizon, cfg.seed)
-    member.fit(sets["train"], sets["val"], cfg)
+    member.fit(sets["train"], sets["val"], cfg.fit_settings())
     forest = RandomForestRegressor(
         n_estimators=member.N_TREES, min_samples_leaf=member.MIN_LEAF, max_features=0.5, random_state=cfg.seed
-    ).fit(zoo._flat(sets["train"].X), sets["train"].y)
-    expected = forest.predict(zoo._flat(sets["test"].X))
+    ).fit(flat(sets["train"].X), sets["train"].y)
+    expected = forest.predict(flat(sets["test"].X))
     np.testing.assert_allclose(member.predict(sets["test"].X), expected, rtol=1e-4, atol=1e-5)
 
 
@@ -97,8 +99,8 @@ def test_ridge_penalty_is_chosen_on_validation(sample_sets):
 
     cfg, scaling, sets = sample_sets
     member = zoo.create(ModelConfig(name="ridge"), cfg.n_steps, scaling.n_features, cfg.horizon, 0)
-    member.fit(sets["train"], sets["val"], cfg)
-    assert member.alpha in zoo.Ridge.ALPHAS
+    member.fit(sets["train"], sets["val"], cfg.fit_settings())
+    assert member.alpha in type(member).ALPHAS
 
 
 def test_attention_weights_are_one_per_input_day_and_sum_to_one(sample_sets, tmp_path):
@@ -107,7 +109,7 @@ def test_attention_weights_are_one_per_input_day_and_sum_to_one(sample_sets, tmp
     cfg, scaling, sets = sample_sets
     cfg = tiny_config(epochs=1, model=ModelConfig(name="conv_lstm_attention", filters=8, units=8))
     member = zoo.create(cfg.model, cfg.n_steps, scaling.n_features, cfg.horizon, cfg.seed)
-    member.fit(sets["train"], sets["val"], cfg)
+    member.fit(sets["train"], sets["val"], cfg.fit_settings())
     weights = member.attention(sets["test"].X[:5])
     assert weights.shape == (5, cfg.n_steps)
     np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-5)
@@ -129,7 +131,7 @@ def test_forecast_of_an_attention_version_carries_dated_weights(trained_sample, 
     cfg = tiny_config(epochs=1, model=ModelConfig(name="conv_lstm_attention", filters=8, units=8))
     out = train_reservoir(copy, SAMPLE_NAME, cfg, activate=True)
     fc = forecast_reservoir(copy, SAMPLE_NAME)
-    assert fc.model == "conv_lstm_attention" and out.record["active"]
+    assert fc.model == "conv_lstm_attention" and out.record.active
     assert fc.attention["dates"][-1] == fc.issued and len(fc.attention["dates"]) == 14
     assert sum(fc.attention["weights"]) == pytest.approx(1.0, rel=1e-5)
     assert forecast_reservoir(ws, SAMPLE_NAME).attention is None
@@ -137,7 +139,7 @@ def test_forecast_of_an_attention_version_carries_dated_weights(trained_sample, 
 
 def test_unknown_model_is_a_clear_error(trained_sample):
     from core.app.pipeline import train_reservoir
-    from core.model.train import TrainError
+    from core.model.config import TrainError
 
     ws, _ = trained_sample
     with pytest.raises(TrainError, match="Unknown model 'transformer'. Known models: persistence"):
@@ -145,8 +147,8 @@ def test_unknown_model_is_a_clear_error(trained_sample):
 
 
 def test_leaderboard_ranks_on_validation_stores_every_candidate_and_activates_by_rule(tmp_path):
+    from core.app.compare import compare_models
     from core.app.pipeline import add_sample
-    from core.model.leaderboard import compare_models
     from core.store.workspace import Workspace
 
     ws = Workspace(tmp_path / "ws")
@@ -159,9 +161,9 @@ def test_leaderboard_ranks_on_validation_stores_every_candidate_and_activates_by
     assert val == sorted(val), "ranked by validation MAE"
     assert [r["rank"] for r in board["models"]] == [1, 2, 3]
     assert board["best"] == names[0] and board["default"] == DEFAULT_MODEL
-    versions = {m["version"]: m for m in ws.models(SAMPLE_NAME)}
+    versions = {m.version: m for m in ws.versions(SAMPLE_NAME)}
     assert {r["version"] for r in board["models"]} == set(versions), "every candidate is a stored version"
-    assert board["activated"] == board["models"][0]["version"] and versions[board["activated"]]["active"]
+    assert board["activated"] == board["models"][0]["version"] and versions[board["activated"]].active
     assert seen == [
         (0, "persistence"),
         (0, "persistence"),
@@ -175,7 +177,7 @@ def test_leaderboard_ranks_on_validation_stores_every_candidate_and_activates_by
         assert len(row["test_pred"]) == len(board["test"]["issued"]) == len(board["test"]["truth"])
     # a worse comparison later leaves the better active version alone
     again = compare_models(ws, SAMPLE_NAME, tiny_config(), ["persistence"])
-    assert again["activated"] is None and ws.model(SAMPLE_NAME)["version"] == board["activated"]
+    assert again["activated"] is None and ws.version(SAMPLE_NAME).version == board["activated"]
 
 
 def test_leaderboard_says_plainly_when_no_model_beats_persistence():
@@ -240,7 +242,7 @@ def test_cli_compare_json_contract_and_train_model(tmp_path, capsys):
 def test_compare_job_reports_each_model_and_the_board(tmp_path):
     from core.app.jobs import COMPARE, run_job
     from core.app.pipeline import add_sample
-    from core.store.workspace import Workspace
+    from core.store.workspace import JobProgress, Workspace
 
     ws = Workspace(tmp_path / "ws")
     add_sample(ws)
@@ -249,15 +251,39 @@ def test_compare_job_reports_each_model_and_the_board(tmp_path):
     )
     run_job(ws, job_id)
     job = ws.job(job_id)
-    assert job["status"] == "done" and "2 models compared" in job["message"]
-    assert {m["model"] for m in job["result"]["models"]} == {"ridge", "climatology"}
-    assert [e["logs"]["model_index"] for e in job["epochs"]] == [0.0, 1.0]
+    assert job.status == "done" and "2 models compared" in job.message
+    assert {m["model"] for m in job.result["models"]} == {"ridge", "climatology"}
+    assert [e.logs["model_index"] for e in job.epochs] == [0.0, 1.0]
+    assert job.progress in (JobProgress(1, 2, "ridge"), JobProgress(1, 2, "climatology"))  # the last one at work
 
 
-def test_every_member_appears_in_the_catalogue_with_words():
-    from core.model.architectures import BUILDERS, ZOO
-    from core.model.zoo import _JSON_MEMBERS
+def test_every_member_is_declared_once_with_words_and_a_colour():
+    from core.model.zoo import KERAS_FILE, ZOO
 
-    assert set(ZOO) == set(BUILDERS) | set(_JSON_MEMBERS)
-    assert all(e.label and e.description.endswith(".") for e in ZOO.values())
-    assert pd.Series(list(ZOO)).is_unique
+    assert all(m.label and m.description.endswith(".") for m in ZOO.values())
+    assert len({m.colour for m in ZOO.values()}) == len(ZOO)  # told apart on every leaderboard chart
+    assert [m.order for m in ZOO.values()] == sorted(m.order for m in ZOO.values())
+    assert all((m.builder is not None) == (m.file == KERAS_FILE) for m in ZOO.values())
+    assert ZOO["persistence"].trains_over_epochs is False and ZOO["conv1d"].trains_over_epochs is True
+
+
+def test_a_new_member_is_one_file(tmp_path, monkeypatch):
+    """Dropping a module that declares MEMBER into the zoo package is all it takes to register it."""
+    import sys
+
+    import core.model.zoo as zoo_pkg
+
+    extra = tmp_path / "zoo_extra"
+    extra.mkdir()
+    (extra / "drift_member.py").write_text(
+        "from core.model.zoo.persistence import Persistence\n"
+        "from core.model.zoo.base import Member\n"
+        "MEMBER = Member(name='drift_x', label='Drift X', description='A test member.', colour='#000001',"
+        " forecaster=Persistence, order=5)\n"
+    )
+    monkeypatch.setattr(zoo_pkg, "__path__", [*zoo_pkg.__path__, str(extra)])
+    try:
+        found = zoo_pkg._discover()
+    finally:
+        sys.modules.pop("core.model.zoo.drift_member", None)
+    assert list(found)[:2] == ["persistence", "drift_x"]

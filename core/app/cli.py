@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from core.data.variables import main_variable
+
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
 
@@ -121,9 +123,8 @@ def _train_config(args: argparse.Namespace, base: Any = None):  # noqa: ANN202
     """TrainConfig from flags, on top of a base config (retrain) or the defaults."""
     from dataclasses import replace
 
-    from core.model.architectures import check_name
-    from core.model.splits import SplitConfig
-    from core.model.train import TrainConfig, with_overrides
+    from core.model.config import SplitConfig, TrainConfig, with_overrides
+    from core.model.zoo import check_name
 
     features = tuple(f.strip() for f in args.features.split(",") if f.strip()) if args.features is not None else None
     cfg = base or TrainConfig(target=args.target, features=())
@@ -184,7 +185,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _with_default_features(ws: Any, args: argparse.Namespace, cfg: Any):  # noqa: ANN202 - TrainConfig
     """Without --features, train on every stored non-state variable of the reservoir."""
     from core.app.pipeline import default_features, resolve_variables
-    from core.model.train import with_overrides
+    from core.model.config import with_overrides
 
     if args.features is not None:
         return cfg
@@ -194,7 +195,7 @@ def _with_default_features(ws: Any, args: argparse.Namespace, cfg: Any):  # noqa
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Train zoo members on the same split, rank them on validation, report test metrics (the leaderboard)."""
-    from core.model.leaderboard import compare_models
+    from core.app.compare import compare_models
 
     ws = _workspace(args)
     cfg = _with_default_features(ws, args, _train_config(args))
@@ -334,11 +335,10 @@ def cmd_levels(args: argparse.Namespace) -> int:
 
 def _default_level_variable(ws: Any, info: Any) -> str:
     """Levels go on the active model's target, else level, else storage, else the first variable."""
-    try:
-        return ws.model(info.name)["meta"]["config"]["target"]
-    except ValueError:
-        names = [v.name for v in info.variables]
-        return next((n for n in ("level", "storage") if n in names), names[0])
+    active = ws.active_version(info.name)
+    if active is not None and active.target:
+        return active.target
+    return main_variable(v.name for v in info.variables) or "level"
 
 
 def cmd_hindcast(args: argparse.Namespace) -> int:
@@ -419,21 +419,20 @@ def cmd_models(args: argparse.Namespace) -> int:
     ws = _workspace(args)
     name = ws.reservoir(args.reservoir).name
     rows = []
-    for m in ws.models(name):
-        meta = m["meta"]
+    for m in ws.versions(name):
         rows.append(
             {
-                "version": m["version"],
-                "active": m["active"],
-                "created": m["created"],
-                "model": meta["config"]["model"]["name"],
-                "target": meta["config"]["target"],
-                "features": meta["config"]["features"],
-                "data_range": meta["data"]["range"],
-                "val_mae": m["val_mae"],
-                "metrics": {k: meta["metrics"][k] for k in ("model", "persistence", "skill_vs_persistence")},
-                "epochs_run": meta["epochs_run"],
-                "train_seconds": meta["train_seconds"],
+                "version": m.version,
+                "active": m.active,
+                "created": m.created,
+                "model": m.model,
+                "target": m.target,
+                "features": list(m.features),
+                "data_range": list(m.data_range) if m.data_range else None,
+                "val_mae": m.val_mae,
+                "metrics": {k: m.metrics.get(k) for k in ("model", "persistence", "skill_vs_persistence")},
+                "epochs_run": m.epochs_run,
+                "train_seconds": m.train_seconds,
             }
         )
 
@@ -458,7 +457,7 @@ def cmd_activate(args: argparse.Namespace) -> int:
     """Make a stored version the active one (rollback or promote)."""
     ws = _workspace(args)
     name = ws.reservoir(args.reservoir).name
-    ws.set_active(name, args.version)
+    ws.activate(name, args.version)
     _emit(args, {"reservoir": name, "active": args.version}, [f"{name}: version {args.version} is now active"])
     return 0
 
@@ -512,7 +511,8 @@ def _parser() -> argparse.ArgumentParser:
         "--monthfirst", dest="dayfirst", action="store_const", const=False, help="dates are month/day/year"
     )
 
-    from core.model.architectures import DEFAULT_MODEL, MODEL_NAMES
+    from core.model.config import DEFAULT_MODEL
+    from core.model.zoo import MODEL_NAMES
 
     train_opts = argparse.ArgumentParser(add_help=False)
     train_opts.add_argument(

@@ -1,6 +1,6 @@
 """What the Data page proposes for a read file (layout, column mapping) and how it words a report or an import.
 
-Pure functions over core.data.ingest / core.app.pipeline results, so the page stays thin and tests can call them directly.
+Pure functions over core.data.ingest / core.app.pipeline results, so the page stays thin and tests can call them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import Any
 import pandas as pd
 
 from core.app.pipeline import ImportOutcome, import_csv, variable_mapping
-from core.data.ingest import Issue, ReadOptions, ValidationReport
+from core.data.ingest import ReadOptions
+from core.data.report import Issue, ValidationReport
 from core.data.variables import KINDS, canonical_name
 from core.store.workspace import StoreError, Workspace
 
@@ -200,6 +201,6 @@ def retrain_candidates(ws: Workspace, outcome: ImportOutcome) -> list[str]:
     """Reservoirs that got new days and have an active model: worth offering a retrain with the same settings."""
     out = []
     for result in outcome.results:
-        if result.added > 0 and any(m["active"] for m in ws.models(result.reservoir)):
+        if result.added > 0 and ws.active_version(result.reservoir) is not None:
             out.append(result.reservoir)
     return out

@@ -9,7 +9,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from core.store.workspace import Workspace
+from core.store.workspace import Job, JobProgress, Workspace
 
 TRAIN = "train"
 COMPARE = "compare"
@@ -39,20 +39,20 @@ def start_job(ws: Workspace, reservoir: str, kind: str, params: dict[str, Any]) 
 
 def run_job(ws: Workspace, job_id: int) -> dict[str, Any]:
     """Body of the job process: do the work, report every epoch, honour stop requests, record the outcome."""
-    from core.model.train import TrainConfig
+    from core.model.config import TrainConfig
 
     job = ws.job(job_id)
-    if job["kind"] not in (TRAIN, COMPARE):
-        raise ValueError(f"Unknown job kind '{job['kind']}'.")
+    if job.kind not in (TRAIN, COMPARE):
+        raise ValueError(f"Unknown job kind '{job.kind}'.")
     ws.update_job(job_id, status="running", pid=os.getpid(), message="preparing data")
-    params = job["params"]
+    params = job.params
     config = TrainConfig.from_dict(params["config"])
     stop = lambda: ws.stop_requested(job_id)  # noqa: E731
     try:
-        if job["kind"] == COMPARE:
-            result, message, stopped = _compare(ws, job_id, job["reservoir"], config, params, stop)
+        if job.kind == COMPARE:
+            result, message, stopped = _compare(ws, job_id, job.reservoir, config, params, stop)
         else:
-            result, message, stopped = _train(ws, job_id, job["reservoir"], config, params, stop)
+            result, message, stopped = _train(ws, job_id, job.reservoir, config, params, stop)
     except ValueError as exc:  # a user-facing problem: show its message as is
         ws.update_job(job_id, status="failed", message=str(exc))
         raise
@@ -80,21 +80,20 @@ def _train(
         outcome = train_reservoir(
             ws, reservoir, config, activate=params.get("activate"), on_epoch=on_epoch, should_stop=stop
         )
-    result = outcome.to_dict()
-    if comparison is not None:
-        result["comparison"] = comparison
-    return result, f"version {result['version']} saved", outcome.result.stopped_by_user
+    summary = outcome.summary(comparison)  # the page reads it back with TrainSummary.from_dict
+    return summary.to_dict(), f"version {summary.version} saved", summary.stopped_by_user
 
 
 def _compare(
     ws: Workspace, job_id: int, reservoir: str, config: Any, params: dict[str, Any], stop: Any
 ) -> tuple[dict[str, Any], str, bool]:
-    """The leaderboard, one model after another; the message and partial result say which model is at work.
+    """The leaderboard, one model after another; progress, message and partial result say which model is at work.
 
     Epochs are numbered across models (the epochs table has one row per job and epoch) and carry
     the model's index, so the page can draw the current model's loss curve.
     """
-    from core.model.leaderboard import compare_models, parse_models
+    from core.app.compare import compare_models
+    from core.model.leaderboard import parse_models
 
     names = parse_models(params.get("models"))
     state: dict[str, Any] = {"epoch": 0, "index": 0, "done": []}
@@ -102,7 +101,9 @@ def _compare(
     def on_model(index: int, total: int, name: str, row: dict[str, Any] | None) -> None:
         state["index"] = index
         if row is None:
-            ws.update_job(job_id, message=f"model {index + 1} of {total}: {name}")
+            ws.update_job(
+                job_id, message=f"model {index + 1} of {total}: {name}", progress=JobProgress(index, total, name)
+            )
         else:
             brief = {k: row[k] for k in ("model", "label", "version", "val_mae", "val_skill", "train_seconds")}
             state["done"].append({**brief, "skill": row["metrics"]["skill_vs_persistence"]})
@@ -150,18 +151,18 @@ def start_comparison(
     return start_job(ws, reservoir, COMPARE, params)
 
 
-def running_job(ws: Workspace, reservoir: str) -> dict[str, Any] | None:
+def running_job(ws: Workspace, reservoir: str) -> Job | None:
     """The reservoir's queued or running job, so a page can re-attach to it after a refresh."""
     ws.mark_interrupted()
     jobs = ws.jobs(reservoir, active_only=True)
     return jobs[0] if jobs else None
 
 
-def eta_seconds(job: dict[str, Any]) -> float | None:
+def eta_seconds(job: Job) -> float | None:
     """Rough time left: mean epoch time x epochs left (early stopping usually ends sooner)."""
-    epochs = job.get("epochs") or []
+    epochs = job.epochs
     if not epochs:
         return None
-    total = int(job["params"]["config"].get("epochs", len(epochs)))
-    mean = sum(e["seconds"] for e in epochs) / len(epochs)
+    total = int(job.config.get("epochs", len(epochs)))
+    mean = sum(e.seconds for e in epochs) / len(epochs)
     return max(total - len(epochs), 0) * mean

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from core.data.clean import CleanConfig, CleanFrame, clean_daily
+from core.data.clean import CleanFrame, clean_daily
+from core.data.config import CleanConfig
 from core.data.ingest import ParsedCSV, ReadOptions, read_csv
 from core.data.levels import OperatingLevel
-from core.model.train import EpochHook, StopHook, TrainConfig, TrainError, TrainResult
-from core.store.workspace import MergeResult, StoreError, UploadInfo, Workspace
+from core.model.config import TrainConfig, TrainError
+from core.model.train import TrainResult
+from core.model.zoo import EpochHook, StopHook
+from core.store.workspace import MergeResult, ModelVersion, StoreError, UploadInfo, Workspace
 
 if TYPE_CHECKING:
     from core.forecast.issue import Forecast
     from core.store.versions import LoadedModel
-from core.data.variables import KINDS, canonical_name
+from core.data.variables import KINDS, MAIN_VARIABLES, canonical_name
 
 
 class ImportRefused(ValueError):
@@ -122,43 +125,118 @@ def load_clean(ws: Workspace, reservoir: str, variables: list[str], config: Clea
 def default_features(ws: Workspace, reservoir: str, target: str) -> tuple[str, ...]:
     """Covariates used when none are named: every other stored variable except other state variables."""
     info = ws.reservoir(reservoir)
-    states = {"level", "storage"}
-    return tuple(v.name for v in info.variables if v.name != target and v.name not in states)
+    return tuple(v.name for v in info.variables if v.name != target and v.name not in MAIN_VARIABLES)
+
+
+@dataclass(frozen=True)
+class TrainSummary:
+    """What a finished training run reports: the `train --json` contract and a train job's stored result.
+
+    Pages read it back from the job row with from_dict, which tolerates results written by earlier app
+    versions (missing keys become empty); `comparison` is the champion-vs-challenger of a retrain.
+    """
+
+    reservoir: str
+    version: int
+    active: bool
+    model: str
+    target: str
+    features: tuple[str, ...]
+    epochs_run: int | None
+    best_epoch: int | None
+    train_seconds: float | None
+    stopped_by_user: bool
+    val_mae: float | None
+    splits: dict[str, Any]
+    n_windows: dict[str, int]
+    metrics: dict[str, Any]
+    validation_metrics: dict[str, Any]
+    data_cleaning: dict[str, Any]
+    config: dict[str, Any]
+    comparison: dict[str, Any] | None = None
+
+    @property
+    def test_period(self) -> tuple[str, str] | None:
+        """First and last issue day of the test forecasts, or None when the result does not say."""
+        test = self.splits.get("test")
+        return (str(test[0]), str(test[1])) if isinstance(test, (list, tuple)) and len(test) == 2 else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form, key for key the CLI's `train --json` output (plus `comparison` after a retrain)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "comparison"}
+        out["features"] = list(self.features)
+        if self.comparison is not None:
+            out["comparison"] = self.comparison
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainSummary:
+        """Read a stored result; what an earlier app version did not write reads as empty."""
+
+        def mapping(key: str) -> dict[str, Any]:
+            value = data.get(key)
+            return value if isinstance(value, dict) else {}
+
+        return cls(
+            reservoir=str(data.get("reservoir") or ""),
+            version=int(data.get("version") or 0),
+            active=bool(data.get("active")),
+            model=str(data.get("model") or ""),
+            target=str(data.get("target") or ""),
+            features=tuple(data.get("features") or ()),
+            epochs_run=data.get("epochs_run"),
+            best_epoch=data.get("best_epoch"),
+            train_seconds=data.get("train_seconds"),
+            stopped_by_user=bool(data.get("stopped_by_user")),
+            val_mae=data.get("val_mae"),
+            splits=mapping("splits"),
+            n_windows=mapping("n_windows"),
+            metrics=mapping("metrics"),
+            validation_metrics=mapping("validation_metrics"),
+            data_cleaning=mapping("data_cleaning"),
+            config=mapping("config"),
+            comparison=data.get("comparison") if isinstance(data.get("comparison"), dict) else None,
+        )
 
 
 @dataclass
 class TrainOutcome:
-    """A finished training run: the stored version record plus the in-memory result."""
+    """A finished training run: the stored version plus the in-memory result."""
 
-    record: dict[str, Any]
+    record: ModelVersion
     result: TrainResult
     clean_summary: dict[str, Any]
 
-    def to_dict(self) -> dict[str, Any]:
-        """The CLI's `train --json` contract."""
+    def summary(self, comparison: dict[str, Any] | None = None) -> TrainSummary:
+        """The run as it crosses to the CLI and pages (a retrain adds its champion-vs-challenger comparison)."""
         r = self.result
-        return {
-            "reservoir": self.record["meta"]["reservoir"],
-            "version": self.record["version"],
-            "active": self.record["active"],
-            "model": r.config.model.name,
-            "target": r.config.target,
-            "features": list(r.config.features),
-            "epochs_run": r.epochs_run,
-            "best_epoch": r.best_epoch,
-            "train_seconds": r.train_seconds,
-            "stopped_by_user": r.stopped_by_user,
-            "val_mae": r.val_mae,
-            "splits": r.bounds.to_dict(),
-            "n_windows": r.n_windows,
-            "metrics": {
+        return TrainSummary(
+            reservoir=self.record.reservoir,
+            version=self.record.version,
+            active=self.record.active,
+            model=r.config.model.name,
+            target=r.config.target,
+            features=tuple(r.config.features),
+            epochs_run=r.epochs_run,
+            best_epoch=r.best_epoch,
+            train_seconds=r.train_seconds,
+            stopped_by_user=r.stopped_by_user,
+            val_mae=r.val_mae,
+            splits=r.bounds.to_dict(),
+            n_windows=r.n_windows,
+            metrics={
                 k: r.metrics[k]
                 for k in ("model", "persistence", "skill_vs_persistence", "skill_by_horizon", "n_windows")
             },
-            "validation_metrics": r.metrics["validation"],
-            "data_cleaning": self.clean_summary,
-            "config": r.config.to_dict(),
-        }
+            validation_metrics=r.metrics["validation"],
+            data_cleaning=self.clean_summary,
+            config=r.config.to_dict(),
+            comparison=comparison,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CLI's `train --json` contract."""
+        return self.summary().to_dict()
 
 
 def train_reservoir(
@@ -170,9 +248,8 @@ def train_reservoir(
     on_epoch: EpochHook | None = None,
     should_stop: StopHook | None = None,
 ) -> TrainOutcome:
-    """Clean the stored history, fit, and save a new version (activated by the registry's rule)."""
+    """Clean the stored history, fit, and save a new version (activated by the store's rule, beats_active)."""
     from core.model.train import fit
-    from core.store.versions import save_version
 
     name = ws.reservoir(reservoir).name
     target, features = resolve_variables(ws, name, config.target, config.features)
@@ -180,7 +257,7 @@ def train_reservoir(
     clean = load_clean(ws, name, [target, *features], config.clean)
     result = fit(clean.values, config, on_epoch=on_epoch, should_stop=should_stop)
     summary = clean.summary()
-    record = save_version(ws, name, result, activate=activate, extra={"data_cleaning": summary})
+    record = ws.save_version(name, result, activate=activate, extra={"data_cleaning": summary})
     return TrainOutcome(record=record, result=result, clean_summary=summary)
 
 
@@ -198,11 +275,10 @@ def forecast_reservoir(
     """
     from core.forecast import risk
     from core.forecast.issue import issue
-    from core.store.versions import load_version
 
     info = ws.reservoir(reservoir)
     name = info.name
-    loaded = loaded or load_version(ws, name, version)
+    loaded = loaded or ws.load_version(name, version)
     cfg = loaded.config
     clean = load_clean(ws, name, [cfg.target, *cfg.features], cfg.clean)
     unit = info.variable(cfg.target).unit
@@ -329,12 +405,11 @@ def score_version(
 ) -> dict[str, Any]:
     """Metrics of a stored version on forecasts issued between start and end (the champion-vs-challenger window)."""
     from core.model.evaluate import compare
-    from core.store.versions import load_version
 
-    loaded = loaded or load_version(ws, reservoir, version)
+    loaded = loaded or ws.load_version(reservoir, version)
     windows, pred = _version_windows(ws, reservoir, loaded, start, end)
     result = compare(windows.truth, pred, windows.base)
-    trained_until = pd.Timestamp(loaded.meta["data"]["splits"]["val"][1])
+    trained_until = pd.Timestamp(loaded.record.splits["val"][1])
     result["trained_on_window_days"] = max(0, (min(trained_until, pd.Timestamp(end)) - pd.Timestamp(start)).days + 1)
     return result
 
@@ -350,15 +425,14 @@ def verify_alerts(
     """Hits, misses and false alarms of the alert rule per level over the version's test period."""
     from core.forecast import risk
     from core.model.uncertainty import recent_change
-    from core.store.versions import load_version
 
     name = ws.reservoir(reservoir).name
-    loaded = loaded or load_version(ws, name, version)
+    loaded = loaded or ws.load_version(name, version)
     trigger = alert_trigger(ws, name) if trigger is None else trigger
     calibration = loaded.calibration
     if calibration is None:
         raise StoreError(f"Version {loaded.version} has no calibrated bands; retrain to verify alerts.")
-    start, end = loaded.meta["data"]["splits"]["test"]
+    start, end = loaded.record.splits["test"]
     windows, pred = _version_windows(ws, name, loaded, start, end)
     samples = calibration.samples(
         pred, recent_change(windows.X, loaded.scaling.delta_scale, loaded.scaling.change_column)
@@ -398,10 +472,9 @@ def hindcast(
     from core.data.clean import clean_daily
     from core.forecast import risk
     from core.forecast.issue import ForecastError, issue
-    from core.store.versions import load_version
 
     name = ws.reservoir(reservoir).name
-    loaded = loaded or load_version(ws, name, version)
+    loaded = loaded or ws.load_version(name, version)
     cfg = loaded.config
     try:
         days = pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq="D")
@@ -446,21 +519,21 @@ def retrain_reservoir(
     The new version is not activated unless asked (activate=None applies the validation rule): the
     operator decides after seeing champion vs challenger.
     """
-    from core.model.splits import SplitConfig
+    from core.model.config import SplitConfig
 
     name = ws.reservoir(reservoir).name
-    champion = ws.model(name)
-    config = TrainConfig.from_dict(champion["meta"]["config"])
+    champion = ws.version(name)
+    config = TrainConfig.from_dict(champion.config)
     if config.split.test_from:  # a fixed test start would leave the new days out of testing: use the fractions
         config = TrainConfig.from_dict({**config.to_dict(), "split": SplitConfig().to_dict()})
     outcome = train_reservoir(ws, name, config, activate=activate, on_epoch=on_epoch, should_stop=should_stop)
     start, end = outcome.result.bounds.to_dict()["test"]
-    old = score_version(ws, name, int(champion["version"]), start, end)
+    old = score_version(ws, name, champion.version, start, end)
     new = outcome.result.metrics
     comparison = {
         "window": [start, end],
-        "champion": {"version": int(champion["version"]), **_brief(old)},
-        "challenger": {"version": int(outcome.record["version"]), **_brief(new)},
+        "champion": {"version": champion.version, **_brief(old)},
+        "challenger": {"version": outcome.record.version, **_brief(new)},
         "champion_trained_on_window_days": old["trained_on_window_days"],
         "better": "challenger" if new["model"]["mae"] < old["model"]["mae"] else "champion",
     }

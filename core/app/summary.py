@@ -5,15 +5,15 @@ Pure functions over stored data, so the Overview page only renders and tests can
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import pandas as pd
 
-from core.store.workspace import ReservoirInfo, VariableInfo, Workspace
+from core.data import variables
+from core.jsonio import number
+from core.store.workspace import ModelVersion, ReservoirInfo, VariableInfo
 
-MAIN_VARIABLES = ("level", "storage")  # what an operator looks at first, in order of preference
 TREND_DAYS = 7
 
 
@@ -34,11 +34,8 @@ class Trend:
 
 def main_variable(info: ReservoirInfo) -> VariableInfo | None:
     """Level if stored, else storage, else the first variable: the reading a card leads with."""
-    by_name = {v.name: v for v in info.variables}
-    for name in MAIN_VARIABLES:
-        if name in by_name:
-            return by_name[name]
-    return info.variables[0] if info.variables else None
+    name = variables.main_variable(v.name for v in info.variables)
+    return next((v for v in info.variables if v.name == name), None)
 
 
 def latest_trend(series: pd.Series, days: int = TREND_DAYS) -> Trend | None:
@@ -60,23 +57,14 @@ def latest_trend(series: pd.Series, days: int = TREND_DAYS) -> Trend | None:
     return Trend(date=last_day.date().isoformat(), value=last_value, since=since, change=change, days=days)
 
 
-def active_model(ws: Workspace, reservoir: str) -> dict[str, Any] | None:
-    """The active version's record, or None when the reservoir has no model yet."""
-    return next((m for m in ws.models(reservoir) if m["active"]), None)
-
-
 def skill_value(value: Any) -> float | None:
     """A stored skill as a number, or None when it is missing or could not be computed (NaN, text)."""
-    try:
-        skill = float(value)
-    except (TypeError, ValueError):
-        return None
-    return skill if math.isfinite(skill) else None
+    return number(value)
 
 
-def model_skill(record: dict[str, Any]) -> float | None:
+def model_skill(record: ModelVersion) -> float | None:
     """Skill vs persistence on the version's test period (None when it was not scored)."""
-    return skill_value(((record.get("meta") or {}).get("metrics") or {}).get("skill_vs_persistence"))
+    return skill_value(record.metrics.get("skill_vs_persistence"))
 
 
 def skill_words(skill: float | None) -> str:

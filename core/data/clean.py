@@ -2,77 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from core.data import qc
-
-OK = np.int8(0)
-INTERPOLATED = np.int8(1)
-MASKED_SPIKE = np.int8(2)
-MASKED_IMPOSSIBLE = np.int8(3)
-MASKED_SENTINEL = np.int8(4)
-MISSING = np.int8(5)
-FLATLINE = np.int8(6)  # flag only: the value is kept
-
-FLAG_NAMES: dict[int, str] = {
-    1: "interpolated",
-    2: "masked_spike",
-    3: "masked_impossible",
-    4: "masked_sentinel",
-    5: "missing",
-    6: "flatline",
-}
-
-
-class CleanError(ValueError):
-    """The raw frame or the cleaning settings cannot be used; the message says why."""
-
-
-@dataclass(frozen=True)
-class CleanConfig:
-    """How raw readings become training data; stored with each model so results can be reproduced."""
-
-    max_gap_days: int = 3  # gaps up to this many days are linearly interpolated; longer gaps stay NaN
-    mask_spikes: bool = True
-    mask_impossible: bool = True
-    denoise_window: int = 0  # 0 = off; else odd window of a centred rolling median applied after masking
-
-    def __post_init__(self) -> None:
-        """Reject settings that would silently do something else than asked."""
-        if (
-            isinstance(self.max_gap_days, bool)
-            or not isinstance(self.max_gap_days, (int, np.integer))
-            or self.max_gap_days < 0
-        ):
-            raise CleanError(f"max_gap_days must be a whole number of days >= 0, not {self.max_gap_days!r}.")
-        window = self.denoise_window
-        if (
-            isinstance(window, bool)
-            or not isinstance(window, (int, np.integer))
-            or window < 0
-            or (window and (window < 3 or window % 2 == 0))
-        ):
-            raise CleanError(f"denoise_window must be 0 (off) or an odd number >= 3, not {window!r}.")
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form, saved beside each trained model."""
-        data = asdict(self)
-        data["max_gap_days"] = int(self.max_gap_days)
-        data["denoise_window"] = int(self.denoise_window)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CleanConfig:
-        """Rebuild from stored JSON; unknown keys are an error so typos don't pass silently."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise CleanError(f"Unknown cleaning setting(s): {', '.join(unknown)}. Known: {', '.join(sorted(known))}.")
-        return cls(**data)
+from core.data.config import CleanConfig, CleanError
+from core.data.qc import QcFlag
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,7 +25,7 @@ class CleanFrame:
         out: dict[str, dict[str, int]] = {}
         for column in self.flags.columns:
             counts = self.flags[column].value_counts()
-            out[str(column)] = {name: int(counts.get(code, 0)) for code, name in FLAG_NAMES.items()}
+            out[str(column)] = {flag.label: int(counts.get(flag, 0)) for flag in QcFlag if flag is not QcFlag.OK}
         return out
 
     def summary_lines(self) -> list[str]:
@@ -99,9 +36,9 @@ class CleanFrame:
             filled = self.values[column].notna().to_numpy()
             parts = []
             for code, what in (
-                (MASKED_SPIKE, ("spike", "spikes")),
-                (MASKED_IMPOSSIBLE, ("impossible value", "impossible values")),
-                (MASKED_SENTINEL, ("no-data code", "no-data codes")),
+                (QcFlag.MASKED_SPIKE, ("spike", "spikes")),
+                (QcFlag.MASKED_IMPOSSIBLE, ("impossible value", "impossible values")),
+                (QcFlag.MASKED_SENTINEL, ("no-data code", "no-data codes")),
             ):
                 hit = flags == code
                 n_filled, n_left = int((hit & filled).sum()), int((hit & ~filled).sum())
@@ -109,16 +46,16 @@ class CleanFrame:
                     parts.append(f"{n_filled} {what[n_filled != 1]} masked and interpolated")
                 if n_left:
                     parts.append(f"{n_left} {what[n_left != 1]} masked (left missing, in a long gap)")
-            n_interp = int((flags == INTERPOLATED).sum())
+            n_interp = int((flags == QcFlag.INTERPOLATED).sum())
             if n_interp:
                 parts.append(f"{n_interp} {'day' if n_interp == 1 else 'days'} interpolated")
-            n_missing = int((flags == MISSING).sum())
+            n_missing = int((flags == QcFlag.MISSING).sum())
             if n_missing:
                 parts.append(
                     f"{n_missing} {'day' if n_missing == 1 else 'days'} missing "
                     f"(gaps > {self.config.max_gap_days} days or outside the record)"
                 )
-            n_flat = int((flags == FLATLINE).sum())
+            n_flat = int((flags == QcFlag.FLATLINE).sum())
             if n_flat:
                 parts.append(f"{n_flat} {'day' if n_flat == 1 else 'days'} on a flat line (kept, check the sensor)")
             lines.append(f"{column}: " + (", ".join(parts) if parts else "no changes"))
@@ -161,29 +98,29 @@ def _short_gaps(missing: np.ndarray, max_days: int) -> np.ndarray:
 
 def _clean_column(series: pd.Series, name: str, config: CleanConfig) -> tuple[pd.Series, np.ndarray]:
     """Mask, fill and flag one variable; returns values and int8 QC codes."""
-    flags = np.where(series.isna().to_numpy(), MISSING, OK).astype(np.int8)
+    flags = np.where(series.isna().to_numpy(), QcFlag.MISSING, QcFlag.OK).astype(np.int8)
     values = series.copy()
 
-    def mask(hit: pd.Series, code: np.int8) -> None:
+    def mask(hit: pd.Series, code: QcFlag) -> None:
         nonlocal values
-        hit_arr = hit.to_numpy() & (flags == OK)
+        hit_arr = hit.to_numpy() & (flags == QcFlag.OK)
         flags[hit_arr] = code
         values = values.mask(hit_arr)
 
-    mask(qc.find_sentinels(values), MASKED_SENTINEL)
+    mask(qc.find_sentinels(values), QcFlag.MASKED_SENTINEL)
     if config.mask_impossible:
-        mask(qc.find_impossible(values, name), MASKED_IMPOSSIBLE)
+        mask(qc.find_impossible(values, name), QcFlag.MASKED_IMPOSSIBLE)
     if config.mask_spikes:
-        mask(qc.find_spikes(values, variable=name), MASKED_SPIKE)
-    flat = qc.find_flatlines(values).to_numpy() & (flags == OK)
-    flags[flat] = FLATLINE
+        mask(qc.find_spikes(values, variable=name), QcFlag.MASKED_SPIKE)
+    flat = qc.find_flatlines(values).to_numpy() & (flags == QcFlag.OK)
+    flags[flat] = QcFlag.FLATLINE
 
     missing = values.isna().to_numpy()
     fill = _short_gaps(missing, config.max_gap_days)
     if fill.any():
         interpolated = values.interpolate(method="linear", limit_area="inside")
         values = values.where(~fill, interpolated)
-        flags[fill & (flags == MISSING)] = INTERPOLATED
+        flags[fill & (flags == QcFlag.MISSING)] = QcFlag.INTERPOLATED
     if config.denoise_window:
         smooth = values.rolling(config.denoise_window, center=True, min_periods=1).median()
         values = smooth.where(values.notna())

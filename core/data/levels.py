@@ -57,13 +57,18 @@ def check_level(level: OperatingLevel) -> None:
         raise LevelError(f"Level '{level.name}': value must be a finite number.")
 
 
-def check_levels(levels: list[OperatingLevel]) -> None:
-    """Reject a set whose order makes no sense: per variable, flood lines above drought lines and
-    severities stepping outwards (flood: watch < warning < danger; drought: watch > warning > danger)."""
+def check_unique_names(levels: list[OperatingLevel]) -> None:
+    """Reject two levels with one name (any case): levels are stored and replaced by name."""
     names = [lv.name.strip().lower() for lv in levels]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise LevelError(f"Two levels share the name '{dupes[0]}'; give each level its own name.")
+
+
+def check_levels(levels: list[OperatingLevel]) -> None:
+    """Reject a set whose order makes no sense: per variable, flood lines above drought lines and
+    severities stepping outwards (flood: watch < warning < danger; drought: watch > warning > danger)."""
+    check_unique_names(levels)
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     for variable in {lv.variable for lv in levels}:
         mine = [lv for lv in levels if lv.variable == variable]

@@ -2,10 +2,32 @@
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 import numpy as np
 import pandas as pd
 
 from core.data.variables import canonical_name, daily_aggregate, is_nonnegative
+
+
+class QcFlag(IntEnum):
+    """Per-cell QC code of a cleaned frame (stored as int8): what cleaning did to each reading."""
+
+    OK = 0
+    INTERPOLATED = 1
+    MASKED_SPIKE = 2
+    MASKED_IMPOSSIBLE = 3
+    MASKED_SENTINEL = 4
+    MISSING = 5
+    FLATLINE = 6  # flag only: the value is kept
+
+    @property
+    def label(self) -> str:
+        """The code's name in summaries and stored import records, e.g. 'masked_spike'."""
+        return self.name.lower()
+
+
+MASKED_FLAGS = (QcFlag.MASKED_SPIKE, QcFlag.MASKED_IMPOSSIBLE, QcFlag.MASKED_SENTINEL)  # cleaned value is NaN here
 
 SENTINELS: tuple[float, ...] = (-9999.0, -999.0, 9999.0, -99999.0, 99999.0)
 

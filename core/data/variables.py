@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -25,6 +26,10 @@ KINDS: dict[str, VariableKind] = {
     "rainfall": VariableKind("rainfall", "mm", True, "sum", "daily rainfall depth"),
     "evaporation": VariableKind("evaporation", "mm", True, "sum", "daily evaporation depth"),
 }
+
+# The state variables an operator watches a reservoir by, in order of preference: the first one a reservoir has
+# is the one its overview card leads with, new levels are set on and a forecast targets by default.
+MAIN_VARIABLES: tuple[str, ...] = ("level", "storage")
 
 # Header words that identify a canonical variable (checked in order, on lower-cased tokens).
 _ALIASES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -98,3 +103,9 @@ def daily_aggregate(variable: str) -> str:
     """How sub-daily readings of this variable combine into one day ('mean' or 'sum')."""
     kind = KINDS.get(variable)
     return kind.daily_aggregate if kind else "mean"
+
+
+def main_variable(names: Iterable[str]) -> str | None:
+    """Level, else storage, else the first name (None when there is none): the one variable a reservoir is read by."""
+    names = list(names)
+    return next((n for n in MAIN_VARIABLES if n in names), names[0] if names else None)

@@ -1,1 +1,1 @@
-"""Configs, preprocessing, splits, windows, architectures, the zoo, training, evaluation, uncertainty."""
+"""Configs, preprocessing, splits, windows, the zoo (architectures + members), training, evaluation, uncertainty."""

@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from core.model.config import SplitConfig
 
 SPLITS = ("train", "val", "test")
 
 
 class SplitError(ValueError):
     """The requested split leaves a part empty or too short; the message says what to change."""
-
-
-@dataclass(frozen=True)
-class SplitConfig:
-    """How the calendar is cut: fractions, or a test start date with validation just before it."""
-
-    val_fraction: float = 0.15
-    test_fraction: float = 0.15
-    test_from: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form, saved with every model."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SplitConfig:
-        """Rebuild from a saved model's config."""
-        return cls(**{k: data[k] for k in ("val_fraction", "test_fraction", "test_from") if k in data})
 
 
 @dataclass(frozen=True)

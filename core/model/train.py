@@ -4,86 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from core.data.clean import CleanConfig
 from core.data.variables import canonical_name, is_nonnegative
 from core.model import zoo
-from core.model.architectures import ModelConfig
+from core.model.config import TrainConfig, TrainError
 from core.model.evaluate import compare
 from core.model.preprocess import Scaling, fit_scaling
-from core.model.splits import SplitBounds, SplitConfig, split_bounds
+from core.model.splits import SplitBounds, split_bounds
 from core.model.uncertainty import METHODS, Calibration, calibrate, coverage, recent_change
 from core.model.windows import WindowSet, make_windows
 from core.model.zoo import EpochHook, StopHook
-
-
-class TrainError(ValueError):
-    """Training cannot start or finish with these data/settings; the message says what to change."""
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Every setting that decides a model's numbers; saved with the model for reproducibility."""
-
-    target: str
-    features: tuple[str, ...] = ()
-    n_steps: int = 14
-    horizon: int = 7
-    learning_rate: float = 3e-4
-    epochs: int = 200
-    batch_size: int = 64
-    patience: int = 10
-    seed: int = 42
-    seasonal: bool = True
-    # Feed the target's absolute value too? Off by default: with it the nets learn "at this level in this
-    # season the pool is drawn down" and fail when operations change (Minidoka, Milner in bench/RESULTS.md);
-    # daily changes + covariates + season transfer across regimes.
-    level_input: bool = False
-    interval_method: str = "scaled"
-    model: ModelConfig = field(default_factory=ModelConfig)
-    split: SplitConfig = field(default_factory=SplitConfig)
-    clean: CleanConfig = field(default_factory=CleanConfig)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (nested configs as dicts)."""
-        data = asdict(self)
-        data["features"] = list(self.features)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """Rebuild a saved config; unknown keys are an error so typos don't pass silently."""
-        data = dict(data)
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise TrainError(f"Unknown training setting(s): {', '.join(sorted(unknown))}")
-        data["features"] = tuple(data.get("features", ()))
-        data["model"] = ModelConfig.from_dict(data.get("model", {}))
-        data["split"] = SplitConfig.from_dict(data.get("split", {}))
-        data["clean"] = CleanConfig.from_dict(data.get("clean", {}))
-        return cls(**data)
-
-    def checked(self) -> TrainConfig:
-        """Return self, or raise TrainError naming the setting that is out of range."""
-        rules = [
-            (1 <= self.n_steps <= 365, "n_steps (days of history) must be between 1 and 365"),
-            (1 <= self.horizon <= 60, "horizon (days ahead) must be between 1 and 60"),
-            (0 < self.learning_rate <= 0.1, "learning rate must be above 0 and at most 0.1"),
-            (1 <= self.epochs <= 5000, "epochs must be between 1 and 5000"),
-            (1 <= self.batch_size <= 4096, "batch size must be between 1 and 4096"),
-            (self.patience >= 1, "patience must be at least 1"),
-            (self.target not in self.features, f"'{self.target}' is the target; do not list it as a feature too"),
-            (self.interval_method in ("scaled", "absolute"), "interval method must be 'scaled' or 'absolute'"),
-        ]
-        for ok, message in rules:
-            if not ok:
-                raise TrainError(message)
-        return self
 
 
 @dataclass
@@ -163,7 +98,7 @@ def fit(
     except ValueError as exc:
         raise TrainError(str(exc)) from exc
     t0 = time.perf_counter()
-    log = model.fit(train, val, config, on_epoch=on_epoch, should_stop=should_stop)
+    log = model.fit(train, val, config.fit_settings(), on_epoch=on_epoch, should_stop=should_stop)
     seconds = time.perf_counter() - t0
     history = log.history
     if not history:
@@ -207,8 +142,3 @@ def fit(
             "pred": [[float(f"{v:.7g}") for v in row] for row in test_pred],
         },
     )
-
-
-def with_overrides(config: TrainConfig, **changes: Any) -> TrainConfig:
-    """A copy of config with some settings replaced (None values are ignored)."""
-    return replace(config, **{k: v for k, v in changes.items() if v is not None})

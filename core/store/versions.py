@@ -1,43 +1,176 @@
-"""Model versions on disk: written atomically, loaded only if the workspace wrote them (safe_mode, sha256)."""
+"""Model versions in one place: the rows (which versions exist, which is active) and the files on disk.
+
+A version is written to a temp folder and renamed into place before it is registered with the sha256 of its
+model file; it is loaded only if that file is still under the workspace's models/ folder and unchanged, and
+Keras loads it with safe_mode on (inside the zoo). Versions cross to pages and the CLI as ModelVersion, read
+tolerantly: a row written by an earlier app version, with keys missing from its meta, still loads.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import shutil
+import sqlite3
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from core.jsonio import dumps, write_atomic
+from core.jsonio import dumps, loads, number, write_atomic
 from core.model import zoo
+from core.model.config import TrainConfig
 from core.model.preprocess import Scaling
-from core.model.train import TrainConfig, TrainResult
 from core.model.uncertainty import Calibration
 from core.model.zoo import KERAS_FILE
-from core.store.workspace import StoreError, Workspace
+from core.store.connection import StoreBase, StoreError, now_utc, to_json
+
+if TYPE_CHECKING:
+    from core.model.train import TrainResult
 
 META_FILE = "meta.json"
 
 
-class RegistryError(StoreError):
+class VersionError(StoreError):
     """A model version is missing, tampered with or not ours; never loaded."""
 
 
-def _sha256(path: Path) -> str:
-    """File digest recorded at save time and checked before every load."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+def _mapping(value: Any) -> dict[str, Any]:
+    """A stored JSON object, or {} when the key is missing or holds something else."""
+    return value if isinstance(value, dict) else {}
 
 
-def _reservoir_dir(ws: Workspace, reservoir: str) -> Path:
-    """Folder of one reservoir's versions, named by its id (never by user text)."""
-    return ws.models_dir / f"r{ws.reservoir(reservoir).id}"
+def _whole(value: Any) -> int | None:
+    """A stored count, or None when it is missing or not a number."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    count = number(value)
+    return None if count is None else int(count)
+
+
+def _span(value: Any) -> tuple[str, str] | None:
+    """A stored [first, last] date pair, or None."""
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return str(value[0]), str(value[1])
+    return None
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One saved version as pages and the CLI use it: which model, on what data, how good, where its files are."""
+
+    reservoir: str
+    version: int
+    active: bool
+    created: str
+    path: str  # folder relative to the workspace root
+    sha256: str  # of the model file, checked before every load
+    val_mae: float | None
+    model: str  # zoo member name ("" when the saved settings do not say)
+    target: str
+    features: tuple[str, ...]  # the covariates (the target is not repeated here)
+    data_range: tuple[str, str] | None
+    splits: dict[str, tuple[str, str]]  # "train"/"val"/"test" -> first and last day
+    metrics: dict[str, Any]
+    config: dict[str, Any]  # TrainConfig.to_dict() as saved
+    epochs_run: int | None
+    best_epoch: int | None
+    train_seconds: float | None
+    meta: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # all of meta.json
+
+    @property
+    def test_period(self) -> tuple[str, str] | None:
+        """The days its test scores come from (a retrain may name its own period in the metrics)."""
+        return _span(self.metrics.get("test_period")) or self.splits.get("test")
+
+    @property
+    def model_file(self) -> str:
+        """The model file's name inside the version folder."""
+        return str(self.meta.get("model_file") or KERAS_FILE)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stored record: row columns plus the saved meta (the shape from_dict reads)."""
+        return {
+            "version": self.version,
+            "created": self.created,
+            "path": self.path,
+            "sha256": self.sha256,
+            "val_mae": self.val_mae,
+            "active": self.active,
+            "meta": self.meta,
+        }
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any], reservoir: str | None = None) -> ModelVersion:
+        """Read a stored record; missing or odd values become empty rather than errors."""
+        meta = _mapping(record.get("meta"))
+        config = _mapping(meta.get("config"))
+        data = _mapping(meta.get("data"))
+        splits = {k: span for k, v in _mapping(data.get("splits")).items() if (span := _span(v)) is not None}
+        return cls(
+            reservoir=str(reservoir if reservoir is not None else meta.get("reservoir") or ""),
+            version=int(record.get("version") or meta.get("version") or 0),
+            active=bool(record.get("active")),
+            created=str(record.get("created") or meta.get("created") or ""),
+            path=str(record.get("path") or ""),
+            sha256=str(record.get("sha256") or ""),
+            val_mae=number(record.get("val_mae")),
+            model=str(_mapping(config.get("model")).get("name") or ""),
+            target=str(config.get("target") or _mapping(meta.get("scaling")).get("target") or ""),
+            features=tuple(str(f) for f in config.get("features") or ()),
+            data_range=_span(data.get("range")),
+            splits=splits,
+            metrics=_mapping(meta.get("metrics")),
+            config=config,
+            epochs_run=_whole(meta.get("epochs_run")),
+            best_epoch=_whole(meta.get("best_epoch")),
+            train_seconds=number(meta.get("train_seconds")),
+            meta=meta,
+        )
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A registered version in memory: the zoo member plus how to feed it."""
+
+    record: ModelVersion
+    model: zoo.Forecaster
+    scaling: Scaling
+    config: TrainConfig
+
+    @property
+    def reservoir(self) -> str:
+        """The reservoir it forecasts."""
+        return self.record.reservoir
+
+    @property
+    def version(self) -> int:
+        """Its version number."""
+        return self.record.version
+
+    @property
+    def sha256(self) -> str:
+        """Checksum of the model file it was loaded from (a cache key for the dashboard)."""
+        return self.record.sha256
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """Everything saved beside the weights."""
+        return self.record.meta
+
+    @cached_property
+    def calibration(self) -> Calibration | None:
+        """The interval calibration saved with this version (None for versions saved without one)."""
+        data = self.meta.get("calibration")
+        return Calibration.from_dict(data) if data else None
+
+
+def beats_active(active: ModelVersion | None, val_mae: float) -> bool:
+    """The activation rule: the first version, or one with a better validation MAE than the active one, wins."""
+    if active is None:
+        return True
+    return active.val_mae is not None and val_mae < active.val_mae
 
 
 def build_meta(
@@ -69,24 +202,22 @@ def build_meta(
     }
 
 
-def save_version(
-    ws: Workspace,
-    reservoir: str,
-    result: TrainResult,
-    activate: bool | None = None,
-    extra: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Write a new version folder atomically, then register it; returns the stored record.
+def _sha256(path: Path) -> str:
+    """File digest recorded at save time and checked before every load."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
-    activate=None applies the rule: the first version, or one with a better validation MAE than
-    the active one, becomes active. True/False forces it.
-    """
-    version = ws.next_version(reservoir)
-    folder = _reservoir_dir(ws, reservoir)
-    folder.mkdir(parents=True, exist_ok=True)
+
+def _write_folder(
+    folder: Path, reservoir: str, version: int, result: TrainResult, extra: dict[str, Any] | None
+) -> tuple[Path, str, dict[str, Any]]:
+    """Write model + meta.json to a temp folder, then rename it to v<version>; returns (folder, sha256, meta)."""
     final = folder / f"v{version}"
     tmp = folder / f".tmp-{uuid.uuid4().hex}"
-    tmp.mkdir()
+    tmp.mkdir(parents=True)
     try:
         model_file = result.model.save(tmp)
         meta = build_meta(result, reservoir, version, {"model_file": model_file, **(extra or {})})
@@ -98,67 +229,207 @@ def save_version(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if activate is None:
-        current = [m for m in ws.models(reservoir) if m["active"]]
-        activate = not current or result.val_mae < float(current[0]["val_mae"])
-    try:
-        ws.add_model(reservoir, version, str(final.relative_to(ws.root)), sha, meta, result.val_mae, bool(activate))
-    except BaseException:
-        shutil.rmtree(final, ignore_errors=True)
-        raise
-    return ws.model(reservoir, version)
+    return final, sha, meta
 
 
-@dataclass
-class LoadedModel:
-    """A registered version in memory: the zoo member plus how to feed it."""
+class VersionStore(StoreBase):
+    """Model versions of a workspace, rows and files (mixed into Workspace): list, get, save, load, activate, delete."""
 
-    reservoir: str
-    version: int
-    model: zoo.Forecaster
-    meta: dict[str, Any]
-    scaling: Scaling
-    config: TrainConfig
-    sha256: str
+    # ----------------------------------------------------------------- rows
 
-    @cached_property
-    def calibration(self) -> Calibration | None:
-        """The interval calibration saved with this version (None for versions saved without one)."""
-        data = self.meta.get("calibration")
-        return Calibration.from_dict(data) if data else None
+    def next_version(self, reservoir: str) -> int:
+        """Next model version number: never reuses one, even after a delete."""
+        with self._tx(write=False) as conn:
+            row = self._reservoir_row(conn, reservoir)
+            top = conn.execute("SELECT MAX(version) FROM models WHERE reservoir_id = ?", (row["id"],)).fetchone()[0]
+        return 1 + max(int(row["last_model_version"]), int(top or 0))
 
+    def _relative(self, path: str | Path) -> str:
+        """Model path relative to the workspace root, so a moved workspace still finds its files."""
+        p = Path(path)
+        if p.is_absolute():
+            try:
+                p = p.resolve().relative_to(self.root)
+            except ValueError as exc:
+                raise StoreError(
+                    f"Model file {path} is outside the workspace {self.root}; save it under models/."
+                ) from exc
+        return p.as_posix()
 
-def load_version(ws: Workspace, reservoir: str, version: int | None = None) -> LoadedModel:
-    """Load a registered version (None = active) after checking path and checksum; safe_mode stays on."""
-    record = ws.model(reservoir, version)
-    meta = record["meta"]
-    path = (ws.root / record["path"] / meta.get("model_file", KERAS_FILE)).resolve()
-    if not path.is_relative_to(ws.models_dir.resolve()):
-        raise RegistryError(f"Version {record['version']} points outside the workspace; refusing to load it.")
-    if not path.exists():
-        raise RegistryError(
-            f"The files of version {record['version']} of '{reservoir}' are missing; "
-            "retrain or activate another version."
+    def register_version(
+        self,
+        reservoir: str,
+        version: int,
+        path: str,
+        sha256: str,
+        meta: dict,
+        val_mae: float | None,
+        active: bool,
+    ) -> None:
+        """Record a saved version's row; if active (or the reservoir has no active version yet) forecasts use it."""
+        rel = self._relative(path)
+        meta_json = to_json(meta, "model meta")
+        mae = number(val_mae)
+        with self._tx(write=True) as conn:
+            row = self._reservoir_row(conn, reservoir)
+            rid = row["id"]
+            exists = conn.execute(
+                "SELECT 1 FROM models WHERE reservoir_id = ? AND version = ?", (rid, int(version))
+            ).fetchone()
+            if exists or int(version) <= int(row["last_model_version"]):
+                raise StoreError(
+                    f"Reservoir '{row['name']}' already used model version {version}; ask next_version() for a new one."
+                )
+            has_active = conn.execute("SELECT 1 FROM models WHERE reservoir_id = ? AND active = 1", (rid,)).fetchone()
+            make_active = bool(active) or has_active is None
+            if make_active:
+                conn.execute("UPDATE models SET active = 0 WHERE reservoir_id = ?", (rid,))
+            conn.execute(
+                "INSERT INTO models(reservoir_id, version, created, path, sha256, meta, val_mae, active) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (rid, int(version), now_utc(), rel, sha256, meta_json, mae, int(make_active)),
+            )
+            conn.execute(
+                "UPDATE reservoirs SET last_model_version = MAX(last_model_version, ?) WHERE id = ?",
+                (int(version), rid),
+            )
+
+    @staticmethod
+    def _record(r: sqlite3.Row, reservoir: str) -> ModelVersion:
+        """A models row as a ModelVersion."""
+        return ModelVersion.from_dict(
+            {
+                "version": int(r["version"]),
+                "created": r["created"],
+                "path": r["path"],
+                "sha256": r["sha256"],
+                "val_mae": r["val_mae"],
+                "active": bool(r["active"]),
+                "meta": loads(r["meta"], {}),
+            },
+            reservoir,
         )
-    if _sha256(path) != record["sha256"]:
-        raise RegistryError(
-            f"Version {record['version']} of '{reservoir}' was changed on disk after it was saved; refusing to load it."
+
+    def versions(self, reservoir: str) -> list[ModelVersion]:
+        """All recorded versions of a reservoir, oldest first."""
+        with self._tx(write=False) as conn:
+            res = self._reservoir_row(conn, reservoir)
+            rows = conn.execute("SELECT * FROM models WHERE reservoir_id = ? ORDER BY version", (res["id"],)).fetchall()
+        return [self._record(r, res["name"]) for r in rows]
+
+    def _version_row(self, conn: sqlite3.Connection, res: sqlite3.Row, version: int | None) -> sqlite3.Row:
+        """The row of one version (None = the active one); the error lists the known versions."""
+        if version is None:
+            row = conn.execute("SELECT * FROM models WHERE reservoir_id = ? AND active = 1", (res["id"],)).fetchone()
+            if row is None:
+                raise StoreError(f"Reservoir '{res['name']}' has no active model; train a model first.")
+            return row
+        row = conn.execute(
+            "SELECT * FROM models WHERE reservoir_id = ? AND version = ?", (res["id"], int(version))
+        ).fetchone()
+        if row is not None:
+            return row
+        known = [
+            str(r[0])
+            for r in conn.execute("SELECT version FROM models WHERE reservoir_id = ? ORDER BY version", (res["id"],))
+        ]
+        if not known:
+            raise StoreError(f"Reservoir '{res['name']}' has no models; train a model first.")
+        raise StoreError(
+            f"Reservoir '{res['name']}' has no model version {version}; known versions: {', '.join(known)}."
         )
-    config = TrainConfig.from_dict(meta["config"])
-    model = zoo.load(path.parent, path.name, config.model.name)
-    return LoadedModel(
-        reservoir=reservoir,
-        version=int(record["version"]),
-        model=model,
-        meta=meta,
-        scaling=Scaling.from_dict(meta["scaling"]),
-        config=config,
-        sha256=record["sha256"],
-    )
 
+    def version(self, reservoir: str, version: int | None = None) -> ModelVersion:
+        """One version; None means the active one (a StoreError when there is none)."""
+        with self._tx(write=False) as conn:
+            res = self._reservoir_row(conn, reservoir)
+            return self._record(self._version_row(conn, res, version), res["name"])
 
-def delete_version(ws: Workspace, reservoir: str, version: int) -> None:
-    """Unregister an inactive version, then remove its files."""
-    record = ws.model(reservoir, version)
-    ws.delete_model(reservoir, version)
-    shutil.rmtree(ws.root / record["path"], ignore_errors=True)
+    def active_version(self, reservoir: str) -> ModelVersion | None:
+        """The version forecasts use, or None when the reservoir has no model yet."""
+        return next((v for v in self.versions(reservoir) if v.active), None)
+
+    def activate(self, reservoir: str, version: int) -> None:
+        """Make one version the model used for forecasts (the others become inactive)."""
+        with self._tx(write=True) as conn:
+            row = self._version_row(conn, self._reservoir_row(conn, reservoir), version)
+            conn.execute(
+                "UPDATE models SET active = (version = ?) WHERE reservoir_id = ?", (row["version"], row["reservoir_id"])
+            )
+
+    def _unregister(self, reservoir: str, version: int) -> ModelVersion:
+        """Forget an inactive version's row (the active one is refused); returns what it was."""
+        with self._tx(write=True) as conn:
+            res = self._reservoir_row(conn, reservoir)
+            row = self._version_row(conn, res, version)
+            if row["active"]:
+                raise StoreError(
+                    f"Model version {version} is the active model; make another version active before deleting it."
+                )
+            conn.execute(
+                "DELETE FROM models WHERE reservoir_id = ? AND version = ?", (row["reservoir_id"], row["version"])
+            )
+            return self._record(row, res["name"])
+
+    def delete_version(self, reservoir: str, version: int) -> None:
+        """Unregister an inactive version, then remove its folder (only ever one under models/)."""
+        record = self._unregister(reservoir, version)
+        folder = (self.root / record.path).resolve()
+        if folder != self.models_dir.resolve() and folder.is_relative_to(self.models_dir.resolve()):
+            shutil.rmtree(folder, ignore_errors=True)
+
+    # ----------------------------------------------------------------- files
+
+    def _reservoir_dir(self, reservoir: str) -> Path:
+        """Folder of one reservoir's versions, named by its id (never by user text)."""
+        with self._tx(write=False) as conn:
+            return self.models_dir / f"r{self._reservoir_row(conn, reservoir)['id']}"
+
+    def save_version(
+        self,
+        reservoir: str,
+        result: TrainResult,
+        activate: bool | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> ModelVersion:
+        """Write a new version folder atomically, then register it; returns the stored version.
+
+        activate=None applies the rule (beats_active): the first version, or one with a better validation MAE
+        than the active one, becomes active. True/False forces it.
+        """
+        version = self.next_version(reservoir)
+        final, sha, meta = _write_folder(self._reservoir_dir(reservoir), reservoir, version, result, extra)
+        if activate is None:
+            activate = beats_active(self.active_version(reservoir), result.val_mae)
+        try:
+            self.register_version(
+                reservoir, version, str(final.relative_to(self.root)), sha, meta, result.val_mae, bool(activate)
+            )
+        except BaseException:
+            shutil.rmtree(final, ignore_errors=True)
+            raise
+        return self.version(reservoir, version)
+
+    def load_version(self, reservoir: str, version: int | None = None) -> LoadedModel:
+        """Load a registered version (None = active) after checking path and checksum; safe_mode stays on."""
+        record = self.version(reservoir, version)
+        path = (self.root / record.path / record.model_file).resolve()
+        if not path.is_relative_to(self.models_dir.resolve()):
+            raise VersionError(f"Version {record.version} points outside the workspace; refusing to load it.")
+        if not path.exists():
+            raise VersionError(
+                f"The files of version {record.version} of '{reservoir}' are missing; "
+                "retrain or activate another version."
+            )
+        if _sha256(path) != record.sha256:
+            raise VersionError(
+                f"Version {record.version} of '{reservoir}' was changed on disk after it was saved; "
+                "refusing to load it."
+            )
+        config = TrainConfig.from_dict(record.config)
+        return LoadedModel(
+            record=record,
+            model=zoo.load(path.parent, path.name, config.model.name),
+            scaling=Scaling.from_dict(record.meta["scaling"]),
+            config=config,
+        )

@@ -1,0 +1,132 @@
+"""Operating levels on a chart: which belong to it, labelled lines for the near ones, a note naming the far ones,
+severity-shaded zones, and an axis range that shows the data and the drawn levels."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from core.charts.style import LEVEL_COLOURS, LEVEL_DASH, rgba, safe_text, unit_suffix
+from core.data.variables import canonical_name
+
+if TYPE_CHECKING:  # plotly loads only when a figure is drawn
+    import plotly.graph_objects as go
+
+    from core.data.levels import OperatingLevel
+
+LEVEL_MARGIN = 0.3  # levels within 30% of the data span beyond the data are drawn; farther ones are listed
+
+
+def level_matches(level: OperatingLevel, variable: str, unit: str | None) -> bool:
+    """A level belongs on a chart of `variable` when it is set on that variable or in the chart's unit."""
+    if canonical_name(str(level.variable)) == canonical_name(variable) or level.variable == variable:
+        return True
+    return bool(level.unit and unit and level.unit.strip() == unit.strip())
+
+
+def level_label(level: OperatingLevel, unit: str | None = None) -> str:
+    """'Flood warning 312.0 m': the text written on a level line."""
+    return safe_text(f"{level.name} {_number(float(level.value))}{unit_suffix(level.unit or unit)}")
+
+
+def _number(value: float) -> str:
+    """Level value as written in its label, e.g. 312.0 or 1,250,000."""
+    if abs(value) >= 1e4:
+        return f"{value:,.0f}"
+    text = f"{value:,.3f}".rstrip("0")  # as many decimals as the operator typed, up to 3, at least 1
+    return text + "0" if text.endswith(".") else text
+
+
+def split_levels(
+    levels: Sequence[OperatingLevel], variable: str, unit: str | None, data: list[float]
+) -> tuple[list[OperatingLevel], list[OperatingLevel]]:
+    """Levels near enough to the data to draw, and those too far away (listed instead of squashing the data)."""
+    matching = [lv for lv in levels if level_matches(lv, variable, unit) and math.isfinite(float(lv.value))]
+    if not data:
+        return matching, []
+    lo, hi = min(data), max(data)
+    span = hi - lo or max(abs(hi) * 0.05, 1.0)
+    near = [lv for lv in matching if lo - LEVEL_MARGIN * span <= float(lv.value) <= hi + LEVEL_MARGIN * span]
+    far = [lv for lv in matching if lv not in near]
+    return near, far
+
+
+def draw_levels(
+    fig: go.Figure, near: Sequence[OperatingLevel], far: Sequence[OperatingLevel], unit: str | None, data: list[float]
+) -> None:
+    """Horizontal labelled lines for the near levels and a small note naming the far ones."""
+    middle = (min(data) + max(data)) / 2 if data else 0.0
+    for lv in near:
+        colour = LEVEL_COLOURS.get((lv.side, lv.severity), "#666")
+        flood = lv.side != "drought"
+        fig.add_shape(
+            type="line",
+            xref="paper",
+            x0=0,
+            x1=1,
+            yref="y",
+            y0=float(lv.value),
+            y1=float(lv.value),
+            name=level_label(lv, unit),
+            line={"color": colour, "width": 2, "dash": LEVEL_DASH.get(lv.side, "solid")},
+            label={
+                "text": level_label(lv, unit),
+                "textposition": "start",
+                "yanchor": "bottom" if flood else "top",
+                "font": {"size": 11, "color": colour},
+            },
+            layer="above",
+        )
+    # Far levels are named at the top or bottom edge (the side they lie on), mid-width where the forecast isn't.
+    for above in (True, False):
+        group = [lv for lv in far if (float(lv.value) > middle) == above]
+        if not group:
+            continue
+        group.sort(key=lambda x: -float(x.value))
+        fig.add_annotation(
+            text=("↑ " if above else "↓ ") + "off chart: " + "; ".join(level_label(lv, unit) for lv in group),
+            name="off-chart levels",
+            xref="paper",
+            yref="paper",
+            x=0.5,
+            y=1.0 if above else 0.0,
+            xanchor="center",
+            yanchor="top" if above else "bottom",
+            showarrow=False,
+            bgcolor="rgba(255, 255, 255, 0.8)",
+            font={"size": 11, "color": "#555"},
+        )
+
+
+def draw_zones(fig: go.Figure, near: Sequence[OperatingLevel], y_range: list[float] | None) -> None:
+    """Shade each level's side, from its line outwards to the next level (or the chart edge), by severity."""
+    if not y_range:
+        return
+    for side, outward in (("flood", 1), ("drought", -1)):
+        group = sorted((lv for lv in near if lv.side == side), key=lambda lv: outward * float(lv.value))
+        for i, lv in enumerate(group):
+            edge = float(group[i + 1].value) if i + 1 < len(group) else (y_range[1] if outward > 0 else y_range[0])
+            fig.add_shape(
+                type="rect",
+                name=f"{lv.name} zone",
+                xref="paper",
+                x0=0,
+                x1=1,
+                yref="y",
+                y0=float(lv.value),
+                y1=edge,
+                fillcolor=rgba(LEVEL_COLOURS.get((lv.side, lv.severity), "#999999"), 0.08),
+                line={"width": 0},
+                layer="below",
+            )
+
+
+def axis_range(data: list[float], levels: Sequence[OperatingLevel]) -> list[float] | None:
+    """Axis range covering the data and the drawn levels, with a little air."""
+    values = data + [float(lv.value) for lv in levels]
+    if not values:
+        return None
+    lo, hi = min(values), max(values)
+    pad = (hi - lo) * 0.06 or max(abs(hi) * 0.02, 0.5)
+    return [lo - pad, hi + pad]

@@ -1,0 +1,245 @@
+"""Bytes to a table of text cells: encodings (BOM, UTF-16, cp1252), separator sniffing, header and row shapes.
+
+Nothing here interprets a cell; dates and numbers are read later from the text cells this module returns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from core.data.report import ERROR, SEPARATOR_NAMES, WARNING, Issue, lines_text, make_issue, verb
+
+SEPARATORS = ("\t", ";", ",", "|")  # tie-break order: a comma may be a decimal mark, the others not
+NO_TABLE = "The file has no header line or data. Upload a CSV with a header line and one row per date."
+
+_NOT_TEXT = {
+    "empty": "The file is empty. Upload a CSV with a header line and one row per date.",
+    "xlsx": (
+        "This looks like an Excel workbook (.xlsx), not a CSV. "
+        "Save the sheet as CSV (comma, semicolon or tab separated) and upload that."
+    ),
+    "binary": (
+        "The file contains binary data, not text. "
+        "Export the data as a CSV text file (comma, semicolon or tab separated)."
+    ),
+    "controls": (
+        "The file does not look like text (it is full of control characters). "
+        "Export the data as a CSV text file and upload that."
+    ),
+    "html": (
+        "This is a web page or XML document, not a CSV. "
+        "Download the raw CSV file (e.g. the 'Raw' button on GitHub) and upload that."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """The file as text and the encoding that read it, or why it is not a text CSV."""
+
+    text: str | None
+    encoding: str | None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    """The raw cells of a file with the file line number of each data row."""
+
+    header: list[str]
+    rows: list[list[str]]
+    lines: list[int]
+    separator: str | None
+
+
+@dataclass(frozen=True, eq=False)
+class CellFrame:
+    """All cells as text in named columns, the file line of each row, and what shaping the table found."""
+
+    cells: pd.DataFrame
+    lines: pd.Series
+    issues: tuple[Issue, ...]
+
+
+# --------------------------------------------------------------------------- bytes -> text
+
+
+def decode(data: bytes) -> Decoded:
+    """Text and its encoding; a problem instead when the bytes are empty, a workbook, binary or a web page."""
+    if not data.strip():
+        return Decoded(None, None, _NOT_TEXT["empty"])
+    if data.startswith(b"PK\x03\x04"):
+        return Decoded(None, None, _NOT_TEXT["xlsx"])
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        with contextlib.suppress(UnicodeDecodeError):
+            return Decoded(data.decode("utf-16"), "utf-16")
+    if b"\x00" in data[:4096]:
+        return Decoded(None, None, _NOT_TEXT["binary"])
+    text, encoding = _decode_8bit(data)
+    sample = text[:20000]
+    if _control_count(sample) > max(3, len(sample) // 100):
+        return Decoded(None, None, _NOT_TEXT["controls"])
+    if re.match(r"\s*<(!doctype|html|\?xml)", sample, re.IGNORECASE):
+        return Decoded(None, None, _NOT_TEXT["html"])
+    return Decoded(text, encoding)
+
+
+def _decode_8bit(data: bytes) -> tuple[str, str]:
+    """UTF-8 (with or without BOM), else cp1252, else latin-1: the encodings spreadsheets actually write."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        with contextlib.suppress(UnicodeDecodeError):
+            return data.decode("utf-8-sig"), "utf-8-sig"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        latin = data.decode("latin-1")
+    try:
+        cp = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return latin, "latin-1"
+    return cp, ("cp1252" if cp != latin else "latin-1")
+
+
+def _control_count(sample: str) -> int:
+    """Control characters other than tab and newlines: many of them mean the bytes are not text."""
+    return sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\r\n" or 0x7F <= ord(ch) < 0xA0)
+
+
+# --------------------------------------------------------------------------- text -> table
+
+
+def _field_counts(lines: list[str], sep: str) -> list[int]:
+    """Number of fields on each sample line when split on `sep` (quotes respected)."""
+    return [len(row) for row in csv.reader(lines, delimiter=sep)]
+
+
+def sniff_separator(lines: list[str]) -> str | None:
+    """Pick the separator that gives the header >= 2 fields and the same count on most data lines."""
+    best: tuple[float, int, int] | None = None
+    choice = None
+    for rank, sep in enumerate(SEPARATORS):
+        counts = _field_counts(lines, sep)
+        header_n = counts[0]
+        if header_n < 2:
+            continue
+        data = counts[1:] or [header_n]
+        consistent = sum(1 for c in data if c == header_n) / len(data)
+        if consistent < 0.8:
+            continue
+        score = (consistent, header_n, -rank)
+        if best is None or score > best:
+            best, choice = score, sep
+    return choice
+
+
+def _body_start(all_lines: list[str]) -> tuple[int, str | None]:
+    """Lines to skip (blank, '#' comments, Excel's 'sep=;' hint) and the separator that hint forces."""
+    skip = 0
+    while skip < len(all_lines) and (not all_lines[skip].strip() or all_lines[skip].lstrip().startswith("#")):
+        skip += 1
+    if skip < len(all_lines):
+        match = re.fullmatch(r'\s*"?sep=(.)"?\s*', all_lines[skip])
+        if match:  # Excel's "sep=;" hint line
+            return skip + 1, match.group(1)
+    return skip, None
+
+
+def split_table(text: str) -> Table | str:
+    """Split text into header and rows, or return why it cannot be read."""
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    all_lines = text.split("\n")
+    skip, forced_sep = _body_start(all_lines)
+    body = all_lines[skip:]
+    sample = [ln for ln in body[:200] if ln.strip()][:60]
+    if not sample:
+        return NO_TABLE
+    sep = forced_sep or sniff_separator(sample)
+    reader = csv.reader(io.StringIO("\n".join(body)), delimiter=sep or ",")
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    line_numbers: list[int] = []
+    previous_end = 0
+    for record in reader:
+        start = previous_end + 1 + skip
+        previous_end = reader.line_num
+        cells = [c.strip() for c in record]
+        if not any(cells):
+            continue
+        if header is None:
+            header = cells
+            continue
+        rows.append(cells)
+        line_numbers.append(start)
+    if header is None:
+        return NO_TABLE
+    return Table(header, rows, line_numbers, sep)
+
+
+def _ragged_issue(table: Table, overflow: list[int]) -> Issue:
+    """ragged_rows error: which lines have more filled cells than the header, and the usual cause."""
+    width = len(table.header)
+    sep = SEPARATOR_NAMES.get(table.separator or ",", "comma")
+    hint = (
+        " A decimal comma in a comma-separated file does this: quote such numbers or use ';' as separator."
+        if table.separator == ","
+        else ""
+    )
+    return make_issue(
+        ERROR,
+        "ragged_rows",
+        f"{lines_text(overflow)} {verb(len(overflow), 'has', 'have')} more cells than the header "
+        f"({width} {sep}-separated columns). "
+        f"Remove the extra cells or quote cells that contain the separator.{hint}",
+        rows=overflow,
+    )
+
+
+def shape_table(table: Table) -> tuple[list[str], list[list[str]], list[Issue]]:
+    """Give every row the header's width: pad short rows, report rows with extra filled cells."""
+    width = len(table.header)
+    max_width = max([len(r) for r in table.rows] + [width])
+    header = table.header + [""] * (max_width - width)
+    overflow = [
+        line for line, row in zip(table.lines, table.rows, strict=True) if len(row) > width and any(row[width:])
+    ]
+    issues = [_ragged_issue(table, overflow)] if overflow else []
+    rows = [r + [""] * (max_width - len(r)) if len(r) < max_width else r for r in table.rows]
+    return header, rows, issues
+
+
+def name_columns(header: list[str]) -> tuple[list[str], list[Issue]]:
+    """Fill empty header names and make duplicates unique, so every column can be addressed."""
+    names: list[str] = []
+    issues: list[Issue] = []
+    for i, name in enumerate(header):
+        name = name.strip() or f"column_{i + 1}"
+        if name in names:
+            new = f"{name}_{i + 1}"
+            issues.append(
+                make_issue(
+                    WARNING,
+                    "duplicate_column",
+                    f"Two columns are named '{name}'; the second (column {i + 1}) is called '{new}'.",
+                    column=new,
+                )
+            )
+            name = new
+        names.append(name)
+    return names, issues
+
+
+def cell_frame(table: Table) -> CellFrame:
+    """All cells as text in named columns (unnamed empty columns dropped), plus the file line of each row."""
+    header, rows, shape_issues = shape_table(table)
+    names, name_issues = name_columns(header)
+    cells = pd.DataFrame(rows, columns=names, dtype=object) if rows else pd.DataFrame(columns=names, dtype=object)
+    unnamed_empty = [n for n, h in zip(names, header, strict=True) if not h and not any(cells[n].tolist())]
+    cells = cells.drop(columns=unnamed_empty)
+    lines = pd.Series(table.lines, index=cells.index, dtype="int64")
+    return CellFrame(cells, lines, tuple(shape_issues + name_issues))

@@ -1,0 +1,334 @@
+"""Where a workspace lives and how it is opened: errors, the folder rule, connections, transactions, schema.
+
+Several processes use the same workspace at once, so every operation opens its own short-lived connection
+(WAL mode, 30 s busy timeout) and every write runs in one short ``BEGIN IMMEDIATE`` transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from core.jsonio import JSONError, clean, dumps
+
+DB_NAME = "sentinel.db"
+MODELS_DIR = "models"
+ENV_WORKSPACE = "SENTINEL_WORKSPACE"
+SCHEMA_VERSION = 2
+BUSY_TIMEOUT_S = 30.0
+_STILL_ACTIVE = 259  # Windows exit code of a process that has not ended
+
+
+class StoreError(ValueError):
+    """A workspace request that cannot be done as asked; the message says what to do instead."""
+
+
+class UnknownReservoir(StoreError):
+    """The named reservoir is not in the workspace; the message lists the ones that are."""
+
+
+def resolve_workspace(path: str | Path | None) -> Path:
+    """One rule for app, CLI and trainer: explicit path, else $SENTINEL_WORKSPACE, else ./workspace."""
+    if path is not None and str(path).strip():
+        chosen = Path(path)
+    elif os.environ.get(ENV_WORKSPACE, "").strip():
+        chosen = Path(os.environ[ENV_WORKSPACE].strip())
+    else:
+        chosen = Path("workspace")
+    return chosen.expanduser().resolve()
+
+
+def now_utc() -> str:
+    """Current time as ISO 8601 UTC, the one time format in the workspace."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def plain(obj: Any, where: str) -> Any:
+    """obj as plain JSON data (see core.jsonio.clean); a value JSON cannot hold is a StoreError naming `where`."""
+    try:
+        return clean(obj, where)
+    except JSONError as exc:
+        raise StoreError(str(exc)) from exc
+
+
+def to_json(obj: Any, where: str) -> str:
+    """Strict JSON text for a TEXT column; a value JSON cannot hold is a StoreError naming `where`."""
+    try:
+        return dumps(obj, indent=None, where=where)
+    except JSONError as exc:
+        raise StoreError(str(exc)) from exc
+
+
+def pid_alive(pid: int | None) -> bool:
+    """True while a process with this pid exists and is not a zombie (a finished child nobody reaped)."""
+    if pid is None or pid <= 0:
+        return False
+    if os.name == "nt":  # os.kill(pid, 0) would terminate the process on Windows
+        return _windows_pid_alive(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except (OverflowError, OSError):
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _windows_pid_alive(pid: int) -> bool:
+    """Ask Windows for the process's exit code: STILL_ACTIVE means it runs."""
+    import ctypes  # Windows only
+
+    handle = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return False
+    code = ctypes.c_ulong()
+    ctypes.windll.kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+    ctypes.windll.kernel32.CloseHandle(handle)
+    return code.value == _STILL_ACTIVE
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version (
+    version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS reservoirs (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    created TEXT NOT NULL,
+    meta TEXT NOT NULL DEFAULT '{}',
+    last_model_version INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS variables (
+    reservoir_id INTEGER NOT NULL REFERENCES reservoirs(id),
+    name TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    unit TEXT,
+    source_column TEXT,
+    PRIMARY KEY (reservoir_id, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS uploads (
+    id INTEGER PRIMARY KEY,
+    filename TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    time TEXT NOT NULL,
+    reservoirs TEXT NOT NULL,
+    counts TEXT NOT NULL,
+    warnings TEXT NOT NULL DEFAULT '[]',
+    note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS uploads_sha ON uploads(sha256);
+CREATE TABLE IF NOT EXISTS upload_reservoirs (
+    upload_id INTEGER NOT NULL REFERENCES uploads(id),
+    reservoir_id INTEGER NOT NULL REFERENCES reservoirs(id),
+    added INTEGER NOT NULL,
+    changed INTEGER NOT NULL,
+    unchanged INTEGER NOT NULL,
+    PRIMARY KEY (upload_id, reservoir_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS upload_reservoirs_res ON upload_reservoirs(reservoir_id);
+CREATE TABLE IF NOT EXISTS readings (
+    reservoir_id INTEGER NOT NULL,
+    variable TEXT NOT NULL,
+    date TEXT NOT NULL,
+    value REAL NOT NULL,
+    upload_id INTEGER REFERENCES uploads(id),
+    PRIMARY KEY (reservoir_id, variable, date),
+    FOREIGN KEY (reservoir_id, variable) REFERENCES variables(reservoir_id, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY,
+    reservoir_id INTEGER NOT NULL REFERENCES reservoirs(id),
+    variable TEXT NOT NULL,
+    date TEXT NOT NULL,
+    old REAL,
+    new REAL,
+    upload_id INTEGER REFERENCES uploads(id),
+    time TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_res ON audit(reservoir_id);
+CREATE TABLE IF NOT EXISTS levels (
+    reservoir_id INTEGER NOT NULL REFERENCES reservoirs(id),
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    value REAL NOT NULL,
+    unit TEXT,
+    side TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    variable TEXT NOT NULL,
+    PRIMARY KEY (reservoir_id, position)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS models (
+    reservoir_id INTEGER NOT NULL REFERENCES reservoirs(id),
+    version INTEGER NOT NULL,
+    created TEXT NOT NULL,
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    meta TEXT NOT NULL DEFAULT '{}',
+    val_mae REAL,
+    active INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (reservoir_id, version)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY,
+    reservoir_id INTEGER NOT NULL REFERENCES reservoirs(id),
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    params TEXT NOT NULL DEFAULT '{}',
+    pid INTEGER,
+    created TEXT NOT NULL,
+    started TEXT,
+    finished TEXT,
+    message TEXT,
+    result TEXT,
+    stop_requested INTEGER NOT NULL DEFAULT 0,
+    progress TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_res ON jobs(reservoir_id, status);
+CREATE TABLE IF NOT EXISTS epochs (
+    job_id INTEGER NOT NULL REFERENCES jobs(id),
+    epoch INTEGER NOT NULL,
+    logs TEXT NOT NULL,
+    seconds REAL NOT NULL,
+    total_epochs INTEGER NOT NULL,
+    time TEXT NOT NULL,
+    PRIMARY KEY (job_id, epoch)
+) WITHOUT ROWID;
+"""
+
+
+def _add_job_progress(conn: sqlite3.Connection) -> None:
+    """Version 1 -> 2: a JSON progress column on jobs (a comparison's 'model i of n'); old rows read as none."""
+    conn.execute("ALTER TABLE jobs ADD COLUMN progress TEXT")
+
+
+# version N -> function upgrading a version-N database to N+1 (run inside the schema transaction).
+_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _add_job_progress}
+
+
+class StoreBase:
+    """The part every concern of the workspace shares: the folder, connections, transactions, reservoir lookup."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root: Path = Path(root).expanduser().resolve()
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"Workspace path {self.root} is a file; choose a folder (it is created if missing).")
+        self.db_path: Path = self.root / DB_NAME
+        self.models_dir: Path = self.root / MODELS_DIR
+        self.models_dir.mkdir(parents=True, exist_ok=True)
+        self._init_schema()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.root)!r})"
+
+    def _unusable(self, exc: Exception) -> StoreError:
+        """The error for a file that is not a SQLite database of ours."""
+        return StoreError(
+            f"{self.db_path} is not a usable Reservoir Sentinel database ({exc}); choose another workspace folder."
+        )
+
+    def _connect(self) -> sqlite3.Connection:
+        """A fresh connection in autocommit mode; transactions are opened explicitly."""
+        try:
+            conn = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.DatabaseError as exc:
+            raise self._unusable(exc) from exc
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    @contextmanager
+    def _tx(self, write: bool) -> Iterator[sqlite3.Connection]:
+        """One short transaction: IMMEDIATE for writes (no lock upgrade deadlocks), deferred snapshot for reads."""
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:  # SQLite may already have rolled back (e.g. disk full)
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreError(
+                    f"The workspace database {self.db_path} stayed busy for {BUSY_TIMEOUT_S:.0f} s "
+                    "(another process is writing); try again in a moment."
+                ) from exc
+            raise
+        finally:
+            conn.close()
+
+    def _init_schema(self) -> None:
+        """Create or upgrade the schema in one transaction; refuse a database written by a newer app version."""
+        conn = self._connect()
+        try:
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.DatabaseError as exc:
+                raise self._unusable(exc) from exc
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._apply_schema(conn)
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    def _apply_schema(self, conn: sqlite3.Connection) -> None:
+        """Create missing tables, then run the migrations from the stored version up to this app's."""
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        row = conn.execute("SELECT version FROM schema_version").fetchone()
+        version = SCHEMA_VERSION if row is None else int(row[0])
+        if row is None:
+            conn.execute("INSERT INTO schema_version(version) VALUES (?)", (SCHEMA_VERSION,))
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"Workspace {self.root} uses schema version {version}, newer than this app "
+                f"(version {SCHEMA_VERSION}); update Reservoir Sentinel or choose another workspace."
+            )
+        while version < SCHEMA_VERSION:
+            _MIGRATIONS[version](conn)
+            version += 1
+            conn.execute("UPDATE schema_version SET version = ?", (version,))
+
+    def schema_version(self) -> int:
+        """Schema version of the database, for diagnostics."""
+        with self._tx(write=False) as conn:
+            return int(conn.execute("SELECT version FROM schema_version").fetchone()[0])
+
+    @staticmethod
+    def _known_names(conn: sqlite3.Connection) -> list[str]:
+        """Reservoir names in display order, for 'known reservoirs: ...' messages."""
+        return [r[0] for r in conn.execute("SELECT name FROM reservoirs ORDER BY name COLLATE NOCASE")]
+
+    def _reservoir_row(self, conn: sqlite3.Connection, name: str) -> sqlite3.Row:
+        """Find a reservoir by name, ignoring case and surrounding spaces."""
+        row = conn.execute("SELECT * FROM reservoirs WHERE name = ?", (str(name).strip(),)).fetchone()
+        if row is None:
+            known = self._known_names(conn)
+            if known:
+                raise UnknownReservoir(
+                    f"No reservoir named '{name}' in this workspace. Known reservoirs: {', '.join(known)}."
+                )
+            raise UnknownReservoir(
+                f"No reservoir named '{name}': this workspace has no reservoirs yet. Upload a data file first."
+            )
+        return row

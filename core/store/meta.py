@@ -1,0 +1,72 @@
+"""Per-reservoir settings: small JSON metadata values (capacity, alert trigger) and the operating levels."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from core.data.levels import OperatingLevel, check_level
+from core.jsonio import loads
+from core.store.connection import StoreBase, StoreError, plain, to_json
+
+
+class MetaStore(StoreBase):
+    """Reservoir metadata and operating levels of a workspace (mixed into Workspace)."""
+
+    def set_meta(self, reservoir: str, key: str, value: Any) -> None:
+        """Store one small JSON value per reservoir (e.g. capacity); None removes the key."""
+        key = str(key).strip()
+        if not key:
+            raise StoreError("A metadata key must not be empty.")
+        with self._tx(write=True) as conn:
+            row = self._reservoir_row(conn, reservoir)
+            meta = loads(row["meta"], {})
+            if value is None:
+                meta.pop(key, None)
+            else:
+                meta[key] = plain(value, f"Reservoir '{row['name']}' metadata '{key}'")
+            conn.execute("UPDATE reservoirs SET meta = ? WHERE id = ?", (to_json(meta, "metadata"), row["id"]))
+
+    def get_meta(self, reservoir: str, key: str, default: Any = None) -> Any:
+        """Read one metadata value, or default when it was never set."""
+        with self._tx(write=False) as conn:
+            meta = loads(self._reservoir_row(conn, reservoir)["meta"], {})
+        return meta.get(str(key).strip(), default)
+
+    def levels(self, reservoir: str) -> list[OperatingLevel]:
+        """The reservoir's operating levels in the order they were set."""
+        with self._tx(write=False) as conn:
+            rid = self._reservoir_row(conn, reservoir)["id"]
+            rows = conn.execute("SELECT * FROM levels WHERE reservoir_id = ? ORDER BY position", (rid,)).fetchall()
+        return [
+            OperatingLevel(
+                name=r["name"],
+                value=float(r["value"]),
+                unit=r["unit"],
+                side=r["side"],
+                severity=r["severity"],
+                variable=r["variable"],
+            )
+            for r in rows
+        ]
+
+    def set_levels(self, reservoir: str, levels: Sequence[OperatingLevel]) -> None:
+        """Replace the whole set; each level is checked (LevelError) and names must be unique (StoreError)."""
+        levels = list(levels)
+        for level in levels:
+            check_level(level)
+        names = [lv.name.strip().lower() for lv in levels]
+        dup = next((lv.name for lv, n in zip(levels, names, strict=True) if names.count(n) > 1), None)
+        if dup is not None:
+            raise StoreError(f"Two operating levels are named '{dup}'; give each level its own name.")
+        with self._tx(write=True) as conn:
+            rid = self._reservoir_row(conn, reservoir)["id"]
+            conn.execute("DELETE FROM levels WHERE reservoir_id = ?", (rid,))
+            conn.executemany(
+                "INSERT INTO levels(reservoir_id, position, name, value, unit, side, severity, variable) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (rid, i, lv.name.strip(), float(lv.value), lv.unit, lv.side, lv.severity, lv.variable)
+                    for i, lv in enumerate(levels)
+                ],
+            )

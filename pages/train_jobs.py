@@ -1,0 +1,89 @@
+"""Following the Train page's background jobs: poll the store, the Stop button, the live loss chart, the tabs.
+
+Shared by the two tabs of the Train page (pages/train.py: one model, pages/train_compare.py: the model zoo), so
+both keep the widget keys under one prefix. Not a page itself (app.py lists pages explicitly).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import streamlit as st
+
+from core import charts
+from core.app.jobs import COMPARE, TRAIN
+from core.store.workspace import Epoch, Job, pid_alive
+from pages import common as ui
+
+K = "train_"  # widget key prefix: stable keys that tests set by name
+TAB_TRAIN, TAB_COMPARE = "Train one model", "Compare models"
+KIND_TAB = {TRAIN: TAB_TRAIN, COMPARE: TAB_COMPARE}
+
+
+def open_tab_next(tab: str) -> None:
+    """Open `tab` on the next full run: a tab cannot be switched while the page is being drawn."""
+    st.session_state[f"{K}mode_next"] = tab
+
+
+def latest_job(jobs: list[Job], kind: str) -> Job | None:
+    """The newest job of one kind (jobs come newest first), None when there is none."""
+    return next((j for j in jobs if j.kind == kind), None)
+
+
+def polled_job(job_id: int) -> Job:
+    """The job as stored now; once it has ended, a full rerun (on its tab) swaps the live view for the result."""
+    ws = ui.workspace()
+    job = ws.job(job_id)
+    if job.active and job.pid is not None and not pid_alive(int(job.pid)):
+        ws.mark_interrupted()  # the process died without reporting (killed, out of memory): say so
+        job = ws.job(job_id)
+    if not job.active:
+        open_tab_next(KIND_TAB.get(job.kind, TAB_TRAIN))
+        st.rerun()
+    return job
+
+
+def stop_button(job: Job, label: str, key: str, help_text: str, stopping_text: str) -> None:
+    """A Stop button for a running job; the request goes through the store, the job ends after its epoch."""
+    stopping = job.stop_requested
+    if not stopping and st.button(label, key=key, icon=":material/stop:", help=help_text):
+        ui.workspace().request_stop(job.id)
+        stopping = True
+    if stopping:
+        st.info(stopping_text)
+
+
+def loss_figure(slot: str, stamp: tuple[Any, ...], epochs: Sequence[Epoch]) -> Any:
+    """A live loss chart, rebuilt only when `stamp` changes (a new epoch): the pollers redraw it every second."""
+    cached = st.session_state.get(slot)
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, charts.loss_figure([e.to_dict() for e in epochs]))
+        st.session_state[slot] = cached
+    return cached[1]
+
+
+def job_tab(
+    running: bool,
+    last: Job | None,
+    headings: tuple[str, str],
+    outcome: Callable[[Job], None],
+    start: Callable[[], None],
+    intro: str | None = None,
+) -> None:
+    """One tab: the latest job's outcome, then the form for a new job (folded away while a job is running).
+
+    `headings` are the fold's label and the title above the form; `intro` stands in for an outcome not had yet.
+    """
+    settings, new = headings
+    if running:
+        with st.expander(settings, icon=":material/tune:"):
+            start()
+        return
+    if last is not None:  # the latest outcome first: it is what the operator came back for
+        outcome(last)
+        st.divider()
+        st.subheader(new)
+    elif intro:
+        st.markdown(intro)
+    start()
