@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from core.data.variables import canonical_name, is_nonnegative
-from core.model.uncertainty import BANDS, recent_change
+from core.model.history import residual_history
+from core.model.uncertainty import BANDS, Calibration, recent_change
 from core.model.windows import latest_window
 from core.store.versions import LoadedModel
 
@@ -101,7 +102,7 @@ def issue(
         attention = {"dates": [d.date().isoformat() for d in days], "weights": [float(w) for w in weights[0]]}
     dates = pd.date_range(day + pd.Timedelta(days=1), periods=cfg.horizon, freq="D")
     truth = values[cfg.target].reindex(dates)
-    calibration = loaded.calibration
+    calibration = calibration_on(loaded, values, day)
     bands: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     samples = None
     note = None
@@ -143,6 +144,24 @@ def issue(
         attention=attention,
         samples=samples,
     )
+
+
+def calibration_on(loaded: LoadedModel, values: pd.DataFrame, day: pd.Timestamp) -> Calibration | None:
+    """The version's calibration as it stood on `day`: adapted to the errors of forecasts whose truth was known then.
+
+    The residual history is one batched predict over the issue days since validation start (at most
+    window_days + horizon back); truths after `day` in `values` are never read.
+    """
+    calib, cfg = loaded.calibration, loaded.config
+    if calib is None or calib.adaptive is None:
+        return calib
+    val_start = pd.Timestamp(loaded.meta["data"]["splits"]["val"][0])
+    start = max(val_start, day - pd.Timedelta(days=calib.adaptive.window_days + cfg.horizon))
+    end = day - pd.Timedelta(days=1)
+    history = residual_history(
+        loaded.model, loaded.scaling, values, cfg.target, cfg.n_steps, cfg.horizon, calib, start, end
+    )
+    return calib.at(history, day)
 
 
 def _issue_day(values: pd.DataFrame, inputs: np.ndarray, as_of: str | pd.Timestamp | None) -> pd.Timestamp:

@@ -1,15 +1,20 @@
-"""Calibrated prediction intervals: split-conformal on validation residuals, per lead day, scaled by recent variability.
+"""Calibrated prediction intervals: conformal bands per lead day, scaled by recent variability, adapting to errors.
 
-Why this method: the residuals of forecasts the model did not train on (the validation split) give
-an empirical error distribution per lead day, so bands widen with lead time exactly as the errors
-do. Dividing each residual by the target's recent variability at issue time (mean absolute daily
-change over the input window, plus a floor) makes the band narrow in calm spells and wide in
-floods; see bench/RESULTS.md for the measured coverage of both variants.
+Why this method: the residuals of forecasts the model did not train on give an empirical error
+distribution per lead day, so bands widen with lead time exactly as the errors do. Dividing each
+residual by the target's recent variability at issue time (mean absolute daily change over the
+input window, plus a floor) makes the band narrow in calm spells and wide in floods.
+
+The validation period is not the test regime (a static validation calibration held the 50 % band
+39-65 % per reservoir), so bands adapt: on each issue day the residuals are those of the forecasts
+whose truth is known by that day (a lead-h forecast issued h or more days earlier) over the last
+`window_days` (one seasonal cycle), with the validation residuals as the prior while fewer are
+known. Measured against ACI and quantile tracking in the research notes (FINDINGS.md).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -22,6 +27,36 @@ FLOOR = 0.5
 
 
 @dataclass(frozen=True)
+class AdaptiveConfig:
+    """How bands follow recent errors; saved with the model so a hindcast reproduces its bands."""
+
+    window_days: int = 365  # truth dates this many days back from the issue day (one seasonal cycle)
+    min_known: int = 30  # with fewer known residuals per lead, pool them with the validation residuals
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form stored inside the calibration."""
+        return {"window_days": self.window_days, "min_known": self.min_known}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AdaptiveConfig:
+        """Rebuild from a saved model's JSON."""
+        return cls(window_days=int(data["window_days"]), min_known=int(data["min_known"]))
+
+
+@dataclass(frozen=True)
+class ResidualHistory:
+    """Scaled residuals of past forecasts by issue day; NaN where the truth is missing."""
+
+    issued: np.ndarray  # (n,) datetime64[D], ascending
+    residuals: np.ndarray  # (n, horizon)
+
+    def truth_days(self) -> np.ndarray:
+        """Day on which each residual's truth was observed (issue day + lead), (n, horizon)."""
+        leads = np.arange(1, self.residuals.shape[1] + 1).astype("timedelta64[D]")
+        return self.issued.astype("datetime64[D]")[:, None] + leads[None, :]
+
+
+@dataclass(frozen=True)
 class Calibration:
     """The validation residuals (normalised) that turn a point forecast into bands and probabilities."""
 
@@ -29,6 +64,7 @@ class Calibration:
     residuals: np.ndarray  # (n, horizon): (truth - forecast) / scale at issue time
     floor: float  # in target units
     nonnegative: bool = False
+    adaptive: AdaptiveConfig | None = None  # None: static bands (versions saved before adaptation)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form stored with the model (residuals to 5 significant digits)."""
@@ -36,6 +72,7 @@ class Calibration:
             "method": self.method,
             "floor": self.floor,
             "nonnegative": self.nonnegative,
+            "adaptive": self.adaptive.to_dict() if self.adaptive else None,
             "residuals": [[float(f"{v:.5g}") for v in row] for row in self.residuals],
         }
 
@@ -47,7 +84,24 @@ class Calibration:
             residuals=np.asarray(data["residuals"], dtype=float),
             floor=float(data["floor"]),
             nonnegative=bool(data.get("nonnegative", False)),
+            adaptive=AdaptiveConfig.from_dict(data["adaptive"]) if data.get("adaptive") else None,
         )
+
+    def at(self, history: ResidualHistory | None, issue_day: Any) -> Calibration:
+        """The calibration as it stood on issue_day: residuals known by then (static without adaptation)."""
+        if self.adaptive is None or history is None:
+            return self
+        recent = recent_residuals(history.residuals, history.truth_days(), issue_day, self)
+        return replace(self, residuals=recent)
+
+    def bands_at(
+        self, history: ResidualHistory | None, issued: Any, forecast: np.ndarray, recent_change: np.ndarray
+    ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """Bands of many forecasts, each calibrated on what was known on its own issue day."""
+        forecast = np.atleast_2d(np.asarray(forecast, dtype=float))
+        change = np.atleast_1d(np.asarray(recent_change, dtype=float))
+        parts = [self.at(history, day).bands(forecast[i : i + 1], change[i : i + 1]) for i, day in enumerate(issued)]
+        return {b: tuple(np.concatenate([p[b][k] for p in parts]) for k in (0, 1)) for b in BANDS}
 
     def scale(self, recent_change: np.ndarray) -> np.ndarray:
         """Spread multiplier per forecast from the mean absolute daily change before issue (target units)."""
@@ -64,12 +118,11 @@ class Calibration:
         return np.maximum(out, 0.0) if self.nonnegative else out
 
     def bands(self, forecast: np.ndarray, recent_change: np.ndarray) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-        """Lower and upper bound per band (50/80/95), per forecast and lead day; nested by construction."""
+        """Lower and upper bound per band (50/80/95), per forecast and lead day; nested, widening with lead."""
         forecast = np.atleast_2d(np.asarray(forecast, dtype=float))
         s = self.scale(np.atleast_1d(recent_change))
         out = {}
-        for band in BANDS:
-            lo_q, hi_q = conformal_quantiles(self.residuals, band)
+        for band, (lo_q, hi_q) in band_quantiles(self.residuals).items():
             lower = forecast + s[:, None] * lo_q[None, :]
             upper = forecast + s[:, None] * hi_q[None, :]
             if self.nonnegative:
@@ -89,6 +142,51 @@ def conformal_quantiles(residuals: np.ndarray, band: int) -> tuple[np.ndarray, n
     return lower, upper
 
 
+def band_quantiles(residuals: np.ndarray) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Conformal quantiles per band and lead, widened where needed so no band narrows with lead.
+
+    Quantiles of one sample at nested levels are nested; a running min/max over leads keeps them so.
+    """
+    out = {}
+    for band in BANDS:
+        lo_q, hi_q = conformal_quantiles(residuals, band)
+        out[band] = (np.minimum.accumulate(lo_q), np.maximum.accumulate(hi_q))
+    return out
+
+
+def recent_residuals(residuals: np.ndarray, truth_days: np.ndarray, issue_day: Any, calib: Calibration) -> np.ndarray:
+    """Scaled residuals per lead whose truth was known on issue_day, over the last window_days (m, horizon).
+
+    Pure: only entries with truth day <= issue_day are read, so the band of a past issue day never
+    depends on later truths. Every lead keeps the same count (the last m of each); with fewer than
+    min_known, the validation residuals are pooled in as the prior.
+    """
+    config = calib.adaptive or AdaptiveConfig()
+    day = np.datetime64(issue_day, "D")
+    since = day - np.timedelta64(config.window_days, "D")
+    residuals = np.asarray(residuals, dtype=float)
+    known = (truth_days <= day) & (truth_days > since) & np.isfinite(residuals)
+    columns = [residuals[known[:, h], h] for h in range(residuals.shape[1])]
+    m = min(len(c) for c in columns)
+    recent = np.stack([c[len(c) - m :] for c in columns], axis=1) if m else np.zeros((0, residuals.shape[1]))
+    if m < config.min_known:
+        return np.concatenate([calib.residuals, recent])
+    return recent
+
+
+def adaptive_quantiles(
+    residuals: np.ndarray, truth_days: np.ndarray, issue_day: Any, calib: Calibration
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Per-lead scaled quantiles (lower, upper) of each band on issue_day, from the truths known by then."""
+    return band_quantiles(recent_residuals(residuals, truth_days, issue_day, calib))
+
+
+def scaled_residuals(truth: np.ndarray, forecast: np.ndarray, change: np.ndarray, calib: Calibration) -> np.ndarray:
+    """(truth - forecast) / scale at issue time, per forecast and lead (NaN where truth is missing)."""
+    s = calib.scale(np.atleast_1d(change))
+    return (np.asarray(truth, float) - np.asarray(forecast, float)) / s[:, None]
+
+
 def recent_change(X: np.ndarray, delta_scale: float, column: int = 1) -> np.ndarray:
     """Mean absolute daily change of the target over each input window, in target units.
 
@@ -105,15 +203,15 @@ def calibrate(
     delta_scale: float,
     method: str = "scaled",
     nonnegative: bool = False,
+    adaptive: AdaptiveConfig | None = None,
 ) -> Calibration:
     """Fit the calibration on held-out forecasts (never the training windows)."""
     if method not in METHODS:
         raise ValueError(f"Unknown interval method '{method}'. Known: {', '.join(METHODS)}.")
     floor = FLOOR * delta_scale
     proto = Calibration(method=method, residuals=np.zeros((1, truth.shape[1])), floor=floor)
-    s = proto.scale(change)
-    residuals = (np.asarray(truth, float) - np.asarray(forecast, float)) / s[:, None]
-    return Calibration(method=method, residuals=residuals, floor=floor, nonnegative=nonnegative)
+    residuals = scaled_residuals(truth, forecast, change, proto)
+    return Calibration(method=method, residuals=residuals, floor=floor, nonnegative=nonnegative, adaptive=adaptive)
 
 
 def coverage(truth: np.ndarray, bands: dict[int, tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
