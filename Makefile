@@ -30,6 +30,8 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-dejavu-core; }
 
+# On an empty workspace: the sample reservoir, and the app's first start trains its default model in the background
+# (the Overview and Forecast pages say so, then show the forecast). SENTINEL_FIRST_MODEL=0 make run skips that.
 run: install chromium
 	$(BIN)/python -m core sample --if-empty
 	$(BIN)/streamlit run app.py --server.port $(PORT)

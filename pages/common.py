@@ -17,9 +17,13 @@ import pandas as pd
 import streamlit as st
 
 from core import charts
+from core.app.jobs import COMPARE, running_job, start_first_model
 from core.app.pipeline import add_sample, alert_trigger
+from core.app.screening import out_of_range_decisions
+from core.data.sample import SAMPLE_NAME
+from core.forecast import risk
 from core.model.zoo import ZOO
-from core.store.workspace import LoadedModel, ModelVersion, StoreError, Workspace, resolve_workspace
+from core.store.workspace import Job, LoadedModel, ModelVersion, StoreError, Workspace, pid_alive, resolve_workspace
 
 try:  # a Streamlit internal that ensure_shell flips; feature-detected, as a later Streamlit may drop it
     from streamlit.runtime import pages_manager as streamlit_pages
@@ -28,6 +32,7 @@ except ImportError:  # pragma: no cover - depends on the installed Streamlit
 
 RESERVOIR_KEY = "reservoir"
 ACTIVE = "active"  # version picker choice that follows whichever version is active
+FIRST_MODEL_ENV = "SENTINEL_FIRST_MODEL"  # "0"/"off": no background training of the sample's first model at start
 APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
 SHELL_FLAG = "uses_pages_directory"  # Streamlit internal: on = old multipage mode, which skips app.py
 
@@ -108,19 +113,81 @@ def workspace() -> Workspace:
 
 @st.cache_resource(show_spinner="Preparing the workspace...")
 def _start(root: str) -> dict[str, Any]:
-    """Once per server start: mark jobs of a previous server run as interrupted, load the sample if empty."""
+    """Once per server start: mark jobs of a previous server run as interrupted, load the sample if empty, and
+    train the sample's first model in the background, so a newcomer sees a forecast without touching anything."""
     ws = _workspace(root)
     interrupted = ws.mark_interrupted()
     added = False
     if not ws.reservoirs():
         add_sample(ws)
         added = True
-    return {"interrupted": interrupted, "sample_added": added}
+    return {"interrupted": interrupted, "sample_added": added, "first_model_job": _first_model(ws)}
+
+
+def _first_model(ws: Workspace) -> int | None:
+    """Start the sample reservoir's first training (never had a model nor a job); its job id. Never fails the app."""
+    if os.environ.get(FIRST_MODEL_ENV, "1").strip().lower() in ("0", "off", "no", "false"):
+        return None
+    if SAMPLE_NAME not in {r.name for r in ws.reservoirs()}:
+        return None
+    try:
+        return start_first_model(ws, SAMPLE_NAME)
+    except (OSError, ValueError) as exc:  # no process could start, or the store refused: the Train page still works
+        log.warning("Reservoir Sentinel: the sample's first model was not started (%s).", exc)
+        return None
 
 
 def ensure_started() -> dict[str, Any]:
     """Run the once-per-server start-up for the current workspace."""
     return _start(str(workspace().root))
+
+
+def first_model_job(reservoir: str) -> Job | None:
+    """The job training a reservoir's first model while it runs (None once it has a version, or nothing runs)."""
+    ws = workspace()
+    if ws.versions(reservoir):
+        return None
+    return running_job(ws, reservoir)
+
+
+def first_model_notice(reservoir: str, *, compact: bool = False) -> bool:
+    """While a reservoir's first model trains, say so and rerun the page when it is done; True when it said so."""
+    job = first_model_job(reservoir)
+    if job is None:
+        return False
+    if job.kind == COMPARE:
+        what = f"Several models are being compared on the readings of {md_escape(reservoir)}"
+    else:
+        model = zoo_label(str((job.config.get("model") or {}).get("name") or "?"))
+        what = f"{md_escape(model)} is learning the readings of {md_escape(reservoir)}"
+    if compact:
+        st.caption(f":material/model_training: Training the first model (job #{job.id}): its forecast appears here.")
+    else:
+        st.info(
+            f"**Training the first model...** {what} in the background (job #{job.id}, usually a few minutes). "
+            "Its forecast, with uncertainty bands and the operating levels, appears here when it is done; follow "
+            "the run on the Train page.",
+            icon=":material/model_training:",
+        )
+    _rerun_when_done(job.id)
+    return True
+
+
+@st.fragment(run_every=3)
+def _rerun_when_done(job_id: int) -> None:
+    """Polls a job every few seconds; once it has ended the whole page reruns (and shows what it saved)."""
+    if not fresh_job(job_id).active:
+        st.rerun()
+
+
+def fresh_job(job_id: int) -> Job:
+    """The job as stored now; one whose process died without reporting (killed, out of memory) is marked so."""
+    ws = workspace()
+    job = ws.job(job_id)
+    if job.active and job.pid is not None and not pid_alive(int(job.pid)):
+        ws.mark_interrupted()
+        job = ws.job(job_id)
+    return job
 
 
 def reservoir_names() -> list[str]:
@@ -255,7 +322,12 @@ def data_stamp(reservoir: str) -> str:
     """Changes whenever the reservoir's readings change, to key cached reads."""
     info = workspace().reservoir(reservoir)
     uploads = workspace().uploads(reservoir)
-    return f"{info.last}|{sum(v.count for v in info.variables)}|{uploads[0]['id'] if uploads else 0}"
+    revisions = workspace().revision_stamp(reservoir)  # a revision changes the revised readings, not the counts
+    decisions = out_of_range_decisions(workspace(), reservoir)  # the out-of-range choice changes cleaning
+    return (
+        f"{info.last}|{sum(v.count for v in info.variables)}|{uploads[0]['id'] if uploads else 0}|{revisions}"
+        f"|{sorted(decisions.items())}"
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -371,7 +443,16 @@ def risk_key(reservoir: str) -> str:
 
 
 def alert_banner(forecast: Any, prefix: str = "") -> None:
-    """The forecast's operating-level alert in one coloured line (Forecast page and Overview cards)."""
+    """The forecast's operating-level alert in one coloured line (Forecast page and Overview cards); when both the
+    flood and the drought side passed the trigger, one box names both, each with its reason."""
+    hits = risk.raised(getattr(forecast, "alerts", None))
+    if len(hits) > 1:
+        top = hits[0].state
+        box = st.error if top == "danger" else st.warning if top == "warning" else st.info
+        lines = [f"**{md_escape(a.side.capitalize())} {a.state}**: {md_escape(a.reason)}" for a in hits]
+        head = prefix + md_escape(risk.both_sides_words(forecast.alerts) or "")
+        box(f"**{head}**  \n" + "  \n".join(lines), icon=":material/notification_important:")
+        return
     alert = forecast.alert or {}
     state = alert.get("state")
     reason = prefix + md_escape(alert.get("reason") or "")  # names operator-typed level names

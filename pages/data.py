@@ -18,6 +18,7 @@ import streamlit as st
 
 from core import charts
 from core.app.importplan import (
+    GUESS_COLUMN,
     LAYOUT_LABELS,
     RESERVOIR_LAYOUT,
     WIDE_LAYOUT,
@@ -25,13 +26,15 @@ from core.app.importplan import (
     apply,
     default_reservoir,
     guess_layout,
+    guess_table,
     guess_wide_variable,
     issue_table,
-    mapping_table,
     outcome_lines,
     read_mapping,
     report_summary,
     retrain_candidates,
+    unconfirmed_guesses,
+    unit_problems,
 )
 from core.app.jobs import running_job, start_training
 from core.app.pipeline import load_clean
@@ -42,6 +45,8 @@ from core.data.variables import KINDS
 from core.model.config import TrainConfig
 from core.store.workspace import ReservoirInfo
 from pages import common as ui
+from pages import data_revisions, data_screening
+from pages.data_curve import curve_panel, units_help
 
 K = "data_"  # widget key prefix: stable keys that tests set by name
 UPLOAD_KEY = f"{K}files"
@@ -192,6 +197,7 @@ def _show_report(parsed: ParsedCSV, order_auto: bool) -> None:
     if not rows.empty:
         st.caption("Where the problems are (line numbers count the header as line 1):")
         ui.show_table(rows)
+    data_screening.upload_findings(report.issues)
 
 
 def _plan(fk: str, filename: str, parsed: ParsedCSV, options: ReadOptions) -> tuple[ImportPlan, list[str], dict]:
@@ -238,10 +244,10 @@ def _plan(fk: str, filename: str, parsed: ParsedCSV, options: ReadOptions) -> tu
     if columns:
         st.caption("Columns in the file and the variable each becomes (edit the variable or unit if needed):")
         edited = st.data_editor(
-            mapping_table(columns, parsed.units),
+            guess_table(columns, parsed.units),
             key=f"{fk}mapping_{options.date_column or ''}",
             hide_index=True,
-            disabled=["column"],
+            disabled=["column", GUESS_COLUMN],
             width="stretch",
             column_config={
                 "column": st.column_config.TextColumn("column in file", help="The header as written in the file."),
@@ -249,10 +255,26 @@ def _plan(fk: str, filename: str, parsed: ParsedCSV, options: ReadOptions) -> tu
                     "variable",
                     help="Stored variable name; " + ", ".join(KINDS) + " are known and get sensible checks.",
                 ),
-                "unit": st.column_config.TextColumn("unit", help="Unit of the readings, e.g. m, hm³, m³/s, mm."),
+                "unit": st.column_config.TextColumn(
+                    "unit", help="Unit of the readings, e.g. m, ft, hm³, acre-ft, m³/s, cfs, mm, in."
+                ),
+                GUESS_COLUMN: st.column_config.TextColumn(
+                    GUESS_COLUMN, help="Declared by you, or guessed from the header; weak guesses need a confirmation."
+                ),
             },
         )
         mapping, plan_units, problems = read_mapping(edited)
+        problems += unit_problems(mapping, plan_units)
+        weak = unconfirmed_guesses(edited)
+        if weak and not st.checkbox(
+            f"The variable and unit of {', '.join(weak)} are right",
+            key=f"{fk}confirm_{'_'.join(weak)}",
+            help="These were guessed from an abbreviation with no unit in the header (a column called 'c_elev' "
+            "may be in feet, not metres). Change the unit or variable in the table, or confirm them here.",
+        ):
+            problems.append(
+                f"Weak guess for {', '.join(weak)}: check the variable and unit in the table, then confirm them."
+            )
     plan = ImportPlan(layout=RESERVOIR_LAYOUT, reservoir=name, mapping=mapping, units=plan_units, options=options)
     column_units = {c: plan_units.get(v) for c, v in mapping.items()}
     return plan, problems + plan.problems(), column_units
@@ -443,6 +465,7 @@ def stored_panel(name: str) -> None:
     if not table["column in file"].any():  # e.g. the built-in sample: no file, so no original headers
         table = table.drop(columns=["column in file"])
     ui.show_table(table)
+    curve_panel(info.name)
     names = list(info.variable_names)
     if st.session_state.get(f"{K}stored_var") not in names:
         st.session_state[f"{K}stored_var"] = names[0]
@@ -468,10 +491,15 @@ def stored_panel(name: str) -> None:
         levels=ws.levels(info.name),
         height=400,
     )
+    revised = data_revisions.draw_raw_beside(ws, info.name, variable, unit, fig)
     ui.show_chart(fig, f"{info.name}-{variable}", f"{K}stored_chart")
+    if revised:
+        st.caption("The chart shows the revised readings: what cleaning, training and forecasts use.")
     st.caption(ui.md_escape(CLEANING_HELP.format(gap=clean.config.max_gap_days)))
     for line in clean.summary_lines():
         st.caption(ui.md_escape(line))
+    data_screening.stored_screening(ws, info, variable)
+    data_revisions.revisions_section(ws, info, variable, unit)
 
     uploads = ws.uploads(info.name)
     with st.expander(f"Upload log ({len(uploads)})", icon=":material/history:"):
@@ -531,6 +559,8 @@ def render() -> None:
     help_col, example_col = st.columns([2, 1], vertical_alignment="center")
     with help_col.expander("What should the CSV look like?", icon=":material/help:"):
         st.markdown(FORMAT_HELP)
+    with help_col:
+        units_help()
     with example_col:
         st.download_button(
             "Download an example CSV",

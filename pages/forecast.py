@@ -8,20 +8,26 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from core import charts
-from core.app.pipeline import forecast_reservoir
+from core.app.curves import stored_curve
+from core.app.pipeline import band_coverage, forecast_levels, forecast_reservoir
 from core.app.summary import model_skill, skill_sentence
+from core.data.curves import Curve
 from core.data.levels import OperatingLevel
 from core.export import files, report
+from core.forecast.convert import express, history_as, levels_on
+from core.forecast.coverage import RecentCoverage
 from core.forecast.issue import Forecast, ForecastError
 from core.model.evaluate import mae
 from core.store.workspace import ModelVersion
 from pages import common as ui
+from pages import forecast_risk
 
 K = "forecast_"  # widget key prefix: stable keys that tests set by name
 IMAGE_FORMATS = ("png", "svg", "pdf")
@@ -47,9 +53,39 @@ CAUTION = (
 def screen_table(forecast: Forecast) -> pd.DataFrame:
     """The exported table (core.export.report.table) cut to fit the screen: the forecast columns and the 80% band."""
     frame = report.table(forecast)
-    risk = report.risk_columns(forecast)
+    risk = {**report.risk_columns(forecast), **report.converted_columns(forecast)}
     shown = {c for b in TABLE_BANDS for c in report.band_headers(forecast, b)}
+    shown |= set(report.converted_columns(forecast, TABLE_BANDS))
     return frame[[c for c in frame.columns if c not in risk or c in shown]]
+
+
+def show_as(
+    forecast: Forecast, history: pd.Series, levels: list[OperatingLevel], curve: Curve | None, variable: str
+) -> tuple[Forecast, pd.Series, list[OperatingLevel]]:
+    """The forecast, readings and levels told in `variable`: as issued, or through the curve in its other variable."""
+    view = express(forecast, curve) if curve is not None and variable != forecast.target else None
+    if view is None or curve is None:
+        return forecast, history, levels
+    converted_levels = levels_on(levels, view.target, curve)
+    view = replace(view, levels=tuple(lv.to_dict() for lv in converted_levels))
+    return view, history_as(history, forecast.target, curve), converted_levels
+
+
+def _pick_view(forecast: Forecast) -> str:
+    """With a curve: a toggle between the forecast's own variable and the converted one (elevation for storage)."""
+    if forecast.converted is None:
+        return forecast.target
+    options = [forecast.target, forecast.converted.variable]
+    if st.session_state.get(f"{K}show_as") not in options:
+        st.session_state[f"{K}show_as"] = forecast.target
+    return st.radio(
+        "Show the forecast as",
+        options,
+        key=f"{K}show_as",
+        horizontal=True,
+        help=f"This reservoir has a storage-elevation curve: the {forecast.target} forecast, its bands and the "
+        f"operating levels can be read as {forecast.converted.variable} too (each band converted on its own).",
+    )
 
 
 def skill_label(record: ModelVersion) -> str:
@@ -69,6 +105,14 @@ def _forecast(
     trigger, which the alert depends on) only key the cache."""
     loaded = ui.loaded_model(reservoir, version)
     return forecast_reservoir(ui.workspace(), reservoir, version, as_of=as_of, loaded=loaded)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _band_coverage(
+    root: str, reservoir: str, version: int, sha256: str, stamp: str, issued: str, _forecast: Forecast
+) -> RecentCoverage | None:
+    """The issued bands' record over the 90 days up to the issue date; root, sha, stamp and issued key the cache."""
+    return band_coverage(ui.workspace(), _forecast, loaded=ui.loaded_model(reservoir, version))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -313,6 +357,31 @@ def _about(forecast: Forecast, record: ModelVersion) -> None:
     )
 
 
+def _recent_coverage(forecast: Forecast, record: ModelVersion) -> None:
+    """How often the 50/80/95% bands issued over the last 90 days held what happened (bands' track record)."""
+    if forecast.band(80) is None:
+        return
+    root, stamp = str(ui.workspace().root), ui.data_stamp(forecast.reservoir)
+    try:
+        recent = _band_coverage(
+            root, forecast.reservoir, forecast.version, record.sha256, stamp, forecast.issued, forecast
+        )
+    except Exception as exc:  # noqa: BLE001 - a missing record must not hide the forecast above it
+        ui.show_error(exc)
+        return
+    st.subheader("How the bands have held lately")
+    if recent is None or recent.outcomes == 0:
+        st.caption("No reading of a forecast day in the last 90 days is stored yet, so the bands have no record.")
+        return
+    st.caption(
+        f"Of the {recent.outcomes} forecast days (issue day x lead day) whose reading came in from {recent.start} "
+        f"to {recent.end}, the share that fell inside the band this version issued on its own day; a well-calibrated "
+        "band holds about its promise (the black tick), amber bars are more than 5 points off."
+    )
+    name = files.safe_filename(forecast.reservoir, f"v{forecast.version}", forecast.issued, "band-coverage", ext="")
+    ui.show_chart(charts.band_coverage_figure(recent), name, f"{K}band_coverage")
+
+
 def _attention(forecast: Forecast) -> None:
     """For attention nets: how much each input day weighed in this forecast (nothing for other models)."""
     if not forecast.attention:
@@ -339,6 +408,8 @@ def render() -> None:
         return
     ws = ui.workspace()
     models = ws.versions(reservoir)
+    if not models and ui.first_model_notice(reservoir):  # first start: the sample's model is training
+        return
     if not models:
         ui.point_to(
             "train",
@@ -400,9 +471,12 @@ def render() -> None:
 
     values = ui.readings(reservoir, (forecast.target,))[forecast.target]
     history = report.history_window(values, forecast)
+    levels = forecast_levels(ws, reservoir, forecast.target)
+    issued, issued_history, issued_levels = forecast, history, levels
+    forecast, history, levels = show_as(forecast, history, levels, stored_curve(ws, reservoir), _pick_view(forecast))
 
     _metrics_row(forecast, record)
-    ui.alert_banner(forecast, f"(as issued on {forecast.issued}) " if hindcast else "")
+    ui.alert_banner(issued, f"(as issued on {forecast.issued}) " if hindcast else "")
     if hindcast:
         _hindcast_note(forecast)
     ui.show_chart(report.chart(history, forecast, levels), report.filename(forecast, ""), f"{K}chart")
@@ -412,8 +486,10 @@ def render() -> None:
         _table(forecast)
     with about_col:
         _about(forecast, record)
-    _attention(forecast)
-    _exports(forecast, history, levels)
+    forecast_risk.exceedance_section(issued)
+    _recent_coverage(issued, record)
+    _attention(issued)
+    _exports(issued, issued_history, issued_levels)  # the files carry both variables, in the issued one first
 
 
 if __name__ == "__main__":  # run by st.navigation (module name __main__), not on import by tests

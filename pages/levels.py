@@ -17,6 +17,7 @@ import streamlit as st
 
 from core.app.pipeline import alert_trigger, set_alert_trigger, update_levels, verify_alerts
 from core.data.levels import SEVERITIES, SIDES, LevelError, OperatingLevel, check_level, check_unique_names
+from core.data.typed_numbers import NumberEntryError, format_number, parse_number_strict
 from core.data.variables import main_variable
 from core.forecast import risk
 from core.store.workspace import ModelVersion, ReservoirInfo, Workspace
@@ -53,7 +54,7 @@ def editor_frame(levels: Sequence[OperatingLevel]) -> pd.DataFrame:
     return pd.DataFrame(
         {
             NAME: pd.Series([lv.name for lv in levels], dtype=object),
-            VALUE: pd.Series([lv.value for lv in levels], dtype="float64"),
+            VALUE: pd.Series([format_number(lv.value) for lv in levels], dtype=object),  # text: read strictly
             SIDE: pd.Series([lv.side for lv in levels], dtype=object),
             SEVERITY: pd.Series([lv.severity for lv in levels], dtype=object),
             VARIABLE: pd.Series([lv.variable for lv in levels], dtype=object),
@@ -76,11 +77,8 @@ def _text(value: Any) -> str:
 
 
 def _number(value: Any) -> float:
-    """A number cell (NaN when left empty or not a number: core's check says what a level's value must be)."""
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
+    """A number cell read strictly (NaN when left empty: core's check says what a level's value must be)."""
+    return math.nan if _blank(value) else parse_number_strict(value)
 
 
 def levels_from_frame(frame: pd.DataFrame) -> list[OperatingLevel]:
@@ -92,9 +90,14 @@ def levels_from_frame(frame: pd.DataFrame) -> list[OperatingLevel]:
     for row_no, (_, row) in enumerate(frame.reindex(columns=list(COLUMNS)).iterrows(), start=1):
         if _blank(row[NAME]) and _blank(row[VALUE]):
             continue  # a new row the operator never filled in
+        try:
+            value = _number(row[VALUE])
+        except NumberEntryError as exc:
+            name = _text(row[NAME])
+            raise LevelError(f"Row {row_no}: Level '{name}': value must be a finite number; {exc}") from None
         level = OperatingLevel(
             name=_text(row[NAME]),
-            value=_number(row[VALUE]),
+            value=value,
             unit=None,
             side=_text(row[SIDE]),
             severity=_text(row[SEVERITY]),
@@ -300,9 +303,10 @@ def _levels_section(ws: Workspace, info: ReservoirInfo) -> None:
                 max_chars=60,
                 width="medium",
             ),
-            VALUE: st.column_config.NumberColumn(
+            VALUE: st.column_config.TextColumn(  # text, so '398.000,5' reaches the strict parser as typed
                 value_label,
-                help="Where the line lies, in the unit of its variable.",
+                help="Where the line lies, in the unit of its variable: one number with a decimal point, "
+                "e.g. 313.5 (no thousands marks).",
                 required=True,
             ),
             SIDE: st.column_config.SelectboxColumn(

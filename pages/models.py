@@ -149,7 +149,7 @@ def _actions(reservoir: str, models: list[ModelVersion]) -> None:
                 icon=":material/delete:",
                 help="Remove this version and its model files. Tick the box above first.",
             )
-    with st.expander(f"Settings of version {version} (JSON)", icon=":material/settings:"):
+    with st.expander(f"Settings of version {version} · {labels[version]} (JSON)", icon=":material/settings:"):
         st.json(record.config, expanded=True)
         st.caption(f"Files: {record.path}; checksum sha256 {record.sha256[:12]}...")
 

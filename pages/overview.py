@@ -11,9 +11,9 @@ import streamlit as st
 
 from core import charts
 from core.app.pipeline import forecast_reservoir
-from core.app.summary import latest_trend, levels_words, main_variable, model_skill, skill_words
+from core.app.summary import headline_variables, latest_trend, levels_words, model_skill, skill_words
 from core.forecast.issue import Forecast
-from core.store.workspace import ModelVersion, ReservoirInfo
+from core.store.workspace import ModelVersion, ReservoirInfo, VariableInfo
 from pages import common as ui
 
 K = "overview_"  # widget key prefix
@@ -61,17 +61,21 @@ def _trend_arrow(change: float | None) -> str:
     return "up" if change > 0 else "down"
 
 
-def _model_lines(name: str, record: ModelVersion | None) -> None:
-    """Active version and its skill in words."""
+def _model_lines(name: str, record: ModelVersion | None) -> bool:
+    """Active version, its kind of model and its skill in words; True while its first model is training instead."""
     if record is None:
+        if ui.first_model_notice(name, compact=True):
+            return True
         st.caption("No model yet — train one on the Train page.")
-        return
+        return False
     skill = model_skill(record)
-    text = f"Model v{record.version} ({ui.md_escape(record.target)}): {skill_words(skill)}"
+    model = ui.md_escape(ui.zoo_label(record.model or "?"))
+    text = f"Model v{record.version} · {model} ({ui.md_escape(record.target)}): {skill_words(skill)}"
     if skill is not None and skill > 0:
         st.markdown(f":material/check_circle: {text}")
     else:
         st.markdown(f":material/warning: {text}")
+    return False
 
 
 def _sparkline(info: ReservoirInfo, variable: str, record: ModelVersion | None) -> None:
@@ -105,37 +109,46 @@ def _sparkline(info: ReservoirInfo, variable: str, record: ModelVersion | None) 
         st.caption(f":material/error: No forecast: {ui.md_escape(reason)}")
 
 
+def _headline(info: ReservoirInfo, var: VariableInfo, *, forecast: bool) -> None:
+    """One headline reading with its unit and weekly trend (the forecast variable says so in its help)."""
+    trend = latest_trend(ui.readings(info.name, (var.name,))[var.name])
+    if trend is None:
+        st.info(f"No {ui.md_escape(var.name)} readings yet.")
+        return
+    unit = f" ({ui.md_escape(var.unit)})" if var.unit else ""
+    st.metric(
+        f"{ui.md_escape(var.name)}{unit} on {trend.date}",
+        ui.fmt_value(trend.value, var.unit),
+        delta=_trend_delta(trend.change, var.unit, trend.days),
+        delta_color="off",
+        delta_arrow=_trend_arrow(trend.change),
+        help=(
+            f"Latest stored {ui.md_escape(var.name)} reading"
+            + (", the variable the active model forecasts" if forecast else "")
+            + f"; the arrow shows the change over the last {trend.days} days."
+        ),
+    )
+    if trend.change is None:
+        st.caption(f"No reading {trend.days} days earlier to compare with.")
+
+
 def _card(info: ReservoirInfo) -> None:
     """One reservoir's card."""
     ws = ui.workspace()
     with st.container(border=True):
         st.subheader(ui.md_escape(info.name), anchor=False)
-        var = main_variable(info)
-        if var is None:
+        record = ws.active_version(info.name)
+        headline = headline_variables(info, record.target if record is not None else None)
+        if not headline:
             st.info("No readings yet. Upload a CSV on the Data page.")
             return
-        trend = latest_trend(ui.readings(info.name, (var.name,))[var.name])
-        if trend is None:
-            st.info(f"No {ui.md_escape(var.name)} readings yet.")
-        else:
-            st.metric(
-                f"{ui.md_escape(var.name)} on {trend.date}",
-                ui.fmt_value(trend.value, var.unit),
-                delta=_trend_delta(trend.change, var.unit, trend.days),
-                delta_color="off",
-                delta_arrow=_trend_arrow(trend.change),
-                help=(
-                    f"Latest stored {ui.md_escape(var.name)} reading; "
-                    f"the arrow shows the change over the last {trend.days} days."
-                ),
-            )
-            if trend.change is None:
-                st.caption(f"No reading {trend.days} days earlier to compare with.")
-        record = ws.active_version(info.name)
-        _model_lines(info.name, record)
-        _sparkline(info, var.name, record)
+        for column, var in zip(st.columns(len(headline)), headline, strict=True):
+            with column:
+                _headline(info, var, forecast=record is not None and var.name == record.target)
+        first_training = _model_lines(info.name, record)
+        _sparkline(info, headline[0].name, record)
         running = ws.jobs(info.name, active_only=True)
-        if running:
+        if running and not first_training:
             what = "Model comparison" if running[0].kind == "compare" else "Training"
             st.caption(f":material/model_training: {what} in progress (job #{running[0].id}).")
         st.caption(f":material/flag: {levels_words(len(ws.levels(info.name)))}")

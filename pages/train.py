@@ -13,10 +13,10 @@ import pandas as pd
 import streamlit as st
 
 from core import charts
-from core.app.jobs import COMPARE, TRAIN, eta_seconds, running_job, start_training
+from core.app.jobs import COMPARE, FIRST_ONLY, TRAIN, eta_seconds, running_job, start_training
 from core.app.pipeline import TrainSummary
 from core.app.summary import skill_sentence, skill_value
-from core.store.workspace import Job, StoreError
+from core.store.workspace import Job, ModelVersion, StoreError, beats_active
 from pages import common as ui
 from pages.train_compare import compare_running_section, compare_tab
 from pages.train_form import settings_form
@@ -78,13 +78,21 @@ def _live(job_id: int) -> None:
     )
 
 
+def job_model(job: Job) -> str:
+    """The model a job trains, in words: the member's name, or how many a comparison ranks."""
+    if job.kind == COMPARE:
+        n = len(job.params.get("models") or [])
+        return f"{n} model{'s' if n != 1 else ''} compared"
+    return ui.zoo_label(str((job.config.get("model") or {}).get("name") or "?"))
+
+
 def _running_section(job: Job) -> None:
     """What a running (or queued) job shows, whichever tab or visit started it."""
     cfg = job.config
     covariates = ", ".join(ui.md_escape(f) for f in cfg.get("features") or []) or "no other readings"
     st.subheader(f"Training in progress (job #{job.id})")
     st.caption(
-        f"Forecasting {ui.md_escape(cfg.get('target', '?'))} from {covariates}; "
+        f"{ui.md_escape(job_model(job))}, forecasting {ui.md_escape(cfg.get('target', '?'))} from {covariates}; "
         f"started {ui.fmt_time(job.started or job.created)}. "
         "You can leave this page: training continues and this view comes back when you return."
     )
@@ -132,21 +140,45 @@ def _advice(reservoir: str, result: TrainSummary) -> str:
     return f"Try importing readings that drive the level (inflow, outflow, rainfall) as covariates, {more}"
 
 
-def _activate_button(reservoir: str, version: int) -> None:
-    """Offer to make the new version the one used for forecasts."""
+def _recommendation(reservoir: str, record: ModelVersion, active: ModelVersion | None) -> str:
+    """Whether to activate a new, inactive version, by the registry's rule (beats_active), in words."""
+    version = record.version
+    if active is None:
+        return f"**Recommended: activate version {version}.** No version is active, so nothing forecasts yet."
+    unit = ui.unit_of(reservoir, record.target)
+    scores = f"{ui.fmt_value(record.val_mae, unit)} against {ui.fmt_value(active.val_mae, unit)} average error"
+    if record.val_mae is not None and beats_active(active, record.val_mae):
+        return (
+            f"**Recommended: activate version {version}.** It scored better on the validation days than the active "
+            f"version {active.version} ({scores}). The dashboard never changes the model forecasts use without you."
+        )
+    return (
+        f"Version {version} is not active: it did not score better on the validation days than the active version "
+        f"{active.version} ({scores}), so keeping version {active.version} is recommended. Activate it if you "
+        "prefer it anyway; the dashboard never changes the model forecasts use without you."
+    )
+
+
+def _activate_button(reservoir: str, job: Job, result: TrainSummary) -> None:
+    """Say whether the new version is the one forecasts use; if not, recommend and offer to activate it."""
     ws = ui.workspace()
+    version = result.version
     try:
         record = ws.version(reservoir, version)
     except StoreError:
         st.info(f"Version {version} has since been deleted.")
         return
     if record.active:
-        st.success(f"Version {version} is the active model: forecasts use it.", icon=":material/check_circle:")
+        first = result.active and job.params.get("activate") == FIRST_ONLY
+        why = (
+            f" It became active by itself as the first model of {ui.md_escape(reservoir)}; later runs are only "
+            "recommended, and you decide whether to activate them."
+            if first
+            else ""
+        )
+        st.success(f"Version {version} is the active model: forecasts use it.{why}", icon=":material/check_circle:")
         return
-    st.caption(
-        f"Version {version} is not active (it did not score better on the validation days than the active one). "
-        "Activate it if you prefer it."
-    )
+    st.markdown(_recommendation(reservoir, record, ws.active_version(reservoir)))
     if st.button(f"Activate version {version}", key=f"{K}activate", icon=":material/published_with_changes:"):
         try:
             ws.activate(reservoir, version)
@@ -180,7 +212,7 @@ def _result_section(reservoir: str, job: Job) -> None:
     unit = ws.reservoir(reservoir).variable(result.target).unit
     metrics = result.metrics
     skill = skill_value(metrics.get("skill_vs_persistence"))
-    st.subheader(f"Result: version {version}")
+    st.subheader(f"Result: version {version} · {ui.md_escape(ui.zoo_label(result.model or '?'))}")
     how = "stopped by you; the best epoch so far was kept" if result.stopped_by_user else "finished"
     test = result.splits["test"]
     st.caption(
@@ -215,7 +247,7 @@ def _result_section(reservoir: str, job: Job) -> None:
         _comparison(result.comparison, unit)
     st.markdown("**Error by lead day**: how the average miss grows the further ahead the forecast looks.")
     ui.show_chart(charts.lead_error_figure(metrics, unit=unit), f"lead-error-v{version}", f"{K}lead_error")
-    _activate_button(reservoir, version)
+    _activate_button(reservoir, job, result)
 
 
 def _last_outcome(reservoir: str, job: Job) -> None:
@@ -246,6 +278,7 @@ def _history(reservoir: str) -> None:
             {
                 "Job": j.id,
                 "Run": "model comparison" if j.kind == COMPARE else "training",
+                "Model": job_model(j),
                 "Status": j.status,
                 "Started": ui.fmt_time(j.started or j.created),
                 "Finished": ui.fmt_time(j.finished),
@@ -268,7 +301,7 @@ def _versions_saved(job: Job) -> str:
 
 def _start(reservoir: str) -> None:
     """The form and its Start button; a second run on a busy reservoir is refused by the store."""
-    config = settings_form(reservoir)
+    config = settings_form(reservoir, pick_model=True)
     if config is None:
         return
     try:

@@ -16,15 +16,13 @@ import streamlit as st
 from core import charts
 from core.app.jobs import COMPARE, start_comparison
 from core.model.zoo import MODEL_NAMES, ZOO
-from core.store.workspace import Epoch, Job
+from core.store.workspace import Epoch, Job, beats_active
 from pages import common as ui
-from pages.train_form import settings_form
+from pages.train_form import MEMBERS_LIST, settings_form
 from pages.train_jobs import TAB_COMPARE, K, job_tab, latest_job, loss_figure, open_tab_next, polled_job, stop_button
 
 BAR_METRICS = {"skill": "Test skill", "val_skill": "Validation skill", "mae": "Test error (MAE)"}
-MEMBERS_HELP = "The kinds of model to train and rank:\n\n" + "\n".join(
-    f"- **{e.label}**: {e.description}" for e in ZOO.values()
-)
+MEMBERS_HELP = "The kinds of model to train and rank:\n\n" + MEMBERS_LIST
 RANKING_EXPLAINED = (
     "**Ranked on validation, scored on test.** The order (and the recommendation) comes from each model's "
     "errors on the *validation* days, a stretch of the record held back from learning and used only to choose. "
@@ -208,6 +206,32 @@ def _leaderboard_table(board: dict[str, Any], active: int | None, unit: str | No
     )
 
 
+def _recommend(reservoir: str, best: dict[str, Any], active: int | None) -> None:
+    """The dashboard never activates a compared model by itself: whether the operator should, by beats_active."""
+    name = f"{ui.md_escape(_name(best))} (version {best['version']})"
+    if best["version"] == active:
+        st.success(
+            f"The active model was not changed: the recommended model, {name}, is the active one already, and "
+            "forecasts use it.",
+            icon=":material/check_circle:",
+        )
+        return
+    record = ui.workspace().active_version(reservoir)
+    if record is None or beats_active(record, float(best["val_mae"])):
+        than = "no version is active yet" if record is None else f"it beats the active version {record.version}"
+        st.info(
+            f"**Recommended: activate {name}.** It scored best on the validation days and {than}. The "
+            "dashboard never changes the model forecasts use without you: activate it below (it is picked already).",
+            icon=":material/recommend:",
+        )
+        return
+    st.info(
+        f"The active model was not changed (version {record.version} is active): the recommended model, {name}, "
+        "did not beat it on the validation days. Activate any of the compared versions below if you prefer it.",
+        icon=":material/info:",
+    )
+
+
 def _board_activation(reservoir: str, board: dict[str, Any], active: int | None) -> None:
     """Whether the recommended model was made active, and a control to activate any compared version."""
     outcome = st.session_state.pop(f"{K}compare_flash", None)  # what the Activate button below did
@@ -219,18 +243,13 @@ def _board_activation(reservoir: str, board: dict[str, Any], active: int | None)
         v = int(board["activated"])
         name = ui.zoo_label(rows[v]["model"]) if v in rows else "?"
         st.success(
-            f"The recommended model ({ui.md_escape(name)}, version {v}) "
-            "was made the active model when the comparison finished: forecasts use it.",
+            f"The recommended model ({ui.md_escape(name)}, version {v}) was made the active model when the "
+            f"comparison finished, as {ui.md_escape(reservoir)} had no active model yet: forecasts use it. Later "
+            "comparisons only recommend; you decide whether to activate.",
             icon=":material/check_circle:",
         )
     else:
-        current = f"version {active}" if active is not None else "no version"
-        st.info(
-            f"The active model was not changed ({current} is active): the recommended model, "
-            f"{ui.md_escape(_name(best))} (version {best['version']}), did not beat "
-            "it on the validation days. Activate any of the compared versions below if you prefer it.",
-            icon=":material/info:",
-        )
+        _recommend(reservoir, best, active)
     if isinstance(outcome, BaseException):
         ui.show_error(outcome)
     existing = {m.version for m in ui.workspace().versions(reservoir)}

@@ -13,7 +13,7 @@ import streamlit as st
 
 from core import charts
 from core.app.jobs import COMPARE, TRAIN
-from core.store.workspace import Epoch, Job, pid_alive
+from core.store.workspace import Epoch, Job
 from pages import common as ui
 
 K = "train_"  # widget key prefix: stable keys that tests set by name
@@ -33,11 +33,7 @@ def latest_job(jobs: list[Job], kind: str) -> Job | None:
 
 def polled_job(job_id: int) -> Job:
     """The job as stored now; once it has ended, a full rerun (on its tab) swaps the live view for the result."""
-    ws = ui.workspace()
-    job = ws.job(job_id)
-    if job.active and job.pid is not None and not pid_alive(int(job.pid)):
-        ws.mark_interrupted()  # the process died without reporting (killed, out of memory): say so
-        job = ws.job(job_id)
+    job = ui.fresh_job(job_id)  # a process that died without reporting is marked interrupted: the page says so
     if not job.active:
         open_tab_next(KIND_TAB.get(job.kind, TAB_TRAIN))
         st.rerun()

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# No background training of the sample's first model at app start (tests/test_page_first_start.py turns it on).
+os.environ.setdefault("SENTINEL_FIRST_MODEL", "0")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

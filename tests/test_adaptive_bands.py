@@ -129,14 +129,13 @@ def test_forecast_bands_never_read_truths_after_the_issue_day(trained_sample):
     from core.app.pipeline import load_clean
     from core.data.sample import SAMPLE_NAME
     from core.forecast.issue import issue
-    from core.store.versions import load_version
 
     ws, _ = trained_sample
-    loaded = load_version(ws, SAMPLE_NAME)
+    loaded = ws.load_version(SAMPLE_NAME)
     assert loaded.calibration is not None and loaded.calibration.adaptive is not None
     cfg = loaded.config
     values = load_clean(ws, SAMPLE_NAME, [cfg.target, *cfg.features], cfg.clean).values
-    day = pd.Timestamp(loaded.meta["data"]["splits"]["test"][0]) + pd.Timedelta(days=40)
+    day = pd.Timestamp(loaded.record.splits["test"][0]) + pd.Timedelta(days=40)
     later = values.index > day
     changed = values.copy()
     changed.loc[later, cfg.target] = RNG.permutation(changed.loc[later, cfg.target].to_numpy()) * 1.5
@@ -144,3 +143,45 @@ def test_forecast_bands_never_read_truths_after_the_issue_day(trained_sample):
     for band in BANDS:
         assert a.band(band) == b.band(band)
     assert a.band(95) != issue(loaded, values, as_of=day + pd.Timedelta(days=30)).band(95)
+
+
+def test_the_stored_coverage_table_is_the_adaptive_bands(trained_sample):
+    _, outcome = trained_sample
+    metrics = outcome.result.metrics
+    assert metrics["coverage"] == metrics["coverage_by_method"]["adaptive"]
+    assert {"adaptive", "scaled", "absolute"} <= set(metrics["coverage_by_method"])
+    assert outcome.result.calibration.adaptive == AdaptiveConfig()
+
+
+def test_recent_coverage_counts_the_bands_issue_gave_and_no_later_truth(trained_sample):
+    """The Forecast page's record: each outcome judged against the band issue() gave on its own day."""
+    from core.app.pipeline import load_clean
+    from core.data.sample import SAMPLE_NAME
+    from core.forecast.coverage import recent_coverage
+    from core.forecast.issue import issue
+
+    ws, _ = trained_sample
+    loaded = ws.load_version(SAMPLE_NAME)
+    cfg = loaded.config
+    values = load_clean(ws, SAMPLE_NAME, [cfg.target, *cfg.features], cfg.clean).values
+    day = pd.Timestamp(loaded.record.splits["test"][0]) + pd.Timedelta(days=60)
+    record = recent_coverage(loaded, values, day, days=10)
+    first = day - pd.Timedelta(days=9)
+    inside, outcomes = dict.fromkeys(BANDS, 0), 0
+    for d in pd.date_range(first - pd.Timedelta(days=cfg.horizon), day - pd.Timedelta(days=1)):
+        fc = issue(loaded, values, as_of=d)
+        for i, p in enumerate(fc.points):
+            if p.observed is None or not first <= pd.Timestamp(p.date) <= day:
+                continue
+            outcomes += 1
+            for band in BANDS:
+                lower, upper = fc.band(band)
+                inside[band] += lower[i] <= p.observed <= upper[i]
+    assert record is not None and record.outcomes == outcomes == 10 * cfg.horizon
+    assert [b.inside for b in record.bands] == [inside[b] for b in BANDS]
+    assert [b.band for b in record.bands] == list(BANDS) and record.end == day.date().isoformat()
+
+    changed = values.copy()
+    later = changed.index > day
+    changed.loc[later, cfg.target] = changed.loc[later, cfg.target].to_numpy()[::-1] * 3
+    assert recent_coverage(loaded, changed, day, days=10) == record

@@ -158,3 +158,15 @@ def test_export_writes_the_right_file_type(trained_sample, tmp_path, capsys, fmt
         text = out.read_text(encoding="utf-8-sig")
         assert "model version: 1" in text and "lower 80% (m)" in text
         assert len([line for line in text.splitlines() if line[:4].isdigit()]) == 7
+
+
+def test_output_cut_short_by_head_ends_quietly(tmp_path):
+    """`python -m core ... | head` must end with the SIGPIPE status, not a BrokenPipeError traceback."""
+    ws = tmp_path / "ws"
+    subprocess.run(
+        [sys.executable, "-m", "core", "--workspace", str(ws), "sample"], cwd=ROOT, check=True, capture_output=True
+    )
+    # `true` exits without reading, so the pipe is closed before the CLI (a second to start) writes.
+    cmd = f"{sys.executable} -m core --workspace {ws} levels --reservoir 'Sample Reservoir' --json | true"
+    out = subprocess.run(["bash", "-c", cmd + "; echo ${PIPESTATUS[0]}"], cwd=ROOT, capture_output=True, text=True)
+    assert out.stdout.strip() == "141" and out.stderr == ""

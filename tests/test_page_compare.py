@@ -255,10 +255,17 @@ def test_models_page_names_the_model_of_each_version(compared_ws):
     assert any("Ridge regression" in o for o in at.selectbox(key="models_version").options)
 
 
+def day_weight_bars(charts: list[dict]) -> list[dict]:
+    """The bar traces with one bar per input day (14): the attention chart's."""
+    return [d for c in charts for d in c["data"] if d.get("type") == "bar" and len(d.get("x") or []) == 14]
+
+
 def test_forecast_with_a_non_keras_version_has_no_attention_section(compared_ws):
     ws, board = compared_ws
     at = open_page("forecast")
-    assert len(at.get("plotly_chart")) == 1
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(charts) == 2  # the forecast and the bands' recent record, no attention chart
+    assert not day_weight_bars(charts)
     assert "Which past days mattered" not in texts(at)
 
 
@@ -279,6 +286,6 @@ def test_forecast_with_an_attention_net_shows_which_days_mattered(attention_ws, 
     assert "Which past days mattered" in texts(at)
     assert "14 days" in texts(at)
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    assert len(charts) == 2
-    bars = charts[1]["data"][0]
-    assert bars["type"] == "bar" and len(bars["x"]) == 14 and sum(numbers(bars["y"])) == pytest.approx(100.0)
+    assert len(charts) == 3  # the forecast, the bands' recent record, the attention weights
+    (bars,) = day_weight_bars(charts)
+    assert sum(numbers(bars["y"])) == pytest.approx(100.0)

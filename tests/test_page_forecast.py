@@ -16,7 +16,7 @@ import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from core.app.pipeline import forecast_history, forecast_reservoir, import_csv
+from core.app.pipeline import band_coverage, forecast_history, forecast_reservoir, import_csv
 from core.data.sample import SAMPLE_NAME
 from core.export import files, report
 from pages import forecast as page
@@ -46,16 +46,26 @@ def downloads(monkeypatch) -> dict[str, tuple[str, bytes]]:
 
 
 def table(at: AppTest) -> pd.DataFrame:
-    """The forecast table as the page shows it."""
-    assert len(at.dataframe) == 1
+    """The forecast table as the page shows it (first; the exceedance table, days x levels, follows it)."""
+    assert 1 <= len(at.dataframe) <= 2
+    if len(at.dataframe) == 2:
+        assert list(at.dataframe[1].value.columns[:2]) == [files.DATE_COLUMN, files.LEAD_COLUMN]
     return at.dataframe[0].value
 
 
+def chart_files(at: AppTest) -> dict[str, dict]:
+    """The plotly figures the page sent to the browser, by the file name their camera button saves."""
+    out = {}
+    for chart in at.get("plotly_chart"):
+        out[json.loads(chart.proto.config)["toImageButtonOptions"]["filename"]] = json.loads(chart.proto.spec)
+    return out
+
+
 def chart_spec(at: AppTest) -> dict:
-    """The plotly figure the page sent to the browser."""
-    charts = at.get("plotly_chart")
+    """The forecast figure the page sent to the browser (the bands' record below it is a separate chart)."""
+    charts = [spec for name, spec in chart_files(at).items() if not name.endswith("band-coverage")]
     assert len(charts) == 1, "the page should draw exactly one forecast chart"
-    return json.loads(charts[0].proto.spec)
+    return charts[0]
 
 
 def metrics(at: AppTest) -> dict[str, tuple[str, str]]:
@@ -164,6 +174,25 @@ def test_hindcast_overlays_what_happened(app_trained_ws):
     last_day = app_trained_ws.reservoir(SAMPLE_NAME).last
     assert at.date_input(key="forecast_as_of").value.isoformat() == last_day
     assert f"Observed level on {last_day}" in metrics(at)
+
+
+def test_bands_recent_record_is_shown_under_the_forecast(app_trained_ws):
+    """For a hindcast day: the 50/80/95% bands' share of the last 90 days' known outcomes, as core counts them."""
+    at = open_page("forecast")
+    at.date_input(key="forecast_as_of").set_value(HINDCAST_DAY)
+    run(at)
+    expected = band_coverage(app_trained_ws, forecast_reservoir(app_trained_ws, SAMPLE_NAME, as_of=str(HINDCAST_DAY)))
+    assert expected is not None and expected.outcomes > 0 and expected.end == HINDCAST_DAY.isoformat()
+
+    shown = texts(at)
+    assert "How the bands have held lately" in shown
+    assert f"Of the {expected.outcomes} forecast days" in shown and f"to {HINDCAST_DAY.isoformat()}" in shown
+    spec = chart_files(at)[f"Sample-Reservoir_v1_{HINDCAST_DAY.isoformat()}_band-coverage"]
+    bars = next(t for t in spec["data"] if t.get("name") == "inside the band")
+    assert bars["y"] == ["50% band", "80% band", "95% band"]
+    assert bars["x"] == pytest.approx([100 * b.share for b in expected.bands])
+    promised = next(t for t in spec["data"] if t.get("name") == "promised share")
+    assert promised["x"] == pytest.approx([50, 80, 95])
 
 
 def test_missing_recent_readings_explain_and_suggest_earlier_date(app_trained_ws):
@@ -300,3 +329,38 @@ def test_prepare_button_offers_image_downloads(app_trained_ws, downloads):
     assert downloads[f"{stem}.png"][0] == "image/png" and downloads[f"{stem}.png"][1].startswith(PNG_MAGIC)
     assert downloads[f"{stem}.svg"][0] == "image/svg+xml" and b"<svg" in downloads[f"{stem}.svg"][1][:500]
     assert downloads[f"{stem}.pdf"][0] == "application/pdf" and downloads[f"{stem}.pdf"][1].startswith(b"%PDF")
+
+
+def test_both_sides_alert_banner_and_exceedance_table(app_trained_ws):
+    """A flood line just above and a drought line just below the forecast, a 5 % trigger: the banner names both
+    sides, and the exceedance table gives each level's chance per forecast day in %."""
+    from core.app.pipeline import set_alert_trigger, update_levels
+    from core.data.levels import OperatingLevel
+
+    fc = forecast_reservoir(app_trained_ws, SAMPLE_NAME)
+    last = fc.points[-1]
+    flood = last.value + 0.3 * (last.upper_80 - last.value)
+    drought = last.value - 0.3 * (last.value - last.lower_80)
+    stored = [lv.name for lv in app_trained_ws.levels(SAMPLE_NAME)]
+    update_levels(
+        app_trained_ws,
+        SAMPLE_NAME,
+        [
+            OperatingLevel("Spill watch", round(flood, 3), "m", "flood", "watch"),
+            OperatingLevel("Low watch", round(drought, 3), "m", "drought", "watch"),
+        ],
+        remove=stored,
+    )
+    set_alert_trigger(app_trained_ws, SAMPLE_NAME, 0.05)
+    fc = forecast_reservoir(app_trained_ws, SAMPLE_NAME)
+    assert fc.alerts["flood"].raised and fc.alerts["drought"].raised
+
+    at = open_page("forecast")
+    shown = [str(w.value).replace("\\", "") for w in (*at.warning, *at.info, *at.error)]
+    both = [t for t in shown if "Alerts on both sides: " in t and "flood WATCH" in t and "drought WATCH" in t]
+    assert both and "Spill watch" in both[0] and "Low watch" in both[0], shown
+    exceed = at.dataframe[1].value
+    assert len(exceed) == len(fc.points)
+    assert any(c.startswith("Spill watch (above") for c in exceed.columns)
+    assert any(c.startswith("Low watch (below") for c in exceed.columns)
+    assert "Chance of crossing each level" in [h.value for h in at.subheader]

@@ -68,8 +68,9 @@ def test_sample_shows_its_levels_trigger_and_asks_for_a_model(app_empty_ws):
 
     table = editor_table(at)
     assert list(table.columns) == list(page.COLUMNS)
-    shown = {r.name: (r.value, r.side, r.severity) for r in table.itertuples()}
+    shown = {r.name: (float(r.value), r.side, r.severity) for r in table.itertuples()}
     assert shown == SAMPLE_LEVELS
+    assert sorted(table["value"], key=float) == ["292", "300", "312", "313.5", "316"]  # text, read strictly on Save
     assert set(table["variable"]) == {"level"}
     assert at.data_editor[0].proto.columns  # column config sent
     assert '"Value (m)"' in at.data_editor[0].proto.columns  # the unit is in the value column's header
@@ -106,7 +107,7 @@ def test_editing_a_value_and_saving_persists_it(app_empty_ws):
     assert [lv.unit for lv in app_empty_ws.levels(SAMPLE_NAME)] == ["m"] * 5  # unit follows the variable
     assert any(m.startswith("Saved 5 levels.") and "Flood warning" in m for m in messages(at, "success"))
     table = editor_table(at)
-    assert table.loc[table["name"] == "Flood warning", "value"].tolist() == [314.0]
+    assert [float(v) for v in table.loc[table["name"] == "Flood warning", "value"]] == [314.0]  # typed as text
     assert not at.error
 
 

@@ -36,6 +36,7 @@ from core.app.summary import latest_trend, levels_words, main_variable, model_sk
 from core.data.ingest import read_csv
 from core.data.sample import SAMPLE_NAME
 from core.model.config import TrainConfig
+from core.model.zoo import ZOO
 from core.store.workspace import ModelVersion, StoreError, UploadInfo, Workspace
 from pages.common import fmt_value, md_escape, number_format
 from tests.apptest_support import open_page, private_copy, run, start_app, texts
@@ -277,7 +278,7 @@ def test_first_start_shows_the_sample_card(tmp_path, monkeypatch):
     assert [t.value for t in at.title] == ["Overview"]
     assert [s.value for s in at.subheader] == [SAMPLE_NAME]
     metric = at.metric[0]
-    assert metric.label == "level on 2023-12-31"
+    assert metric.label == "level (m) on 2023-12-31"  # the forecast variable, with its unit
     assert metric.value.endswith(" m")
     assert metric.delta.endswith("m in 7 days")
     page = texts(at)
@@ -291,7 +292,8 @@ def test_overview_shows_model_version_skill_and_forecast(trained_ws):
     record = trained_ws.version(SAMPLE_NAME)
     at = start_app()
     page = texts(at)
-    assert f"Model v{record.version} (level): {skill_words(model_skill(record))}" in page
+    label = ZOO[record.model].label  # the card names the kind of model too
+    assert f"Model v{record.version} · {label} (level): {skill_words(model_skill(record))}" in page
     assert "Forecast issued 2023-12-31:" in page and "on 2024-01-07" in page  # the sample ends 2023-12-31
     assert "No forecast" not in page
 

@@ -9,6 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from core.app.cli_curves import add_curve_command
+from core.app.cli_edits import add_edit_commands
+from core.app.cli_qc import add_qc_command
 from core.data.variables import main_variable
 
 EXIT_BAD_INPUT = 2
@@ -87,14 +90,22 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     """Validate and merge a file into the workspace."""
     from core.app.pipeline import ImportRefused, import_csv
+    from core.data.columns import parse_declaration
 
     ws = _workspace(args)
     units = {}
     if args.unit:
         units = {args.variable.lower(): args.unit} if args.variable else {}
+    declarations = [parse_declaration(spec) for spec in args.column or []]
     try:
         outcome = import_csv(
-            ws, Path(args.file), reservoir=args.reservoir, variable=args.variable, options=_options(args), units=units
+            ws,
+            Path(args.file),
+            reservoir=args.reservoir,
+            variable=args.variable,
+            options=_options(args),
+            units=units,
+            declarations=declarations,
         )
     except ImportRefused as exc:
         report = exc.parsed.report
@@ -113,6 +124,12 @@ def cmd_import(args: argparse.Namespace) -> int:
             out.append(f"{r.reservoir}: {r.added} readings added, {r.changed} changed, {r.unchanged} unchanged{note}")
         warnings = [i for i in outcome.report["issues"] if i["severity"] == "warning"]
         out += [f"warning: {w['message']}" for w in warnings]
+        out += [f"  {c.column} -> {c.variable} ({c.unit or 'no unit'}): {c.note}" for c in outcome.columns]
+        out += [
+            f"warning: column '{c.column}' was stored as {c.variable} in {c.unit or 'no unit'} on a weak guess; "
+            f"if that is wrong, declare it: --column '{c.column}=VARIABLE:UNIT' (e.g. {c.column}=level:ft)"
+            for c in outcome.weak_guesses
+        ]
         return out
 
     _emit(args, {"imported": True, **outcome.to_dict()}, lines)
@@ -267,6 +284,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
 def cmd_forecast(args: argparse.Namespace) -> int:
     """Forecast from the latest readings or a past as-of date."""
     from core.app.pipeline import forecast_reservoir
+    from core.forecast import risk
 
     fc = forecast_reservoir(_workspace(args), args.reservoir, version=args.version, as_of=args.as_of)
     data = fc.to_dict()
@@ -290,10 +308,15 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             if p.observed is not None:
                 row += f"   {_fmt(p.observed)}"
             out.append(row)
+        if fc.converted is not None:
+            c = fc.converted
+            out.append(f"  as {c.variable} ({c.unit or 'no unit'}, via the {c.via}):")
+            out += [f"  {p.date}  {_fmt(p.value):>12s}" for p in c.points]
         if fc.bands_note:
             out.append(f"  note: {fc.bands_note}")
         if fc.alert:
             out.append(f"  alert: {fc.alert['state'].upper()} - {fc.alert['reason']}")
+        out += [f"  {line}" for line in risk.side_lines(fc.alerts)]
         return out
 
     _emit(args, data, lines)
@@ -308,8 +331,8 @@ def cmd_levels(args: argparse.Namespace) -> int:
     ws = _workspace(args)
     info = ws.reservoir(args.reservoir)
     if args.set or args.remove:
-        var = info.variable(args.variable or _default_level_variable(ws, info))
-        new = [parse_level(spec, var.unit, var.name) for spec in args.set or []]
+        var_name, unit = _level_variable(ws, info, args.variable or _default_level_variable(ws, info))
+        new = [parse_level(spec, unit, var_name) for spec in args.set or []]
         update_levels(ws, info.name, new, args.remove or [])
     if args.trigger is not None:
         set_alert_trigger(ws, info.name, args.trigger)
@@ -331,6 +354,19 @@ def cmd_levels(args: argparse.Namespace) -> int:
 
     _emit(args, data, lines)
     return 0
+
+
+def _level_variable(ws: Any, info: Any, wanted: str) -> tuple[str, str | None]:
+    """A stored variable, or the curve's other variable when the reservoir records only one of level/storage."""
+    from core.app.curves import stored_curve
+    from core.data.variables import canonical_name
+
+    curve = stored_curve(ws, info.name)
+    key = canonical_name(wanted)
+    if curve is not None and key not in info.variable_names and curve.other(key):
+        return key, curve.unit_of(key)
+    var = info.variable(wanted)
+    return var.name, var.unit
 
 
 def _default_level_variable(ws: Any, info: Any) -> str:
@@ -395,7 +431,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the forecast chart (png/svg/pdf/html) or table (csv) to a file."""
-    from core.app.pipeline import forecast_history, forecast_reservoir
+    from core.app.pipeline import forecast_history, forecast_levels, forecast_reservoir
     from core.export import report
     from core.jsonio import write_atomic
 
@@ -404,7 +440,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.is_dir():
         out = out / report.filename(fc, args.format)
-    data = report.render(forecast_history(ws, fc), fc, ws.levels(fc.reservoir), args.format)
+    data = report.render(forecast_history(ws, fc), fc, forecast_levels(ws, fc.reservoir, fc.target), args.format)
     write_atomic(out, data)
     _emit(
         args,
@@ -559,6 +595,13 @@ def _parser() -> argparse.ArgumentParser:
     who.add_argument("--reservoir", help="the file is one reservoir; its columns are variables")
     who.add_argument("--variable", help="wide file: its columns are reservoirs, all holding this variable")
     p.add_argument("--unit", help="unit of the variable in a wide file, e.g. mcft")
+    p.add_argument(
+        "--column",
+        action="append",
+        metavar="COL=VARIABLE[:UNIT]",
+        help="declare what a column holds and its unit, e.g. 'c_elev=level:ft' (units such as m, ft, m3, hm3, "
+        "acre-ft, mcft, m3/s, cfs, mm, in); checks follow the declaration; repeatable",
+    )
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("train", parents=[common, train_opts], help="train a new model version")
@@ -615,6 +658,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--trigger", type=float, help="alert when a crossing is at least this likely (0-1, default 0.2)")
     p.set_defaults(func=cmd_levels)
 
+    add_edit_commands(sub, common, _emit, _workspace)
+    add_curve_command(sub, common, _emit, _workspace)
+    add_qc_command(sub, common, _emit, _workspace)
+
     p = sub.add_parser("hindcast", parents=[common], help="forecasts the model would have issued on past days")
     p.add_argument("--reservoir", required=True)
     p.add_argument("--from", dest="date_from", required=True, help="first issue date, YYYY-MM-DD")
@@ -670,6 +717,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader left (`... | head`): core/__main__.py ends quietly
+        raise
     except Exception as exc:  # noqa: BLE001 - last resort: one line, not a traceback
         if args.debug:
             raise

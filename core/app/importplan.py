@@ -13,8 +13,10 @@ from typing import Any
 import pandas as pd
 
 from core.app.pipeline import ImportOutcome, import_csv, variable_mapping
+from core.data.columns import guess_columns
 from core.data.ingest import ReadOptions
 from core.data.report import Issue, ValidationReport
+from core.data.units import check_unit
 from core.data.variables import KINDS, canonical_name
 from core.store.workspace import StoreError, Workspace
 
@@ -60,6 +62,40 @@ def mapping_table(columns: Sequence[str], units: dict[str, str | None]) -> pd.Da
         unit = units.get(column) or (kind.default_unit if kind else None)
         rows.append({"column": column, "variable": variable, "unit": unit or ""})
     return pd.DataFrame(rows, columns=list(MAPPING_COLUMNS))
+
+
+GUESS_COLUMN = "how it was read"  # the mapping table's read-only note: declared, guessed, weak guess
+
+
+def guess_table(columns: Sequence[str], units: dict[str, str | None]) -> pd.DataFrame:
+    """mapping_table plus a note per column saying what is a guess, and which guesses are weak."""
+    table = mapping_table(columns, units)
+    table[GUESS_COLUMN] = [g.note for g in guess_columns(list(columns))]
+    return table
+
+
+def unconfirmed_guesses(table: pd.DataFrame) -> list[str]:
+    """Columns left on a weak guess (variable and unit as proposed): the operator must confirm or change them."""
+    proposed = mapping_table([str(c) for c in table["column"]], {}).set_index("column")
+    weak = {g.column for g in guess_columns([str(c) for c in table["column"]]) if g.weak}
+    out = []
+    for row in table.to_dict("records"):
+        column = str(row["column"])
+        same_variable = _text(row.get("variable")) in ("", proposed.at[column, "variable"])
+        same_unit = _text(row.get("unit")) in ("", proposed.at[column, "unit"])
+        if column in weak and same_variable and same_unit:
+            out.append(column)
+    return out
+
+
+def unit_problems(mapping: dict[str, str], units: dict[str, str | None]) -> list[str]:
+    """A unit that cannot be the variable's (a flow unit on a level), per mapped column."""
+    problems = []
+    for column, variable in mapping.items():
+        problem = check_unit(variable, units.get(variable), f"Column '{column}'")
+        if problem:
+            problems.append(problem)
+    return problems
 
 
 def read_mapping(table: pd.DataFrame) -> tuple[dict[str, str], dict[str, str | None], list[str]]:

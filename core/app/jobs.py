@@ -7,17 +7,30 @@ import subprocess
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from core.app.pipeline import default_features
+from core.data.variables import main_variable
+from core.model.config import DEFAULT_MODEL, ModelConfig, TrainConfig
 from core.store.workspace import Job, JobProgress, Workspace
 
 TRAIN = "train"
 COMPARE = "compare"
+# The dashboard's activation rule: a reservoir's first model becomes active by itself (there is nothing to forecast
+# with otherwise); after that only the operator's click changes the active model. The CLI keeps bool | None.
+FIRST_ONLY = "first"
+Activation = bool | Literal["first"] | None
 
 
 def start_job(ws: Workspace, reservoir: str, kind: str, params: dict[str, Any]) -> int:
     """Register a job (refused if this reservoir already has one running) and launch its process."""
     job_id = ws.create_job(reservoir, kind, params)  # marks a dead job of this reservoir interrupted first
+    ws.update_job(job_id, pid=_launch(ws, job_id))
+    return job_id
+
+
+def _launch(ws: Workspace, job_id: int) -> int:
+    """Start `python -m core run-job` for a registered job in its own session; returns its pid (tests replace it)."""
     log_dir = ws.root / "jobs"
     log_dir.mkdir(exist_ok=True)
     log = open(log_dir / f"job-{job_id}.log", "ab")  # noqa: SIM115 - handed to the child process
@@ -33,14 +46,18 @@ def start_job(ws: Workspace, reservoir: str, kind: str, params: dict[str, Any]) 
         start_new_session=True,  # survives a Streamlit rerun or the browser tab closing
     )
     log.close()
-    ws.update_job(job_id, pid=proc.pid)
-    return job_id
+    return proc.pid
+
+
+def resolve_activation(ws: Workspace, reservoir: str, wanted: Activation) -> bool | None:
+    """What train_reservoir/compare_models get: FIRST_ONLY is True only while the reservoir has no active model."""
+    if wanted == FIRST_ONLY:
+        return ws.active_version(reservoir) is None
+    return wanted
 
 
 def run_job(ws: Workspace, job_id: int) -> dict[str, Any]:
     """Body of the job process: do the work, report every epoch, honour stop requests, record the outcome."""
-    from core.model.config import TrainConfig
-
     job = ws.job(job_id)
     if job.kind not in (TRAIN, COMPARE):
         raise ValueError(f"Unknown job kind '{job.kind}'.")
@@ -77,9 +94,8 @@ def _train(
     if params.get("retrain"):
         outcome, comparison = retrain_reservoir(ws, reservoir, on_epoch=on_epoch, should_stop=stop)
     else:
-        outcome = train_reservoir(
-            ws, reservoir, config, activate=params.get("activate"), on_epoch=on_epoch, should_stop=stop
-        )
+        activate = resolve_activation(ws, reservoir, params.get("activate"))
+        outcome = train_reservoir(ws, reservoir, config, activate=activate, on_epoch=on_epoch, should_stop=stop)
     summary = outcome.summary(comparison)  # the page reads it back with TrainSummary.from_dict
     return summary.to_dict(), f"version {summary.version} saved", summary.stopped_by_user
 
@@ -124,7 +140,7 @@ def _compare(
         reservoir,
         config,
         names,
-        activate_best=params.get("activate_best"),
+        activate_best=resolve_activation(ws, reservoir, params.get("activate_best")),
         on_model=on_model,
         on_epoch=on_epoch,
         should_stop=stop,
@@ -134,21 +150,52 @@ def _compare(
 
 
 def start_training(
-    ws: Workspace, reservoir: str, config: Any, *, activate: bool | None = None, retrain: bool = False
+    ws: Workspace, reservoir: str, config: Any, *, activate: Activation = FIRST_ONLY, retrain: bool = False
 ) -> int:
-    """Launch a training (or retraining with the active version's settings) job for the dashboard."""
+    """Launch a training (or retraining with the active version's settings) job for the dashboard.
+
+    By default the new version becomes active only when it is the reservoir's first model (FIRST_ONLY); a retrain
+    never activates (retrain_reservoir leaves that to the operator).
+    """
     params = {"config": config.to_dict(), "activate": activate, "retrain": retrain}
     return start_job(ws, reservoir, TRAIN, params)
 
 
 def start_comparison(
-    ws: Workspace, reservoir: str, config: Any, models: list[str] | None = None, *, activate_best: bool | None = None
+    ws: Workspace,
+    reservoir: str,
+    config: Any,
+    models: list[str] | None = None,
+    *,
+    activate_best: Activation = FIRST_ONLY,
 ) -> int:
-    """Launch a leaderboard job (all zoo members by default) for the dashboard's "Compare models"."""
+    """Launch a leaderboard job (all zoo members by default) for the dashboard's "Compare models".
+
+    The winner is only recommended, unless the reservoir has no active model yet (FIRST_ONLY): then it is activated.
+    """
     from core.model.leaderboard import parse_models
 
     params = {"config": config.to_dict(), "models": list(parse_models(models)), "activate_best": activate_best}
     return start_job(ws, reservoir, COMPARE, params)
+
+
+def first_model_config(ws: Workspace, reservoir: str) -> TrainConfig:
+    """The settings of a reservoir's first model: the default member on its main reading and default covariates."""
+    target = main_variable(ws.reservoir(reservoir).variable_names)
+    if target is None:
+        raise ValueError(f"Reservoir '{reservoir}' has no readings yet: import some before training a model.")
+    features = default_features(ws, reservoir, target)
+    return TrainConfig(target=target, features=features, model=ModelConfig(name=DEFAULT_MODEL))
+
+
+def start_first_model(ws: Workspace, reservoir: str) -> int | None:
+    """Train the default model in the background for a reservoir that never had a model nor a job; its job id.
+
+    None when the reservoir has a version or any job (a first run that failed or was stopped is not retried).
+    """
+    if ws.versions(reservoir) or ws.jobs(reservoir):
+        return None
+    return start_training(ws, reservoir, first_model_config(ws, reservoir), activate=FIRST_ONLY)
 
 
 def running_job(ws: Workspace, reservoir: str) -> Job | None:

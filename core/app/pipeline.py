@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from core.data.clean import CleanFrame, clean_daily
@@ -19,9 +20,16 @@ from core.model.zoo import EpochHook, StopHook
 from core.store.workspace import MergeResult, ModelVersion, StoreError, UploadInfo, Workspace
 
 if TYPE_CHECKING:
+    from core.data.curves import Curve
+    from core.forecast.coverage import RecentCoverage
     from core.forecast.issue import Forecast
+    from core.model.uncertainty import ResidualHistory
     from core.store.versions import LoadedModel
+from core.app.curves import stored_curve
+from core.app.screening import coded_days, out_of_range_decisions
+from core.data.columns import ColumnDeclaration, ColumnGuess, check_declarations, guess_columns
 from core.data.variables import KINDS, MAIN_VARIABLES, canonical_name
+from core.forecast.convert import attach, levels_on
 
 
 class ImportRefused(ValueError):
@@ -42,14 +50,21 @@ class ImportOutcome:
     report: dict[str, Any]
     results: tuple[MergeResult, ...]
     mapping: dict[str, str] = field(default_factory=dict)
+    columns: tuple[ColumnGuess, ...] = ()  # per column: declared or guessed variable and unit, and how sure
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for the CLI and the upload log view."""
         return {
             "report": self.report,
             "mapping": self.mapping,
+            "columns": [c.to_dict() for c in self.columns],
             "results": [r.to_dict() for r in self.results],
         }
+
+    @property
+    def weak_guesses(self) -> list[ColumnGuess]:
+        """Columns whose variable and unit were both guessed loosely: the operator should declare them."""
+        return [c for c in self.columns if c.weak]
 
 
 def variable_mapping(columns: list[str] | tuple[str, ...]) -> dict[str, str]:
@@ -72,16 +87,34 @@ def import_csv(
     options: ReadOptions | None = None,
     mapping: dict[str, str] | None = None,
     units: dict[str, str | None] | None = None,
+    declarations: Sequence[ColumnDeclaration] = (),
 ) -> ImportOutcome:
-    """Read, validate and merge one file: --reservoir (columns are variables) or --variable (columns are reservoirs)."""
+    """Read, validate and merge one file: --reservoir (columns are variables) or --variable (columns are reservoirs).
+
+    `declarations` (the CLI's --column COL=VARIABLE[:UNIT]) override the guesses, and the checks judge each
+    declared column as its declared variable. Readings are stored in the unit given, never converted.
+    """
     if bool(reservoir) == bool(variable):
         raise StoreError(
             "Say either which reservoir the file belongs to, or which variable its columns hold (wide file)."
         )
-    parsed = read_csv(source, filename=filename, options=options or ReadOptions())
+    if declarations and not reservoir:
+        raise StoreError("--column declares the columns of a one-reservoir file; use it with --reservoir.")
+    options = options or ReadOptions()
+    if declarations:
+        options = replace(options, variables=tuple((d.column, d.variable) for d in declarations))
+    parsed = read_csv(source, filename=filename, options=options)
     if not parsed.report.ok or parsed.frame is None:
         raise ImportRefused(parsed)
     frame = parsed.frame
+    problems = check_declarations(declarations, list(frame.columns))
+    if problems:
+        raise StoreError(" ".join(problems))
+    guesses = tuple(guess_columns(list(frame.columns), declarations)) if reservoir else ()
+    if declarations:
+        declared = {g.column: g for g in guesses if g.variable_source == "declared"}
+        mapping = {**(mapping or {}), **{c: g.variable for c, g in declared.items()}}
+        units = {**(units or {}), **{g.variable: g.unit for g in declared.values() if g.unit}}
     upload = UploadInfo(
         filename=parsed.report.filename,
         sha256=parsed.sha256,
@@ -103,7 +136,7 @@ def import_csv(
         unit_map = {name: {var: unit} for name in data}
         sources = {name: {var: variable or var} for name in data}
     results = ws.merge(data, unit_map, upload, source_columns=sources)
-    return ImportOutcome(report=parsed.report.to_dict(), results=tuple(results), mapping=mapping)
+    return ImportOutcome(report=parsed.report.to_dict(), results=tuple(results), mapping=mapping, columns=guesses)
 
 
 def resolve_variables(
@@ -115,11 +148,13 @@ def resolve_variables(
 
 
 def load_clean(ws: Workspace, reservoir: str, variables: list[str], config: CleanConfig) -> CleanFrame:
-    """Stored readings of some variables on a daily calendar, QC-masked and short gaps filled."""
+    """Stored readings of some variables on a daily calendar, QC-masked (out-of-range values as the operator
+    decided) and short gaps filled."""
     raw = ws.readings(reservoir, variables)
     if raw.empty:
         raise StoreError(f"'{reservoir}' has no readings of {', '.join(variables)}.")
-    return clean_daily(raw, config)
+    elsewhere = coded_days(ws, reservoir, list(raw.columns))
+    return clean_daily(raw, config, out_of_range_decisions(ws, reservoir), elsewhere)
 
 
 def default_features(ws: Workspace, reservoir: str, target: str) -> tuple[str, ...]:
@@ -283,7 +318,13 @@ def forecast_reservoir(
     clean = load_clean(ws, name, [cfg.target, *cfg.features], cfg.clean)
     unit = info.variable(cfg.target).unit
     fc = issue(loaded, clean.values, as_of=as_of, unit=unit)
-    return risk.assess(fc, ws.levels(name), alert_trigger(ws, name) if trigger is None else trigger)
+    trigger = alert_trigger(ws, name) if trigger is None else trigger
+    return attach(risk.assess(fc, forecast_levels(ws, name, cfg.target), trigger), stored_curve(ws, name))
+
+
+def forecast_levels(ws: Workspace, reservoir: str, variable: str) -> list[OperatingLevel]:
+    """The levels a forecast of `variable` is judged by: its own and, through the curve, the other variable's."""
+    return levels_on(ws.levels(reservoir), variable, stored_curve(ws, reservoir))
 
 
 def forecast_history(ws: Workspace, forecast: Forecast, days: int = 90) -> pd.Series:
@@ -293,6 +334,18 @@ def forecast_history(ws: Workspace, forecast: Forecast, days: int = 90) -> pd.Se
     start, end = history_span(forecast, days)
     raw = ws.readings(forecast.reservoir, [forecast.target], start=str(start.date()), end=str(end.date()))
     return history_window(raw[forecast.target], forecast, days)
+
+
+def band_coverage(
+    ws: Workspace, forecast: Forecast, loaded: LoadedModel | None = None, days: int = 90
+) -> RecentCoverage | None:
+    """How often the bands issued in the `days` up to a forecast's issue date held what happened (Forecast page)."""
+    from core.forecast.coverage import recent_coverage
+
+    loaded = loaded or ws.load_version(forecast.reservoir, forecast.version)
+    cfg = loaded.config
+    clean = load_clean(ws, forecast.reservoir, [cfg.target, *cfg.features], cfg.clean)
+    return recent_coverage(loaded, clean.values, pd.Timestamp(forecast.issued), days)
 
 
 def add_sample(ws: Workspace, csv: Path | None = None) -> list[MergeResult]:
@@ -358,7 +411,15 @@ def update_levels(
             )
         del current[key.lower()]
     info = ws.reservoir(name)
+    curve = stored_curve(ws, name)
     for level in new:
+        if (
+            curve is not None
+            and canonical_name(level.variable) not in info.variable_names
+            and curve.other(level.variable)
+        ):  # an elevation on a storage-only reservoir (or back): judged and converted through the curve
+            current[level.name.lower()] = _curve_level(level, curve)
+            continue
         var = info.variable(level.variable)
         stored = ws.readings(name, [var.name])[var.name].dropna()
         if not stored.empty:
@@ -374,6 +435,21 @@ def update_levels(
     check_levels(levels)
     ws.set_levels(name, levels)
     return levels
+
+
+def _curve_level(level: OperatingLevel, curve: Curve) -> OperatingLevel:
+    """A level set on the curve's variable that the reservoir does not record, checked against the curve's span."""
+    from core.data.levels import LevelError
+
+    variable = canonical_name(level.variable)
+    lo, hi = curve.span(variable)
+    unit = curve.unit_of(variable)
+    if not lo <= level.value <= hi:
+        raise LevelError(
+            f"Level '{level.name}' = {level.value:g} is outside the storage-elevation curve's {variable} "
+            f"({lo:g} to {hi:g} {unit or ''}), so it cannot be converted. Is it in {unit or 'the curve unit'}?"
+        )
+    return replace(level, variable=variable, unit=level.unit or unit)
 
 
 def _version_windows(ws: Workspace, reservoir: str, loaded: LoadedModel, start: str, end: str) -> tuple[Any, Any]:
@@ -434,13 +510,18 @@ def verify_alerts(
         raise StoreError(f"Version {loaded.version} has no calibrated bands; retrain to verify alerts.")
     start, end = loaded.record.splits["test"]
     windows, pred = _version_windows(ws, name, loaded, start, end)
-    samples = calibration.samples(
-        pred, recent_change(windows.X, loaded.scaling.delta_scale, loaded.scaling.change_column)
-    )
-    mine = risk.applicable(ws.levels(name) if levels is None else levels, loaded.config.target)
+    change = recent_change(windows.X, loaded.scaling.delta_scale, loaded.scaling.change_column)
+    history = _residual_history(ws, name, loaded)
+    target = loaded.config.target
+    mine = risk.applicable(forecast_levels(ws, name, target) if levels is None else levels, target)
+    prob = np.zeros((len(mine), len(windows)))
+    for i, day in enumerate(windows.issued):  # each window's ensemble as calibrated on its own issue day
+        samples = calibration.at(history, day).samples(pred[i : i + 1], change[i : i + 1])
+        for k, lv in enumerate(mine):
+            prob[k, i] = risk.beyond(samples, lv).any(axis=-1).mean(axis=-1)[0]
     rows = []
-    for lv in mine:
-        prob_any = risk.beyond(samples, lv).any(axis=-1).mean(axis=-1)
+    for k, lv in enumerate(mine):
+        prob_any = prob[k]
         crossed = risk.beyond(windows.truth, lv).any(axis=-1)
         rows.append(
             {
@@ -452,6 +533,17 @@ def verify_alerts(
             }
         )
     return {"version": loaded.version, "period": [start, end], "trigger": trigger, "levels": rows}
+
+
+def _residual_history(ws: Workspace, reservoir: str, loaded: LoadedModel) -> ResidualHistory | None:
+    """Residuals of the version's forecasts from validation start to the last reading (None for static bands)."""
+    from core.forecast.issue import version_forecasts
+
+    calib, cfg = loaded.calibration, loaded.config
+    if calib is None or calib.adaptive is None:
+        return None
+    clean = load_clean(ws, reservoir, [cfg.target, *cfg.features], cfg.clean).values
+    return version_forecasts(loaded, clean, clean.index[0], clean.index[-1]).residuals(calib)
 
 
 def hindcast(
@@ -485,24 +577,28 @@ def hindcast(
     if len(days) > 3700:
         raise StoreError("A hindcast covers at most about 10 years (3,700 issue days); shorten the range.")
     raw = ws.readings(name, [cfg.target, *cfg.features])
+    decisions = out_of_range_decisions(ws, name)
     truth = raw[cfg.target]
     unit = ws.reservoir(name).variable(cfg.target).unit
-    levels = ws.levels(name)
+    levels = forecast_levels(ws, name, cfg.target)
+    curve = stored_curve(ws, name)
     trigger = alert_trigger(ws, name) if trigger is None else trigger
+    if loaded.calibration is not None and loaded.calibration.adaptive is not None:  # room for the residual history
+        lookback_days = max(lookback_days, loaded.calibration.adaptive.window_days + cfg.horizon + cfg.n_steps + 1)
     out = []
     for day in days:
         past = raw.loc[day - pd.Timedelta(days=lookback_days) : day]
         if past.empty or past.index[-1] != day:
             continue
         try:
-            fc = issue(loaded, clean_daily(past, cfg.clean).values, as_of=day, unit=unit)
+            fc = issue(loaded, clean_daily(past, cfg.clean, decisions).values, as_of=day, unit=unit)
         except ForecastError:
             continue  # no complete input window that day (a gap): nothing would have been issued
         observed = truth.reindex(pd.to_datetime([p.date for p in fc.points]))
         points = tuple(
             replace(p, observed=None if pd.isna(o) else float(o)) for p, o in zip(fc.points, observed, strict=True)
         )
-        out.append(risk.assess(replace(fc, points=points), levels, trigger))
+        out.append(attach(risk.assess(replace(fc, points=points), levels, trigger), curve))
     return out
 
 

@@ -38,6 +38,15 @@ def main_variable(info: ReservoirInfo) -> VariableInfo | None:
     return next((v for v in info.variables if v.name == name), None)
 
 
+def headline_variables(info: ReservoirInfo, target: str | None) -> list[VariableInfo]:
+    """What a card leads with: the variable the active model forecasts, then the main reading when that differs
+    (a storage model on a reservoir read by level shows both); without a model, the main reading alone."""
+    main = main_variable(info)
+    forecast = next((v for v in info.variables if target and v.name == target), None)
+    chosen = [v for v in (forecast, main) if v is not None]
+    return list({v.name: v for v in chosen}.values())
+
+
 def latest_trend(series: pd.Series, days: int = TREND_DAYS) -> Trend | None:
     """Latest reading and its change against the last reading at least `days` earlier (within 2 x days).
 

@@ -7,7 +7,7 @@ Importing this package does not import plotly: each builder loads it when it dra
 
 from __future__ import annotations
 
-from core.charts.forecast import attention_figure, forecast_figure, sparkline_figure
+from core.charts.forecast import attention_figure, band_coverage_figure, forecast_figure, sparkline_figure
 from core.charts.history import history_figure
 from core.charts.leaderboard import (
     lead_error_figure,
@@ -17,11 +17,14 @@ from core.charts.leaderboard import (
     residual_distribution,
     versions_figure,
 )
+from core.charts.revisions import draw_raw
 from core.charts.style import model_colour, plotly_config
 from core.charts.training import loss_figure
 
 __all__ = [
     "attention_figure",
+    "band_coverage_figure",
+    "draw_raw",
     "forecast_figure",
     "history_figure",
     "lead_error_figure",

@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # plotly and core.forecast.issue (which pulls in the model co
     import plotly.graph_objects as go
 
     from core.data.levels import OperatingLevel
+    from core.forecast.coverage import RecentCoverage
     from core.forecast.issue import Forecast
 
 
@@ -341,10 +342,16 @@ def _band_level(key: str) -> float:
 
 
 def _draw_alert(fig: go.Figure, forecast: Forecast, near: Sequence[OperatingLevel]) -> None:
+    """One marker per raised side (flood and drought both, when both passed the trigger), else the overall alert's."""
+    sides = [a.to_dict() for a in (forecast.alerts or {}).values() if a.raised]
+    for alert in sides or [forecast.alert or {}]:
+        _alert_marker(fig, forecast, near, alert)
+
+
+def _alert_marker(fig: go.Figure, forecast: Forecast, near: Sequence[OperatingLevel], alert: dict) -> None:
     """A marker where the alert's level is first likely to be crossed, with the reason in its hover."""
     import plotly.graph_objects as go  # lazy: plotly loads only when a figure is drawn
 
-    alert = forecast.alert or {}
     if alert.get("state") not in ("watch", "warning", "danger") or not alert.get("date"):
         return
     level = next((lv for lv in near if lv.name == alert.get("level")), None)
@@ -355,7 +362,7 @@ def _draw_alert(fig: go.Figure, forecast: Forecast, near: Sequence[OperatingLeve
             x=[pd.Timestamp(alert["date"])],
             y=[y],
             mode="markers+text",
-            name=f"alert: {alert['state']}",
+            name=f"{alert.get('side', '')} alert: {alert['state']}".strip(),
             marker={
                 "symbol": "triangle-up" if alert.get("side") != "drought" else "triangle-down",
                 "size": 16,
@@ -518,5 +525,52 @@ def attention_figure(forecast: Forecast, *, height: int = 340) -> go.Figure:
     )
     fig.update_yaxes(title_text="share of attention (%)", ticksuffix="%", rangemode="tozero", range=[0, top * 1.2])
     fig.update_layout(hovermode="closest", bargap=0.25, showlegend=True)
+    legend_below_axis_title(fig)
+    return fig
+
+
+def band_coverage_figure(record: RecentCoverage | None, *, height: int = 240, tolerance: float = 5.0) -> go.Figure:
+    """Share of recent outcomes inside each issued band beside its promise; bars off by more than tolerance in amber."""
+    import plotly.graph_objects as go  # lazy: plotly loads only when a figure is drawn
+
+    fig = base_figure(height, None)
+    bands = [b for b in (record.bands if record else ()) if math.isfinite(b.share)]
+    if not bands:
+        return placeholder(fig, "no outcome of a recent forecast is known yet")
+    labels = [f"{b.band}% band" for b in bands]
+    shares = [100.0 * b.share for b in bands]
+    nominal = [100.0 * b.nominal for b in bands]
+    held = [abs(s - n) <= tolerance for s, n in zip(shares, nominal, strict=True)]
+    fig.add_trace(
+        go.Bar(
+            x=shares,
+            y=labels,
+            orientation="h",
+            name="inside the band",
+            marker={"color": [FORECAST if ok else LEVEL_COLOURS[("flood", "watch")] for ok in held]},
+            text=[f"{s:.0f}% ({b.inside} of {b.outcomes})" for s, b in zip(shares, bands, strict=True)],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{y}: %{x:.1f}% of the known outcomes inside<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=nominal,
+            y=labels,
+            mode="markers",
+            name="promised share",
+            marker={"symbol": "line-ns", "size": 26, "line": {"width": 3, "color": OBSERVED}},
+            hovertemplate="%{y} promises %{x:.0f}%<extra></extra>",
+        )
+    )
+    fig.update_xaxes(
+        title_text=f"share of the outcomes from {record.start} to {record.end} inside the band issued for them",
+        range=[0, 135],  # room for the count beside a full bar
+        tickvals=[0, 20, 40, 60, 80, 100],
+        ticktext=[f"{v}%" for v in (0, 20, 40, 60, 80, 100)],
+    )
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_layout(hovermode="closest", bargap=0.35, showlegend=True)
     legend_below_axis_title(fig)
     return fig

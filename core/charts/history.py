@@ -32,7 +32,9 @@ FLAG_STYLES: dict[QcFlag, tuple[str, str, str]] = {  # code -> (legend label, co
     QcFlag.INTERPOLATED: ("interpolated", "#17a2b8", "circle-open"),
     QcFlag.MASKED_SPIKE: ("spike masked", "#d62728", "x"),
     QcFlag.MASKED_IMPOSSIBLE: ("impossible value masked", "#9467bd", "diamond"),
-    QcFlag.MASKED_SENTINEL: ("sentinel value masked", "#e377c2", "square"),
+    QcFlag.MASKED_SENTINEL: ("logger code masked", "#e377c2", "square"),
+    QcFlag.MASKED_COMPANION: ("companion of a code masked", "#8c564b", "square-open"),
+    QcFlag.OUT_OF_RANGE: ("out of range, kept", "#ff7f0e", "diamond-open"),
     QcFlag.MISSING: ("missing", "rgba(140, 140, 140, 0.18)", "square"),
     QcFlag.FLATLINE: ("flat-lined sensor", "#bcbd22", "triangle-up"),
 }

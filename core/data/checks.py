@@ -1,16 +1,21 @@
-"""Warnings about an imported daily frame: calendar gaps, QC findings (negatives, spikes, flat lines), short records.
+"""Warnings about an imported daily frame: calendar gaps, QC findings (codes, out-of-range, spikes, flat lines), short
+records.
 
-They use the same detectors as cleaning (core.data.qc), so what the import warns about is exactly what cleaning masks.
+They use the same detectors as cleaning (core.data.screen, core.data.qc), so what the import warns about is exactly
+what cleaning masks.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
 from core.data import qc
+from core.data.findings import screen_issues
 from core.data.report import WARNING, Cells, Issue, make_issue, plural, verb
-from core.data.variables import canonical_name
+from core.data.screen import screen_frame
 
 MIN_TRAIN_DAYS = 60  # fewer days than this: importable, but too short to train a forecast
 
@@ -36,25 +41,9 @@ def gap_issue(index: pd.DatetimeIndex) -> Issue | None:
     )
 
 
-def _negative_issue(name: str, values: pd.Series, first_line: pd.Series) -> Issue | None:
-    """negative warning: values of a quantity that cannot be below zero."""
-    negative = qc.find_impossible(values, name)
-    if not negative.any():
-        return None
-    cells = Cells.pick(values, first_line, negative)
-    return cells.issue(
-        WARNING,
-        "negative",
-        f"Column '{name}': {plural(cells.count, 'negative value')} ({cells.where()}, "
-        f"e.g. {cells.quoted()}) although {canonical_name(name)} cannot be below zero; "
-        "cleaning masks them.",
-        column=name,
-    )
-
-
-def _spike_issue(name: str, values: pd.Series, first_line: pd.Series) -> Issue | None:
+def _spike_issue(name: str, values: pd.Series, first_line: pd.Series, variable: str | None = None) -> Issue | None:
     """spike warning: readings that jump away and straight back, with their dates."""
-    spikes = qc.find_spikes(values, variable=name)
+    spikes = qc.find_spikes(values, variable=variable or name)
     if not spikes.any():
         return None
     cells = Cells.pick(values, first_line, spikes)
@@ -69,7 +58,7 @@ def _spike_issue(name: str, values: pd.Series, first_line: pd.Series) -> Issue |
     )
 
 
-def _flatline_issue(name: str, values: pd.Series, first_line: pd.Series) -> Issue | None:
+def _flatline_issue(name: str, values: pd.Series, first_line: pd.Series, variable: str | None = None) -> Issue | None:
     """flatline warning: runs of one unchanging value, naming the longest run's dates."""
     flat = qc.find_flatlines(values)
     if not flat.any():
@@ -96,12 +85,23 @@ def _flatline_issue(name: str, values: pd.Series, first_line: pd.Series) -> Issu
     )
 
 
-def qc_issues(frame: pd.DataFrame, first_line: pd.Series) -> list[Issue]:
-    """negative / spike / flatline warnings per column, with file lines and dates."""
-    issues: list[Issue] = []
+def qc_issues(
+    frame: pd.DataFrame,
+    first_line: pd.Series,
+    variables: Mapping[str, str] | None = None,
+    known_codes: pd.DataFrame | None = None,
+) -> list[Issue]:
+    """Screening findings (codes, absurd values, companions, out-of-range runs), then spike / flatline warnings
+    per column, judged as the variable declared for it (else its header).
+
+    Spikes and flat lines are looked for after the screened cells are masked, as cleaning does.
+    """
+    screen = screen_frame(frame, variables, known_codes=known_codes)
+    issues: list[Issue] = screen_issues(frame, first_line, screen, variables)
+    screened = frame.mask(screen.codes | screen.absurd | screen.companions | screen.out_of_range)
     for name in frame.columns:
-        for check in (_negative_issue, _spike_issue, _flatline_issue):
-            issue = check(name, frame[name], first_line)
+        for check in (_spike_issue, _flatline_issue):
+            issue = check(name, screened[name], first_line, (variables or {}).get(name))
             if issue is not None:
                 issues.append(issue)
     return issues
@@ -120,7 +120,17 @@ def few_days_issue(n_days: int) -> Issue | None:
     )
 
 
-def frame_warnings(daily: pd.DataFrame, first_line: pd.Series) -> list[Issue]:
-    """Every warning about an imported daily frame, in the order the report lists them."""
-    found = [gap_issue(daily.index), *qc_issues(daily, first_line), few_days_issue(len(daily))]
+def frame_warnings(
+    daily: pd.DataFrame,
+    first_line: pd.Series,
+    variables: Mapping[str, str] | None = None,
+    known_codes: pd.DataFrame | None = None,
+) -> list[Issue]:
+    """Every warning about an imported daily frame, in the order the report lists them (`variables`: declared;
+    `known_codes`: days a column held a fixed no-data code, read as missing, whose companions are suspect)."""
+    found = [
+        gap_issue(daily.index),
+        *qc_issues(daily, first_line, variables, known_codes),
+        few_days_issue(len(daily)),
+    ]
     return [issue for issue in found if issue is not None]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from core.data import qc
-from core.data.config import CleanConfig, CleanError
+from core.data.config import KEEP, MASK, CleanConfig, CleanError
 from core.data.qc import QcFlag
+from core.data.screen import Screen, screen_frame
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,6 +41,7 @@ class CleanFrame:
                 (QcFlag.MASKED_SPIKE, ("spike", "spikes")),
                 (QcFlag.MASKED_IMPOSSIBLE, ("impossible value", "impossible values")),
                 (QcFlag.MASKED_SENTINEL, ("no-data code", "no-data codes")),
+                (QcFlag.MASKED_COMPANION, ("companion value of a code", "companion values of codes")),
             ):
                 hit = flags == code
                 n_filled, n_left = int((hit & filled).sum()), int((hit & ~filled).sum())
@@ -58,6 +61,9 @@ class CleanFrame:
             n_flat = int((flags == QcFlag.FLATLINE).sum())
             if n_flat:
                 parts.append(f"{n_flat} {'day' if n_flat == 1 else 'days'} on a flat line (kept, check the sensor)")
+            n_kept = int((flags == QcFlag.OUT_OF_RANGE).sum())
+            if n_kept:
+                parts.append(f"{n_kept} out-of-range {'value' if n_kept == 1 else 'values'} kept (as you chose)")
             lines.append(f"{column}: " + (", ".join(parts) if parts else "no changes"))
         return lines
 
@@ -96,8 +102,10 @@ def _short_gaps(missing: np.ndarray, max_days: int) -> np.ndarray:
     return out
 
 
-def _clean_column(series: pd.Series, name: str, config: CleanConfig) -> tuple[pd.Series, np.ndarray]:
-    """Mask, fill and flag one variable; returns values and int8 QC codes."""
+def _clean_column(
+    series: pd.Series, name: str, config: CleanConfig, screened: Screen, decision: str
+) -> tuple[pd.Series, np.ndarray]:
+    """Mask, fill and flag one variable (`screened`: what screening found; `decision`: its out-of-range choice)."""
     flags = np.where(series.isna().to_numpy(), QcFlag.MISSING, QcFlag.OK).astype(np.int8)
     values = series.copy()
 
@@ -107,12 +115,17 @@ def _clean_column(series: pd.Series, name: str, config: CleanConfig) -> tuple[pd
         flags[hit_arr] = code
         values = values.mask(hit_arr)
 
-    mask(qc.find_sentinels(values), QcFlag.MASKED_SENTINEL)
-    if config.mask_impossible:
-        mask(qc.find_impossible(values, name), QcFlag.MASKED_IMPOSSIBLE)
+    mask(screened.codes[name], QcFlag.MASKED_SENTINEL)
+    mask(screened.absurd[name], QcFlag.MASKED_IMPOSSIBLE)  # absurd magnitudes go whatever mask_impossible says
+    mask(screened.companions[name], QcFlag.MASKED_COMPANION)
+    out_of_range = screened.out_of_range[name]
+    if config.mask_impossible and decision != KEEP:
+        mask(out_of_range, QcFlag.MASKED_IMPOSSIBLE)
+    else:
+        flags[out_of_range.to_numpy() & (flags == QcFlag.OK)] = QcFlag.OUT_OF_RANGE
     if config.mask_spikes:
         mask(qc.find_spikes(values, variable=name), QcFlag.MASKED_SPIKE)
-    flat = qc.find_flatlines(values).to_numpy() & (flags == QcFlag.OK)
+    flat = qc.find_flatlines(values).to_numpy() & (flags == QcFlag.OK)  # after masking: a code run is no flat line
     flags[flat] = QcFlag.FLATLINE
 
     missing = values.isna().to_numpy()
@@ -127,8 +140,17 @@ def _clean_column(series: pd.Series, name: str, config: CleanConfig) -> tuple[pd
     return values, flags
 
 
-def clean_daily(raw: pd.DataFrame, config: CleanConfig = CleanConfig()) -> CleanFrame:
+def clean_daily(
+    raw: pd.DataFrame,
+    config: CleanConfig = CleanConfig(),
+    out_of_range: Mapping[str, str] | None = None,
+    coded_elsewhere: pd.Series | None = None,
+) -> CleanFrame:
     """Put readings on a full daily calendar, mask QC failures, fill gaps <= max_gap_days, flag everything.
+
+    Logger codes, absurd magnitudes and their companion values are always masked; values outside a variable's
+    physical range follow the operator's choice in `out_of_range` (variable -> mask / keep / relative; mask
+    when unset). `coded_elsewhere` marks days another stored variable (not in `raw`) held a code.
 
     Masked cells (spike, impossible, sentinel) keep their mask code after being interpolated;
     cells left NaN are either in a gap longer than max_gap_days or before/after a variable's
@@ -144,10 +166,13 @@ def clean_daily(raw: pd.DataFrame, config: CleanConfig = CleanConfig()) -> Clean
         )
     calendar = pd.date_range(frame.index[0], frame.index[-1], freq="D", name="date")
     frame = frame.reindex(calendar)
+    decisions = dict(out_of_range or {})
+    screened = screen_frame(frame, decisions=decisions, coded_elsewhere=coded_elsewhere)
     values: dict[str, pd.Series] = {}
     flags: dict[str, np.ndarray] = {}
     for column in frame.columns:
-        values[column], flags[column] = _clean_column(frame[column], str(column), config)
+        decision = decisions.get(str(column), MASK)
+        values[column], flags[column] = _clean_column(frame[column], column, config, screened, decision)
     out_values = pd.DataFrame(values, index=calendar, columns=frame.columns).astype("float64")
     out_flags = pd.DataFrame(flags, index=calendar, columns=frame.columns).astype("int8")
     return CleanFrame(values=out_values, flags=out_flags, config=config)

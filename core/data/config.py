@@ -6,6 +6,14 @@ from dataclasses import asdict, dataclass, fields
 from numbers import Integral
 from typing import Any
 
+# What cleaning does with values outside a variable's physical range, as the operator decides per variable.
+MASK, KEEP, RELATIVE = "mask", "keep", "relative"
+OUT_OF_RANGE_DECISIONS: dict[str, str] = {
+    MASK: "mask them (treated as missing, short gaps interpolated)",
+    KEEP: "keep them as they are (flagged, used for training)",
+    RELATIVE: "the variable is relative (e.g. storage from a pool bottom): no lower limit",
+}
+
 
 class CleanError(ValueError):
     """The raw frame or the cleaning settings cannot be used; the message says why."""

@@ -9,14 +9,15 @@ per day) and checks (warnings about the frame); this module runs them in order.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
 from core.data import checks, dates, numbers, reading
 from core.data.daily import LINE, STAMP, to_daily
-from core.data.report import ERROR, Issue, ValidationReport, make_issue
+from core.data.report import ERROR, Issue, ValidationReport, make_issue, runs_text
+from core.data.screen import date_runs, find_companions
 from core.data.variables import guess_unit
 
 
@@ -30,6 +31,7 @@ class ReadOptions:
 
     date_column: str | None = None  # None: detect the date column automatically
     dayfirst: bool | None = None  # None: decide from unambiguous rows; ambiguous file -> error
+    variables: tuple[tuple[str, str], ...] = ()  # (column, variable) the operator declared: checks judge by these
 
 
 @dataclass(frozen=True, eq=False)
@@ -130,7 +132,7 @@ def _read(data: bytes, name: str, options: ReadOptions, draft: _Draft) -> pd.Dat
     draft.dayfirst = stamps.dayfirst
 
     value_cells = cells.drop(columns=[c for c in (date_column, time_column) if c])
-    values = _values(value_cells, lines, table.separator, name, date_column, draft)
+    values, codes = _values(value_cells, lines, table.separator, name, date_column, draft)
     valid = stamps.stamps.notna()
     if not valid.any():
         raise _Stop("no valid dates")
@@ -142,8 +144,21 @@ def _read(data: bytes, name: str, options: ReadOptions, draft: _Draft) -> pd.Dat
     draft.end = daily.frame.index[-1].date().isoformat()
     if draft.has_errors():
         return None
-    draft.issues += checks.frame_warnings(daily.frame, daily.first_line)
-    return daily.frame
+    declared = {c: v for c, v in options.variables if c in daily.frame.columns}
+    known_codes = codes[valid].groupby(stamps.stamps[valid].dt.normalize().to_numpy()).any()
+    known_codes.index = daily.frame.index
+    draft.issues = [_dated(issue, known_codes) if issue.code == "sentinel" else issue for issue in draft.issues]
+    draft.issues += checks.frame_warnings(daily.frame, daily.first_line, declared, known_codes)
+    # A fixed no-data code was read as missing, so its companions are too: cleaning could no longer see the code.
+    return daily.frame.mask(find_companions(known_codes, daily.frame))
+
+
+def _dated(issue: Issue, known_codes: pd.DataFrame) -> Issue:
+    """A no-data-code warning (found before dates were read) with the days its codes are on."""
+    if issue.column not in known_codes.columns:
+        return issue
+    runs = date_runs(known_codes[issue.column])
+    return replace(issue, runs=runs, message=f"{issue.message} Days: {runs_text(runs)}.")
 
 
 def _table(data: bytes, name: str, draft: _Draft) -> reading.Table:
@@ -179,10 +194,10 @@ def _date_column(cells: pd.DataFrame, options: ReadOptions, name: str, draft: _D
 
 def _values(
     cells: pd.DataFrame, lines: pd.Series, separator: str | None, name: str, date_column: str, draft: _Draft
-) -> pd.DataFrame:
-    """The numeric columns as floats; stops when the file has dates but no column of numbers."""
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The numeric columns as floats and where they held no-data codes; stops when no column holds numbers."""
     draft.decimal = numbers.detect_decimal(cells, separator)
-    values, issues = numbers.read_values(cells, lines, draft.decimal)
+    values, issues, codes = numbers.read_values(cells, lines, draft.decimal)
     draft.issues += issues
     draft.columns = tuple(values.columns)
     if values.columns.empty:
@@ -194,4 +209,4 @@ def _values(
                 "(e.g. level, inflow).",
             )
         )
-    return values
+    return values, codes

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from core.data.typed_numbers import NumberEntryError, parse_number_strict
+from core.data.variables import canonical_name, is_nonnegative
+
 SIDES = ("flood", "drought")  # flood: alert when above; drought: alert when below
 SEVERITIES = ("watch", "warning", "danger")
 
@@ -55,6 +58,11 @@ def check_level(level: OperatingLevel) -> None:
         )
     if level.value != level.value or level.value in (float("inf"), float("-inf")):
         raise LevelError(f"Level '{level.name}': value must be a finite number.")
+    if level.value < 0 and is_nonnegative(canonical_name(level.variable)):
+        raise LevelError(
+            f"Level '{level.name}': {level.value:g} is below zero, but {level.variable} cannot be negative; "
+            "check the sign and the unit."
+        )
 
 
 def check_unique_names(levels: list[OperatingLevel]) -> None:
@@ -102,9 +110,9 @@ def parse_level(spec: str, unit: str | None, variable: str) -> OperatingLevel:
             f"'{spec}': write a level as NAME=VALUE:SIDE:SEVERITY, e.g. 'Flood warning=313.5:flood:warning'."
         )
     try:
-        value = float(parts[0].replace(",", "."))
-    except ValueError:
-        raise LevelError(f"'{spec}': '{parts[0]}' is not a number.") from None
+        value = parse_number_strict(parts[0])
+    except NumberEntryError as exc:
+        raise LevelError(f"'{spec}': the value is not a number: {exc}") from None
     level = OperatingLevel(name.strip(), value, unit, parts[1].strip().lower(), parts[2].strip().lower(), variable)
     check_level(level)
     return level

@@ -129,16 +129,20 @@ def _sentinel_issue(column: str, numbers: pd.Series, lines: pd.Series, sentinel:
     )
 
 
-def _read_column(column: str, raw: pd.Series, lines: pd.Series, decimal: str) -> tuple[pd.Series | None, list[Issue]]:
-    """One column as floats (None when it is empty or text) and what was wrong with its cells."""
+def _read_column(
+    column: str, raw: pd.Series, lines: pd.Series, decimal: str
+) -> tuple[pd.Series | None, list[Issue], pd.Series]:
+    """One column as floats (None when it is empty or text), what was wrong with its cells, and its no-data codes."""
     numbers, missing, bad = to_numbers(raw, decimal)
     filled = int((~missing).sum())
     if filled == 0:
-        return None, [
-            make_issue(WARNING, "ignored_column", f"Column '{column}' is empty; it was ignored.", column=column)
-        ]
+        return (
+            None,
+            [make_issue(WARNING, "ignored_column", f"Column '{column}' is empty; it was ignored.", column=column)],
+            missing & False,
+        )
     if int(bad.sum()) / filled > 0.5:
-        return None, [_text_column_issue(column, raw, lines, bad, filled)]
+        return None, [_text_column_issue(column, raw, lines, bad, filled)], missing & False
     issues = []
     if bad.any():
         issues.append(_non_numeric_issue(column, raw, lines, bad))
@@ -148,16 +152,20 @@ def _read_column(column: str, raw: pd.Series, lines: pd.Series, decimal: str) ->
     if sentinel.any():
         issues.append(_sentinel_issue(column, numbers, lines, sentinel))
         numbers = numbers.mask(sentinel)
-    return numbers, issues
+    return numbers, issues, sentinel
 
 
-def read_values(cells: pd.DataFrame, lines: pd.Series, decimal: str) -> tuple[pd.DataFrame, list[Issue]]:
-    """Numeric columns as floats (no-data codes -> NaN), text columns dropped, and the bad cells reported."""
+def read_values(cells: pd.DataFrame, lines: pd.Series, decimal: str) -> tuple[pd.DataFrame, list[Issue], pd.DataFrame]:
+    """Numeric columns as floats (no-data codes -> NaN), text columns dropped, the bad cells reported, and which
+    cells held a no-data code (their companions in other columns are suspect)."""
     values: dict[str, pd.Series] = {}
+    codes: dict[str, pd.Series] = {}
     issues: list[Issue] = []
     for column in cells.columns:
-        numbers, found = _read_column(column, cells[column], lines, decimal)
+        numbers, found, sentinel = _read_column(column, cells[column], lines, decimal)
         issues += found
         if numbers is not None:
+            codes[column] = sentinel
             values[column] = numbers
-    return pd.DataFrame(values, index=cells.index, dtype="float64"), issues
+    frame = pd.DataFrame(values, index=cells.index, dtype="float64")
+    return frame, issues, pd.DataFrame(codes, index=cells.index, columns=frame.columns, dtype=bool)

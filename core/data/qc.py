@@ -7,7 +7,7 @@ from enum import IntEnum
 import numpy as np
 import pandas as pd
 
-from core.data.variables import canonical_name, daily_aggregate, is_nonnegative
+from core.data.variables import canonical_name, daily_aggregate, physical_range
 
 
 class QcFlag(IntEnum):
@@ -20,6 +20,8 @@ class QcFlag(IntEnum):
     MASKED_SENTINEL = 4
     MISSING = 5
     FLATLINE = 6  # flag only: the value is kept
+    MASKED_COMPANION = 7  # a value written on a day another column holds a logger code
+    OUT_OF_RANGE = 8  # flag only: outside the variable's physical range, kept because the operator said so
 
     @property
     def label(self) -> str:
@@ -27,7 +29,12 @@ class QcFlag(IntEnum):
         return self.name.lower()
 
 
-MASKED_FLAGS = (QcFlag.MASKED_SPIKE, QcFlag.MASKED_IMPOSSIBLE, QcFlag.MASKED_SENTINEL)  # cleaned value is NaN here
+MASKED_FLAGS = (  # cleaned value is NaN here (or interpolated over)
+    QcFlag.MASKED_SPIKE,
+    QcFlag.MASKED_IMPOSSIBLE,
+    QcFlag.MASKED_SENTINEL,
+    QcFlag.MASKED_COMPANION,
+)
 
 SENTINELS: tuple[float, ...] = (-9999.0, -999.0, 9999.0, -99999.0, 99999.0)
 
@@ -50,12 +57,12 @@ def find_sentinels(values: pd.Series) -> pd.Series:
     return numbers.isin(SENTINELS).astype(bool)
 
 
-def find_impossible(values: pd.Series, variable: str) -> pd.Series:
-    """Mark negatives of quantities that cannot be negative (storage, rainfall, release)."""
-    if not is_nonnegative(canonical_name(variable)):
-        return _false_like(values)
+def find_impossible(values: pd.Series, variable: str, *, relative: bool = False) -> pd.Series:
+    """Mark values outside the physical range of the variable's kind: negative storage, rainfall or release,
+    elevations below any plausible bed; a variable declared relative may go below zero."""
+    low, high = physical_range(canonical_name(variable), relative=relative)
     numbers = pd.to_numeric(values, errors="coerce")
-    return (numbers < 0).fillna(False).astype(bool)
+    return ((numbers < low) | (numbers > high)).fillna(False).astype(bool)
 
 
 def _runs(mask: np.ndarray, key: np.ndarray) -> list[tuple[int, int]]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from core.data.report import ERROR, SEPARATOR_NAMES, WARNING, Issue, lines_text, make_issue, verb
+from core.data.report import ERROR, SEPARATOR_NAMES, WARNING, Issue, lines_text, make_issue, plural, verb
 
 SEPARATORS = ("\t", ";", ",", "|")  # tie-break order: a comma may be a decimal mark, the others not
 NO_TABLE = "The file has no header line or data. Upload a CSV with a header line and one row per date."
@@ -79,8 +79,8 @@ def decode(data: bytes) -> Decoded:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         with contextlib.suppress(UnicodeDecodeError):
             return Decoded(data.decode("utf-16"), "utf-16")
-    if b"\x00" in data[:4096]:
-        return Decoded(None, None, _NOT_TEXT["binary"])
+    if b"\x00" in data:
+        return _with_nul(data)
     text, encoding = _decode_8bit(data)
     sample = text[:20000]
     if _control_count(sample) > max(3, len(sample) // 100):
@@ -88,6 +88,39 @@ def decode(data: bytes) -> Decoded:
     if re.match(r"\s*<(!doctype|html|\?xml)", sample, re.IGNORECASE):
         return Decoded(None, None, _NOT_TEXT["html"])
     return Decoded(text, encoding)
+
+
+def _utf16_order(data: bytes) -> str | None:
+    """'utf-16-le' / 'utf-16-be' when the bytes look like UTF-16 text written without a BOM (every other byte 0)."""
+    sample = data[:4096]
+    even, odd = sample[0::2], sample[1::2]
+    if not odd:
+        return None
+    if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.05 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.05 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+def _with_nul(data: bytes) -> Decoded:
+    """Bytes holding NUL (0) bytes: UTF-16 without a BOM, a text file with a few stray NULs, or binary data."""
+    order = _utf16_order(data)
+    if order is not None:
+        with contextlib.suppress(UnicodeDecodeError):
+            return Decoded(data.decode(order), order)
+    nuls = data.count(b"\x00")
+    if nuls > max(16, len(data) // 100):
+        return Decoded(None, None, _NOT_TEXT["binary"] + f" (It holds {nuls:,} NUL bytes, byte value 0.)")
+    first = data.index(b"\x00")
+    line = data.count(b"\n", 0, first) + 1
+    return Decoded(
+        None,
+        None,
+        f"Line {line} contains a NUL byte (byte value 0, at byte {first:,}; {plural(nuls, 'NUL byte')} in the file). "
+        "A text CSV never holds one: it is usually left by a logger or an interrupted copy. Delete it (a text editor "
+        "shows it as a blank or '^@') and upload the file again.",
+    )
 
 
 def _decode_8bit(data: bytes) -> tuple[str, str]:
@@ -115,8 +148,11 @@ def _control_count(sample: str) -> int:
 
 
 def _field_counts(lines: list[str], sep: str) -> list[int]:
-    """Number of fields on each sample line when split on `sep` (quotes respected)."""
-    return [len(row) for row in csv.reader(lines, delimiter=sep)]
+    """Number of fields on each sample line when split on `sep` (quotes respected while the CSV reader can)."""
+    try:
+        return [len(row) for row in csv.reader(lines, delimiter=sep)]
+    except csv.Error:  # e.g. an over-long cell; split_table names the line
+        return [line.count(sep) + 1 for line in lines]
 
 
 def sniff_separator(lines: list[str]) -> str | None:
@@ -165,20 +201,34 @@ def split_table(text: str) -> Table | str:
     rows: list[list[str]] = []
     line_numbers: list[int] = []
     previous_end = 0
-    for record in reader:
-        start = previous_end + 1 + skip
-        previous_end = reader.line_num
-        cells = [c.strip() for c in record]
-        if not any(cells):
-            continue
-        if header is None:
-            header = cells
-            continue
-        rows.append(cells)
-        line_numbers.append(start)
+    try:
+        for record in reader:
+            start = previous_end + 1 + skip
+            previous_end = reader.line_num
+            cells = [c.strip() for c in record]
+            if not any(cells):
+                continue
+            if header is None:
+                header = cells
+                continue
+            rows.append(cells)
+            line_numbers.append(start)
+    except csv.Error as exc:
+        return _csv_error(exc, previous_end + 1 + skip)
     if header is None:
         return NO_TABLE
     return Table(header, rows, line_numbers, sep)
+
+
+def _csv_error(exc: csv.Error, line: int) -> str:
+    """Why the CSV reader stopped at `line`, in words: an over-long cell is nearly always an unclosed quote."""
+    if "field larger than field limit" in str(exc):
+        return (
+            f"Line {line} starts a cell longer than {csv.field_size_limit():,} characters, the most a CSV cell may "
+            'hold. Nearly always a quote (") opened there is never closed, so the rest of the file reads as one '
+            "cell: close or remove that quote and upload the file again."
+        )
+    return f"Line {line} cannot be read as CSV ({exc}). Fix that line and upload the file again."
 
 
 def _ragged_issue(table: Table, overflow: list[int]) -> Issue:
@@ -216,20 +266,27 @@ def shape_table(table: Table) -> tuple[list[str], list[list[str]], list[Issue]]:
 def name_columns(header: list[str]) -> tuple[list[str], list[Issue]]:
     """Fill empty header names and make duplicates unique, so every column can be addressed."""
     names: list[str] = []
+    seen: dict[str, int] = {}  # name ignoring case -> position of the first column so named
     issues: list[Issue] = []
-    for i, name in enumerate(header):
-        name = name.strip() or f"column_{i + 1}"
-        if name in names:
+    for i, written in enumerate(header):
+        name = written.strip() or f"column_{i + 1}"
+        key = name.casefold()
+        if key in seen:
+            first = seen[key]
             new = f"{name}_{i + 1}"
             issues.append(
                 make_issue(
                     WARNING,
                     "duplicate_column",
-                    f"Two columns are named '{name}'; the second (column {i + 1}) is called '{new}'.",
+                    f"Columns {first + 1} ('{header[first].strip()}') and {i + 1} ('{written.strip()}') have the same "
+                    f"name; column {i + 1} is read as '{new}'. Rename one of them in the file if they hold different "
+                    "variables.",
                     column=new,
+                    examples=(header[first].strip(), written.strip()),
                 )
             )
             name = new
+        seen.setdefault(name.casefold(), i)
         names.append(name)
     return names, issues
 

@@ -21,6 +21,22 @@ SEPARATOR_NAMES = {"\t": "tab", ";": "semicolon", ",": "comma", "|": "pipe"}
 
 
 @dataclass(frozen=True)
+class DateRun:
+    """Consecutive days a finding covers: its first and last day, so an operator can find it in the record."""
+
+    first: str  # ISO date
+    last: str
+    days: int
+    value: float | None = None  # the one value the run holds (a logger code), when it holds one
+
+    def text(self) -> str:
+        """'2021-03-02 to 2021-03-07 (6 days)' or '2021-06-30' for a single day."""
+        if self.first == self.last:
+            return self.first
+        return f"{self.first} to {self.last} ({self.days} days)"
+
+
+@dataclass(frozen=True)
 class Issue:
     """One problem found in the file, phrased so the user knows where it is and what to do."""
 
@@ -31,12 +47,14 @@ class Issue:
     rows: tuple[int, ...] = ()  # file line numbers (header = line 1), at most 20
     count: int = 0
     examples: tuple[str, ...] = ()
+    runs: tuple[DateRun, ...] = ()  # first and last day of each stretch the finding covers (QC findings)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for the UI, the CLI's --json output and stored import records."""
         data = asdict(self)
         data["rows"] = list(self.rows)
         data["examples"] = list(self.examples)
+        data["runs"] = [asdict(run) for run in self.runs]
         return data
 
 
@@ -125,6 +143,15 @@ class ValidationReport:
 # --------------------------------------------------------------------------- message wording
 
 
+def runs_text(runs: Iterable[DateRun], limit: int = 3) -> str:
+    """'2021-03-02 to 2021-03-07 (6 days), 2021-06-30 (and 2 more runs)': where a finding is, by date."""
+    runs = list(runs)
+    text = ", ".join(run.text() for run in runs[:limit])
+    if len(runs) > limit:
+        text += f" (and {plural(len(runs) - limit, 'more run')})"
+    return text
+
+
 def lines_text(rows: Iterable[int], count: int | None = None) -> str:
     """'line 5' / 'lines 5, 9, 12 (and 40 more)', so a message says where to look without listing thousands."""
     rows = [int(r) for r in rows]
@@ -176,6 +203,7 @@ def make_issue(
     rows: Iterable[int] = (),
     count: int | None = None,
     examples: tuple[str, ...] = (),
+    runs: Iterable[DateRun] = (),
 ) -> Issue:
     """An Issue with rows capped at MAX_ROWS_LISTED and count defaulting to all rows, so reports stay small."""
     rows_list = [int(r) for r in rows]
@@ -187,6 +215,7 @@ def make_issue(
         rows=tuple(rows_list[:MAX_ROWS_LISTED]),
         count=len(rows_list) if count is None else int(count),
         examples=examples,
+        runs=tuple(runs),
     )
 
 

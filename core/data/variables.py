@@ -68,6 +68,11 @@ def _tokens(column: str) -> list[str]:
     return [t for t in re.split(r"[^0-9a-zA-Z³]+", text.lower()) if t]
 
 
+def header_words(column: str) -> list[str]:
+    """The lower-case words of a header, as the variable and unit guesses read them."""
+    return _tokens(column)
+
+
 def canonical_name(column: str) -> str:
     """Map a logger header to a canonical variable name, or a tidy slug when it is unknown."""
     tokens = _tokens(column)
@@ -97,6 +102,25 @@ def is_nonnegative(variable: str) -> bool:
     """True for quantities that cannot physically be below zero (storage, rainfall, release)."""
     kind = KINDS.get(variable)
     return bool(kind and kind.nonnegative)
+
+
+# Water surface elevations no reservoir can have, in any unit the app meets: below the Dead Sea shore (-430 m,
+# -1412 ft) or above Everest (8849 m, 29032 ft). The foot figures bound both units, so no unit has to be known.
+LEVEL_BOUNDS = (-1412.0, 29032.0)
+
+
+def physical_range(variable: str, *, relative: bool = False) -> tuple[float, float]:
+    """(lowest, highest) value the variable's kind can physically take; a relative variable has no lower bound.
+
+    Quantities that cannot be negative start at 0 unless the operator declared them relative (storage counted from
+    a pool bottom goes negative); elevations are bounded by LEVEL_BOUNDS; anything else is unbounded.
+    """
+    low, high = -float("inf"), float("inf")
+    if variable == "level":
+        low, high = LEVEL_BOUNDS
+    elif is_nonnegative(variable):
+        low = 0.0
+    return (-float("inf") if relative else low), high
 
 
 def daily_aggregate(variable: str) -> str:

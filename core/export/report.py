@@ -10,6 +10,7 @@ import pandas as pd
 from core import charts
 from core.data.levels import OperatingLevel
 from core.export import files
+from core.forecast import risk
 from core.forecast.issue import Forecast
 from core.model.uncertainty import BANDS
 
@@ -54,9 +55,43 @@ def risk_columns(forecast: Forecast) -> dict[str, list[Any]]:
     return cols
 
 
+def converted_columns(forecast: Forecast, bands: Sequence[int] = BANDS) -> dict[str, list[Any]]:
+    """With a curve: the forecast in its other variable ('level (ft)', 'level lower 80% (ft)', ...), per day."""
+    conv = forecast.converted
+    if conv is None:
+        return {}
+    unit = f" ({conv.unit})" if conv.unit else ""
+    cols: dict[str, list[Any]] = {f"{conv.variable}{unit}": [p.value for p in conv.points]}
+    for band in bands:
+        if conv.points[0].lower_50 is None:
+            break
+        for side in ("lower", "upper"):
+            cols[f"{conv.variable} {side} {band}%{unit}"] = [getattr(p, f"{side}_{band}") for p in conv.points]
+    return cols
+
+
+def exceedance_frame(forecast: Forecast) -> pd.DataFrame:
+    """Days x levels: the chance (in %) of being beyond each level on each forecast day (empty without bands)."""
+    if not forecast.exceedance:
+        return pd.DataFrame()
+    levels = {lv["name"]: lv for lv in forecast.levels}
+    unit = f" {forecast.unit}" if forecast.unit else ""
+    frame = pd.DataFrame(
+        {
+            files.DATE_COLUMN: [p.date for p in forecast.points],
+            files.LEAD_COLUMN: [p.lead for p in forecast.points],
+        }
+    )
+    for name, probs in forecast.exceedance.items():
+        lv = levels.get(name, {})
+        side = "above" if lv.get("side") == "flood" else "below"
+        frame[f"{name} ({side} {float(lv.get('value', 'nan')):g}{unit})"] = [round(100 * p, 1) for p in probs]
+    return frame
+
+
 def table(forecast: Forecast) -> pd.DataFrame:
-    """The forecast table with bands and exceedance probabilities."""
-    frame = files.forecast_table(forecast, risk_columns(forecast))
+    """The forecast table with bands, exceedance probabilities and, with a curve, the converted variable."""
+    frame = files.forecast_table(forecast, {**risk_columns(forecast), **converted_columns(forecast)})
     numeric = frame.select_dtypes("number").columns.drop("lead_days", errors="ignore")
     frame[numeric] = frame[numeric].round(4)  # a tenth of a millimetre is past any gauge's precision
     return frame
@@ -73,8 +108,12 @@ def header_lines(forecast: Forecast) -> list[str]:
     ]
     if forecast.alert:
         lines.append(f"alert: {forecast.alert['state']} - {forecast.alert['reason']}")
+    lines += risk.side_lines(forecast.alerts)
     if forecast.bands_note:
         lines.append(f"note: {forecast.bands_note}")
+    if forecast.converted is not None:
+        c = forecast.converted
+        lines.append(f"also as: {c.variable}" + (f" ({c.unit})" if c.unit else "") + f", via the {c.via}")
     return lines
 
 

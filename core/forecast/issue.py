@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from core.data.variables import canonical_name, is_nonnegative
-from core.model.history import residual_history
+from core.model.history import IssuedForecasts, issued_forecasts
 from core.model.uncertainty import BANDS, Calibration, recent_change
 from core.model.windows import latest_window
 from core.store.versions import LoadedModel
@@ -36,6 +36,25 @@ class ForecastPoint:
 
 
 @dataclass(frozen=True)
+class Converted:
+    """A forecast's days in the other variable of the reservoir's curve (storage given as level, or back)."""
+
+    variable: str
+    unit: str | None
+    via: str  # where the conversion comes from, e.g. "storage-elevation curve (dam_curve.csv)"
+    last_observed: float | None
+    points: tuple[ForecastPoint, ...]
+
+    def day_fields(self, point: ForecastPoint) -> dict[str, float | None]:
+        """One day's converted value and bands under the variable's name ('level', 'level_lower_80', ...)."""
+        out: dict[str, float | None] = {self.variable: point.value}
+        for key in ("lower_50", "upper_50", "lower_80", "upper_80", "lower_95", "upper_95", "observed"):
+            if getattr(point, key) is not None:
+                out[f"{self.variable}_{key}"] = getattr(point, key)
+        return out
+
+
+@dataclass(frozen=True)
 class Forecast:
     """A forecast as issued: which model, from which day, for which days, how uncertain, how risky."""
 
@@ -52,13 +71,24 @@ class Forecast:
     alert: dict[str, Any] | None = None
     levels: tuple[dict[str, Any], ...] = ()
     attention: dict[str, list] | None = None  # {"dates": input days, "weights": summing to 1} for attention nets
+    converted: Converted | None = None  # the days in the curve's other variable, when the reservoir has a curve
+    alerts: dict[str, Any] | None = None  # side -> core.forecast.risk.SideAlert ("flood", "drought"); JSON: dicts
     samples: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form used by the CLI: `forecast` is a list of day objects with value and bands."""
-        out = asdict(replace(self, samples=None))
+        """JSON form used by the CLI: `forecast` is a list of day objects with value and bands.
+
+        With a curve, each day also carries the converted variable by name ("level": 201.43, "level_lower_80",
+        ...) and `converted` says which variable, unit and curve.
+        """
+        out = asdict(replace(self, samples=None, converted=None))
         out.pop("samples")
         out["forecast"] = out.pop("points")
+        if self.converted is not None:
+            c = self.converted
+            for day, point in zip(out["forecast"], c.points, strict=True):
+                day.update(c.day_fields(point))
+            out["converted"] = {"variable": c.variable, "unit": c.unit, "via": c.via, "last_observed": c.last_observed}
         return out
 
     def frame(self) -> pd.DataFrame:
@@ -149,19 +179,25 @@ def issue(
 def calibration_on(loaded: LoadedModel, values: pd.DataFrame, day: pd.Timestamp) -> Calibration | None:
     """The version's calibration as it stood on `day`: adapted to the errors of forecasts whose truth was known then.
 
-    The residual history is one batched predict over the issue days since validation start (at most
-    window_days + horizon back); truths after `day` in `values` are never read.
+    The residual history covers at most window_days + horizon issue days back; rows after `day` in
+    `values` are cut off before it, so no later truth is read.
     """
-    calib, cfg = loaded.calibration, loaded.config
+    calib = loaded.calibration
     if calib is None or calib.adaptive is None:
         return calib
-    val_start = pd.Timestamp(loaded.meta["data"]["splits"]["val"][0])
-    start = max(val_start, day - pd.Timedelta(days=calib.adaptive.window_days + cfg.horizon))
-    end = day - pd.Timedelta(days=1)
-    history = residual_history(
-        loaded.model, loaded.scaling, values, cfg.target, cfg.n_steps, cfg.horizon, calib, start, end
-    )
-    return calib.at(history, day)
+    since = day - pd.Timedelta(days=calib.adaptive.window_days + loaded.config.horizon)
+    forecasts = version_forecasts(loaded, values.loc[:day], since, day - pd.Timedelta(days=1))
+    return calib.at(forecasts.residuals(calib), day)
+
+
+def version_forecasts(
+    loaded: LoadedModel, values: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp
+) -> IssuedForecasts:
+    """The version's forecasts issued from start (never before its validation period) to end, with known truths."""
+    cfg = loaded.config
+    if "val" in loaded.record.splits:  # earlier forecasts are of days the model trained on
+        start = max(start, pd.Timestamp(loaded.record.splits["val"][0]))
+    return issued_forecasts(loaded.model, loaded.scaling, values, cfg.target, cfg.n_steps, cfg.horizon, start, end)
 
 
 def _issue_day(values: pd.DataFrame, inputs: np.ndarray, as_of: str | pd.Timestamp | None) -> pd.Timestamp:

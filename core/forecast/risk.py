@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from core.data.levels import SEVERITIES, OperatingLevel
+from core.data.levels import SEVERITIES, SIDES, OperatingLevel
 from core.data.variables import canonical_name
 from core.forecast.issue import Forecast
+from core.jsonio import AsDict
 
 DEFAULT_TRIGGER = 0.20  # alert when the chance of crossing a level within the horizon is at least this
 LIKELY = 0.5  # "likely crossed" = more likely than not
@@ -83,14 +84,77 @@ def alert_state(
     }
 
 
+@dataclass(frozen=True)
+class SideAlert(AsDict):
+    """The alert state of one side (flood: above the lines, drought: below them), kept apart so both can be raised."""
+
+    side: str
+    state: str  # normal, watch, warning, danger; or "no levels" / "unknown" when it cannot be judged
+    reason: str
+    level: str | None = None
+    value: float | None = None
+    probability: float = 0.0
+    date: str | None = None
+    days_until_likely: int | None = None
+
+    @property
+    def raised(self) -> bool:
+        """True when a level on this side passed the trigger."""
+        return self.state in SEVERITIES
+
+    def words(self) -> str:
+        """'flood WARNING' or 'drought: no levels', for one-line summaries."""
+        return f"{self.side} {self.state.upper()}" if self.raised else f"{self.side}: {self.state}"
+
+
+def side_alerts(
+    forecast: Forecast, levels: Sequence[OperatingLevel], trigger: float = DEFAULT_TRIGGER
+) -> dict[str, SideAlert]:
+    """The alert rule applied to each side's levels on its own: {"flood": SideAlert, "drought": SideAlert}."""
+    out = {}
+    for side in SIDES:
+        mine = [lv for lv in levels if lv.side == side]
+        state = alert_state(forecast, mine, trigger)
+        if state["state"] == "no levels":
+            state["reason"] = f"No {side} levels are set for {forecast.target}."
+        fields = ("level", "value", "probability", "date", "days_until_likely")
+        out[side] = SideAlert(side, state["state"], state["reason"], **{k: state.get(k) for k in fields if k in state})
+    return out
+
+
+def raised(alerts: Mapping[str, SideAlert] | None) -> list[SideAlert]:
+    """The sides whose alert is raised, most severe first."""
+    hits = [a for a in (alerts or {}).values() if a.raised]
+    return sorted(hits, key=lambda a: (-RANK[a.state], -a.probability))
+
+
+def both_sides_words(alerts: Mapping[str, SideAlert] | None) -> str | None:
+    """'Alerts on both sides: flood WARNING and drought WATCH' when both are raised, else None."""
+    hits = raised(alerts)
+    if len(hits) < 2:
+        return None
+    return "Alerts on both sides: " + " and ".join(a.words() for a in hits)
+
+
+def side_lines(alerts: Mapping[str, SideAlert] | None) -> list[str]:
+    """The per-side alert lines the CLI and the CSV header print under the overall 'alert:' line."""
+    if not alerts:
+        return []
+    both = both_sides_words(alerts)
+    lines = [both] if both else []
+    return lines + [f"alert {a.side}: {a.state.upper() if a.raised else a.state} - {a.reason}" for a in alerts.values()]
+
+
 def assess(forecast: Forecast, levels: Sequence[OperatingLevel], trigger: float = DEFAULT_TRIGGER) -> Forecast:
-    """The forecast with exceedance probabilities and the alert attached (levels of other variables ignored)."""
+    """The forecast with exceedance probabilities, the alert (most severe overall) and the alert per side attached
+    (levels of other variables ignored)."""
     mine = applicable(levels, forecast.target)
     probs = exceedance(forecast.samples, mine) if forecast.samples is not None else None
     return replace(
         forecast,
         exceedance=probs,
         alert=alert_state(forecast, mine, trigger),
+        alerts=side_alerts(forecast, mine, trigger),
         levels=tuple(lv.to_dict() for lv in mine),
     )
 

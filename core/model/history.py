@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -10,28 +10,34 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from core.model.preprocess import Scaling
 from core.model.uncertainty import Calibration, ResidualHistory, recent_change, scaled_residuals
+from core.model.zoo.base import Forecaster
 
 
-class Predicts(Protocol):
-    """Any zoo member (typed structurally: core.model.zoo imports the training code, which imports this)."""
+@dataclass(frozen=True)
+class IssuedForecasts:
+    """Every forecast a model would have issued over a span, in target units, with the truth known so far."""
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """Scaled changes, shape (n, horizon)."""
-        ...
+    issued: np.ndarray  # (n,) datetime64[D], ascending
+    forecast: np.ndarray  # (n, horizon) target units
+    truth: np.ndarray  # (n, horizon) NaN where not (yet) observed
+    change: np.ndarray  # (n,) mean absolute daily change over each input window (the band scale)
+
+    def residuals(self, calib: Calibration) -> ResidualHistory:
+        """Scaled residuals by issue day, the sample the adaptive bands are drawn from."""
+        return ResidualHistory(self.issued, scaled_residuals(self.truth, self.forecast, self.change, calib))
 
 
-def residual_history(
-    model: Predicts,
+def issued_forecasts(
+    model: Forecaster,
     scaling: Scaling,
     values: pd.DataFrame,
     target: str,
     n_steps: int,
     horizon: int,
-    calib: Calibration,
     start: pd.Timestamp,
     end: pd.Timestamp,
-) -> ResidualHistory:
-    """Scaled residuals of the forecasts issued from start to end, in one batched predict.
+) -> IssuedForecasts:
+    """The forecasts issued on each day from start to end with a complete input window, in one batched predict.
 
     Unlike training windows, a forecast whose later lead days are not observed yet is kept (NaN
     truth), so the lead-1 error of yesterday's forecast counts today.
@@ -40,7 +46,8 @@ def residual_history(
     series = values[target].to_numpy(dtype=float)
     positions = _issue_positions(inputs, values.index, n_steps, start, end)
     if len(positions) == 0:
-        return ResidualHistory(np.zeros(0, "datetime64[D]"), np.zeros((0, horizon)))
+        empty = np.zeros((0, horizon))
+        return IssuedForecasts(np.zeros(0, "datetime64[D]"), empty, empty, np.zeros(0))
     X = sliding_window_view(inputs, (n_steps, inputs.shape[1]))[:, 0][positions - n_steps + 1]
     X = np.ascontiguousarray(X, dtype=np.float32)
     padded = np.concatenate([series, np.full(horizon, np.nan)])
@@ -49,7 +56,7 @@ def residual_history(
     forecast = base[:, None] + np.asarray(model.predict(X), dtype=float) * scaling.delta_scale
     change = recent_change(X, scaling.delta_scale, scaling.change_column)
     issued = values.index[positions].values.astype("datetime64[D]")
-    return ResidualHistory(issued, scaled_residuals(truth, forecast, change, calib))
+    return IssuedForecasts(issued, forecast, truth, change)
 
 
 def _issue_positions(

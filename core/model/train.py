@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -14,9 +14,10 @@ from core.data.variables import canonical_name, is_nonnegative
 from core.model import zoo
 from core.model.config import TrainConfig, TrainError
 from core.model.evaluate import compare
+from core.model.history import issued_forecasts
 from core.model.preprocess import Scaling, fit_scaling
 from core.model.splits import SplitBounds, split_bounds
-from core.model.uncertainty import METHODS, Calibration, calibrate, coverage, recent_change
+from core.model.uncertainty import METHODS, AdaptiveConfig, Calibration, calibrate, coverage, recent_change
 from core.model.windows import WindowSet, make_windows
 from core.model.zoo import EpochHook, StopHook
 
@@ -117,8 +118,13 @@ def fit(
         calib = calibrate(val.truth, val_pred, val_change, scaling.delta_scale, method, nonneg)
         by_method[method] = coverage(test.truth, calib.bands(test_pred, test_change))
         if method == config.interval_method:
-            calibration = calib
-    metrics["coverage"] = by_method[config.interval_method]
+            calibration = replace(calib, adaptive=AdaptiveConfig())
+    # The stored coverage is the adaptive bands' (what forecasts and hindcasts issue); static ones kept for contrast.
+    errors = issued_forecasts(
+        model, scaling, values, config.target, config.n_steps, config.horizon, bounds.val_start, bounds.end
+    ).residuals(calibration)
+    by_method["adaptive"] = coverage(test.truth, calibration.bands_at(errors, test.issued, test_pred, test_change))
+    metrics["coverage"] = by_method["adaptive"]
     metrics["coverage_by_method"] = by_method
     return TrainResult(
         model=model,

@@ -9,7 +9,8 @@ The validation period is not the test regime (a static validation calibration he
 39-65 % per reservoir), so bands adapt: on each issue day the residuals are those of the forecasts
 whose truth is known by that day (a lead-h forecast issued h or more days earlier) over the last
 `window_days` (one seasonal cycle), with the validation residuals as the prior while fewer are
-known. Measured against ACI and quantile tracking in the research notes (FINDINGS.md).
+known. Chosen over ACI and quantile tracking in the issue-10 research (one knob, stateless: a hindcast equals
+the live forecast); bench/RESULTS.md holds the measured coverage.
 """
 
 from __future__ import annotations

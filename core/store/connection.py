@@ -19,7 +19,7 @@ from core.jsonio import JSONError, clean, dumps
 DB_NAME = "sentinel.db"
 MODELS_DIR = "models"
 ENV_WORKSPACE = "SENTINEL_WORKSPACE"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_S = 30.0
 _STILL_ACTIVE = 259  # Windows exit code of a process that has not ended
 
@@ -195,6 +195,20 @@ CREATE TABLE IF NOT EXISTS jobs (
     progress TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_res ON jobs(reservoir_id, status);
+CREATE TABLE IF NOT EXISTS revisions (
+    id INTEGER PRIMARY KEY,
+    reservoir_id INTEGER NOT NULL REFERENCES reservoirs(id),
+    variable TEXT NOT NULL,
+    start TEXT NOT NULL,
+    end TEXT NOT NULL,
+    value REAL,
+    reason TEXT NOT NULL,
+    user TEXT NOT NULL,
+    time TEXT NOT NULL,
+    undone TEXT,
+    undone_by TEXT
+);
+CREATE INDEX IF NOT EXISTS revisions_res ON revisions(reservoir_id, variable);
 CREATE TABLE IF NOT EXISTS epochs (
     job_id INTEGER NOT NULL REFERENCES jobs(id),
     epoch INTEGER NOT NULL,
@@ -212,8 +226,14 @@ def _add_job_progress(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE jobs ADD COLUMN progress TEXT")
 
 
+def _add_revisions(conn: sqlite3.Connection) -> None:
+    """Version 2 -> 3: the revisions table (operator edits over the raw readings); created by _SCHEMA above,
+    which runs first, so an upgraded database has it already and nothing else changes."""
+    conn.execute("SELECT COUNT(*) FROM revisions").fetchone()
+
+
 # version N -> function upgrading a version-N database to N+1 (run inside the schema transaction).
-_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _add_job_progress}
+_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _add_job_progress, 2: _add_revisions}
 
 
 class StoreBase:

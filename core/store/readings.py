@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.data.units import UnitError, conversion_text, normalize_unit
 from core.data.variables import canonical_name
 from core.jsonio import AsDict, loads
 from core.store.connection import StoreBase, StoreError, now_utc, to_json
@@ -311,11 +312,12 @@ class ReadingsStore(StoreBase):
                 names.append(column)
                 continue
             names.append(row["name"])
-            if unit is not None and row["unit"] is not None and unit != row["unit"]:
+            if unit is not None and row["unit"] is not None and normalize_unit(unit) != normalize_unit(row["unit"]):
+                hint = _conversion_hint(unit, row["unit"])
                 raise StoreError(
                     f"Reservoir '{reservoir}', variable '{row['name']}': this file gives unit '{unit}' but the "
-                    f"workspace stores '{row['unit']}'. Convert the column to {row['unit']} (or map it to another "
-                    f"variable) and upload again; nothing was imported."
+                    f"workspace stores '{row['unit']}'. Convert the column to {row['unit']}{hint} "
+                    "(or map it to another variable) and upload again; nothing was imported."
                 )
             if (unit is not None and row["unit"] is None) or (source is not None and row["source_column"] is None):
                 conn.execute(
@@ -534,3 +536,11 @@ class ReadingsStore(StoreBase):
                 (rid,),
             ).fetchall()
         return [_audit_dict(r) for r in rows]
+
+
+def _conversion_hint(given: str, stored: str) -> str:
+    """' (1 ft = 0.3048 m)' when the app knows both units, so the operator sees the factor to apply."""
+    try:
+        return f" ({conversion_text(given, stored)})"
+    except UnitError:
+        return ""

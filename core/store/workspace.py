@@ -6,6 +6,8 @@
 * core.store.connection: errors, the folder rule, connections, transactions, schema and migrations;
 * core.store.readings: reservoirs, variables, merge (its rules are in that module's docstring), readings,
   uploads, audit;
+* core.store.revisions: operator revisions over the raw readings (who, when, why, undo); ``readings()``
+  returns the revised series unless ``raw=True``;
 * core.store.meta: per-reservoir metadata and operating levels;
 * core.store.versions: model versions, rows and files (save, load with checks, activate, delete);
 * core.store.jobs: background job rows, epochs, progress, stop requests, crash detection.
@@ -37,7 +39,8 @@ from core.store.jobs import (
     JobStore,
 )
 from core.store.meta import MetaStore
-from core.store.readings import MergeResult, ReadingsStore, ReservoirInfo, UploadInfo, VariableInfo
+from core.store.readings import MergeResult, ReservoirInfo, UploadInfo, VariableInfo
+from core.store.revisions import Revision, RevisionStore
 from core.store.versions import LoadedModel, ModelVersion, VersionError, VersionStore, beats_active
 
 __all__ = [
@@ -57,6 +60,7 @@ __all__ = [
     "MergeResult",
     "ModelVersion",
     "ReservoirInfo",
+    "Revision",
     "StoreError",
     "UnknownReservoir",
     "UploadInfo",
@@ -69,5 +73,5 @@ __all__ = [
 ]
 
 
-class Workspace(ReadingsStore, MetaStore, VersionStore, JobStore):
+class Workspace(RevisionStore, MetaStore, VersionStore, JobStore):
     """A workspace folder: ``sentinel.db`` plus ``models/``; safe to use from several processes at once."""

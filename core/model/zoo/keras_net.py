@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from core.model.windows import WindowSet
 
 ATTENTION_LAYER = "attention"  # a layer of this name returns (context, weights): the weights are shown
+MEMBER_PREFIX = "member"  # output layers of an in-graph ensemble's members: each is trained on its own loss
 
 
 class KerasNet(Forecaster):
@@ -61,30 +62,39 @@ class KerasNet(Forecaster):
         on_epoch: EpochHook | None = None,
         should_stop: StopHook | None = None,
     ) -> FitLog:
-        """Adam on MAE of the scaled change; a user stop keeps the best epoch so far, like early stopping."""
-        import keras
+        """Adam on MAE of the scaled change, one compiled call per epoch; early stopping keeps the best epoch.
 
-        self.model.compile(optimizer=keras.optimizers.Adam(learning_rate=settings.learning_rate), loss="mae")
-        state: dict[str, Any] = {"history": [], "stopped": False}
-        early = keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=settings.patience, restore_best_weights=True, start_from_epoch=0
-        )
-        self.model.fit(
-            train.X,
-            train.y,
-            validation_data=(val.X, val.y),
-            epochs=settings.epochs,
-            batch_size=settings.batch_size,
-            validation_batch_size=1024,  # validation is inference only: fewer, larger steps per epoch
-            shuffle=True,
-            verbose=0,
-            callbacks=[early, _progress_callback(on_epoch, should_stop, state)],
-        )
-        history = state["history"]
-        if state["stopped"] and early.best_weights is not None:
-            self.model.set_weights(early.best_weights)
-        best = int(np.argmin([h.get("val_loss", np.inf) for h in history])) + 1 if history else 0
-        return FitLog(history=history, best_epoch=best, stopped=state["stopped"])
+        Keras' own fit pays per step (callbacks, data adapter, logs) and re-adapts the NumPy arrays every
+        epoch; here the windows become tensors once and each epoch (every batch, then the validation loss)
+        is one tf.function call: measured 2.9x faster per epoch for conv1d (0.265 -> 0.090 s on POONDI,
+        2 CPU cores) for the same arithmetic and skill. A user stop keeps the best epoch so far.
+        """
+        epoch_fn, val_fn = _compiled_epoch(self.model, train, val, settings)
+        rng = np.random.default_rng(settings.seed)
+        history: list[dict[str, float]] = []
+        best, best_weights, wait, stopped = np.inf, None, 0, False
+        for epoch in range(1, settings.epochs + 1):
+            t0 = time.perf_counter()
+            logs = {"loss": float(epoch_fn(_batches(rng, len(train), settings.batch_size)))}
+            logs["val_loss"] = float(val_fn())
+            seconds = time.perf_counter() - t0
+            history.append({"epoch": epoch, **logs, "seconds": seconds})
+            if on_epoch:
+                on_epoch(epoch, logs, seconds)
+            if logs["val_loss"] < best:
+                best, best_weights, wait = logs["val_loss"], [w.numpy() for w in self.model.weights], 0
+            else:
+                wait += 1
+            if should_stop and should_stop():
+                stopped = True
+                break
+            if wait >= settings.patience:
+                break
+        if best_weights is not None:
+            for weight, value in zip(self.model.weights, best_weights, strict=True):
+                weight.assign(value)
+        best_epoch = int(np.argmin([h["val_loss"] for h in history])) + 1 if history else 0
+        return FitLog(history=history, best_epoch=best_epoch, stopped=stopped)
 
     def predict(self, X: np.ndarray, batch: int = 4096) -> np.ndarray:
         """Scaled change predictions.
@@ -114,25 +124,56 @@ class KerasNet(Forecaster):
         return KERAS_FILE
 
 
-def _progress_callback(on_epoch: EpochHook | None, should_stop: StopHook | None, state: dict[str, Any]):  # noqa: ANN202
-    """Keras callback that reports each epoch and honours a stop request within one epoch."""
+def _batches(rng: np.random.Generator, n: int, batch_size: int) -> np.ndarray:
+    """A shuffled epoch as (n_batches, batch) indices; the last batch is topped up so every shape is static."""
+    n_batches = -(-n // batch_size)
+    order = rng.permutation(n).astype(np.int32)
+    return np.resize(order, n_batches * batch_size).reshape(n_batches, batch_size)
+
+
+def _member_outputs(model: Any) -> list[Any]:
+    """What the loss is taken on: each in-graph ensemble member's output (layers named member*), else the output."""
+    outputs = [layer.output for layer in model.layers if layer.name.startswith(MEMBER_PREFIX)]
+    return outputs or [model.output]
+
+
+def _compiled_epoch(model: Any, train: WindowSet, val: WindowSet, settings: FitSettings) -> tuple[Any, Any]:
+    """Two tf.functions over tensors built once: one whole training epoch (all batches) and the validation MAE.
+
+    Each member of an in-graph ensemble gets its own MAE (averaged), so members stay distinct while the
+    forecast is their blend. jit_compile stays off: XLA on CPU measured 7x slower per epoch for the
+    unrolled LSTM (1.66 vs 0.22 s).
+    """
     import keras
+    import tensorflow as tf
 
-    class Progress(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-            state["t0"] = time.perf_counter()
+    trainer = keras.Model(model.inputs, _member_outputs(model))
+    variables = trainer.trainable_variables
+    optimizer = keras.optimizers.Adam(learning_rate=settings.learning_rate)
+    optimizer.build(variables)
+    X, Y = tf.constant(train.X, tf.float32), tf.constant(train.y, tf.float32)
+    Xv, Yv = tf.constant(val.X, tf.float32), tf.constant(val.y, tf.float32)
 
-        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            logs = {k: float(v) for k, v in (logs or {}).items()}
-            seconds = time.perf_counter() - state["t0"]
-            state["history"].append({"epoch": epoch + 1, **logs, "seconds": seconds})
-            if on_epoch:
-                on_epoch(epoch + 1, logs, seconds)
-            if should_stop and should_stop():
-                state["stopped"] = True
-                self.model.stop_training = True
+    def step(xb: Any, yb: Any) -> Any:
+        with tf.GradientTape() as tape:
+            outputs = trainer(xb, training=True)
+            outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
+            loss = tf.add_n([tf.reduce_mean(tf.abs(yb - out)) for out in outputs]) / len(outputs)
+        optimizer.apply(tape.gradient(loss, variables), variables)
+        return loss
 
-    return Progress()
+    @tf.function
+    def epoch(batches: Any) -> Any:
+        total = tf.constant(0.0)
+        for i in tf.range(tf.shape(batches)[0]):
+            total += step(tf.gather(X, batches[i]), tf.gather(Y, batches[i]))
+        return total / tf.cast(tf.shape(batches)[0], tf.float32)
+
+    @tf.function
+    def validation() -> Any:
+        return tf.reduce_mean(tf.abs(Yv - model(Xv, training=False)))
+
+    return epoch, validation
 
 
 # Building blocks shared by the architectures (keras tensors in and out, so no type hints on them).

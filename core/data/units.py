@@ -1,0 +1,172 @@
+"""Units operators write (metric and US customary), what each measures, and the factor to its base unit.
+
+The one home of unit knowledge: aliases ('feet', 'acft', 'cumecs'), the quantity each unit measures (length,
+volume, flow, depth), the factor to that quantity's base unit, and the sentence the Data page shows
+("1 acre-ft = 1,233.48 m³"). Readings are stored in the unit the operator declared; conversions are applied only
+where two units meet (a curve in feet on a record in metres, a level typed in another unit).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+LENGTH, VOLUME, FLOW, DEPTH = "length", "volume", "flow", "depth"
+BASE = {LENGTH: "m", VOLUME: "m³", FLOW: "m³/s", DEPTH: "mm"}  # what factors convert to
+
+# The quantity each known variable kind is measured in (a level is a length, a storage a volume, ...).
+KIND_QUANTITY = {
+    "level": LENGTH,
+    "storage": VOLUME,
+    "inflow": FLOW,
+    "outflow": FLOW,
+    "rainfall": DEPTH,
+    "evaporation": DEPTH,
+}
+
+
+class UnitError(ValueError):
+    """A declared unit cannot be used for what it was declared for; the message says why and what to write."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One unit: how it is displayed, what it measures, how many base units one of it is, and how it is written."""
+
+    symbol: str
+    quantity: str
+    factor: float  # one of this unit in BASE[quantity]
+    aliases: tuple[str, ...]
+    system: str  # "metric" or "US customary"
+
+    def conversion(self) -> str:
+        """The sentence the app shows for this unit, e.g. '1 acre-ft = 1,233.48 m³' (empty for a base unit)."""
+        base = BASE[self.quantity]
+        if self.symbol == base:
+            return ""
+        return f"1 {self.symbol} = {_number(self.factor)} {base}"
+
+
+_DAY = 86_400.0
+_ACRE_FT = 1233.48183754752
+_FT3 = 0.028316846592
+
+UNITS: tuple[Unit, ...] = (
+    Unit("m", LENGTH, 1.0, ("m", "meter", "meters", "metre", "metres", "masl", "m asl", "mamsl"), "metric"),
+    Unit("cm", LENGTH, 0.01, ("cm", "centimeter", "centimeters", "centimetre", "centimetres"), "metric"),
+    Unit("ft", LENGTH, 0.3048, ("ft", "feet", "foot", "ft asl", "ftasl", "ft msl", "fasl"), "US customary"),
+    Unit("m³", VOLUME, 1.0, ("m³", "m3", "cubic meters", "cubic metres", "cum"), "metric"),
+    Unit("ML", VOLUME, 1e3, ("ml", "megalitre", "megaliter", "megalitres", "megaliters"), "metric"),
+    Unit("hm³", VOLUME, 1e6, ("hm³", "hm3", "cubic hectometres", "cubic hectometers"), "metric"),
+    Unit("MCM", VOLUME, 1e6, ("mcm", "mm3", "mm³", "million m3", "million m³", "million cubic meters"), "metric"),
+    Unit("GL", VOLUME, 1e9, ("gl", "gigalitre", "gigaliter", "gigalitres", "gigaliters"), "metric"),
+    Unit("km³", VOLUME, 1e9, ("km³", "km3"), "metric"),
+    Unit("ft³", VOLUME, _FT3, ("ft³", "ft3", "cf", "cubic feet", "cuft"), "US customary"),
+    Unit(
+        "acre-ft",
+        VOLUME,
+        _ACRE_FT,
+        ("acre-ft", "af", "acft", "ac-ft", "acre-feet", "acre-foot", "acre feet", "acre ft"),
+        "US customary",
+    ),
+    Unit("kaf", VOLUME, 1e3 * _ACRE_FT, ("kaf", "thousand acre-ft", "thousand acre-feet", "kacft"), "US customary"),
+    Unit("mcft", VOLUME, 1e6 * _FT3, ("mcft", "million cubic feet", "mcf"), "US customary"),
+    Unit("TMC", VOLUME, 1e9 * _FT3, ("tmc", "tmcft", "thousand million cubic feet"), "US customary"),
+    Unit("m³/s", FLOW, 1.0, ("m³/s", "m3/s", "m3s", "cumecs", "cms", "m3 s", "m³ s"), "metric"),
+    Unit("m³/day", FLOW, 1 / _DAY, ("m³/day", "m3/day", "m3/d", "m3d", "m³/d", "m3 d", "m3 day"), "metric"),
+    Unit("ML/day", FLOW, 1e3 / _DAY, ("ml/day", "ml/d", "mld", "megalitres per day"), "metric"),
+    Unit("l/s", FLOW, 1e-3, ("l/s", "ls", "litres per second", "liters per second"), "metric"),
+    Unit("cfs", FLOW, _FT3, ("cfs", "ft³/s", "ft3/s", "cusecs", "cusec", "cubic feet per second"), "US customary"),
+    Unit("kcfs", FLOW, 1e3 * _FT3, ("kcfs",), "US customary"),
+    Unit("acre-ft/day", FLOW, _ACRE_FT / _DAY, ("acre-ft/day", "af/d", "afd", "af/day", "acft/day"), "US customary"),
+    Unit("mm", DEPTH, 1.0, ("mm", "millimeter", "millimeters", "millimetre", "millimetres"), "metric"),
+    Unit("in", DEPTH, 25.4, ("in", "inch", "inches", '"'), "US customary"),
+)
+
+_BY_ALIAS = {alias: unit for unit in UNITS for alias in (unit.symbol.lower(), *unit.aliases)}
+
+
+def _key(text: str) -> str:
+    """Unit text as looked up: lower case, single spaces, '^3'/'**3' written as '3'."""
+    text = re.sub(r"\s+", " ", str(text).strip().lower())
+    return text.replace("^3", "3").replace("**3", "3").replace("per day", "/day").replace(" / ", "/")
+
+
+def find_unit(text: str | None) -> Unit | None:
+    """The known unit a text names ('feet' -> ft, 'acft' -> acre-ft), or None when it names none."""
+    if text is None or not str(text).strip():
+        return None
+    return _BY_ALIAS.get(_key(text))
+
+
+def normalize_unit(text: str | None) -> str | None:
+    """A declared unit as the app writes it ('feet' -> 'ft'); unknown units are kept as typed, blank -> None."""
+    if text is None or not str(text).strip():
+        return None
+    unit = find_unit(text)
+    return unit.symbol if unit else str(text).strip()
+
+
+def quantity_of(variable: str) -> str | None:
+    """What a variable kind is measured in (level -> length), None for a variable the app does not know."""
+    return KIND_QUANTITY.get(variable)
+
+
+def check_unit(variable: str, unit: str | None, where: str) -> str | None:
+    """Why `unit` cannot be the unit of `variable` (a flow unit on a level), or None when it can (or is unknown)."""
+    found = find_unit(unit)
+    quantity = quantity_of(variable)
+    if found is None or quantity is None or found.quantity == quantity:
+        return None
+    examples = ", ".join(u.symbol for u in UNITS if u.quantity == quantity)
+    return (
+        f"{where}: '{unit}' is a unit of {found.quantity}, but {variable} is a {quantity}. "
+        f"Declare a {quantity} unit ({examples}) or another variable."
+    )
+
+
+def factor(from_unit: str | None, to_unit: str | None) -> float:
+    """The number to multiply values in `from_unit` by to get `to_unit` (1 when both are the same text)."""
+    if normalize_unit(from_unit) == normalize_unit(to_unit):
+        return 1.0
+    a, b = find_unit(from_unit), find_unit(to_unit)
+    if a is None or b is None:
+        unknown = from_unit if a is None else to_unit
+        raise UnitError(f"The app does not know the unit '{unknown}', so it cannot convert {from_unit} to {to_unit}.")
+    if a.quantity != b.quantity:
+        raise UnitError(f"{a.symbol} ({a.quantity}) cannot be converted to {b.symbol} ({b.quantity}).")
+    return a.factor / b.factor
+
+
+def convert(values: np.ndarray | float, from_unit: str | None, to_unit: str | None) -> np.ndarray | float:
+    """Values in `from_unit` expressed in `to_unit` (UnitError when the two do not measure the same thing)."""
+    return values * factor(from_unit, to_unit)
+
+
+def conversion_text(from_unit: str | None, to_unit: str | None) -> str:
+    """'1 ft = 0.3048 m': the conversion the app applies between two units, for messages and captions."""
+    return f"1 {normalize_unit(from_unit)} = {_number(factor(from_unit, to_unit))} {normalize_unit(to_unit)}"
+
+
+def unit_rows() -> list[dict[str, str]]:
+    """Every known unit with what it measures and its conversion, for the Data page's unit table."""
+    return [
+        {
+            "unit": u.symbol,
+            "measures": u.quantity,
+            "system": u.system,
+            "also written": ", ".join(a for a in u.aliases if a != u.symbol.lower()),
+            "conversion": u.conversion() or f"base unit of {u.quantity}",
+        }
+        for u in UNITS
+    ]
+
+
+def _number(value: float) -> str:
+    """A conversion factor with 6 significant digits and thousands separators, never in e-notation below 1e9."""
+    if value >= 1e9 or value < 1e-4:
+        return f"{value:.6g}"
+    digits = max(0, 5 - int(np.floor(np.log10(abs(value)))))
+    return f"{value:,.{digits}f}".rstrip("0").rstrip(".")

@@ -1,0 +1,44 @@
+"""Data page, screening: a coded run in an upload is listed by its days; a stored out-of-range run gets the
+mask / keep / relative choice, and the choice is stored for cleaning (AppTest, the real app)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.app.pipeline import import_csv
+from core.app.screening import out_of_range_decisions
+from tests.apptest_support import open_page, run, texts, use_workspace
+
+pytestmark = pytest.mark.usefixtures("fresh_caches")
+
+
+def _csv(n: int, **columns: np.ndarray) -> bytes:
+    days = pd.date_range("2021-01-01", periods=n).strftime("%Y-%m-%d")
+    return pd.DataFrame(columns, index=pd.Index(days, name="date")).to_csv().encode()
+
+
+def test_upload_lists_the_coded_run_by_its_days(tmp_path, monkeypatch):
+    use_workspace(tmp_path / "ws", monkeypatch)
+    level = 200.0 + 5.0 * np.sin(np.arange(90) / 10.0)
+    level[40:46] = -999999.0
+    at = open_page("data", reservoir=None)
+    at.file_uploader(key="data_files").set_value(("codes.csv", _csv(90, level=level), "text/csv"))
+    run(at, None)
+    assert "2021-02-10 to 2021-02-15" in texts(at, ("warning",))
+    tables = [t.value for t in at.dataframe]
+    runs = [t for t in tables if "first day" in t.columns]
+    assert runs and runs[0].iloc[0][["first day", "last day", "days"]].tolist() == ["2021-02-10", "2021-02-15", 6]
+
+
+def test_stored_out_of_range_run_offers_the_decision_and_stores_it(tmp_path, monkeypatch):
+    ws = use_workspace(tmp_path / "ws", monkeypatch)
+    import_csv(ws, _csv(120, storage=5000.0 + 3.0 * np.arange(120) - 5200.0), reservoir="Pool", filename="p.csv")
+    at = open_page("data", reservoir="Pool")
+    radio = at.radio(key="data_screen_decision_storage")
+    assert radio.value == "mask" and "convention" in radio.label
+    radio.set_value("relative")
+    run(at, "Pool")
+    assert out_of_range_decisions(ws, "Pool") == {"storage": "relative"}
+    assert not at.exception
