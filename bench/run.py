@@ -153,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                     },
                     "val_skills": {r["model"]: r["val_skill"] for r in board["models"]},
                     "train_s": {**{r["model"]: r["train_seconds"] for r in board["models"]}, **peer_seconds},
+                    "epochs_by": {r["model"]: r["epochs_run"] for r in board["models"]},
                     "coverage": {
                         method: {b: c[b]["mean"] for b in ("50", "80", "95")}
                         for method, c in record.metrics["coverage_by_method"].items()
@@ -287,6 +288,7 @@ def _report(rows: list[dict], entries: list[str], peer_note: str | None, warm_ms
             for side, a in r["alerts"].items()
         ],
         "",
+        *_timing(rows),
         "## Goals",
         "",
         f"- positive skill on {sum(r['skill'] > 0 for r in rows)} of {len(rows)} reservoirs",
@@ -351,6 +353,31 @@ def _coverage_verdict(rows: list[dict], method: str) -> str:
 def _points(value: float | None) -> str:
     """A coverage in percent to one decimal, or '-' where the method was not measured."""
     return "-" if value is None else f"{value:.1f}"
+
+
+def _timing(rows: list[dict]) -> list[str]:
+    """Seconds per epoch, epochs and seconds to early stop per reservoir for every member trained over epochs."""
+    from core.model.zoo import ZOO
+
+    nets = [m for m in rows[0]["epochs_by"] if ZOO[m].trains_over_epochs] if rows else []
+    lines = [
+        "## Training time to early stop (fast loop: one compiled call per epoch)",
+        "",
+        "Per member: seconds per epoch / epochs / seconds to early stop (patience 10, best weights restored).",
+        "",
+        "| reservoir | " + " | ".join(nets) + " |",
+        "|---|" + "---|" * len(nets),
+    ]
+    for r in rows:
+        cells = []
+        for m in nets:
+            epochs, seconds = r["epochs_by"][m], r["train_s"][m]
+            cells.append(f"{seconds / max(epochs, 1):.3f} / {epochs} / {seconds:.1f}")
+        lines.append(f"| {r['reservoir']} | " + " | ".join(cells) + " |")
+    medians = [_seconds([r["train_s"][m] for r in rows]) for m in nets]
+    maxima = [f"{max(r['train_s'][m] for r in rows):.1f}" for m in nets]
+    lines += ["| **median s** | " + " | ".join(medians) + " |", "| **max s** | " + " | ".join(maxima) + " |", ""]
+    return lines
 
 
 def _opt(value: float | None) -> str:
