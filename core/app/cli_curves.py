@@ -11,7 +11,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-Emit = Callable[[argparse.Namespace, Any, Any], None]
+from core.app.cli_parts import Emit, WorkspaceOf, reservoir_command
+
+CURVE_HELP = "import (or show, or remove) a reservoir's storage-elevation curve"
+CURVE_DESCRIPTION = (
+    "Import an elevation-storage or elevation-area-capacity table: two numeric columns, found by "
+    "name (elevation/level/stage, storage/volume/capacity) or position (first = elevation, last = storage), "
+    "with units from the headers or --elevation-unit/--storage-unit. It must rise on every row and cover the "
+    "recorded range (--partial stores it anyway). With a curve, storage forecasts are also given as level and "
+    "back, and operating levels may be set on either variable. Without FILE: show the stored curve."
+)
 
 
 def _curve_lines(name: str, curve: Any, uncovered: tuple[str, ...] = ()) -> list[str]:
@@ -57,21 +66,9 @@ def cmd_curve(args: argparse.Namespace, emit: Emit, workspace: Callable[[argpars
     return 0
 
 
-def add_curve_command(
-    sub: Any, common: argparse.ArgumentParser, emit: Emit, workspace: Callable[[argparse.Namespace], Any]
-) -> None:
+def add_curve_command(sub: Any, common: argparse.ArgumentParser, emit: Emit, workspace: WorkspaceOf) -> None:
     """The `curve` subcommand on the main parser."""
-    p = sub.add_parser(
-        "curve",
-        parents=[common],
-        help="import (or show, or remove) a reservoir's storage-elevation curve",
-        description="Import an elevation-storage or elevation-area-capacity table: two numeric columns, found by "
-        "name (elevation/level/stage, storage/volume/capacity) or position (first = elevation, last = storage), "
-        "with units from the headers or --elevation-unit/--storage-unit. It must rise on every row and cover the "
-        "recorded range (--partial stores it anyway). With a curve, storage forecasts are also given as level and "
-        "back, and operating levels may be set on either variable. Without FILE: show the stored curve.",
-    )
-    p.add_argument("--reservoir", required=True)
+    p = reservoir_command(sub, common, "curve", CURVE_HELP, CURVE_DESCRIPTION)
     p.add_argument("file", nargs="?", help="the curve CSV (omit to show the stored curve)")
     p.add_argument("--elevation-column", help="column holding the elevations (default: detected)")
     p.add_argument("--storage-column", help="column holding the storage (default: detected)")

@@ -10,7 +10,14 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-Emit = Callable[[argparse.Namespace, Any, Any], None]
+from core.app.cli_parts import Emit, WorkspaceOf, reservoir_command
+
+EDIT_HELP = "revise stored readings: mark a period missing or correct a value (raw readings kept), or undo"
+EDIT_DESCRIPTION = (
+    "Revise a variable's readings from --from to --to (default: that one day). The raw readings are "
+    "kept; cleaning, training, forecasts and charts use the revised series. Who (the OS user, or --user), when "
+    "and --reason are stored with the revision; --undo ID takes one back."
+)
 
 
 def cmd_edit(args: argparse.Namespace, emit: Emit, workspace: Callable[[argparse.Namespace], Any]) -> int:
@@ -76,19 +83,9 @@ def cmd_edits(args: argparse.Namespace, emit: Emit, workspace: Callable[[argpars
     return 0
 
 
-def add_edit_commands(
-    sub: Any, common: argparse.ArgumentParser, emit: Emit, workspace: Callable[[argparse.Namespace], Any]
-) -> None:
+def add_edit_commands(sub: Any, common: argparse.ArgumentParser, emit: Emit, workspace: WorkspaceOf) -> None:
     """The `edit` and `edits` subcommands on the main parser."""
-    p = sub.add_parser(
-        "edit",
-        parents=[common],
-        help="revise stored readings: mark a period missing or correct a value (raw readings kept), or undo",
-        description="Revise a variable's readings from --from to --to (default: that one day). The raw readings are "
-        "kept; cleaning, training, forecasts and charts use the revised series. Who (the OS user, or --user), when "
-        "and --reason are stored with the revision; --undo ID takes one back.",
-    )
-    p.add_argument("--reservoir", required=True)
+    p = reservoir_command(sub, common, "edit", EDIT_HELP, EDIT_DESCRIPTION)
     p.add_argument("--variable", help="the variable to revise, e.g. level")
     p.add_argument("--from", dest="date_from", help="first day, YYYY-MM-DD")
     p.add_argument("--to", dest="date_to", help="last day, YYYY-MM-DD (default: the --from day)")

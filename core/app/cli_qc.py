@@ -9,9 +9,15 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from core.app.cli_parts import Emit, WorkspaceOf, reservoir_command
 from core.data.config import OUT_OF_RANGE_DECISIONS
 
-Emit = Callable[[argparse.Namespace, Any, Any], None]
+QC_HELP = "logger codes, absurd and out-of-range values in the stored readings; decide out-of-range handling"
+QC_DESCRIPTION = (
+    "List what screening finds in the stored readings (first and last day of each run). Values "
+    "outside a variable's physical range are masked unless you decide otherwise: --out-of-range keep (use "
+    "them, flagged) or relative (the variable has no lower limit, e.g. storage counted from a pool bottom)."
+)
 
 
 def cmd_qc(args: argparse.Namespace, emit: Emit, workspace: Callable[[argparse.Namespace], Any]) -> int:
@@ -39,19 +45,9 @@ def cmd_qc(args: argparse.Namespace, emit: Emit, workspace: Callable[[argparse.N
     return 0
 
 
-def add_qc_command(
-    sub: Any, common: argparse.ArgumentParser, emit: Emit, workspace: Callable[[argparse.Namespace], Any]
-) -> None:
+def add_qc_command(sub: Any, common: argparse.ArgumentParser, emit: Emit, workspace: WorkspaceOf) -> None:
     """The `qc` subcommand on the main parser."""
-    p = sub.add_parser(
-        "qc",
-        parents=[common],
-        help="logger codes, absurd and out-of-range values in the stored readings; decide out-of-range handling",
-        description="List what screening finds in the stored readings (first and last day of each run). Values "
-        "outside a variable's physical range are masked unless you decide otherwise: --out-of-range keep (use "
-        "them, flagged) or relative (the variable has no lower limit, e.g. storage counted from a pool bottom).",
-    )
-    p.add_argument("--reservoir", required=True)
+    p = reservoir_command(sub, common, "qc", QC_HELP, QC_DESCRIPTION)
     p.add_argument("--variable", help="only this variable (needed with --out-of-range)")
     p.add_argument("--out-of-range", choices=list(OUT_OF_RANGE_DECISIONS), help="what cleaning does with them")
     p.set_defaults(func=lambda args: cmd_qc(args, emit, workspace))

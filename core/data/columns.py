@@ -8,7 +8,7 @@ words the app does not know ('c_elev'), with no unit in the header, is a guess a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from core.data.units import check_unit, find_unit, normalize_unit
 from core.data.variables import KINDS, canonical_name, guess_unit, header_words
@@ -82,16 +82,8 @@ class ColumnGuess:
         }[self.unit_source]
 
     def to_dict(self) -> dict[str, object]:
-        """JSON form for `import --json` (the 'columns' key)."""
-        return {
-            "column": self.column,
-            "variable": self.variable,
-            "unit": self.unit,
-            "variable_source": self.variable_source,
-            "unit_source": self.unit_source,
-            "weak": self.weak,
-            "note": self.note,
-        }
+        """JSON form for `import --json` (the 'columns' key): the fields plus the note in words."""
+        return {**asdict(self), "note": self.note}
 
 
 def parse_declaration(spec: str) -> ColumnDeclaration:

@@ -44,15 +44,12 @@ def code_issue(column: str, values: pd.Series, first_line: pd.Series, screen: Sc
         return None
     cells, runs = picked[0], date_runs(hit, values)
     codes = ", ".join(sorted({f"{v:g}" for v in values[hit]}))
-    return _issue(
-        "coded_run",
-        column,
-        cells,
-        runs,
+    text = (
         f"Column '{column}': {plural(cells.count, 'day')} {verb(cells.count, 'holds', 'hold')} the logger code "
         f"{codes} in {plural(len(runs), 'run')}: {runs_text(runs)} ({cells.where()}), far outside the other "
-        f"readings ({_range_text(values, screen)}); they are no-data codes, not readings. Cleaning masks them.",
+        f"readings ({_range_text(values, screen)}); they are no-data codes, not readings. Cleaning masks them."
     )
+    return _issue("coded_run", column, cells, runs, text)
 
 
 def absurd_issue(column: str, values: pd.Series, first_line: pd.Series, screen: Screen) -> Issue | None:
@@ -62,15 +59,12 @@ def absurd_issue(column: str, values: pd.Series, first_line: pd.Series, screen: 
         return None
     cells, runs = picked
     last = " It is the last reading, the one a forecast starts from." if bool(hit.iloc[-1]) else ""
-    return _issue(
-        "absurd_value",
-        column,
-        cells,
-        runs,
+    text = (
         f"Column '{column}': {plural(cells.count, 'value')} of absurd magnitude ({cells.quoted()} on "
         f"{runs_text(runs)}; {cells.where()}), far outside the other readings ({_range_text(values, screen)}). "
-        f"Cleaning masks {'it' if cells.count == 1 else 'them'}.{last}",
+        f"Cleaning masks {'it' if cells.count == 1 else 'them'}.{last}"
     )
+    return _issue("absurd_value", column, cells, runs, text)
 
 
 def range_issue(column: str, variable: str, values: pd.Series, first_line: pd.Series, hit: pd.Series) -> Issue | None:
@@ -95,14 +89,11 @@ def range_issue(column: str, variable: str, values: pd.Series, first_line: pd.Se
         if long
         else ""
     )
-    return _issue(
-        code,
-        column,
-        cells,
-        runs,
+    text = (
         f"Column '{column}': {what} ({runs_text(runs)}; {cells.where()}, e.g. {cells.quoted()}).{convention} "
-        f"{DECIDE_HINT}; until you do, cleaning masks them.",
+        f"{DECIDE_HINT}; until you do, cleaning masks them."
     )
+    return _issue(code, column, cells, runs, text)
 
 
 def companion_issue(column: str, values: pd.Series, first_line: pd.Series, screen: Screen) -> Issue | None:
@@ -114,15 +105,12 @@ def companion_issue(column: str, values: pd.Series, first_line: pd.Series, scree
     coded = screen.coded_days.drop(columns=[column])
     beside = [str(c) for c in coded.columns if (coded[c] & hit).any()]
     names = ", ".join(f"'{c}'" for c in beside) or "another column"
-    return _issue(
-        "companion",
-        column,
-        cells,
-        runs,
+    text = (
         f"Column '{column}': {plural(cells.count, 'value')} on days where {names} holds a logger code "
         f"({runs_text(runs)}; {cells.where()}, e.g. {cells.quoted()}). A logger writes a companion value beside a "
-        "code, so these are suspect too and are treated as missing (masked).",
+        "code, so these are suspect too and are treated as missing (masked)."
     )
+    return _issue("companion", column, cells, runs, text)
 
 
 def screen_issues(

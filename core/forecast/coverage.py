@@ -37,13 +37,8 @@ class RecentCoverage:
 
     def to_dict(self) -> dict[str, object]:
         """JSON form for the CLI."""
-        return {
-            "start": self.start,
-            "end": self.end,
-            "days": self.days,
-            "outcomes": self.outcomes,
-            "bands": {str(b.band): {"nominal": b.nominal, "share": b.share, "inside": b.inside} for b in self.bands},
-        }
+        bands = {str(b.band): {"nominal": b.nominal, "share": b.share, "inside": b.inside} for b in self.bands}
+        return {**{k: getattr(self, k) for k in ("start", "end", "days", "outcomes")}, "bands": bands}
 
 
 def recent_coverage(

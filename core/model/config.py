@@ -130,15 +130,8 @@ class TrainConfig:
         return self
 
     def fit_settings(self) -> FitSettings:
-        """The slice of these settings a zoo member's fit uses."""
-        return FitSettings(
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            learning_rate=self.learning_rate,
-            patience=self.patience,
-            seed=self.seed,
-            seasonal=self.seasonal,
-        )
+        """The slice of these settings a zoo member's fit uses (FitSettings' fields share these names)."""
+        return FitSettings(**{name: getattr(self, name) for name in FitSettings.__dataclass_fields__})
 
 
 def with_overrides(config: TrainConfig, **changes: Any) -> TrainConfig:

@@ -76,15 +76,9 @@ class ReservoirInfo:
         raise StoreError(f"Reservoir '{self.name}' has no variable '{name_or_alias}'. Known variables: {known}.")
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form for the CLI and pages."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "created": self.created,
-            "first": self.first,
-            "last": self.last,
-            "variables": [v.to_dict() for v in self.variables],
-        }
+        """JSON-ready form for the CLI and pages (keys in the order `reservoirs --json` has always printed)."""
+        plain = {k: getattr(self, k) for k in ("id", "name", "created", "first", "last")}
+        return {**plain, "variables": [v.to_dict() for v in self.variables]}
 
 
 @dataclass(frozen=True)
