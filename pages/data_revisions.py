@@ -119,6 +119,7 @@ def _table(revisions: list[Revision]) -> None:
     """The audit of this variable's revisions, newest first, undone ones included."""
     rows = revision_rows(revisions)
     frame = pd.DataFrame(rows, columns=["id", "from", "to", "action", "value", "reason", "user", "time", "undone"])
+    frame["value"] = frame["value"].astype(object).where(frame["value"].notna(), "")  # a 'missing' revision has none
     frame["time"] = [ui.fmt_time(t) for t in frame["time"]]
     frame["undone"] = [ui.fmt_time(t) if t else "" for t in frame["undone"]]
     ui.show_table(frame.rename(columns={"id": "revision #"}))

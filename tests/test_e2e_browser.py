@@ -43,6 +43,7 @@ from core.app.importplan import LAYOUT_LABELS, RESERVOIR_LAYOUT
 from core.data.sample import SAMPLE_NAME
 from core.model.config import DEFAULT_MODEL
 from core.model.zoo import ZOO
+from pages.data import UPLOAD_KEY
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (make dev installs it)")
 PlaywrightTimeout = sync_api.TimeoutError
@@ -161,7 +162,8 @@ def test_operator_journey(app_server, browser_page, tmp_path):
         fk = f"data_f{hashlib.sha256(data).hexdigest()[:12]}_1_"  # pages/data.py file_keys(): one file, first copy
         open_page(page, "data")
         page.get_by_role("heading", name="Data", exact=True).wait_for()
-        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(source))
+        # the page's main uploader (the stored-data panel has its own, for a storage-elevation curve)
+        by_key(page, UPLOAD_KEY).locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(source))
         page.get_by_role("heading", name="Palisades.csv").wait_for()
         wait_for_app(page)
         page.get_by_text(re.compile(r"days, \d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d .*dates from")).wait_for()
@@ -288,7 +290,7 @@ def test_operator_journey(app_server, browser_page, tmp_path):
         # 6. Back to the Overview: Palisades now has a card with its model and forecast next to the sample.
         open_page(page, "")
         page.get_by_role("heading", name="Palisades").wait_for()
-        page.get_by_text(re.compile(r"Model v1 \(storage\)")).wait_for()
+        page.get_by_text(re.compile(rf"Model v1 · {re.escape(ZOO[DEFAULT_MODEL].label)} \(storage\)")).wait_for()
         page.get_by_text(re.compile(r"Forecast issued \d{4}-\d\d-\d\d: ")).wait_for()
         wait_for_charts(page)
         no_errors(page, "overview after training")
