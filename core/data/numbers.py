@@ -13,13 +13,13 @@ import pandas as pd
 
 from core.data import qc
 from core.data.report import ERROR, WARNING, Cells, Issue, make_issue, plural, verb
+from core.data.typed_numbers import COMMA_OR_THOUSANDS
 
 MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none", "-", "--", "---", "#n/a", "nil", "missing"})
 DECIMAL_SAMPLE = 2000  # cells per column looked at when deciding the decimal mark
 
 _COMMA_DEC = re.compile(r"[+-]?\d*,\d+|[+-]?\d{1,3}(?:[.\s'\u00a0\u202f]\d{3})+,\d+")
 _DOT_DEC = re.compile(r"[+-]?\d*\.\d+|[+-]?\d{1,3}(?:[,\s'\u00a0\u202f]\d{3})+\.\d+")
-_COMMA_OR_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2},\d{3}")  # '1,234': 1.234 or 1234?
 _DOT_OR_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}\.\d{3}")
 _GROUPED_DOT = re.compile(r"[+-]?\d{1,3}(?:[,\s'\u00a0\u202f]\d{3})+(?:\.\d*)?")
 _GROUPED_COMMA = re.compile(r"[+-]?\d{1,3}(?:[.\s'\u00a0\u202f]\d{3})+(?:,\d*)?")
@@ -32,7 +32,7 @@ def detect_decimal(frame: pd.DataFrame, separator: str | None) -> str:
     comma = dot = comma_either = 0
     for name in frame.columns:
         for text in frame[name].head(DECIMAL_SAMPLE).tolist():
-            if _COMMA_OR_THOUSANDS.fullmatch(text):
+            if COMMA_OR_THOUSANDS.fullmatch(text):
                 comma_either += 1
             elif _COMMA_DEC.fullmatch(text):
                 comma += 1

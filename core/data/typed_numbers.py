@@ -13,7 +13,8 @@ from numbers import Real
 
 _PLAIN = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
-_THOUSANDS_OR_DECIMAL = re.compile(r"[+-]?[1-9]\d{0,2},\d{3}")  # '1,234': 1234 or 1.234?
+# '1,234': 1234 or 1.234? Ambiguous alone; a CSV column (core.data.numbers) settles it from its other cells.
+COMMA_OR_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2},\d{3}")
 _MINUSES = str.maketrans({"\u2212": "-", "\u2013": "-"})  # typographic minus and en dash from word processors
 
 
@@ -33,7 +34,7 @@ def parse_number_strict(value: object) -> float:
         raise NumberEntryError("The value is empty; type a number, e.g. 313.5.")
     if _PLAIN.fullmatch(text):
         return _finite(float(text), text)
-    if _THOUSANDS_OR_DECIMAL.fullmatch(text):
+    if COMMA_OR_THOUSANDS.fullmatch(text):
         whole = text.replace(",", "")
         raise NumberEntryError(
             f"'{text}' could be {whole} (with a thousands mark) or {text.replace(',', '.')} (with a decimal "
