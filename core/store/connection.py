@@ -209,6 +209,28 @@ CREATE TABLE IF NOT EXISTS revisions (
     undone_by TEXT
 );
 CREATE INDEX IF NOT EXISTS revisions_res ON revisions(reservoir_id, variable);
+-- the daily cycle: runs and per-reservoir results (core.store.cycles), new tables need no version bump
+CREATE TABLE IF NOT EXISTS cycles (
+    id INTEGER PRIMARY KEY,
+    started TEXT NOT NULL,
+    finished TEXT,
+    engine TEXT NOT NULL,
+    retrain TEXT NOT NULL,
+    status TEXT NOT NULL,
+    seconds REAL,
+    pid INTEGER,
+    inbox TEXT NOT NULL DEFAULT '{}',
+    notifications TEXT NOT NULL DEFAULT '[]',
+    message TEXT
+);
+CREATE TABLE IF NOT EXISTS cycle_results (
+    cycle_id INTEGER NOT NULL REFERENCES cycles(id),
+    reservoir_id INTEGER NOT NULL REFERENCES reservoirs(id),
+    result TEXT NOT NULL,
+    time TEXT NOT NULL,
+    PRIMARY KEY (cycle_id, reservoir_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS cycle_results_res ON cycle_results(reservoir_id, cycle_id);
 CREATE TABLE IF NOT EXISTS epochs (
     job_id INTEGER NOT NULL REFERENCES jobs(id),
     epoch INTEGER NOT NULL,

@@ -10,7 +10,8 @@
   returns the revised series unless ``raw=True``;
 * core.store.meta: per-reservoir metadata and operating levels;
 * core.store.versions: model versions, rows and files (save, load with checks, activate, delete);
-* core.store.jobs: background job rows, epochs, progress, stop requests, crash detection.
+* core.store.jobs: background job rows, epochs, progress, stop requests, crash detection;
+* core.store.cycles: the daily cycle's runs and each reservoir's latest result (the fleet view reads them).
 
 Callers import the workspace's names from here; the modules above are its internal organisation.
 """
@@ -28,6 +29,7 @@ from core.store.connection import (
     pid_alive,
     resolve_workspace,
 )
+from core.store.cycles import CycleReservoir, CycleRun, CycleStore
 from core.store.jobs import (
     ACTIVE_JOB_STATUSES,
     FINISHED_JOB_STATUSES,
@@ -46,6 +48,8 @@ from core.store.versions import LoadedModel, ModelVersion, VersionError, Version
 __all__ = [
     "ACTIVE_JOB_STATUSES",
     "BUSY_TIMEOUT_S",
+    "CycleReservoir",
+    "CycleRun",
     "DB_NAME",
     "ENV_WORKSPACE",
     "FINISHED_JOB_STATUSES",
@@ -73,5 +77,5 @@ __all__ = [
 ]
 
 
-class Workspace(RevisionStore, MetaStore, VersionStore, JobStore):
+class Workspace(RevisionStore, MetaStore, VersionStore, JobStore, CycleStore):
     """A workspace folder: ``sentinel.db`` plus ``models/``; safe to use from several processes at once."""
