@@ -20,10 +20,12 @@ from core import charts
 from core.app.jobs import COMPARE, running_job, start_first_model
 from core.app.pipeline import add_sample, alert_trigger
 from core.app.screening import out_of_range_decisions
+from core.auth.roles import required_role
 from core.data.sample import SAMPLE_NAME
 from core.forecast import risk
 from core.model.zoo import ZOO
 from core.store.workspace import Job, LoadedModel, ModelVersion, StoreError, Workspace, pid_alive, resolve_workspace
+from pages import access
 
 try:  # a Streamlit internal that ensure_shell flips; feature-detected, as a later Streamlit may drop it
     from streamlit.runtime import pages_manager as streamlit_pages
@@ -31,6 +33,7 @@ except ImportError:  # pragma: no cover - depends on the installed Streamlit
     streamlit_pages = None
 
 RESERVOIR_KEY = "reservoir"
+RESERVOIR_PARAM = "reservoir"  # ?reservoir=NAME in a link (core.notify.messages.RESERVOIR_PARAM) opens it
 ACTIVE = "active"  # version picker choice that follows whichever version is active
 FIRST_MODEL_ENV = "SENTINEL_FIRST_MODEL"  # "0"/"off": no background training of the sample's first model at start
 APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
@@ -106,9 +109,41 @@ def _workspace(root: str) -> Workspace:
     return Workspace(Path(root))
 
 
-def workspace() -> Workspace:
-    """The workspace named by SENTINEL_WORKSPACE (or ./workspace)."""
+def base_workspace() -> Workspace:
+    """The workspace named by SENTINEL_WORKSPACE (or ./workspace), acting as the local user (start-up only)."""
     return _workspace(str(resolve_workspace(os.environ.get("SENTINEL_WORKSPACE"))))
+
+
+def workspace() -> Workspace:
+    """The workspace, every call made for this session's signed-in user (core refuses what their role does not
+    allow; without sign-in configured, the local user)."""
+    base = base_workspace()
+    actor = access.current_actor(base)
+    if actor is None:  # pages run outside app.py's gate (tests): nothing without a role
+        raise access.PermissionDenied("Sign in first: this workspace needs a signed-in user with a role.")
+    return base.acting_as(actor)
+
+
+def can(action: str) -> bool:
+    """True when this session's user may do `action` (pages hide what core would refuse)."""
+    actor = access.current_actor(base_workspace())
+    return actor is not None and actor.allows(action)
+
+
+def signed_in_name() -> str | None:
+    """The signed-in user's name for records like revisions (None without sign-in)."""
+    actor = access.current_actor(base_workspace())
+    return actor.name if access.auth_configured() and actor is not None else None
+
+
+def allowed(action: str, what: str, where: Any = st) -> bool:
+    """can(action); when not, one line saying which role `what` needs, in place of the controls core would refuse."""
+    if can(action):
+        return True
+    actor = access.current_actor(base_workspace())
+    role = actor.role.name if actor else "no role"
+    where.caption(f":material/lock: {what} needs the {required_role(action).name} role; you are signed in as {role}.")
+    return False
 
 
 @st.cache_resource(show_spinner="Preparing the workspace...")
@@ -139,7 +174,7 @@ def _first_model(ws: Workspace) -> int | None:
 
 def ensure_started() -> dict[str, Any]:
     """Run the once-per-server start-up for the current workspace."""
-    return _start(str(workspace().root))
+    return _start(str(base_workspace().root))
 
 
 def first_model_job(reservoir: str) -> Job | None:
@@ -191,8 +226,8 @@ def fresh_job(job_id: int) -> Job:
 
 
 def reservoir_names() -> list[str]:
-    """Names of the reservoirs in the workspace, sorted for the picker."""
-    return sorted((r.name for r in workspace().reservoirs()), key=str.lower)
+    """Names of the reservoirs in the workspace, sorted for the picker (latest_days: no count of every reading)."""
+    return sorted(workspace().latest_days(), key=str.lower)
 
 
 def reservoir_picker() -> str | None:
@@ -202,6 +237,7 @@ def reservoir_picker() -> str | None:
         if not names:
             st.info("No reservoirs yet. Upload readings on the Data page.")
             return None
+        reservoir_from_link(names)
         current = st.session_state.get(RESERVOIR_KEY)
         if current not in names:
             st.session_state[RESERVOIR_KEY] = names[0]
@@ -213,6 +249,20 @@ def reservoir_picker() -> str | None:
         )
         st.caption(f"Workspace: `{workspace().root}`")
     return st.session_state[RESERVOIR_KEY]
+
+
+def reservoir_from_link(names: Sequence[str]) -> None:
+    """A link's ?reservoir=NAME (alert messages link to /forecast?reservoir=NAME) picks that reservoir once; the
+    parameter is then removed, so the sidebar choice rules again and the address never names another reservoir."""
+    wanted = st.query_params.get(RESERVOIR_PARAM)
+    if wanted is None:
+        return
+    match = next((n for n in names if n.lower() == str(wanted).strip().lower()), None)
+    if match is not None:
+        st.session_state[RESERVOIR_KEY] = match
+    else:
+        st.warning(f"The link names a reservoir '{md_escape(wanted)}' that is not in this workspace.")
+    del st.query_params[RESERVOIR_PARAM]
 
 
 def selected_reservoir() -> str | None:

@@ -45,7 +45,7 @@ from core.data.variables import KINDS
 from core.model.config import TrainConfig
 from core.store.workspace import ReservoirInfo
 from pages import common as ui
-from pages import data_revisions, data_screening
+from pages import data_balance, data_revisions, data_screening
 from pages.data_curve import curve_panel, units_help
 
 K = "data_"  # widget key prefix: stable keys that tests set by name
@@ -499,6 +499,7 @@ def stored_panel(name: str) -> None:
     for line in clean.summary_lines():
         st.caption(ui.md_escape(line))
     data_screening.stored_screening(ws, info, variable)
+    data_balance.balance_section(ws, info)
     data_revisions.revisions_section(ws, info, variable, unit)
 
     uploads = ws.uploads(info.name)
@@ -572,7 +573,8 @@ def render() -> None:
             help="The built-in sample reservoir as a CSV: the format this page expects.",
         )
     files = (
-        st.file_uploader(
+        ui.allowed("import", "Importing readings")
+        and st.file_uploader(
             "Drop CSV files here",
             type=["csv", "txt", "tsv"],
             accept_multiple_files=True,

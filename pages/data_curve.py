@@ -70,12 +70,17 @@ def curve_panel(name: str) -> None:
                 ui.show_table(curve.frame(), height=300)
             with chart_col:
                 ui.show_chart(curve_figure(curve), f"{name}-curve", f"{K}chart", compact=True)
-            st.button("Remove the curve", key=f"{K}remove", on_click=_remove, args=(name,), icon=":material/delete:")
+            if ui.can("edit"):
+                st.button(
+                    "Remove the curve", key=f"{K}remove", on_click=_remove, args=(name,), icon=":material/delete:"
+                )
         else:
             st.caption(
                 "No curve yet. A curve is a table of elevations and the storage at each (or an elevation-area-"
                 "capacity table); with it, a storage forecast is also shown as elevation, and back."
             )
+        if not ui.allowed("edit", "Importing a curve"):
+            return
         st.file_uploader("Curve CSV", type=["csv", "txt", "tsv"], key=f"{K}file")
         left, mid, right = st.columns(3)
         left.text_input("Elevation unit", key=f"{K}elev_unit", placeholder="from the header, e.g. ft or m")

@@ -99,9 +99,16 @@ def _form(ws: Workspace, info: ReservoirInfo, variable: str, unit: str | None) -
             help="One number with a decimal point, e.g. 313.25 (no thousands marks); every chosen day gets it.",
         )
     st.text_input("Why", key=f"{K}reason", max_chars=200, help="Kept with the revision, e.g. 'logger fault'.")
-    if f"{K}user" not in st.session_state:
-        st.session_state[f"{K}user"] = current_user()
-    st.text_input("Who", key=f"{K}user", max_chars=80, help="Kept with the revision (sign-in will fill this in).")
+    signed_in = ui.signed_in_name()
+    if f"{K}user" not in st.session_state or signed_in:
+        st.session_state[f"{K}user"] = signed_in or current_user()
+    st.text_input(
+        "Who",
+        key=f"{K}user",
+        max_chars=80,
+        disabled=signed_in is not None,
+        help="Kept with the revision: the signed-in user, or (without sign-in) who runs the dashboard.",
+    )
     st.caption(f"Stored {variable} readings run {first} to {last}.")
     st.button(
         "Save revision",
@@ -153,8 +160,10 @@ def revisions_section(ws: Workspace, info: ReservoirInfo, variable: str, unit: s
             "Mark a period as bad or correct a value. The raw readings are kept; cleaning, training, forecasts and "
             "charts use the revised series. Who, when and why are stored, and a revision can be undone."
         )
-        _form(ws, info, variable, unit)
-        if revisions:
+        editable = ui.allowed("edit", "Revising readings")
+        if editable:
+            _form(ws, info, variable, unit)
+        if revisions and editable:
             _undo_row(ws, info.name, revisions)
             ui.show_flash(f"{K}undone")  # also after the last applied revision was undone
             _table(revisions)

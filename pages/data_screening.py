@@ -27,8 +27,7 @@ def runs_table(issues: tuple[Issue, ...]) -> pd.DataFrame:
         if kind is None or not issue.runs:
             continue
         for run in issue.runs:
-            value = "" if run.value is None else f"{run.value:g}"
-            rows.append([issue.column or "", FINDING_LABELS[kind], run.first, run.last, run.days, value])
+            rows.append([issue.column or "", FINDING_LABELS[kind], run.first, run.last, run.days, run.shown()])
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
 
@@ -44,7 +43,7 @@ def upload_findings(issues: tuple[Issue, ...]) -> None:
 def _finding_rows(findings: list[Finding]) -> pd.DataFrame:
     """One row per run of a stored variable's findings."""
     rows = [
-        [f.variable, FINDING_LABELS[f.kind], r.first, r.last, r.days, "" if r.value is None else f"{r.value:g}"]
+        [f.variable, FINDING_LABELS[f.kind], r.first, r.last, r.days, r.shown()]
         for f in findings
         for r in f.runs
     ]
@@ -83,6 +82,7 @@ def stored_screening(ws: Workspace, info: ReservoirInfo, variable: str) -> None:
             key=key,
             on_change=_decide,
             args=(ws, info.name, finding.variable, key),
+            disabled=not ui.can("edit"),
             help="Stored per reservoir and variable; training, forecasts and charts follow it. "
             "CLI: python -m core qc --reservoir NAME --variable VAR --out-of-range mask|keep|relative",
         )

@@ -20,6 +20,7 @@ from core.app.pipeline import band_coverage, forecast_levels, forecast_reservoir
 from core.app.summary import model_skill, skill_sentence
 from core.data.curves import Curve
 from core.data.levels import OperatingLevel
+from core.data.variables import canonical_name
 from core.export import files, report
 from core.forecast.convert import express, history_as, levels_on
 from core.forecast.coverage import RecentCoverage
@@ -27,7 +28,8 @@ from core.forecast.issue import Forecast, ForecastError
 from core.model.evaluate import mae
 from core.store.workspace import ModelVersion
 from pages import common as ui
-from pages import forecast_risk
+from pages import forecast_risk, forecast_scenarios
+from pages.bulletin_button import bulletin_button
 
 K = "forecast_"  # widget key prefix: stable keys that tests set by name
 IMAGE_FORMATS = ("png", "svg", "pdf")
@@ -60,15 +62,34 @@ def screen_table(forecast: Forecast) -> pd.DataFrame:
 
 
 def show_as(
-    forecast: Forecast, history: pd.Series, levels: list[OperatingLevel], curve: Curve | None, variable: str
-) -> tuple[Forecast, pd.Series, list[OperatingLevel]]:
-    """The forecast, readings and levels told in `variable`: as issued, or through the curve in its other variable."""
+    forecast: Forecast,
+    history: pd.Series,
+    levels: list[OperatingLevel],
+    curve: Curve | None,
+    variable: str,
+    stored: pd.Series | None = None,
+) -> tuple[Forecast, pd.Series, list[OperatingLevel], str]:
+    """The forecast, readings and levels told in `variable`, and what the readings line is called.
+
+    As issued, or through the curve in its other variable. The readings drawn are the shown variable's own
+    (`stored`, when the reservoir records it): only without them is the issued variable's history converted, and
+    the line says so ('observed level as storage, via the curve').
+    """
     view = express(forecast, curve) if curve is not None and variable != forecast.target else None
     if view is None or curve is None:
-        return forecast, history, levels
+        return forecast, history, levels, "observed"
     converted_levels = levels_on(levels, view.target, curve)
     view = replace(view, levels=tuple(lv.to_dict() for lv in converted_levels))
-    return view, history_as(history, forecast.target, curve), converted_levels
+    if stored is not None and stored.notna().any():
+        return view, report.history_window(stored, view), converted_levels, "observed"
+    name = f"observed {forecast.target} as {view.target} (via the curve)"
+    return view, history_as(history, forecast.target, curve), converted_levels, name
+
+
+def _stored_view_readings(reservoir: str, variable: str) -> pd.Series | None:
+    """The reservoir's own readings of the variable a view shows, when it records that variable."""
+    names = [v for v in ui.workspace().reservoir(reservoir).variable_names if canonical_name(v) == variable]
+    return ui.readings(reservoir, (names[0],))[names[0]] if names else None
 
 
 def _pick_view(forecast: Forecast) -> str:
@@ -230,6 +251,9 @@ def _table(forecast: Forecast) -> None:
         files.DATE_COLUMN: st.column_config.TextColumn("Date", help="The forecast day (YYYY-MM-DD)."),
         files.LEAD_COLUMN: st.column_config.NumberColumn("Lead", help="Days after the issue date.", width="small"),
     }
+    notes = [col for col in frame.columns if col == report.note_header(forecast)]
+    for col in notes:  # days beyond the curve: why the converted value is empty
+        config[col] = st.column_config.TextColumn(col, help="Why the converted value is unknown on that day.")
     values = [col for col in frame.columns if col not in config]
     fmt = ui.number_format(frame[values].to_numpy().ravel())  # forecast, observed and bands share one format
     for col in values:
@@ -327,11 +351,36 @@ def _coverage_words(record: ModelVersion, band: int = 80) -> str:
     return f" On the test period the {band}% band held the actual value {float(mean):.0%} of the time."
 
 
-def _about(forecast: Forecast, record: ModelVersion) -> None:
-    """What the forecast is and is not, so nobody reads more into it than it holds."""
+def _conversion_words(view: Forecast, issued: Forecast, observed_name: str) -> str:
+    """The bullet that says a view was converted through the curve, and what the observed line is."""
+    if view.target == issued.target or issued.converted is None:
+        return ""
+    drawn = (
+        f"the recorded {view.target} readings"
+        if observed_name == "observed"
+        else f"the recorded {issued.target} converted through the curve (no {view.target} readings are stored)"
+    )
+    outside = sum(1 for n in issued.converted.notes if n)
+    edge = (
+        f" {outside} of the days reach beyond the curve's table: their {view.target} is unknown there (the hover "
+        "and the table say which edge); the curve is never extrapolated."
+        if outside
+        else ""
+    )
+    return (
+        f"- **Shown as {ui.md_escape(view.target)}**: the model forecasts {ui.md_escape(issued.target)}; each day "
+        f"and each band end is converted through the reservoir's {ui.md_escape(issued.converted.via)}. The "
+        f"observed line is {ui.md_escape(drawn)}.{edge}\n"
+    )
+
+
+def _about(forecast: Forecast, record: ModelVersion, issued: Forecast | None = None, observed_name: str = "") -> None:
+    """What the forecast is and is not, so nobody reads more into it than it holds (`issued`: the forecast as
+    the model made it, when `forecast` is that one told in the curve's other variable)."""
+    issued = issued or forecast
     cfg = record.config
     n_steps = cfg.get("n_steps")
-    inputs = ui.md_escape(", ".join([forecast.target, *(cfg.get("features") or [])]))
+    inputs = ui.md_escape(", ".join([issued.target, *(cfg.get("features") or [])]))
     if forecast.band(80) is not None:
         bands = (
             "- **The shaded bands** show the range the value should stay in 50%, 80% and 95% of the time, "
@@ -345,11 +394,18 @@ def _about(forecast: Forecast, record: ModelVersion) -> None:
             "- **No bands**: this version was saved without the error record that uncertainty bands need, so "
             "the line has no range around it. Retrain it on the Train page to get bands and alerts.\n"
         )
+    converted = forecast.target != issued.target
+    what = (
+        f"{ui.md_escape(forecast.target)} (its {ui.md_escape(issued.target)} forecast, converted)"
+        if converted
+        else ui.md_escape(forecast.target)
+    )
     st.subheader("What this forecast is")
     st.markdown(
-        f"- **The line** is the model's single best estimate of the daily {ui.md_escape(forecast.target)} for "
+        f"- **The line** is the model's single best estimate of the daily {what} for "
         f"the {len(forecast.points)} days after {forecast.issued}, worked out from the "
         f"{n_steps or 'recent'} days of readings ({inputs}) up to that day. It is not a guarantee.\n"
+        + _conversion_words(forecast, issued, observed_name)
         + bands
         + "- **It does not know** about rain, releases or gate operations after the issue date; it only "
         "sees the readings stored so far.\n"
@@ -473,23 +529,28 @@ def render() -> None:
     history = report.history_window(values, forecast)
     levels = forecast_levels(ws, reservoir, forecast.target)
     issued, issued_history, issued_levels = forecast, history, levels
-    forecast, history, levels = show_as(forecast, history, levels, stored_curve(ws, reservoir), _pick_view(forecast))
+    shown = _pick_view(forecast)
+    stored = _stored_view_readings(reservoir, shown) if shown != forecast.target else None
+    forecast, history, levels, observed_name = show_as(
+        forecast, history, levels, stored_curve(ws, reservoir), shown, stored
+    )
 
     _metrics_row(forecast, record)
     ui.alert_banner(issued, f"(as issued on {forecast.issued}) " if hindcast else "")
     if hindcast:
         _hindcast_note(forecast)
-    ui.show_chart(report.chart(history, forecast, levels), report.filename(forecast, ""), f"{K}chart")
-    table_col, about_col = st.columns([2, 1])
-    with table_col:
-        st.subheader("Forecast days")
-        _table(forecast)
-    with about_col:
-        _about(forecast, record)
+    chart = report.chart(history, forecast, levels, observed_name)
+    ui.show_chart(chart, report.filename(forecast, ""), f"{K}chart")
+    st.subheader("Forecast days")
+    _table(forecast)  # the page's full width: beside the notes its converted-variable columns were cut off
+    _about(forecast, record, issued, observed_name)
     forecast_risk.exceedance_section(issued)
+    forecast_scenarios.scenario_section(issued, hindcast)
     _recent_coverage(issued, record)
     _attention(issued)
     _exports(issued, issued_history, issued_levels)  # the files carry both variables, in the issued one first
+    st.caption("The bulletin holds the latest forecast of the active model, whatever version or date is picked above.")
+    bulletin_button([issued.reservoir], f"{K}bulletin")
 
 
 if __name__ == "__main__":  # run by st.navigation (module name __main__), not on import by tests

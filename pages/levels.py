@@ -8,14 +8,14 @@ under st.navigation.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from core.app.pipeline import alert_trigger, set_alert_trigger, update_levels, verify_alerts
+from core.app.pipeline import alert_trigger, relative_variables, set_alert_trigger, update_levels, verify_alerts
 from core.data.levels import SEVERITIES, SIDES, LevelError, OperatingLevel, check_level, check_unique_names
 from core.data.typed_numbers import NumberEntryError, format_number, parse_number_strict
 from core.data.variables import main_variable
@@ -81,8 +81,9 @@ def _number(value: Any) -> float:
     return math.nan if _blank(value) else parse_number_strict(value)
 
 
-def levels_from_frame(frame: pd.DataFrame) -> list[OperatingLevel]:
-    """The edited table as levels (unit left to the variable), each checked by core; empty rows are skipped.
+def levels_from_frame(frame: pd.DataFrame, relative: Collection[str] = ()) -> list[OperatingLevel]:
+    """The edited table as levels (unit left to the variable), each checked by core; empty rows are skipped
+    (`relative`: variables declared relative, whose levels may be negative).
 
     A refused row's message is core's (check_level), led by its row number so the operator finds it in the grid.
     """
@@ -104,7 +105,7 @@ def levels_from_frame(frame: pd.DataFrame) -> list[OperatingLevel]:
             variable=_text(row[VARIABLE]),
         )
         try:
-            check_level(level)
+            check_level(level, relative=level.variable in relative)
         except LevelError as exc:
             raise LevelError(f"Row {row_no}: {exc}") from None
         levels.append(level)
@@ -155,7 +156,7 @@ def apply_edits(ws: Workspace, reservoir: str, frame: pd.DataFrame) -> SaveResul
     """Store the edited table; core checks the whole set first (LevelError), so a refused edit stores nothing."""
     info = ws.reservoir(reservoir)
     stored = ws.levels(info.name)
-    edited = levels_from_frame(frame)
+    edited = levels_from_frame(frame, relative_variables(ws, info.name))
     check_unique_names(edited)  # the whole table: update_levels sees only the changed rows, merged by name
     new, remove = plan_changes(stored, edited)
     if not new and not remove:
@@ -275,9 +276,13 @@ def _levels_section(ws: Workspace, info: ReservoirInfo) -> None:
     units = units_of(info, {lv.variable for lv in levels} | {default})
     unit = next(iter(units)) if len(units) == 1 else None
     value_label = f"Value ({unit})" if unit else ("Value" if len(units) == 1 else "Value (in its variable's unit)")
+    how = (
+        "Add a row at the bottom of the table, select a row and press Delete to remove it, then **Save levels**. "
+        if ui.can("levels")
+        else ""
+    )
     st.caption(
-        "Each row is one line the forecast is checked against. Add a row at the bottom of the table, select a row "
-        "and press Delete to remove it, then **Save levels**. Units: "
+        "Each row is one line the forecast is checked against. " + how + "Units: "
         + ", ".join(f"{ui.md_escape(v.name)} in {ui.md_escape(v.unit or 'no unit given')}" for v in info.variables)
         + "."
     )
@@ -290,10 +295,12 @@ def _levels_section(ws: Workspace, info: ReservoirInfo) -> None:
             + ") and variable, then **Save levels**.",
             icon=":material/add_row_below:",
         )
+    editable = ui.allowed("levels", "Changing the levels")
     edited = st.data_editor(
         editor_frame(levels),
         key=_editor_key(),
-        num_rows="dynamic",
+        disabled=not editable,
+        num_rows="dynamic" if editable else "fixed",
         column_order=list(COLUMNS),
         column_config={
             NAME: st.column_config.TextColumn(
@@ -333,6 +340,8 @@ def _levels_section(ws: Workspace, info: ReservoirInfo) -> None:
         },
     )
     message = st.container()
+    if not editable:
+        return
     save = st.button(
         "Save levels",
         key=f"{K}save",
@@ -378,6 +387,8 @@ def _trigger_section(ws: Workspace, reservoir: str) -> float:
         "Lower = earlier warnings but more false alarms; higher = fewer false alarms but more missed crossings. "
         f"Stored: {stored}%. The verification below uses the slider's value, so you can try one before saving."
     )
+    if not ui.allowed("levels", "Changing the trigger", save_col):
+        return pct / 100
     if save_col.button(
         "Save trigger",
         key=f"{K}save_trigger",

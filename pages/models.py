@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from core import charts
-from core.app.summary import model_skill
+from core.app.summary import SKILL_FORMAT, model_skill, skill_percent
 from core.store.workspace import ModelVersion, StoreError
 from pages import common as ui
 
@@ -37,7 +37,7 @@ def _row(m: ModelVersion) -> dict[str, Any]:
     return {  # the columns that fit at 1280 px first; epochs, train time, model name and val MAE after
         "Version": m.version,
         "Active": m.active,
-        "Skill": model_skill(m),
+        "Skill": skill_percent(model_skill(m)),
         "Test MAE": (m.metrics.get("model") or {}).get("mae"),
         "Target": m.target or None,
         "Covariates": ", ".join(m.features) or "-",
@@ -68,7 +68,7 @@ def _table(models: list[ModelVersion], unit: str | None) -> None:
             "Active": st.column_config.CheckboxColumn(help="The version forecasts use.", width=55),
             "Skill": number(
                 "Skill",
-                format="percent",
+                format=SKILL_FORMAT,
                 help="Skill vs persistence: above 0 % = better than assuming 'tomorrow = today'.",
                 width=70,
             ),
@@ -121,6 +121,9 @@ def _actions(reservoir: str, models: list[ModelVersion]) -> None:
         help="The version to activate, inspect or delete.",
     )
     record = next(m for m in models if m.version == version)
+    if not ui.allowed("activate", "Activating or deleting a version", activate_col):
+        _settings(record, labels[version])
+        return
     with activate_col:
         st.button(
             f"Activate version {version}",
@@ -132,7 +135,9 @@ def _actions(reservoir: str, models: list[ModelVersion]) -> None:
             help="Use this version for forecasts from now on (you can switch back at any time).",
         )
     with delete_col:
-        if version == active:
+        if not ui.allowed("delete_version", "Deleting a version"):
+            pass
+        elif version == active:
             st.caption(f"Version {version} is the active model and cannot be deleted; activate another version first.")
         else:
             confirm = st.checkbox(
@@ -149,7 +154,12 @@ def _actions(reservoir: str, models: list[ModelVersion]) -> None:
                 icon=":material/delete:",
                 help="Remove this version and its model files. Tick the box above first.",
             )
-    with st.expander(f"Settings of version {version} · {labels[version]} (JSON)", icon=":material/settings:"):
+    _settings(record, labels[version])
+
+
+def _settings(record: ModelVersion, label: str) -> None:
+    """A version's saved settings and files, for anyone who may read."""
+    with st.expander(f"Settings of version {record.version} · {label} (JSON)", icon=":material/settings:"):
         st.json(record.config, expanded=True)
         st.caption(f"Files: {record.path}; checksum sha256 {record.sha256[:12]}...")
 

@@ -1,7 +1,10 @@
-"""Overview page: one card per reservoir with its latest reading, weekly trend, model skill and forecast sparkline.
+"""Overview page: the fleet at a glance, then one card per chosen reservoir, then the daily cycle.
 
-Thin: facts come from core.app.summary, forecasts from core.app.pipeline.forecast_reservoir (cached per reservoir, model
-version and data stamp), figures from core.charts.
+A small workspace (up to SMALL_FLEET reservoirs) shows every reservoir's card as its main content; a larger one
+leads with the fleet status table (pages/overview_fleet.py, rows from core.app.fleet: no forecasting on a page
+load) and shows cards for the reservoirs the operator picks. The daily cycle's button, progress and history are
+in pages/overview_cycle.py. Thin: card facts come from core.app.summary, forecasts from
+core.app.pipeline.forecast_reservoir (cached per reservoir, model version and data stamp), figures from core.charts.
 """
 
 from __future__ import annotations
@@ -10,15 +13,21 @@ import pandas as pd
 import streamlit as st
 
 from core import charts
+from core.app.fleet import FleetRow, fleet_status
+from core.app.jobs import CYCLE
 from core.app.pipeline import forecast_reservoir
 from core.app.summary import headline_variables, latest_trend, levels_words, model_skill, skill_words
 from core.forecast.issue import Forecast
 from core.store.workspace import ModelVersion, ReservoirInfo, VariableInfo
 from pages import common as ui
+from pages.bulletin_button import bulletin_button
+from pages.overview_cycle import cycle_section
+from pages.overview_fleet import chosen_cards, fleet_table
 
 K = "overview_"  # widget key prefix
 CARDS_PER_ROW = 3
 SPARK_DAYS = 30
+SMALL_FLEET = 3  # up to this many reservoirs, every card is the main content (no fleet table)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -147,7 +156,7 @@ def _card(info: ReservoirInfo) -> None:
                 _headline(info, var, forecast=record is not None and var.name == record.target)
         first_training = _model_lines(info.name, record)
         _sparkline(info, headline[0].name, record)
-        running = ws.jobs(info.name, active_only=True)
+        running = [j for j in ws.jobs(info.name, active_only=True) if j.kind != CYCLE]  # the cycle is shown below
         if running and not first_training:
             what = "Model comparison" if running[0].kind == "compare" else "Training"
             st.caption(f":material/model_training: {what} in progress (job #{running[0].id}).")
@@ -164,21 +173,8 @@ def _card(info: ReservoirInfo) -> None:
             st.switch_page("pages/forecast.py")
 
 
-def render() -> None:
-    """Cards for every reservoir, three to a row (Streamlit stacks them on narrow screens)."""
-    ui.page_header(
-        "Overview",
-        "Every reservoir at a glance: the latest reading, how it moved this week, and what the forecast model "
-        "expects for the next days. Open a reservoir to see its full forecast.",
-    )
-    try:
-        reservoirs = ui.workspace().reservoirs()
-    except ValueError as exc:
-        ui.show_error(exc)
-        return
-    if not reservoirs:
-        ui.point_to("data", "No reservoirs yet. Upload readings on the Data page to get started.")
-        return
+def _cards(reservoirs: list[ReservoirInfo]) -> None:
+    """Cards three to a row (Streamlit stacks them on narrow screens); one card's problem never hides the others."""
     for start in range(0, len(reservoirs), CARDS_PER_ROW):
         columns = st.columns(CARDS_PER_ROW)
         for column, info in zip(columns, reservoirs[start : start + CARDS_PER_ROW], strict=False):
@@ -187,6 +183,41 @@ def render() -> None:
                     _card(info)
                 except Exception as exc:  # noqa: BLE001 - one card's problem must not hide the others
                     ui.show_error(exc)
+
+
+def _fleet(rows: list[FleetRow]) -> None:
+    """A larger workspace: the status table, cards for the chosen few, the daily cycle."""
+    fleet_table(rows)
+    names = chosen_cards(rows)
+    if names:
+        ws = ui.workspace()
+        _cards([ws.reservoir(name) for name in names])
+    st.subheader("Daily cycle", anchor=False)
+    cycle_section()
+
+
+def render() -> None:
+    """The fleet table (more than SMALL_FLEET reservoirs) or every card, then the daily cycle."""
+    ui.page_header(
+        "Overview",
+        "Every reservoir at a glance: the alerts, the latest reading, how it moved this week, and what the forecast "
+        "model expects for the next days. Open a reservoir to see its full forecast.",
+    )
+    try:
+        rows = fleet_status(ui.workspace())
+    except ValueError as exc:
+        ui.show_error(exc)
+        return
+    if not rows:
+        ui.point_to("data", "No reservoirs yet. Upload readings on the Data page to get started.")
+        return
+    bulletin_button(None, f"{K}bulletin")  # every reservoir, summary page first
+    if len(rows) > SMALL_FLEET:
+        _fleet(rows)
+        return
+    _cards(ui.workspace().reservoirs())
+    with st.expander("Daily cycle: run it now, see its history", icon=":material/autorenew:"):
+        cycle_section()
 
 
 if __name__ == "__main__":  # run by st.navigation (module name __main__), not on import by tests

@@ -15,7 +15,7 @@ import streamlit as st
 from core import charts
 from core.app.jobs import COMPARE, FIRST_ONLY, TRAIN, eta_seconds, running_job, start_training
 from core.app.pipeline import TrainSummary
-from core.app.summary import skill_sentence, skill_value
+from core.app.summary import SKILL_FORMAT, skill_percent, skill_sentence, skill_value
 from core.store.workspace import Job, ModelVersion, StoreError, beats_active
 from pages import common as ui
 from pages.train_compare import compare_running_section, compare_tab
@@ -25,11 +25,14 @@ from pages.train_jobs import (
     TAB_COMPARE,
     TAB_TRAIN,
     K,
+    history_title,
     job_tab,
     latest_job,
     loss_figure,
+    outside_words,
     polled_job,
     stop_button,
+    versions_outside_jobs,
 )
 
 JOB_HISTORY_ROWS = 8
@@ -107,7 +110,7 @@ def _metric_row(name: str, scores: dict[str, Any], skill: Any = None) -> dict[st
         "RMSE": scores.get("rmse"),
         "NSE": scores.get("nse"),
         "KGE": scores.get("kge"),
-        "Skill vs persistence": skill,
+        "Skill vs persistence": skill_percent(skill),
     }
 
 
@@ -124,7 +127,7 @@ def _metrics_table(rows: list[dict[str, Any]], unit: str | None) -> None:
             "RMSE": number(f"RMSE{suffix}", format=error_format, help="Like MAE but large misses weigh more."),
             "NSE": number("NSE", format="%.3f", help="Nash-Sutcliffe efficiency: 1 is perfect, 0 = the mean."),
             "KGE": number("KGE", format="%.3f", help="Kling-Gupta efficiency: 1 is perfect."),
-            "Skill vs persistence": number(format="percent", help="Above 0 % = better than 'tomorrow = today'."),
+            "Skill vs persistence": number(format=SKILL_FORMAT, help="Above 0 % = better than 'tomorrow = today'."),
         },
     )
 
@@ -179,6 +182,8 @@ def _activate_button(reservoir: str, job: Job, result: TrainSummary) -> None:
         st.success(f"Version {version} is the active model: forecasts use it.{why}", icon=":material/check_circle:")
         return
     st.markdown(_recommendation(reservoir, record, ws.active_version(reservoir)))
+    if not ui.allowed("activate", "Activating a version"):
+        return
     if st.button(f"Activate version {version}", key=f"{K}activate", icon=":material/published_with_changes:"):
         try:
             ws.activate(reservoir, version)
@@ -269,10 +274,14 @@ def _last_outcome(reservoir: str, job: Job) -> None:
 
 def _history(reservoir: str) -> None:
     """The reservoir's recent training runs and model comparisons, newest first."""
-    jobs = ui.workspace().jobs(reservoir)[:JOB_HISTORY_ROWS]
-    with st.expander(f"Recent training runs ({len(jobs)})", icon=":material/history:"):
+    all_jobs = ui.workspace().jobs(reservoir)
+    jobs = all_jobs[:JOB_HISTORY_ROWS]
+    outside = versions_outside_jobs(ui.workspace().versions(reservoir), all_jobs)
+    with st.expander(history_title(len(jobs), outside), icon=":material/history:"):
+        if outside:
+            st.caption(outside_words(outside))
         if not jobs:
-            st.caption("No training runs yet for this reservoir.")
+            st.caption("No training runs were started from this page for this reservoir yet.")
             return
         rows = [
             {
@@ -301,6 +310,8 @@ def _versions_saved(job: Job) -> str:
 
 def _start(reservoir: str) -> None:
     """The form and its Start button; a second run on a busy reservoir is refused by the store."""
+    if not ui.allowed("train", "Training a model"):
+        return
     config = settings_form(reservoir, pick_model=True)
     if config is None:
         return

@@ -15,6 +15,7 @@ import streamlit as st
 
 from core import charts
 from core.app.jobs import COMPARE, start_comparison
+from core.app.summary import SKILL_FORMAT, skill_percent
 from core.model.zoo import MODEL_NAMES, ZOO
 from core.store.workspace import Epoch, Job, beats_active
 from pages import common as ui
@@ -65,7 +66,7 @@ def _finished_so_far(done: list[dict[str, Any]], unit: str | None) -> None:
                 "Model": _name(r),
                 "Version": r.get("version"),
                 "Val MAE": r.get("val_mae"),
-                "Val skill": r.get("val_skill"),
+                "Val skill": skill_percent(r.get("val_skill")),
                 "Train (s)": r.get("train_seconds"),
             }
             for r in done
@@ -83,7 +84,7 @@ def _finished_so_far(done: list[dict[str, Any]], unit: str | None) -> None:
                 help="Average error on the validation days, which rank the models.",
                 width=90,
             ),
-            "Val skill": number(format="percent", help="Above 0 % = better than 'tomorrow = today'.", width=75),
+            "Val skill": number(format=SKILL_FORMAT, help="Above 0 % = better than 'tomorrow = today'.", width=75),
             "Train (s)": number(format="%,.1f", width=70),
         },
     )
@@ -168,7 +169,7 @@ def _leaderboard_table(board: dict[str, Any], active: int | None, unit: str | No
                 "RMSE": scores.get("rmse"),
                 "NSE": scores.get("nse"),
                 "KGE": scores.get("kge"),
-                "Skill": r["metrics"].get("skill_vs_persistence"),
+                "Skill": skill_percent(r["metrics"].get("skill_vs_persistence")),
                 "Train (s)": r.get("train_seconds"),
             }
         )
@@ -197,7 +198,7 @@ def _leaderboard_table(board: dict[str, Any], active: int | None, unit: str | No
             ),
             "Skill": number(
                 "Test skill",
-                format="percent",
+                format=SKILL_FORMAT,
                 help="Above 0 % = better than 'tomorrow = today' on the test days.",
                 width=75,
             ),
@@ -416,6 +417,8 @@ def _compare_outcome(reservoir: str, job: Job) -> None:
 
 def _start_compare(reservoir: str) -> None:
     """Pick the zoo members, reuse the training settings, start the comparison in the background."""
+    if not ui.allowed("train", "Comparing models"):
+        return
     if f"{K}compare_models" not in st.session_state:
         st.session_state[f"{K}compare_models"] = list(MODEL_NAMES)
     picked = st.multiselect(

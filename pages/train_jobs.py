@@ -13,7 +13,7 @@ import streamlit as st
 
 from core import charts
 from core.app.jobs import COMPARE, TRAIN
-from core.store.workspace import Epoch, Job
+from core.store.workspace import Epoch, Job, ModelVersion
 from pages import common as ui
 
 K = "train_"  # widget key prefix: stable keys that tests set by name
@@ -24,6 +24,39 @@ KIND_TAB = {TRAIN: TAB_TRAIN, COMPARE: TAB_COMPARE}
 def open_tab_next(tab: str) -> None:
     """Open `tab` on the next full run: a tab cannot be switched while the page is being drawn."""
     st.session_state[f"{K}mode_next"] = tab
+
+
+def job_versions(job: Job) -> list[int]:
+    """The versions a job saved: one for a training run, one per model for a comparison."""
+    result = job.result or {}
+    if result.get("version") is not None:
+        return [int(result["version"])]
+    rows = [r for r in result.get("models") or [] if isinstance(r, dict)] or result.get("done") or []
+    return sorted(int(r["version"]) for r in rows if isinstance(r, dict) and r.get("version") is not None)
+
+
+def versions_outside_jobs(versions: Sequence[ModelVersion], jobs: Sequence[Job]) -> list[ModelVersion]:
+    """Versions no dashboard job saved: trained by the command line (`train`, `retrain`, `cycle`) or at first start."""
+    saved = {v for job in jobs for v in job_versions(job)}
+    return [m for m in versions if m.version not in saved]
+
+
+def history_title(n_jobs: int, outside: Sequence[ModelVersion]) -> str:
+    """The run history's title: dashboard runs, and versions saved elsewhere, so '(0)' never hides a trained model."""
+    if not outside:
+        return f"Recent training runs ({n_jobs})"
+    elsewhere = f"{len(outside)} version{'s' if len(outside) != 1 else ''} saved outside the dashboard"
+    return f"Recent training runs ({n_jobs} from this page; {elsewhere})"
+
+
+def outside_words(outside: Sequence[ModelVersion]) -> str:
+    """Where versions without a dashboard job came from, in one sentence."""
+    listed = ", ".join(f"v{m.version} ({m.created[:16].replace('T', ' ')})" for m in outside)
+    return (
+        f"Saved outside the dashboard: {listed}. These were trained from the command line "
+        "(`python -m core train`, `retrain` or `cycle`, e.g. by a scheduled job) or as the first model when the app "
+        "started; the Models page lists their scores."
+    )
 
 
 def latest_job(jobs: list[Job], kind: str) -> Job | None:
@@ -43,7 +76,7 @@ def polled_job(job_id: int) -> Job:
 def stop_button(job: Job, label: str, key: str, help_text: str, stopping_text: str) -> None:
     """A Stop button for a running job; the request goes through the store, the job ends after its epoch."""
     stopping = job.stop_requested
-    if not stopping and st.button(label, key=key, icon=":material/stop:", help=help_text):
+    if not stopping and ui.can("train") and st.button(label, key=key, icon=":material/stop:", help=help_text):
         ui.workspace().request_stop(job.id)
         stopping = True
     if stopping:

@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_app(port: int, workspace: Path, log_path: Path) -> subprocess.Popen:
-    """`streamlit run app.py` headless in its own process group, on `port`, with its own workspace."""
+def start_app(port: int, workspace: Path, log_path: Path, extra: Sequence[str] = ()) -> subprocess.Popen:
+    """`streamlit run app.py` headless in its own process group, on `port`, with its own workspace (and `extra`
+    server options, e.g. a secrets file)."""
     env = {
         **os.environ,
         "SENTINEL_WORKSPACE": str(workspace),
@@ -72,6 +74,7 @@ def start_app(port: int, workspace: Path, log_path: Path) -> subprocess.Popen:
         "none",  # other work in the checkout must not prompt a rerun mid-test
         "--browser.gatherUsageStats",
         "false",
+        *extra,
     ]
     log = open(log_path, "wb")  # noqa: SIM115 - handed to the child process
     try:

@@ -65,10 +65,11 @@ def test_json_carries_both_sides() -> None:
 def test_csv_header_and_cli_lines_say_both() -> None:
     fc = spread_forecast()
     header = report.header_lines(fc)
-    assert "Alerts on both sides: flood WARNING and drought WATCH" in header
+    assert "alert: warning - alerts on both sides: flood WARNING and drought WATCH" in header
     assert any(line.startswith("alert flood: WARNING - ") for line in header)
     assert any(line.startswith("alert drought: WATCH - ") and "falling below Drought watch" in line for line in header)
-    assert "Alerts on both sides: flood WARNING and drought WATCH" in report.csv_text(fc)
+    assert "alerts on both sides: flood WARNING and drought WATCH" in report.csv_text(fc)
+    assert sum(fc.alert["reason"] in line for line in header) == 1  # the flood reason is said once, on its line
 
 
 def test_exceedance_table_is_days_by_levels_in_percent() -> None:
@@ -93,6 +94,34 @@ def test_cli_forecast_text_says_both(monkeypatch, capsys, tmp_path) -> None:
     monkeypatch.setattr(pipeline, "forecast_reservoir", lambda *a, **k: spread_forecast())
     assert main(["forecast", "--reservoir", "Dam", "--workspace", str(tmp_path / "ws")]) == 0
     out = capsys.readouterr().out
-    assert "  alert: WARNING - " in out
-    assert "  Alerts on both sides: flood WARNING and drought WATCH" in out
+    assert "  alert: WARNING - alerts on both sides: flood WARNING and drought WATCH\n" in out
     assert "  alert flood: WARNING - " in out and "  alert drought: WATCH - " in out
+    alert_lines = [line for line in out.splitlines() if line.lstrip().lower().startswith("alert")]
+    assert len(alert_lines) == 3  # once overall, once per side
+    assert out.count("chance of passing Flood warning") == 1  # the flood reason once, on its own line
+
+
+def test_one_side_raised_is_said_once() -> None:
+    fc = spread_forecast(centre=314.0, scale=1.0)
+    lines = risk.alert_lines(fc.alert, fc.alerts, upper=True)
+    assert lines[0] == "alert: WARNING - flood WARNING; drought: normal"
+    assert lines[1].startswith("alert flood: WARNING - ") and lines[2].startswith("alert drought: normal - ")
+    assert sum(fc.alert["reason"] in line for line in lines) == 1
+
+
+def test_chance_by_then_is_the_alert_rule_per_prefix_of_the_horizon() -> None:
+    fc = spread_forecast()
+    table = report.exceedance_frame(fc, cumulative=True)
+    daily, by_then = "Flood warning (above 312 m)", "Flood warning (above 312 m)" + report.BY_THEN
+    assert list(table.columns) == [
+        "date", "lead_days", daily, daily + report.BY_THEN,
+        "Drought watch (below 308 m)", "Drought watch (below 308 m)" + report.BY_THEN,
+    ]  # fmt: skip
+    assert table[by_then].is_monotonic_increasing and (table[by_then] >= table[daily]).all()
+    assert table[by_then].iloc[0] == table[daily].iloc[0]  # day 1: the same chance
+    for n in (1, 3, 7):  # each prefix: within_horizon over the first n days
+        level = LEVELS[0]
+        expected = 100 * risk.within_horizon(fc.samples[:, :n], level)
+        assert table[by_then].iloc[n - 1] == pytest.approx(expected, abs=0.05)
+    assert table[by_then].iloc[-1] == pytest.approx(100 * fc.alerts["flood"].probability, abs=0.05)
+    assert report.exceedance_frame(fc).columns.tolist() == ["date", "lead_days", daily, "Drought watch (below 308 m)"]

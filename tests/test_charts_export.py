@@ -438,3 +438,100 @@ def test_user_text_in_titles_and_level_labels_is_not_html():
     assert "<i>" not in fig.layout.title.text and "&lt;i&gt;Dam&lt;/i&gt;" in fig.layout.title.text
     labels = [s.label.text for s in fig.layout.shapes if s.type == "line" and s.label and s.label.text]
     assert labels and all("<b>" not in t and "&lt;b&gt;" in t for t in labels)
+
+
+# ---------------------------------------------------------------- exports that cannot bite (issue 13, item 5)
+
+EVIL_NAME = 'Dam,"=HYPERLINK(""http://evil.example"",""click"")"'
+
+
+def _spreadsheet_cells(text: str) -> list[list[str]]:
+    """The cells a spreadsheet sees: RFC 4180 parsing of every line, comment lines included."""
+    import csv
+
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_csv_header_with_a_quoted_name_opens_no_formula_cell():
+    from dataclasses import replace
+
+    from core.export import report
+    from tests.test_alert_sides import spread_forecast
+
+    fc = replace(spread_forecast(), reservoir=EVIL_NAME)
+    text = report.csv_text(fc)
+    cells = [cell for row in _spreadsheet_cells(text) for cell in row]
+    assert not [c for c in cells if c.lstrip(" ").startswith(("=", "+", "@"))]  # no live formula anywhere
+    assert not [c for c in cells if c.startswith("-") and not files._PLAIN_NUMBER.match(c)]
+    first = _spreadsheet_cells(text)[0]
+    assert first[0] == "# reservoir: Dam" and first[1].startswith('"') and "HYPERLINK" in first[1]
+    back = pd.read_csv(io.StringIO(text), comment="#")  # comment-aware readers still skip the header
+    assert list(back.columns)[:3] == ["date", "lead_days", "level (m)"] and len(back) == 7
+
+
+def test_comment_line_whose_first_piece_holds_quotes_keeps_its_hash_unquoted():
+    text = files.table_csv(pd.DataFrame({"a": [1]}), header_lines=['reservoir: My "Dam", =1+1'])
+    assert text.startswith("#,")
+    assert _spreadsheet_cells(text)[0] == ["#", 'reservoir: My "Dam"', "' =1+1"]
+    assert pd.read_csv(io.StringIO(text), comment="#")["a"].tolist() == [1]
+
+
+def test_html_title_is_escaped_exactly_once_and_the_alert_is_said():
+    from dataclasses import replace
+
+    from core.export import report
+    from tests.test_alert_sides import spread_forecast
+
+    fc = replace(spread_forecast(), reservoir="A & B <Dam>")
+    page = report.render(pd.Series(dtype=float), fc, [], "html").decode("utf-8")
+    assert "<title>A &amp; B &lt;Dam&gt; — level (m) forecast, model v1, issued 2026-11-23</title>" in page
+    assert "&amp;amp;" not in page.split("</title>")[0]
+    notes = page.split('<div class="notes" role="note">', 1)[1].split("</div>", 1)[0]
+    assert "alerts on both sides: flood WARNING and drought WATCH" in notes
+    assert "<p>alert flood: WARNING - " in notes and "<p>alert drought: WATCH - " in notes
+    fig = report.export_chart(pd.Series(dtype=float), fc, [])
+    assert "Alerts on both sides: flood WARNING and drought WATCH" in fig.layout.title.text  # PNG/SVG/PDF too
+
+
+def test_exported_file_gets_the_umask_permissions(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        path = files.write_export(tmp_path / "out" / "f.csv", b"a\r\n1\r\n")
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644
+        os.umask(0o002)
+        assert files.current_umask() == 0o002
+        files.write_export(path, b"b\r\n")  # replacing a file: the new one gets them too
+        assert stat.S_IMODE(path.stat().st_mode) == 0o664 and path.read_bytes() == b"b\r\n"
+    finally:
+        os.umask(old)
+    assert not [p for p in path.parent.iterdir() if p.name != "f.csv"]  # no temp file left behind
+
+
+def test_close_level_labels_move_along_their_lines_instead_of_overlapping():
+    from core.charts.levels import LABEL_PX, label_slots
+    from core.data.levels import OperatingLevel
+
+    def lv(name: str, value: float, side: str = "flood") -> OperatingLevel:
+        return OperatingLevel(name, value, "m", side, "watch" if side == "flood" else "warning")
+
+    y_range, plot_px = [300.0, 325.0], 356.0  # 14 px per metre
+    close = [lv("Full supply", 312.0), lv("Flood warning", 312.5), lv("Dam crest", 312.9)]
+    assert label_slots(close, y_range, plot_px) == {
+        "Full supply": "start",
+        "Flood warning": "middle",
+        "Dam crest": "end",
+    }
+    apart = [lv("Full supply", 312.0), lv("Flood warning", 312.0 + 1.2 * LABEL_PX / 14.24)]
+    assert set(label_slots(apart, y_range, plot_px).values()) == {"start"}
+    # a flood label sits above its line and a drought label below: a pair a hair apart does not collide
+    pair = [lv("Flood watch", 306.99), lv("Drought watch", 306.95, "drought")]
+    assert set(label_slots(pair, y_range, plot_px).values()) == {"start"}
+    assert label_slots(close, y_range, plot_px, prefer=("end", "middle", "start"))["Full supply"] == "end"
+    on_chart = [lv("Full", 311.0), lv("Warning", 311.03), lv("Crest", 311.06), lv("Top", 311.35)]  # 1 m ~ 230 px
+    fig = charts.forecast_figure(pd.Series(dtype=float), make_forecast(), on_chart)
+    placed = {s.label.text: s.label.textposition for s in fig.layout.shapes if s.label.text}
+    # the three close labels (7 px apart) share no place; the one far above them is back at the start
+    assert list(placed.values()) == ["start", "middle", "end", "start"], placed

@@ -62,6 +62,8 @@ APP_NAVIGATION = {  # app.py's st.navigation: URL path -> title ('' is the defau
     "forecast": "Forecast",
     "levels": "Levels & alerts",
     "models": "Models",
+    "alerts": "Alerts",
+    "settings": "Settings",
 }
 
 

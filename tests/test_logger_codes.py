@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from core.app.cli import main
 from core.app.pipeline import import_csv, load_clean
@@ -17,6 +18,7 @@ from core.data.clean import clean_daily
 from core.data.config import CleanConfig
 from core.data.ingest import read_csv
 from core.data.qc import QcFlag
+from core.data.variables import physical_range
 
 START = "2021-01-01"
 
@@ -55,7 +57,7 @@ def test_code_run_in_the_middle_is_reported_with_its_dates_and_its_companions():
     assert flagged_storage and all(i.runs[0].first == "2021-02-10" for i in flagged_storage)
     as_json = json.loads(json.dumps(parsed.report.to_dict()))
     runs = [i["runs"] for i in as_json["issues"] if i["code"] == "coded_run" and i["column"] == "elevation"]
-    assert runs == [[{"first": "2021-02-10", "last": "2021-02-15", "days": 6, "value": -999999.0}]]
+    assert runs == [[{"first": "2021-02-10", "last": "2021-02-15", "days": 6, "value": -999999.0, "values": ""}]]
 
     clean = clean_daily(parsed.frame.rename(columns={"elevation": "level"}))
     assert (clean.flags["level"].iloc[40:46] == QcFlag.MASKED_SENTINEL).all()
@@ -64,15 +66,33 @@ def test_code_run_in_the_middle_is_reported_with_its_dates_and_its_companions():
     assert clean.values["level"].min() > 190 and clean.values["storage"].min() > 4900
 
 
-def test_companion_of_a_code_is_masked_even_when_it_looks_plausible():
+def test_companion_is_masked_only_when_odd_for_its_own_series():
     level, storage = _level(), _storage()
     level[30:33] = 9999.9
+    storage[31] = 40.0  # the logger's bogus companion on one of the coded days; the other two continue the line
     frame = read_csv(_csv(level=level, storage=storage), filename="x.csv").frame
     clean = clean_daily(frame)
-    assert (clean.flags["storage"].iloc[30:33] == QcFlag.MASKED_COMPANION).all()
+    assert clean.flags["storage"].iloc[31] == QcFlag.MASKED_COMPANION
+    assert (clean.flags["storage"].iloc[[30, 32]] == QcFlag.OK).all()  # ordinary for storage: kept as read
     assert (clean.flags["level"].iloc[30:33] == QcFlag.MASKED_SENTINEL).all()
-    # interpolated over the 3-day gap: the storage line carries on where it was
-    assert np.allclose(clean.values["storage"].iloc[30:33], storage[30:33])
+    # interpolated over the masked day: the storage line carries on where it was
+    assert np.allclose(clean.values["storage"].iloc[30:33], _storage()[30:33])
+
+
+def test_dry_days_are_not_companions_of_a_code():
+    """0 mm of rain on a coded level day is an ordinary dry day: never flagged, never masked (walkthrough bug)."""
+    level = _level()
+    rain = np.where(np.arange(90) % 7 == 0, 12.5, 0.0)  # one storm size: zeros must not read as a code either
+    level[40:46] = -999999.0
+    rain[43] = 900.0  # beyond anything the rain gauge wrote on other days: odd for rainfall, a companion
+    parsed = read_csv(_csv(level=level, rainfall=rain), filename="rain.csv")
+    companions = [i for i in _issues(parsed, "companion") if i.column == "rainfall"]
+    assert [(r.first, r.last) for r in companions[0].runs] == [("2021-02-13", "2021-02-13")]
+    clean = clean_daily(parsed.frame)
+    flags = clean.flags["rainfall"].iloc[40:46]
+    assert flags.iloc[3] == QcFlag.MASKED_COMPANION
+    assert (flags.drop(flags.index[3]) == QcFlag.OK).all()
+    assert (clean.values["rainfall"].iloc[[40, 41, 42, 44, 45]] == rain[[40, 41, 42, 44, 45]]).all()
 
 
 def test_codes_at_the_start_and_an_absurd_last_reading_are_caught():
@@ -147,19 +167,21 @@ def test_long_negative_storage_run_is_reported_and_left_to_the_operator(workspac
 
 def test_codes_in_another_variable_mask_their_companions_in_cleaning(workspace):
     level, storage = _level(), _storage()
-    level[20:24] = -999999.0
+    level[20:24], storage[20:24] = -999999.0, [1.0, 4.0, 2.0, 9.0]
     import_csv(workspace, _csv(level=level, storage=storage), reservoir="Two", filename="two.csv")
     clean = load_clean(workspace, "Two", ["storage"], CleanConfig())  # level is not loaded, its codes still count
     assert (clean.flags["storage"].iloc[20:24] == QcFlag.MASKED_COMPANION).all()
+    assert (clean.flags["storage"].iloc[:20] == QcFlag.OK).all()
 
 
 def test_fixed_no_data_code_makes_its_companions_missing_at_import():
     level, storage = _level(), _storage()
-    level[10] = -9999.0
+    level[[10, 50]], storage[10] = -9999.0, 0.0  # a bogus companion by the first code, a plausible one by the second
     parsed = read_csv(_csv(level=level, storage=storage), filename="fixed.csv")
     assert np.isnan(parsed.frame["level"].iloc[10]) and np.isnan(parsed.frame["storage"].iloc[10])
+    assert parsed.frame["storage"].iloc[50] == storage[50]  # continues its line: not a companion
     (sentinel,) = _issues(parsed, "sentinel")
-    assert [(r.first, r.last) for r in sentinel.runs] == [("2021-01-11", "2021-01-11")]
+    assert [(r.first, r.last) for r in sentinel.runs] == [("2021-01-11", "2021-01-11"), ("2021-02-20", "2021-02-20")]
     assert "2021-01-11" in sentinel.message
     (companion,) = _issues(parsed, "companion")
     assert companion.column == "storage" and "'level'" in companion.message
@@ -167,13 +189,80 @@ def test_fixed_no_data_code_makes_its_companions_missing_at_import():
 
 def test_history_chart_draws_codes_and_companions():
     level, storage = _level(), _storage()
-    level[30:33] = 9999.9
+    level[30:33], storage[30:33] = 9999.9, [7.0, 3.0, 11.0]
     clean = clean_daily(read_csv(_csv(level=level, storage=storage), filename="x.csv").frame)
     fig = history_figure(clean.values[["storage"]], clean.flags[["storage"]], "storage", None)
     names = {t.name for t in fig.data}
     assert "companion of a code masked" in names
     fig = history_figure(clean.values[["level"]], clean.flags[["level"]], "level", "m")
     assert "logger code masked" in {t.name for t in fig.data}
+
+
+def test_level_range_is_judged_in_the_declared_unit():
+    """9,000 is above Everest in metres but an ordinary elevation in feet (walkthrough: the unit was ignored)."""
+    from core.data.ingest import ReadOptions
+
+    data = _csv(elev=9000.0 + np.sin(np.arange(90) / 10.0))
+    as_m = read_csv(
+        data, filename="elev.csv", options=ReadOptions(variables=(("elev", "level"),), units=(("elev", "m"),))
+    )
+    as_ft = read_csv(
+        data, filename="elev.csv", options=ReadOptions(variables=(("elev", "level"),), units=(("elev", "ft"),))
+    )
+    assert [i.column for i in as_m.report.issues if i.code == "out_of_range"] == ["elev"]
+    assert not [i for i in as_ft.report.issues if i.code == "out_of_range"]
+    assert physical_range("level", unit="ft")[1] > 29000 > physical_range("level", unit="m")[1]
+    frame = pd.DataFrame({"level": 9000.0 + np.arange(40.0)}, index=pd.date_range(START, periods=40, name="date"))
+    assert (clean_daily(frame, units={"level": "m"}).flags["level"] == QcFlag.MASKED_IMPOSSIBLE).all()
+    assert (clean_daily(frame, units={"level": "ft"}).flags["level"] == QcFlag.OK).all()
+
+
+def test_negative_level_is_accepted_for_a_variable_declared_relative(workspace):
+    from core.app.pipeline import update_levels
+    from core.data.levels import LevelError, OperatingLevel, parse_level
+
+    import_csv(workspace, _csv(120, storage=_storage(120) - 5200.0), reservoir="Pool", filename="p.csv")
+    low = OperatingLevel("Empty", -150.0, None, "drought", "watch", "storage")
+    with pytest.raises(LevelError, match="cannot be negative"):
+        update_levels(workspace, "Pool", [low])
+    decide_out_of_range(workspace, "Pool", "storage", "relative")
+    assert [lv.value for lv in update_levels(workspace, "Pool", [low])] == [-150.0]
+    assert parse_level("Empty=-5:drought:watch", "hm³", "storage", relative=True).value == -5.0
+    with pytest.raises(LevelError, match="declare the variable relative"):
+        parse_level("Empty=-5:drought:watch", "hm³", "storage")
+    ws = str(workspace.root)
+    assert main(["--workspace", ws, "levels", "--reservoir", "Pool", "--set", "Low=-120:drought:watch"]) == 0
+
+
+def test_hindcast_cleaning_sees_codes_of_variables_the_model_does_not_read(workspace, monkeypatch):
+    """A code in a column outside the model's inputs still masks its companions on every hindcast issue day."""
+    import core.data.clean as clean_module
+    import core.forecast.issue as issue_module
+    from core.app.pipeline import hindcast
+    from core.forecast.issue import ForecastError
+
+    level, storage = _level(), _storage()
+    level[60:63] = -999999.0
+    storage[60:63] = [3.0, 8.0, 5.0]
+    import_csv(workspace, _csv(level=level, storage=storage), reservoir="Two", filename="two.csv")
+    seen = []
+    real = clean_module.clean_daily
+
+    def spy(raw, config=CleanConfig(), out_of_range=None, coded_elsewhere=None, units=None):
+        result = real(raw, config, out_of_range, coded_elsewhere, units)
+        seen.append(result.flags["storage"])
+        return result
+
+    def no_forecast(*args, **kwargs):
+        raise ForecastError("not needed here")
+
+    monkeypatch.setattr(clean_module, "clean_daily", spy)
+    monkeypatch.setattr(issue_module, "issue", no_forecast)
+    cfg = type("Cfg", (), {"target": "storage", "features": (), "clean": CleanConfig(), "horizon": 7, "n_steps": 14})
+    loaded = type("Loaded", (), {"config": cfg, "calibration": None})()
+    assert hindcast(workspace, "Two", "2021-03-05", "2021-03-05", loaded=loaded) == []
+    (flags,) = seen
+    assert (flags.loc["2021-03-02":"2021-03-04"] == QcFlag.MASKED_COMPANION).all()
 
 
 def test_cli_qc_lists_runs_and_stores_the_decision(tmp_path, capsys):

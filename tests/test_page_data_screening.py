@@ -42,3 +42,24 @@ def test_stored_out_of_range_run_offers_the_decision_and_stores_it(tmp_path, mon
     run(at, "Pool")
     assert out_of_range_decisions(ws, "Pool") == {"storage": "relative"}
     assert not at.exception
+
+
+def test_run_table_shows_the_values_of_absurd_and_companion_runs():
+    """Walkthrough bug: the 'value' column was empty for findings whose run holds differing values."""
+    from core.data.ingest import read_csv
+    from pages.data_screening import runs_table
+
+    level = 200.0 + 5.0 * np.sin(np.arange(90) / 10.0)
+    storage = 5000.0 + 3.0 * np.arange(90)
+    level[40:46] = -999999.0
+    storage[40:46] = [12.0, 9.5, 7.0, 11.0, 8.0, 10.0]  # the logger's bogus companions, all different
+    storage[60] = 1e300  # an absurd one-off
+    parsed = read_csv(_csv(90, level=level, storage=storage), filename="codes.csv")
+    table = runs_table(parsed.report.issues)
+    by_finding = {(r["column"], r["finding"]): r["value"] for _, r in table.iterrows()}
+    assert by_finding[("level", "logger code")] == "-999999"
+    companion = next(v for (c, f), v in by_finding.items() if c == "storage" and "companion" in f)
+    assert companion == "7 to 12"
+    absurd = next(v for (c, f), v in by_finding.items() if c == "storage" and "absurd" in f)
+    assert absurd == "1e+300"
+    assert (table["value"] != "").all()

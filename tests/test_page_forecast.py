@@ -143,7 +143,7 @@ def test_latest_forecast_shows_chart_metrics_table_and_downloads(app_trained_ws,
     assert "What this forecast is" in texts(at)
 
     labels = [b.label for b in at.get("download_button")]
-    assert labels == ["Interactive chart (HTML)", "Forecast table (CSV)"]
+    assert labels == ["Interactive chart (HTML)", "Forecast table (CSV)", "Bulletin (PDF)"]  # the bulletin: on click
     assert at.button(key="forecast_prepare").label == "Prepare PNG, SVG and PDF"
     stem = f"Sample-Reservoir_v1_{last_day}"
     mime, html = downloads[f"{stem}.html"]
@@ -324,7 +324,7 @@ def test_prepare_button_offers_image_downloads(app_trained_ws, downloads):
     at.button(key="forecast_prepare").click()
     run(at)
     labels = [b.label for b in at.get("download_button")]
-    assert labels[2:] == ["Chart as PNG", "Chart as SVG", "Chart as PDF"]
+    assert labels[2:] == ["Chart as PNG", "Chart as SVG", "Chart as PDF", "Bulletin (PDF)"]
     stem = f"Sample-Reservoir_v1_{app_trained_ws.reservoir(SAMPLE_NAME).last}"
     assert downloads[f"{stem}.png"][0] == "image/png" and downloads[f"{stem}.png"][1].startswith(PNG_MAGIC)
     assert downloads[f"{stem}.svg"][0] == "image/svg+xml" and b"<svg" in downloads[f"{stem}.svg"][1][:500]
@@ -364,3 +364,51 @@ def test_both_sides_alert_banner_and_exceedance_table(app_trained_ws):
     assert any(c.startswith("Spill watch (above") for c in exceed.columns)
     assert any(c.startswith("Low watch (below") for c in exceed.columns)
     assert "Chance of crossing each level" in [h.value for h in at.subheader]
+
+
+def test_storage_view_draws_the_recorded_storage_and_explains_the_conversion(app_trained_ws, tmp_path):
+    """Walkthrough bug: in the storage view the observed line was the level history converted, and the text said
+    the model read storage. The recorded storage is drawn, and the page says the level forecast was converted."""
+    import numpy as np
+
+    from core.app.curves import import_curve
+    from core.data.sample import level_to_storage
+    from tests.test_units_curves import curve_file
+
+    levels = np.linspace(285, 320, 36)  # twice the sample's own storage: a converted level would read double
+    rows = [(f"{lv:.2f}", f"{2 * float(level_to_storage(lv)):.4f}") for lv in levels]
+    import_curve(app_trained_ws, SAMPLE_NAME, curve_file(tmp_path, rows, header="Elevation (m),Storage (hm3)"))
+    at = open_page("forecast")
+    at.radio(key="forecast_show_as").set_value("storage")
+    run(at, SAMPLE_NAME)
+    spec = chart_spec(at)
+    observed = next(t for t in spec["data"] if t.get("name") == "observed")
+    stored = app_trained_ws.readings(SAMPLE_NAME, ["storage"])["storage"]
+    ys = observed["y"]
+    if isinstance(ys, dict):  # plotly sends numpy arrays as base64 typed arrays
+        import base64
+
+        ys = np.frombuffer(base64.b64decode(ys["bdata"]), dtype=ys["dtype"]).tolist()
+    last = pd.Timestamp(str(observed["x"][-1])[:10])
+    assert ys[-1] == pytest.approx(float(stored.loc[last]))  # the recorded storage, not converted level
+    assert "storage (hm³)" in spec["layout"]["yaxis"]["title"]["text"]
+    about = " ".join(m.value for m in at.markdown)
+    assert "Shown as storage" in about and "the model forecasts level" in about
+    assert "the recorded storage readings" in about
+    assert "readings (level, " in about  # the model's inputs, not the view's variable
+
+
+def test_show_as_converts_the_history_only_without_readings_of_the_shown_variable(hindcast):
+    from core.data.curves import Curve
+    from core.forecast.convert import attach
+
+    curve = Curve((250.0, 330.0), (0.0, 800.0), "m", "hm³", source="c.csv")
+    fc = attach(hindcast[0], curve)
+    history = pd.Series([300.0, 310.0], index=pd.to_datetime([fc.issued] * 2) - pd.to_timedelta([2, 1], unit="D"))
+    view, drawn, _, name = page.show_as(fc, history, [], curve, "storage", None)
+    assert view.target == "storage" and name == "observed level as storage (via the curve)"
+    assert drawn.iloc[-1] == pytest.approx(600.0)
+    stored = pd.Series([123.0], index=pd.to_datetime([fc.issued]))
+    _, drawn, _, name = page.show_as(fc, history, [], curve, "storage", stored)
+    assert name == "observed" and drawn.tolist() == [123.0]
+    assert page.show_as(fc, history, [], curve, "level", stored)[3] == "observed"

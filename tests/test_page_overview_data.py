@@ -336,6 +336,38 @@ def test_open_forecast_button_selects_the_reservoir_and_switches_page(app_sample
     assert [t.value for t in at.title] == ["Forecast"]
 
 
+def test_a_small_workspace_keeps_the_cards_and_folds_the_cycle_away(app_sample_ws):
+    """Up to three reservoirs: every card is the main content, no fleet table; the cycle sits in a fold below."""
+    for name in ("Aaa Lake", "Bbb Lake"):
+        app_sample_ws.merge(
+            {name: pd.DataFrame({"level": [1.0]}, index=pd.DatetimeIndex(["2024-01-01"], name="date"))},
+            {name: {"level": "m"}},
+            UploadInfo(filename=f"{name}.csv", sha256=name),
+        )
+    at = start_app()
+    assert [s.value for s in at.subheader] == ["Aaa Lake", "Bbb Lake", SAMPLE_NAME]
+    assert "Fleet status" not in texts(at) and not at.dataframe
+    assert [e.label for e in at.expander] == ["Daily cycle: run it now, see its history"]
+    assert "The cycle has not run in this workspace yet." in texts(at)
+    assert at.button(key="overview_cycle_run").label == "Run the cycle now"
+
+
+def test_a_fourth_reservoir_brings_the_fleet_table(app_sample_ws):
+    """More than three reservoirs: the fleet table leads, with one row each, and the cards follow the choice."""
+    for name in ("Aaa Lake", "Bbb Lake", "Ccc Lake"):
+        app_sample_ws.merge(
+            {name: pd.DataFrame({"level": [1.0]}, index=pd.DatetimeIndex(["2024-01-01"], name="date"))},
+            {name: {"level": "m"}},
+            UploadInfo(filename=f"{name}.csv", sha256=name),
+        )
+    at = start_app()
+    assert [s.value for s in at.subheader][:1] == ["Fleet status"]
+    frame = at.dataframe[0].value
+    assert sorted(frame["Reservoir"]) == ["Aaa Lake", "Bbb Lake", "Ccc Lake", SAMPLE_NAME]
+    assert set(frame["Flood"]) == {"Not run yet"}  # nothing cycled yet: said, not guessed
+    assert at.multiselect(key="overview_cards").value == ["Aaa Lake", "Bbb Lake", "Ccc Lake"]  # nothing raised
+
+
 # ---------------------------------------------------------------- Data page
 
 

@@ -108,7 +108,7 @@ def _page_files() -> list[Path]:
         for node in ast.walk(tree)
         if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "Page" and node.args
     ]
-    assert len(paths) == 6, paths
+    assert len(paths) == 9, paths  # the 6 pages, Alerts + Settings (notifications), Users & activity (admin)
     return [ROOT / p for p in paths]
 
 

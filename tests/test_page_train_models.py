@@ -260,3 +260,27 @@ def test_result_without_skill_says_so_and_shows_comparison(models_ws):
     assert list(comparison["MAE"]) == [0.05, 0.04]
     assert "Better on these days: the new model" in plain(texts(at)).replace("*", "")
     assert at.button(key="train_activate")  # v2 is not active yet
+
+
+def test_skill_has_one_format_everywhere(models_ws):
+    """Walkthrough: 65.89% on the Models page next to 66% elsewhere. Whole percent with its sign, on every page."""
+    from core.app.summary import SKILL_FORMAT, model_skill, skill_percent
+    from pages.forecast import skill_label
+
+    record = models_ws.version(SAMPLE_NAME)
+    skill = model_skill(record)
+    at = open_page("models")
+    table = at.dataframe[0].value
+    assert table["Skill"].iloc[1] == skill_percent(skill) == round(100 * skill)
+    columns = json.loads(at.dataframe[0].proto.columns)
+    assert columns["Skill"]["type_config"]["format"] == SKILL_FORMAT == "%+.0f%%"
+    assert skill_label(record) == f"skill {SKILL_FORMAT % skill_percent(skill)}"  # the Forecast page's picker
+
+
+def test_train_page_says_where_a_version_without_a_run_came_from(models_ws):
+    """Walkthrough: 'Recent training runs (0)' for a reservoir whose versions the CLI trained."""
+    at = open_page("train")
+    (history,) = [e for e in at.expander if e.label.startswith("Recent training runs")]
+    assert history.label == "Recent training runs (0 from this page; 2 versions saved outside the dashboard)"
+    said = " ".join(c.value for c in history.caption)
+    assert "v1 (" in said and "v2 (" in said and "python -m core train" in said

@@ -171,11 +171,12 @@ def test_sentinel_and_impossible_values_are_masked():
     values = _smooth(30)
     values[5], values[15] = -9999.0, -3.0
     inflow = _smooth(30) - 980.0  # crosses zero on day 10, as computed inflows do
+    inflow[5] += 400.0  # the logger's companion beside storage's code: far off inflow's own line
     result = clean_daily(_frame(storage=values, inflow=inflow))
     assert result.flags["storage"].iloc[5] == QcFlag.MASKED_SENTINEL
     assert result.flags["storage"].iloc[15] == QcFlag.MASKED_IMPOSSIBLE
     assert result.values["storage"].iloc[[5, 15]].gt(900).all()
-    # inflow may be negative; only its value on the day storage holds a no-data code is suspect (a companion)
+    # inflow may be negative; only its odd value on the day storage holds a no-data code is suspect (a companion)
     others = np.arange(30) != 5
     assert np.array_equal(result.values["inflow"].to_numpy()[others], inflow[others])
     assert (result.flags["inflow"].to_numpy()[others] == QcFlag.OK).all()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from core.app.cli import main
@@ -13,12 +14,13 @@ from core.app.curves import import_curve, stored_curve
 from core.app.importplan import guess_table, unconfirmed_guesses, unit_problems
 from core.app.pipeline import forecast_levels, forecast_reservoir, import_csv, update_levels
 from core.data.columns import DeclarationError, guess_column, parse_declaration
-from core.data.curves import CurveError, CurveOptions, read_curve
+from core.data.curves import Curve, CurveError, CurveOptions, read_curve
 from core.data.levels import OperatingLevel
 from core.data.sample import SAMPLE_NAME, level_to_storage
 from core.data.units import check_unit, conversion_text, find_unit, normalize_unit, unit_rows
 from core.export import report
 from core.forecast.convert import express, levels_on
+from core.jsonio import dumps
 
 DAYS = 20
 
@@ -291,3 +293,59 @@ def test_forecast_page_shows_the_forecast_as_the_other_variable(app_trained_ws, 
     assert not at.exception
     assert at.metric[0].label.startswith("Observed storage")
     assert "hm³" in at.metric[0].value
+
+
+# ---------------------------------------------------------------- beyond the curve: said, never silent
+
+
+def _edge_forecast():
+    """A level forecast (ft) that climbs past the top of a curve ending at 215 ft; its 95% band passes first."""
+    from core.forecast.issue import Forecast, ForecastPoint
+
+    values = [212.0, 213.0, 214.0, 216.0]
+    points = tuple(
+        ForecastPoint(
+            date=f"2026-11-{24 + i}", value=v, lead=i + 1, lower_50=v - 0.2, upper_50=v + 0.2,
+            lower_80=v - 0.5, upper_80=v + 0.5, lower_95=v - 1.5, upper_95=v + 1.5,
+        )
+        for i, v in enumerate(values)
+    )  # fmt: skip
+    fc = Forecast("Dam", 1, "conv1d", "level", "ft", "2026-11-23", {"date": "2026-11-23", "value": 211.0}, points)
+    curve = Curve((200.0, 210.0, 215.0), (100.0, 200.0, 300.0), "ft", "acre-ft", source="c.csv")
+    return fc, curve
+
+
+def test_a_day_beyond_the_curve_says_so_in_table_json_cli_and_hover():
+    from core.export import report
+    from core.forecast.convert import attach, express
+
+    fc, curve = _edge_forecast()
+    fc = attach(fc, curve)
+    notes = fc.converted.notes
+    assert notes[0] == ""  # 212 ± 1.5 lies within 200..215: nothing to say
+    assert notes[2] == (
+        "the 95% band reaches above the curve's top, 215 ft of level: storage unknown at that end "
+        "(the curve is not extrapolated)"
+    )
+    assert notes[3] == "above the curve's top, 215 ft of level: storage unknown (the curve is not extrapolated)"
+    days = json.loads(dumps(fc.to_dict()))["forecast"]
+    assert days[3]["storage"] is None and days[3]["storage_note"].startswith("above the curve's top, 215 ft")
+    assert "storage_note" not in days[0] and days[0]["storage"] == pytest.approx(240.0)
+    assert json.loads(dumps(fc.to_dict()))["converted"]["outside_curve"] == 2
+    table = report.table(fc)
+    assert table["storage note"].tolist()[3].startswith("above the curve's top") and table["storage note"][0] == ""
+    assert "above the curve's top, 215 ft of level" in report.csv_text(fc)
+    view = express(fc, curve)
+    fig = report.chart(pd.Series(dtype=float), view, [])
+    hover = next(t for t in fig.data if t.name == "forecast").customdata
+    assert [str(row[1]).count("above the curve's top") for row in hover] == [0, 0, 0, 1, 1]  # anchor + 4 days
+
+
+def test_the_forecast_page_table_shows_the_note_column_as_text():
+    from core.forecast.convert import attach, express
+    from pages import forecast as page
+
+    fc, curve = _edge_forecast()
+    view = express(attach(fc, curve), curve)
+    table = page.screen_table(view)
+    assert "level note" in table.columns and table["level note"].iloc[3].startswith("above the curve's top")

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from core.app.cli_bulletin import add_bulletin_command
 from core.app.cli_curves import add_curve_command
+from core.app.cli_cycle import add_cycle_command
 from core.app.cli_edits import add_edit_commands
+from core.app.cli_notify import add_notify_commands
 from core.app.cli_qc import add_qc_command
+from core.app.cli_store import add_store_commands
+from core.app.cli_users import add_users_commands
+from core.app.cli_whatif import add_what_if_option, cmd_hindcast_what_if, forecast_what_if, plans_of, what_if_lines
 from core.data.variables import main_variable
 
 EXIT_BAD_INPUT = 2
@@ -79,11 +86,17 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    """Validation report of a file; stores nothing."""
+    """Validation report of a file, with the water-balance check when it holds storage, inflow and release."""
+    from core.data.balance import check_balance
     from core.data.ingest import read_csv
 
     parsed = read_csv(Path(args.file), options=_options(args))
-    _emit(args, parsed.report.to_dict(), parsed.report.summary_lines)
+    data = parsed.report.to_dict()
+    balance = check_balance(parsed.frame, parsed.units) if parsed.frame is not None else None
+    if balance is not None:
+        data["balance"] = balance.to_dict()
+    extra = balance.summary_lines() if balance is not None and balance.available else []
+    _emit(args, data, lambda: [*parsed.report.summary_lines(), *extra])
     return 0 if parsed.report.ok else EXIT_BAD_INPUT
 
 
@@ -286,8 +299,11 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     from core.app.pipeline import forecast_reservoir
     from core.forecast import risk
 
-    fc = forecast_reservoir(_workspace(args), args.reservoir, version=args.version, as_of=args.as_of)
-    data = fc.to_dict()
+    plans_of(args)  # a mistyped --what-if fails before the model loads
+    ws = _workspace(args)
+    fc = forecast_reservoir(ws, args.reservoir, version=args.version, as_of=args.as_of)
+    whatif = forecast_what_if(args, ws, fc)
+    data = fc.to_dict() if whatif is None else {**fc.to_dict(), "what_if": whatif.to_dict()}
 
     def lines() -> list[str]:
         unit = f" {fc.unit}" if fc.unit else ""
@@ -311,13 +327,13 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         if fc.converted is not None:
             c = fc.converted
             out.append(f"  as {c.variable} ({c.unit or 'no unit'}, via the {c.via}):")
-            out += [f"  {p.date}  {_fmt(p.value):>12s}" for p in c.points]
+            for i, p in enumerate(c.points):
+                note = c.note(i)
+                out.append(f"  {p.date}  {_fmt(p.value):>12s}" + (f"   {note}" if note else ""))
         if fc.bands_note:
             out.append(f"  note: {fc.bands_note}")
-        if fc.alert:
-            out.append(f"  alert: {fc.alert['state'].upper()} - {fc.alert['reason']}")
-        out += [f"  {line}" for line in risk.side_lines(fc.alerts)]
-        return out
+        out += [f"  {line}" for line in risk.alert_lines(fc.alert, fc.alerts, upper=True)]
+        return out + what_if_lines(whatif)
 
     _emit(args, data, lines)
     return 0
@@ -325,14 +341,15 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 
 def cmd_levels(args: argparse.Namespace) -> int:
     """List or edit the reservoir's operating levels and its alert trigger."""
-    from core.app.pipeline import alert_trigger, set_alert_trigger, update_levels
+    from core.app.pipeline import alert_trigger, relative_variables, set_alert_trigger, update_levels
     from core.data.levels import parse_level
 
     ws = _workspace(args)
     info = ws.reservoir(args.reservoir)
     if args.set or args.remove:
         var_name, unit = _level_variable(ws, info, args.variable or _default_level_variable(ws, info))
-        new = [parse_level(spec, unit, var_name) for spec in args.set or []]
+        relative = var_name in relative_variables(ws, info.name)
+        new = [parse_level(spec, unit, var_name, relative=relative) for spec in args.set or []]
         update_levels(ws, info.name, new, args.remove or [])
     if args.trigger is not None:
         set_alert_trigger(ws, info.name, args.trigger)
@@ -381,6 +398,8 @@ def cmd_hindcast(args: argparse.Namespace) -> int:
     """The forecasts the model would have issued on each past day, with what then happened."""
     from core.app.pipeline import hindcast
 
+    if plans_of(args):  # scenarios on each past day (core.app.cli_whatif)
+        return cmd_hindcast_what_if(args, _emit, _workspace)
     forecasts = hindcast(_workspace(args), args.reservoir, args.date_from, args.date_to, version=args.version)
     data = {"reservoir": args.reservoir, "hindcasts": [{"issued": f.issued, **f.to_dict()} for f in forecasts]}
 
@@ -432,8 +451,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the forecast chart (png/svg/pdf/html) or table (csv) to a file."""
     from core.app.pipeline import forecast_history, forecast_levels, forecast_reservoir
-    from core.export import report
-    from core.jsonio import write_atomic
+    from core.export import files, report
 
     ws = _workspace(args)
     fc = forecast_reservoir(ws, args.reservoir, version=args.version, as_of=args.as_of)
@@ -441,7 +459,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if out.is_dir():
         out = out / report.filename(fc, args.format)
     data = report.render(forecast_history(ws, fc), fc, forecast_levels(ws, fc.reservoir, fc.target), args.format)
-    write_atomic(out, data)
+    files.write_export(out, data)
     _emit(
         args,
         {"path": str(out), "format": args.format, "bytes": len(data), "version": fc.version, "issued": fc.issued},
@@ -642,6 +660,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--reservoir", required=True)
     p.add_argument("--version", type=int, help="model version (default: active)")
     p.add_argument("--as-of", help="issue the forecast as if on this past date (hindcast), YYYY-MM-DD")
+    add_what_if_option(p)
     p.set_defaults(func=cmd_forecast)
 
     p = sub.add_parser("levels", parents=[common], help="list or edit operating levels and the alert trigger")
@@ -660,13 +679,19 @@ def _parser() -> argparse.ArgumentParser:
 
     add_edit_commands(sub, common, _emit, _workspace)
     add_curve_command(sub, common, _emit, _workspace)
+    add_bulletin_command(sub, common, _emit, _workspace)
     add_qc_command(sub, common, _emit, _workspace)
+    add_cycle_command(sub, common, _emit, _workspace)
+    add_store_commands(sub, common, _emit, _workspace)
+    add_notify_commands(sub, common, _emit, _workspace)
+    add_users_commands(sub, common, _emit, _workspace)
 
     p = sub.add_parser("hindcast", parents=[common], help="forecasts the model would have issued on past days")
     p.add_argument("--reservoir", required=True)
     p.add_argument("--from", dest="date_from", required=True, help="first issue date, YYYY-MM-DD")
     p.add_argument("--to", dest="date_to", required=True, help="last issue date, YYYY-MM-DD")
     p.add_argument("--version", type=int, help="model version (default: active)")
+    add_what_if_option(p)
     p.set_defaults(func=cmd_hindcast)
 
     p = sub.add_parser("verify", parents=[common], help="hits, misses and false alarms of alerts on the test period")
@@ -711,6 +736,16 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as exc:
         print(f"error: file not found: {exc.filename or exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except PermissionError as exc:
+        where = exc.filename or exc
+        print(f"error: permission denied: {where}; check who owns it and that it is writable", file=sys.stderr)
+        return EXIT_FAILURE
+    except OSError as exc:  # disk full and friends outside the store: say which, not "unexpected"
+        if exc.errno not in (errno.ENOSPC, errno.EFBIG):
+            raise
+        where = f"{exc.strerror}: {exc.filename or ''}"
+        print(f"error: the disk is full ({where}); free some space and try again", file=sys.stderr)
+        return EXIT_FAILURE
     except ValueError as exc:  # every user-facing error class in core derives from ValueError
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

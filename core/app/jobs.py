@@ -9,13 +9,14 @@ import traceback
 from pathlib import Path
 from typing import Any, Literal
 
-from core.app.pipeline import default_features
-from core.data.variables import main_variable
-from core.model.config import DEFAULT_MODEL, ModelConfig, TrainConfig
+from core.app.pipeline import first_model_config  # lives in pipeline (the cycle needs it too); kept importable here
+from core.model.config import TrainConfig
+from core.store.locks import refusal
 from core.store.workspace import Job, JobProgress, Workspace
 
 TRAIN = "train"
 COMPARE = "compare"
+CYCLE = "cycle"  # the daily cycle over every reservoir (core.fleet.cycle), started by "Run the cycle now"
 # The dashboard's activation rule: a reservoir's first model becomes active by itself (there is nothing to forecast
 # with otherwise); after that only the operator's click changes the active model. The CLI keeps bool | None.
 FIRST_ONLY = "first"
@@ -23,7 +24,10 @@ Activation = bool | Literal["first"] | None
 
 
 def start_job(ws: Workspace, reservoir: str, kind: str, params: dict[str, Any]) -> int:
-    """Register a job (refused if this reservoir already has one running) and launch its process."""
+    """Register a job (refused if the reservoir has one running, or a training holds its lock) and launch it."""
+    holder = ws.training_holder(reservoir) if kind in (TRAIN, COMPARE) else None
+    if holder is not None:  # e.g. a command-line `train`: the job would only be refused when it starts
+        raise refusal(ws.reservoir(reservoir).name, holder)
     job_id = ws.create_job(reservoir, kind, params)  # marks a dead job of this reservoir interrupted first
     ws.update_job(job_id, pid=_launch(ws, job_id))
     return job_id
@@ -59,8 +63,10 @@ def resolve_activation(ws: Workspace, reservoir: str, wanted: Activation) -> boo
 def run_job(ws: Workspace, job_id: int) -> dict[str, Any]:
     """Body of the job process: do the work, report every epoch, honour stop requests, record the outcome."""
     job = ws.job(job_id)
-    if job.kind not in (TRAIN, COMPARE):
+    if job.kind not in (TRAIN, COMPARE, CYCLE):
         raise ValueError(f"Unknown job kind '{job.kind}'.")
+    if job.kind == CYCLE:
+        return _cycle(ws, job_id, job.params)
     ws.update_job(job_id, status="running", pid=os.getpid(), message="preparing data")
     params = job.params
     config = TrainConfig.from_dict(params["config"])
@@ -179,15 +185,6 @@ def start_comparison(
     return start_job(ws, reservoir, COMPARE, params)
 
 
-def first_model_config(ws: Workspace, reservoir: str) -> TrainConfig:
-    """The settings of a reservoir's first model: the default member on its main reading and default covariates."""
-    target = main_variable(ws.reservoir(reservoir).variable_names)
-    if target is None:
-        raise ValueError(f"Reservoir '{reservoir}' has no readings yet: import some before training a model.")
-    features = default_features(ws, reservoir, target)
-    return TrainConfig(target=target, features=features, model=ModelConfig(name=DEFAULT_MODEL))
-
-
 def start_first_model(ws: Workspace, reservoir: str) -> int | None:
     """Train the default model in the background for a reservoir that never had a model nor a job; its job id.
 
@@ -213,3 +210,61 @@ def eta_seconds(job: Job) -> float | None:
     total = int(job.config.get("epochs", len(epochs)))
     mean = sum(e.seconds for e in epochs) / len(epochs)
     return max(total - len(epochs), 0) * mean
+
+
+def start_cycle_job(ws: Workspace, retrain: str = "due", engine: str = "local") -> int:
+    """Launch the daily cycle as a background job (the fleet view's "Run the cycle now"); its job id.
+
+    A job row belongs to a reservoir, so the cycle's is filed under the first reservoir (by name) with no job of its
+    own running; refused while a cycle is already running (from the CLI, a timer or another click).
+    """
+    from core.fleet.modes import ENGINES, RETRAIN_MODES
+
+    if retrain not in RETRAIN_MODES or engine not in ENGINES:
+        raise ValueError(
+            f"Cycle retrain must be one of {', '.join(RETRAIN_MODES)} and engine one of {', '.join(ENGINES)}."
+        )
+    reservoirs = ws.reservoirs()
+    if not reservoirs:
+        raise ValueError("The workspace has no reservoirs yet: import readings before running the cycle.")
+    ws.mark_interrupted()  # a cycle job whose process died must not block the button forever
+    running = [run for run in ws.cycle_runs(5) if run.status == "running"]
+    active = [j for j in ws.jobs(active_only=True) if j.kind == CYCLE]
+    if running or active:
+        since = running[0].started if running else active[0].created
+        raise ValueError(f"A cycle is already running (since {since}); wait for it to finish.")
+    busy = {j.reservoir for j in ws.jobs(active_only=True)}
+    anchor = next((r.name for r in reservoirs if r.name not in busy and ws.training_holder(r.name) is None), None)
+    if anchor is None:
+        raise ValueError("Every reservoir has a training job running; start the cycle when one has finished.")
+    return start_job(ws, anchor, CYCLE, {"retrain": retrain, "engine": engine})
+
+
+def _cycle(ws: Workspace, job_id: int, params: dict[str, Any]) -> dict[str, Any]:
+    """Body of a cycle job: progress per reservoir (JobProgress: index done, total, the reservoir's name)."""
+    from core.fleet.cycle import CycleOptions, run_cycle
+    from core.fleet.engines import EngineSettings
+
+    ws.update_job(job_id, status="running", pid=os.getpid(), message="importing the inbox and preparing reservoirs")
+
+    def progress(done: int, total: int, reservoir: str) -> None:
+        ws.update_job(
+            job_id, message=f"{done} of {total} reservoirs done", progress=JobProgress(done, total, reservoir)
+        )
+
+    options = CycleOptions(
+        inbox=params.get("inbox"),
+        retrain=str(params.get("retrain") or "due"),
+        engine=EngineSettings(name=str(params.get("engine") or "local")),
+    )
+    try:
+        report = run_cycle(ws, options, progress)
+    except BaseException as exc:
+        ws.update_job(job_id, status="failed", message=f"{type(exc).__name__}: {exc}")
+        raise
+    result = {"cycle": report.cycle_id, **report.to_dict()}
+    ok = len(report.reservoirs) - len(report.failed)
+    ws.update_job(
+        job_id, status="done", message=f"cycle #{report.cycle_id}: {ok} of {len(report.reservoirs)} ok", result=result
+    )
+    return result

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from core.data.clean import CleanFrame, clean_daily
-from core.data.config import CleanConfig
+from core.data.config import RELATIVE, CleanConfig
 from core.data.ingest import ParsedCSV, ReadOptions, read_csv
 from core.data.levels import OperatingLevel
 from core.model.config import TrainConfig, TrainError
@@ -102,7 +102,11 @@ def import_csv(
         raise StoreError("--column declares the columns of a one-reservoir file; use it with --reservoir.")
     options = options or ReadOptions()
     if declarations:
-        options = replace(options, variables=tuple((d.column, d.variable) for d in declarations))
+        options = replace(
+            options,
+            variables=tuple((d.column, d.variable) for d in declarations),
+            units=tuple((d.column, d.unit) for d in declarations if d.unit),
+        )
     parsed = read_csv(source, filename=filename, options=options)
     if not parsed.report.ok or parsed.frame is None:
         raise ImportRefused(parsed)
@@ -154,13 +158,30 @@ def load_clean(ws: Workspace, reservoir: str, variables: list[str], config: Clea
     if raw.empty:
         raise StoreError(f"'{reservoir}' has no readings of {', '.join(variables)}.")
     elsewhere = coded_days(ws, reservoir, list(raw.columns))
-    return clean_daily(raw, config, out_of_range_decisions(ws, reservoir), elsewhere)
+    return clean_daily(raw, config, out_of_range_decisions(ws, reservoir), elsewhere, stored_units(ws, reservoir))
+
+
+def stored_units(ws: Workspace, reservoir: str) -> dict[str, str | None]:
+    """Each stored variable's unit, so cleaning judges a level's physical range in the unit it was stored in."""
+    return {v.name: v.unit for v in ws.reservoir(reservoir).variables}
 
 
 def default_features(ws: Workspace, reservoir: str, target: str) -> tuple[str, ...]:
     """Covariates used when none are named: every other stored variable except other state variables."""
     info = ws.reservoir(reservoir)
     return tuple(v.name for v in info.variables if v.name != target and v.name not in MAIN_VARIABLES)
+
+
+def first_model_config(ws: Workspace, reservoir: str) -> TrainConfig:
+    """The settings of a reservoir's first model: the default member on its main reading and default covariates."""
+    from core.data.variables import main_variable
+    from core.model.config import DEFAULT_MODEL, ModelConfig
+
+    target = main_variable(ws.reservoir(reservoir).variable_names)
+    if target is None:
+        raise ValueError(f"Reservoir '{reservoir}' has no readings yet: import some before training a model.")
+    features = default_features(ws, reservoir, target)
+    return TrainConfig(target=target, features=features, model=ModelConfig(name=DEFAULT_MODEL))
 
 
 @dataclass(frozen=True)
@@ -289,10 +310,13 @@ def train_reservoir(
     name = ws.reservoir(reservoir).name
     target, features = resolve_variables(ws, name, config.target, config.features)
     config = TrainConfig.from_dict({**config.to_dict(), "target": target, "features": list(features)})
-    clean = load_clean(ws, name, [target, *features], config.clean)
-    result = fit(clean.values, config, on_epoch=on_epoch, should_stop=should_stop)
-    summary = clean.summary()
-    record = ws.save_version(name, result, activate=activate, extra={"data_cleaning": summary})
+    # One training per reservoir at a time, the same rule for CLI, dashboard jobs and the cycle (core.store.locks):
+    # held for fit + save; a second training is refused at once with who holds it.
+    with ws.training_lock(name):
+        clean = load_clean(ws, name, [target, *features], config.clean)
+        result = fit(clean.values, config, on_epoch=on_epoch, should_stop=should_stop)
+        summary = clean.summary()
+        record = ws.save_version(name, result, activate=activate, extra={"data_cleaning": summary})
     return TrainOutcome(record=record, result=result, clean_summary=summary)
 
 
@@ -393,6 +417,11 @@ def set_alert_trigger(ws: Workspace, reservoir: str, trigger: float) -> None:
     ws.set_meta(ws.reservoir(reservoir).name, "alert_trigger", float(trigger))
 
 
+def relative_variables(ws: Workspace, reservoir: str) -> set[str]:
+    """Variables the operator declared relative (counted from a pool bottom): their levels may be negative."""
+    return {v for v, d in out_of_range_decisions(ws, reservoir).items() if d == RELATIVE}
+
+
 def update_levels(
     ws: Workspace,
     reservoir: str,
@@ -433,7 +462,7 @@ def update_levels(
         current[level.name.lower()] = replace(level, variable=var.name, unit=level.unit or var.unit)
     levels = sorted(current.values(), key=lambda lv: (lv.variable, lv.value))
     check_levels(levels)
-    ws.set_levels(name, levels)
+    ws.set_levels(name, levels, relative_variables(ws, name))
     return levels
 
 
@@ -578,6 +607,8 @@ def hindcast(
         raise StoreError("A hindcast covers at most about 10 years (3,700 issue days); shorten the range.")
     raw = ws.readings(name, [cfg.target, *cfg.features])
     decisions = out_of_range_decisions(ws, name)
+    elsewhere = coded_days(ws, name, list(raw.columns))  # codes in other variables mask companions here too
+    units = stored_units(ws, name)
     truth = raw[cfg.target]
     unit = ws.reservoir(name).variable(cfg.target).unit
     levels = forecast_levels(ws, name, cfg.target)
@@ -591,7 +622,8 @@ def hindcast(
         if past.empty or past.index[-1] != day:
             continue
         try:
-            fc = issue(loaded, clean_daily(past, cfg.clean, decisions).values, as_of=day, unit=unit)
+            clean = clean_daily(past, cfg.clean, decisions, elsewhere, units)
+            fc = issue(loaded, clean.values, as_of=day, unit=unit)
         except ForecastError:
             continue  # no complete input window that day (a gap): nothing would have been issued
         observed = truth.reindex(pd.to_datetime([p.date for p in fc.points]))

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from core.data.balance import BalanceCheck, check_balance
 from core.data.config import MASK, OUT_OF_RANGE_DECISIONS
 from core.data.report import DateRun
 from core.data.screen import date_runs, long_runs, screen_frame
@@ -93,8 +94,7 @@ def frame_findings(frame: pd.DataFrame, decisions: dict[str, str]) -> list[Findi
         ):
             if mask.any():
                 decision = decisions.get(name, MASK) if kind == "out_of_range" else None
-                values = frame[column] if kind == "coded_run" else None
-                out.append(Finding(name, kind, int(mask.sum()), date_runs(mask, values), decision))
+                out.append(Finding(name, kind, int(mask.sum()), date_runs(mask, frame[column]), decision))
     return out
 
 
@@ -106,3 +106,10 @@ def stored_findings(ws: Workspace, reservoir: str, variables: list[str] | None =
     if raw.empty:
         return []
     return [f for f in frame_findings(raw, out_of_range_decisions(ws, info.name)) if f.variable in names]
+
+
+def stored_balance(ws: Workspace, reservoir: str) -> BalanceCheck:
+    """The water-balance check (core.data.balance) on the stored readings, revisions applied, units as stored."""
+    info = ws.reservoir(reservoir)
+    units = {v.name: v.unit for v in info.variables}
+    return check_balance(ws.readings(info.name), units)

@@ -66,6 +66,15 @@ def latest_trend(series: pd.Series, days: int = TREND_DAYS) -> Trend | None:
     return Trend(date=last_day.date().isoformat(), value=last_value, since=since, change=change, days=days)
 
 
+SKILL_FORMAT = "%+.0f%%"  # one rule for skill on every page and table: whole percent with its sign ("+66%")
+
+
+def skill_percent(skill: Any) -> float | None:
+    """A skill (fraction) in whole percent for tables formatted with SKILL_FORMAT, so every screen shows +66%."""
+    value = skill_value(skill)
+    return None if value is None else float(round(100 * value))
+
+
 def skill_value(value: Any) -> float | None:
     """A stored skill as a number, or None when it is missing or could not be computed (NaN, text)."""
     return number(value)

@@ -18,6 +18,7 @@ from core.charts.leaderboard import (
     versions_figure,
 )
 from core.charts.revisions import draw_raw
+from core.charts.scenarios import scenario_figure
 from core.charts.style import model_colour, plotly_config
 from core.charts.training import loss_figure
 
@@ -35,6 +36,7 @@ __all__ = [
     "observed_vs_predicted",
     "plotly_config",
     "residual_distribution",
+    "scenario_figure",
     "sparkline_figure",
     "versions_figure",
 ]

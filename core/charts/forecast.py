@@ -70,6 +70,7 @@ class ForecastView:
     exceedance: Mapping[str, Sequence[float]]
     data: list[float]  # every finite value drawn, for the axis range and the levels near the data
     fmt: str  # d3 number format for hovers and ticks
+    notes: tuple[str, ...] = ()  # per forecast day: why a value converted through a curve is unknown ("" when known)
 
     @property
     def suffix(self) -> str:
@@ -149,6 +150,7 @@ def forecast_view(
         exceedance=forecast.exceedance or {},
         data=data,
         fmt=value_format(data),
+        notes=forecast.converted.notes if forecast.converted is not None else (),
     )
 
 
@@ -186,20 +188,22 @@ def _draw_bands(fig: go.Figure, view: ForecastView) -> None:
         )
 
 
-def _draw_observed(fig: go.Figure, view: ForecastView) -> None:
-    """The observed history up to the issue date (solid) and what happened after it (dotted, open markers)."""
+def _draw_observed(fig: go.Figure, view: ForecastView, name: str = "observed") -> None:
+    """The observed history up to the issue date (solid) and what happened after it (dotted, open markers);
+    `name` says what the line is when it is not the variable's own readings (converted through a curve)."""
     import plotly.graph_objects as go  # lazy: plotly loads only when a figure is drawn
 
+    label = safe_text(name) or "observed"
     if len(view.before):
         fig.add_trace(
             go.Scatter(
                 x=view.before.index,
                 y=view.before.to_numpy(),
                 mode="lines",
-                name="observed",
+                name=label,
                 line={"color": OBSERVED, "width": 2},
                 connectgaps=False,
-                hovertemplate=f"%{{y:{view.fmt}}}{view.suffix}<extra>observed</extra>",
+                hovertemplate=f"%{{y:{view.fmt}}}{view.suffix}<extra>{label}</extra>",
             )
         )
     if len(view.after):
@@ -208,10 +212,10 @@ def _draw_observed(fig: go.Figure, view: ForecastView) -> None:
                 x=view.after.index,
                 y=view.after.to_numpy(),
                 mode="lines+markers",
-                name="observed (after issue)",
+                name=f"{label} (after issue)",
                 line={"color": OBSERVED, "width": 1.5, "dash": "dot"},
                 marker={"symbol": "circle-open", "size": 8, "color": OBSERVED, "line": {"width": 1.5}},
-                hovertemplate=f"%{{y:{view.fmt}}}{view.suffix}<extra>observed (after issue)</extra>",
+                hovertemplate=f"%{{y:{view.fmt}}}{view.suffix}<extra>{label} (after issue)</extra>",
             )
         )
 
@@ -221,12 +225,11 @@ def _hover_text(view: ForecastView) -> list[str]:
     pf = py_format(view.fmt)
     texts = [""] if view.anchor else []
     for k in range(len(view.dates)):
-        if not view.bands:
-            texts.append("")
-            continue
+        note = view.notes[k] if k < len(view.notes) else ""
         parts = [f"{b.coverage:g}%: {b.lower[k]:{pf}}–{b.upper[k]:{pf}}" for b in reversed(view.bands)]
         parts += [f"P({name}): {probs[k]:.0%}" for name, probs in view.exceedance.items() if probs[k] > 0]
-        texts.append("<br>" + "<br>".join(parts))
+        parts += [safe_text(note)] if note else []
+        texts.append("<br>" + "<br>".join(parts) if parts else "")
     return texts
 
 
@@ -299,15 +302,17 @@ def forecast_figure(
     title: str | None = None,
     bands: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None,
     height: int = 460,
+    observed_name: str = "observed",
 ) -> go.Figure:
     """Recent observations, the 7-day forecast (with nested risk fans) and the operating levels in one view.
 
-    bands=None draws the forecast's own calibrated bands when it has them; pass {} to draw none.
+    bands=None draws the forecast's own calibrated bands when it has them; pass {} to draw none. `observed_name`
+    labels the history line (e.g. 'observed level as storage' when it was converted through a curve).
     """
     fig = base_figure(height, _default_title(forecast) if title is None else title)
     view = forecast_view(history, forecast, bands)
     _draw_bands(fig, view)  # fans first, so lines and markers sit on top of them
-    _draw_observed(fig, view)
+    _draw_observed(fig, view, observed_name)
     _draw_median(fig, view)
     _draw_issue_line(fig, view.issued, str(forecast.issued))
     y_range = _draw_level_layers(fig, view, forecast, levels)

@@ -177,7 +177,7 @@ def history_figure(
         _draw_flags(fig, series, flags, variable, _raw_daily(raw, variable, series.index), (fmt, suffix))
     data = finite_values(series.to_numpy())
     near, far = split_levels(levels, variable, unit, data)
-    draw_levels(fig, near, far, unit, data)
+    draw_levels(fig, near, far, unit, data, prefer=("end", "middle", "start"))  # the range buttons sit top left
     fig.update_yaxes(title_text=axis_label(variable, unit), range=axis_range(data, near), tickformat=tick_format(fmt))
     _history_axes(fig, title)
     return fig

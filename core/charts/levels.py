@@ -16,6 +16,35 @@ if TYPE_CHECKING:  # plotly loads only when a figure is drawn
     from core.data.levels import OperatingLevel
 
 LEVEL_MARGIN = 0.3  # levels within 30% of the data span beyond the data are drawn; farther ones are listed
+LABEL_PX = 18  # height of a level's label in pixels (11 px text and its padding): closer labels would overlap
+AXIS_PX = 40  # room the x-axis and a legend below it take from the plot, beyond the figure's margins
+LABEL_SLOTS = ("start", "middle", "end")  # where along its line a label may sit, in the order tried
+
+
+def label_slots(
+    levels: Sequence[OperatingLevel], y_range: list[float] | None, plot_px: float, prefer: Sequence[str] = LABEL_SLOTS
+) -> dict[str, str]:
+    """Level name -> where its label sits along the line, so no two labels overlap: a label that would cover the
+    one below it at the same place moves along its line (left, middle, right) to the first free place.
+
+    A flood label sits above its line and a drought label below it, so each covers LABEL_PX pixels on one side.
+    """
+    if not levels:
+        return {}
+    if not y_range or plot_px <= 0:
+        return {lv.name: prefer[0] for lv in levels}
+    per_px = (y_range[1] - y_range[0]) / plot_px
+    height = LABEL_PX * per_px
+    placed: dict[str, list[tuple[float, float]]] = {slot: [] for slot in prefer}
+    out = {}
+    for lv in sorted(levels, key=lambda x: float(x.value)):
+        value = float(lv.value)
+        box = (value, value + height) if lv.side != "drought" else (value - height, value)
+        free = [s for s in prefer if all(box[1] <= lo or box[0] >= hi for lo, hi in placed[s])]
+        slot = free[0] if free else prefer[0]
+        placed[slot].append(box)
+        out[lv.name] = slot
+    return out
 
 
 def level_matches(level: OperatingLevel, variable: str, unit: str | None) -> bool:
@@ -53,10 +82,19 @@ def split_levels(
 
 
 def draw_levels(
-    fig: go.Figure, near: Sequence[OperatingLevel], far: Sequence[OperatingLevel], unit: str | None, data: list[float]
+    fig: go.Figure,
+    near: Sequence[OperatingLevel],
+    far: Sequence[OperatingLevel],
+    unit: str | None,
+    data: list[float],
+    prefer: Sequence[str] = LABEL_SLOTS,
 ) -> None:
-    """Horizontal labelled lines for the near levels and a small note naming the far ones."""
+    """Horizontal labelled lines for the near levels (labels moved along their lines where they would overlap;
+    `prefer`: the places tried, in order) and a small note naming the far ones."""
     middle = (min(data) + max(data)) / 2 if data else 0.0
+    margin = fig.layout.margin
+    plot_px = float(fig.layout.height or 450) - float(margin.t or 64) - float(margin.b or 40) - AXIS_PX
+    slots = label_slots(near, axis_range(data, near), plot_px, prefer)
     for lv in near:
         colour = LEVEL_COLOURS.get((lv.side, lv.severity), "#666")
         flood = lv.side != "drought"
@@ -72,7 +110,7 @@ def draw_levels(
             line={"color": colour, "width": 2, "dash": LEVEL_DASH.get(lv.side, "solid")},
             label={
                 "text": level_label(lv, unit),
-                "textposition": "start",
+                "textposition": slots.get(lv.name, prefer[0]),
                 "yanchor": "bottom" if flood else "top",
                 "font": {"size": 11, "color": colour},
             },

@@ -90,13 +90,14 @@ def qc_issues(
     first_line: pd.Series,
     variables: Mapping[str, str] | None = None,
     known_codes: pd.DataFrame | None = None,
+    units: Mapping[str, str | None] | None = None,
 ) -> list[Issue]:
     """Screening findings (codes, absurd values, companions, out-of-range runs), then spike / flatline warnings
-    per column, judged as the variable declared for it (else its header).
+    per column, judged as the variable declared for it (else its header) in its declared unit.
 
     Spikes and flat lines are looked for after the screened cells are masked, as cleaning does.
     """
-    screen = screen_frame(frame, variables, known_codes=known_codes)
+    screen = screen_frame(frame, variables, known_codes=known_codes, units=units)
     issues: list[Issue] = screen_issues(frame, first_line, screen, variables)
     screened = frame.mask(screen.codes | screen.absurd | screen.companions | screen.out_of_range)
     for name in frame.columns:
@@ -125,12 +126,14 @@ def frame_warnings(
     first_line: pd.Series,
     variables: Mapping[str, str] | None = None,
     known_codes: pd.DataFrame | None = None,
+    units: Mapping[str, str | None] | None = None,
 ) -> list[Issue]:
     """Every warning about an imported daily frame, in the order the report lists them (`variables`: declared;
-    `known_codes`: days a column held a fixed no-data code, read as missing, whose companions are suspect)."""
+    `known_codes`: days a column held a fixed no-data code, read as missing, whose companions are suspect;
+    `units`: each column's declared or guessed unit)."""
     found = [
         gap_issue(daily.index),
-        *qc_issues(daily, first_line, variables, known_codes),
+        *qc_issues(daily, first_line, variables, known_codes, units),
         few_days_issue(len(daily)),
     ]
     return [issue for issue in found if issue is not None]

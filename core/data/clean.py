@@ -145,12 +145,14 @@ def clean_daily(
     config: CleanConfig = CleanConfig(),
     out_of_range: Mapping[str, str] | None = None,
     coded_elsewhere: pd.Series | None = None,
+    units: Mapping[str, str | None] | None = None,
 ) -> CleanFrame:
     """Put readings on a full daily calendar, mask QC failures, fill gaps <= max_gap_days, flag everything.
 
     Logger codes, absurd magnitudes and their companion values are always masked; values outside a variable's
     physical range follow the operator's choice in `out_of_range` (variable -> mask / keep / relative; mask
-    when unset). `coded_elsewhere` marks days another stored variable (not in `raw`) held a code.
+    when unset). `coded_elsewhere` marks days another stored variable (not in `raw`) held a code; `units` gives
+    each variable's stored unit (a level's physical range is judged in it).
 
     Masked cells (spike, impossible, sentinel) keep their mask code after being interpolated;
     cells left NaN are either in a gap longer than max_gap_days or before/after a variable's
@@ -167,7 +169,7 @@ def clean_daily(
     calendar = pd.date_range(frame.index[0], frame.index[-1], freq="D", name="date")
     frame = frame.reindex(calendar)
     decisions = dict(out_of_range or {})
-    screened = screen_frame(frame, decisions=decisions, coded_elsewhere=coded_elsewhere)
+    screened = screen_frame(frame, decisions=decisions, coded_elsewhere=coded_elsewhere, units=units)
     values: dict[str, pd.Series] = {}
     flags: dict[str, np.ndarray] = {}
     for column in frame.columns:

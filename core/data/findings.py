@@ -29,7 +29,7 @@ def _picked(values: pd.Series, first_line: pd.Series, hit: pd.Series) -> tuple[C
     """The flagged cells and their date runs, or None when nothing is flagged."""
     if not hit.any():
         return None
-    return Cells.pick(values, first_line, hit), date_runs(hit)
+    return Cells.pick(values, first_line, hit), date_runs(hit, values)
 
 
 def _issue(code: str, column: str, cells: Cells, runs: tuple, message: str) -> Issue:

@@ -32,6 +32,7 @@ class ReadOptions:
     date_column: str | None = None  # None: detect the date column automatically
     dayfirst: bool | None = None  # None: decide from unambiguous rows; ambiguous file -> error
     variables: tuple[tuple[str, str], ...] = ()  # (column, variable) the operator declared: checks judge by these
+    units: tuple[tuple[str, str], ...] = ()  # (column, unit) the operator declared: ranges are judged in these
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,23 +101,24 @@ def read_csv(
 ) -> ParsedCSV:
     """Read a CSV (path or bytes) into a validated daily frame and a report; never writes anything."""
     data, name = _read_bytes(source, filename)
+    sha256 = hashlib.sha256(data).hexdigest()
+    held = [data]  # handed over: the bytes are dropped once decoded, so a large file is not held twice
+    del data
     draft = _Draft()
     frame: pd.DataFrame | None = None
     try:
-        frame = _read(data, name, options, draft)
+        frame = _read(held, name, options, draft)
     except _Stop:
         frame = None
     report = draft.report(name)
     units = {c: guess_unit(c) for c in draft.columns}
-    return ParsedCSV(
-        report=report, frame=frame if report.ok else None, units=units, sha256=hashlib.sha256(data).hexdigest()
-    )
+    return ParsedCSV(report=report, frame=frame if report.ok else None, units=units, sha256=sha256)
 
 
-def _read(data: bytes, name: str, options: ReadOptions, draft: _Draft) -> pd.DataFrame | None:
-    """All reading steps in order; fills `draft` and raises _Stop when a step cannot go on."""
-    table = _table(data, name, draft)
-    parsed = reading.cell_frame(table)
+def _read(held: list[bytes], name: str, options: ReadOptions, draft: _Draft) -> pd.DataFrame | None:
+    """All reading steps in order (`held`: the file's bytes, taken out to be decoded); fills `draft` and raises
+    _Stop when a step cannot go on."""
+    parsed = _table(held.pop(), name, draft)
     draft.issues += parsed.issues
     cells, lines = parsed.cells, parsed.lines
     draft.n_rows = len(cells)
@@ -132,7 +134,7 @@ def _read(data: bytes, name: str, options: ReadOptions, draft: _Draft) -> pd.Dat
     draft.dayfirst = stamps.dayfirst
 
     value_cells = cells.drop(columns=[c for c in (date_column, time_column) if c])
-    values, codes = _values(value_cells, lines, table.separator, name, date_column, draft)
+    values, codes = _values(value_cells, lines, parsed.separator, name, date_column, draft)
     valid = stamps.stamps.notna()
     if not valid.any():
         raise _Stop("no valid dates")
@@ -148,9 +150,10 @@ def _read(data: bytes, name: str, options: ReadOptions, draft: _Draft) -> pd.Dat
     known_codes = codes[valid].groupby(stamps.stamps[valid].dt.normalize().to_numpy()).any()
     known_codes.index = daily.frame.index
     draft.issues = [_dated(issue, known_codes) if issue.code == "sentinel" else issue for issue in draft.issues]
-    draft.issues += checks.frame_warnings(daily.frame, daily.first_line, declared, known_codes)
+    units = {c: dict(options.units).get(c) or guess_unit(c) for c in daily.frame.columns}
+    draft.issues += checks.frame_warnings(daily.frame, daily.first_line, declared, known_codes, units)
     # A fixed no-data code was read as missing, so its companions are too: cleaning could no longer see the code.
-    return daily.frame.mask(find_companions(known_codes, daily.frame))
+    return daily.frame.mask(find_companions(known_codes, daily.frame, declared))
 
 
 def _dated(issue: Issue, known_codes: pd.DataFrame) -> Issue:
@@ -161,17 +164,19 @@ def _dated(issue: Issue, known_codes: pd.DataFrame) -> Issue:
     return replace(issue, runs=runs, message=f"{issue.message} Days: {runs_text(runs)}.")
 
 
-def _table(data: bytes, name: str, draft: _Draft) -> reading.Table:
-    """The file's header and rows of text cells; stops when the bytes are not a readable table."""
+def _table(data: bytes, name: str, draft: _Draft) -> reading.CellFrame:
+    """The file's text cells in named columns with their file lines; stops when the bytes are not a table."""
     decoded = reading.decode(data)
+    del data  # the text replaces the bytes
     draft.encoding = decoded.encoding
     if decoded.text is None:
         raise draft.unreadable(f"{name}: {decoded.problem}")
-    table = reading.split_table(decoded.text)
-    if isinstance(table, str):
-        raise draft.unreadable(f"{name}: {table}")
-    draft.separator = table.separator
-    return table
+    parsed = reading.read_cells(decoded.text)
+    del decoded  # the cells hold what is needed; the text itself can go
+    if isinstance(parsed, str):
+        raise draft.unreadable(f"{name}: {parsed}")
+    draft.separator = parsed.separator
+    return parsed
 
 
 def _date_column(cells: pd.DataFrame, options: ReadOptions, name: str, draft: _Draft) -> str:

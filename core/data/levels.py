@@ -33,7 +33,8 @@ class OperatingLevel:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OperatingLevel:
-        """Rebuild a level from its stored JSON, checking it on the way in."""
+        """Rebuild a level from its stored JSON, checking it on the way in (its sign was judged when it was set,
+        with the variable's relative declaration known, so it is not judged again here)."""
         level = cls(
             name=str(data["name"]),
             value=float(data["value"]),
@@ -42,12 +43,13 @@ class OperatingLevel:
             severity=str(data["severity"]),
             variable=str(data.get("variable", "level")),
         )
-        check_level(level)
+        check_level(level, relative=True)
         return level
 
 
-def check_level(level: OperatingLevel) -> None:
-    """Reject a level with an unknown side/severity, empty name or non-finite value."""
+def check_level(level: OperatingLevel, *, relative: bool = False) -> None:
+    """Reject a level with an unknown side/severity, empty name or non-finite value, or below zero for a variable
+    that cannot be negative (unless the operator declared that variable relative, e.g. storage from a pool bottom)."""
     if not level.name.strip():
         raise LevelError("An operating level needs a name, e.g. 'Flood warning'.")
     if level.side not in SIDES:
@@ -58,10 +60,11 @@ def check_level(level: OperatingLevel) -> None:
         )
     if level.value != level.value or level.value in (float("inf"), float("-inf")):
         raise LevelError(f"Level '{level.name}': value must be a finite number.")
-    if level.value < 0 and is_nonnegative(canonical_name(level.variable)):
+    if level.value < 0 and is_nonnegative(canonical_name(level.variable)) and not relative:
         raise LevelError(
             f"Level '{level.name}': {level.value:g} is below zero, but {level.variable} cannot be negative; "
-            "check the sign and the unit."
+            "check the sign and the unit (or declare the variable relative on the Data page or with "
+            "`qc --out-of-range relative` when it is counted from a pool bottom)."
         )
 
 
@@ -101,8 +104,9 @@ def check_levels(levels: list[OperatingLevel]) -> None:
                         )
 
 
-def parse_level(spec: str, unit: str | None, variable: str) -> OperatingLevel:
-    """Read 'Flood warning=313.5:flood:warning' (the CLI's --set) into a checked level."""
+def parse_level(spec: str, unit: str | None, variable: str, *, relative: bool = False) -> OperatingLevel:
+    """Read 'Flood warning=313.5:flood:warning' (the CLI's --set) into a checked level (`relative`: the variable
+    was declared relative, so it may be negative)."""
     name, sep, rest = spec.partition("=")
     parts = rest.split(":")
     if not sep or len(parts) != 3:
@@ -114,5 +118,5 @@ def parse_level(spec: str, unit: str | None, variable: str) -> OperatingLevel:
     except NumberEntryError as exc:
         raise LevelError(f"'{spec}': the value is not a number: {exc}") from None
     level = OperatingLevel(name.strip(), value, unit, parts[1].strip().lower(), parts[2].strip().lower(), variable)
-    check_level(level)
+    check_level(level, relative=relative)
     return level

@@ -28,6 +28,11 @@ class DateRun:
     last: str
     days: int
     value: float | None = None  # the one value the run holds (a logger code), when it holds one
+    values: str = ""  # the values a run of differing readings holds ('12, 9.5, 7' or '3.1 to 4.2'), for tables
+
+    def shown(self) -> str:
+        """The run's value(s) for a table cell: the one value, the few values, or their span."""
+        return f"{self.value:g}" if self.value is not None else self.values
 
     def text(self) -> str:
         """'2021-03-02 to 2021-03-07 (6 days)' or '2021-06-30' for a single day."""

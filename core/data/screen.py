@@ -28,6 +28,7 @@ CODE_GAP_SHARE_PULSES = 0.9  # rainfall-like series: a big storm day may stand a
 ABSURD_SPAN = 100.0  # |value - median| above 100 x the series' scale (5-95 % span or magnitude) is absurd
 ABSURD_LIMIT = 1e15  # no reservoir quantity in any unit reaches this (the largest reservoir holds ~1.8e11 m³)
 LONG_RUN_DAYS = 30  # an out-of-range run this long may be a convention rather than an error: say so
+COMPANION_JUMP = 3.0  # a companion further than 3 x the series' largest usual daily change from its line is odd
 
 
 def _numbers(values: pd.Series) -> np.ndarray:
@@ -54,6 +55,8 @@ def find_codes(values: pd.Series, variable: str | None = None) -> pd.Series:
         distinct, counts = np.unique(x, return_counts=True)
         repeated = distinct[counts >= CODE_MIN_REPEATS]
         far = repeated[(repeated < q25 - CODE_FAR_IQR * spread) | (repeated > q75 + CODE_FAR_IQR * spread)]
+        if pulses:
+            far = far[far != 0]  # a dry day is the baseline of a rainfall-like series, never a code
         share = CODE_GAP_SHARE_PULSES if pulses else CODE_GAP_SHARE
         codes = [v for v in far if _isolated(v, median, distinct, share)]
         if codes:
@@ -87,12 +90,52 @@ def find_absurd(values: pd.Series) -> pd.Series:
     return pd.Series(hit & finite, index=values.index, dtype=bool)
 
 
-def find_companions(codes: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
-    """Cells with a reading on a day another column holds a code: loggers write a companion value beside a code."""
-    coded_day = codes.any(axis=1).to_numpy()[:, None]
-    others = codes.sum(axis=1).to_numpy()[:, None] - codes.to_numpy().astype(int) > 0
-    has_value = frame.notna().to_numpy() & ~codes.to_numpy()
-    return pd.DataFrame(coded_day & others & has_value, index=frame.index, columns=frame.columns)
+def odd_for_series(values: pd.Series, coded_day: np.ndarray, variable: str | None = None) -> np.ndarray:
+    """Cells whose value would be odd for their own series on any day: a companion written beside a code is
+    suspect only when it is (0 mm of rain on a coded level day is an ordinary dry day, not a companion).
+
+    Judged against the readings on days without a code (nor an absurd magnitude): a rainfall-like series by its
+    range (any value the other days also reach is ordinary); a continuous series (level, storage, flows) by its
+    distance from the line between the nearest uncoded days, beyond COMPANION_JUMP times its largest usual
+    day-to-day change. With too few uncoded readings to judge, every value counts as odd (the safe side: it is
+    masked, and the report says so).
+    """
+    x = _numbers(values)
+    finite = np.isfinite(x)
+    reference = finite & ~coded_day & ~find_absurd(values).to_numpy()  # an absurd one-off is no yardstick
+    ref = x[reference]
+    if len(ref) < 4:
+        return finite
+    if _is_pulses(ref, variable):
+        return finite & ((x < ref.min()) | (x > ref.max()))
+    position = np.arange(len(x), dtype=float)
+    expected = np.interp(position, position[reference], ref)  # flat beyond the first/last uncoded reading
+    steps = np.abs(np.diff(ref))
+    usual = float(np.quantile(steps, 0.99)) if len(steps) else 0.0
+    tolerance = max(COMPANION_JUMP * usual, 1e-9 * float(np.median(np.abs(ref))), 1e-12)
+    with np.errstate(invalid="ignore"):
+        return finite & (np.abs(x - expected) > tolerance)
+
+
+def find_companions(
+    codes: pd.DataFrame,
+    frame: pd.DataFrame,
+    variables: Mapping[str, str] | None = None,
+    coded_elsewhere: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Cells with a reading on a day another column (or a variable outside the frame, `coded_elsewhere`) holds a
+    code, and odd for their own series: loggers write a bogus companion value beside a code."""
+    code_cells = codes.reindex(index=frame.index, columns=frame.columns, fill_value=False).to_numpy(dtype=bool)
+    elsewhere = np.zeros(len(frame), dtype=bool)
+    if coded_elsewhere is not None:
+        elsewhere = coded_elsewhere.reindex(frame.index, fill_value=False).to_numpy(dtype=bool)
+    others = (code_cells.sum(axis=1)[:, None] - code_cells.astype(int) > 0) | elsewhere[:, None]
+    hit = others & frame.notna().to_numpy() & ~code_cells
+    coded_day = code_cells.any(axis=1) | elsewhere
+    for j, column in enumerate(frame.columns):
+        if hit[:, j].any():
+            hit[:, j] &= odd_for_series(frame[column], coded_day, (variables or {}).get(column) or str(column))
+    return pd.DataFrame(hit, index=frame.index, columns=frame.columns)
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,27 +162,27 @@ def screen_frame(
     decisions: Mapping[str, str] | None = None,
     known_codes: pd.DataFrame | None = None,
     coded_elsewhere: pd.Series | None = None,
+    units: Mapping[str, str | None] | None = None,
 ) -> Screen:
     """Screen every column of a daily frame; `variables` maps a column to its declared variable (else its header),
-    `decisions` a column to mask/keep/relative, `known_codes` marks cells that held a fixed no-data code, and
-    `coded_elsewhere` days a variable outside the frame held a code (its companions are in the frame)."""
-    variables, decisions = variables or {}, decisions or {}
+    `decisions` a column to mask/keep/relative, `known_codes` marks cells that held a fixed no-data code,
+    `coded_elsewhere` days a variable outside the frame held a code (its companions are in the frame), and
+    `units` a column to its declared unit (a level's physical range is judged in it)."""
+    variables, decisions, units = variables or {}, decisions or {}, units or {}
     codes, absurd, out = {}, {}, {}
     for column in frame.columns:
         values, kind = frame[column], variables.get(column) or str(column)
         codes[column] = find_codes(values, kind) | qc.find_sentinels(values)
         absurd[column] = find_absurd(values) & ~codes[column]
         relative = decisions.get(str(column)) == RELATIVE
-        out[column] = qc.find_impossible(values, kind, relative=relative) & ~codes[column] & ~absurd[column]
+        impossible = qc.find_impossible(values, kind, relative=relative, unit=units.get(column))
+        out[column] = impossible & ~codes[column] & ~absurd[column]
     code_frame = pd.DataFrame(codes, index=frame.index, columns=frame.columns).astype(bool)
     absurd_frame = pd.DataFrame(absurd, index=frame.index, columns=frame.columns).astype(bool)
     every_code = code_frame.copy()  # an absurd one-off is not a code: the other columns that day are left alone
     if known_codes is not None:
         every_code |= known_codes.reindex(index=frame.index, columns=frame.columns, fill_value=False).astype(bool)
-    companions = find_companions(every_code, frame)
-    if coded_elsewhere is not None:
-        elsewhere = coded_elsewhere.reindex(frame.index, fill_value=False).to_numpy(dtype=bool)[:, None]
-        companions |= elsewhere & frame.notna() & ~every_code
+    companions = find_companions(every_code, frame, variables, coded_elsewhere)
     return Screen(
         codes=code_frame,
         absurd=absurd_frame,
@@ -160,15 +203,25 @@ def date_runs(mask: pd.Series, values: pd.Series | None = None) -> tuple[DateRun
     held = None if values is None else values.reindex(days).to_numpy(dtype=float)
     runs = []
     for s, e in zip(starts, ends, strict=True):
-        value = None
+        value, text = None, ""
         if held is not None and np.all(held[s : e + 1] == held[s]):
             value = float(held[s])
-        runs.append(
-            DateRun(
-                days[s].date().isoformat(), days[e].date().isoformat(), int(day_numbers[e] - day_numbers[s]) + 1, value
-            )
-        )
+        elif held is not None:
+            text = values_text(held[s : e + 1])
+        first, last = days[s].date().isoformat(), days[e].date().isoformat()
+        runs.append(DateRun(first, last, int(day_numbers[e] - day_numbers[s]) + 1, value, text))
     return tuple(runs)
+
+
+def values_text(held: np.ndarray, listed: int = 3) -> str:
+    """A run's differing values for a table cell: up to `listed` of them in order, else their span."""
+    finite = held[np.isfinite(held)]
+    if not len(finite):
+        return ""
+    distinct = list(dict.fromkeys(float(v) for v in finite))
+    if len(distinct) <= listed:
+        return ", ".join(f"{v:g}" for v in distinct)
+    return f"{finite.min():g} to {finite.max():g}"
 
 
 def long_runs(runs: Collection[DateRun]) -> list[DateRun]:

@@ -6,6 +6,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from core.data.units import LENGTH, find_unit
+
 
 @dataclass(frozen=True)
 class VariableKind:
@@ -107,17 +109,27 @@ def is_nonnegative(variable: str) -> bool:
 # Water surface elevations no reservoir can have, in any unit the app meets: below the Dead Sea shore (-430 m,
 # -1412 ft) or above Everest (8849 m, 29032 ft). The foot figures bound both units, so no unit has to be known.
 LEVEL_BOUNDS = (-1412.0, 29032.0)
+LEVEL_BOUNDS_M = (-430.0, 8849.0)  # the same bounds in metres, converted into a declared length unit
 
 
-def physical_range(variable: str, *, relative: bool = False) -> tuple[float, float]:
+def level_bounds(unit: str | None = None) -> tuple[float, float]:
+    """Elevation bounds in the level's declared unit (metres, feet, cm); LEVEL_BOUNDS when the unit is unknown."""
+    found = find_unit(unit)
+    if found is None or found.quantity != LENGTH:
+        return LEVEL_BOUNDS
+    return LEVEL_BOUNDS_M[0] / found.factor, LEVEL_BOUNDS_M[1] / found.factor
+
+
+def physical_range(variable: str, *, relative: bool = False, unit: str | None = None) -> tuple[float, float]:
     """(lowest, highest) value the variable's kind can physically take; a relative variable has no lower bound.
 
     Quantities that cannot be negative start at 0 unless the operator declared them relative (storage counted from
-    a pool bottom goes negative); elevations are bounded by LEVEL_BOUNDS; anything else is unbounded.
+    a pool bottom goes negative); elevations are bounded by level_bounds(unit), so a level declared in metres is
+    judged in metres and one in feet in feet; anything else is unbounded.
     """
     low, high = -float("inf"), float("inf")
     if variable == "level":
-        low, high = LEVEL_BOUNDS
+        low, high = level_bounds(unit)
     elif is_nonnegative(variable):
         low = 0.0
     return (-float("inf") if relative else low), high

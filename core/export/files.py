@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import csv
 import html
 import io
 import os
@@ -173,13 +174,25 @@ def figure_bytes(fig: go.Figure, fmt: str, *, width: int = 1200, height: int = 6
 # ---------------------------------------------------------------- interactive HTML
 
 
-def figure_html(fig: go.Figure, *, title: str | None = None, filename: str = "chart") -> str:
-    """A single HTML file with plotly.js inlined, so the chart stays interactive offline and in e-mail attachments."""
+def _plain_title(text: str | None) -> str | None:
+    """A plotly title as plain text: its first line, tags dropped, entities read back (plotly titles are HTML)."""
+    if not text:
+        return None
+    first = re.split(r"<br\s*/?>", text, maxsplit=1)[0]
+    return html.unescape(re.sub(r"<[^>]*>", "", first)).strip() or None
+
+
+def figure_html(fig: go.Figure, *, title: str | None = None, filename: str = "chart", notes: Sequence[str] = ()) -> str:
+    """A single HTML file with plotly.js inlined, so the chart stays interactive offline and in e-mail attachments.
+
+    `title` is plain text (escaped here, once); without it the chart's own title is used. `notes` are plain-text
+    lines shown above the chart (the alert on each side), so the file says what the CSV header says.
+    """
     from core.charts import plotly_config
 
     if title is None:
         layout_title = fig.layout.title.text if fig.layout.title is not None else None
-        title = layout_title or "Reservoir Sentinel chart"
+        title = _plain_title(layout_title) or "Reservoir Sentinel chart"
     body = fig.to_html(
         full_html=False,
         include_plotlyjs=True,
@@ -192,9 +205,45 @@ def figure_html(fig: go.Figure, *, title: str | None = None, filename: str = "ch
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)}</title>\n"
-        "<style>body{margin:0;padding:12px;font-family:'DejaVu Sans',Arial,sans-serif;background:#fff}</style>\n"
-        f"</head>\n<body>\n{body}\n</body>\n</html>\n"
+        "<style>body{margin:0;padding:12px;font-family:'DejaVu Sans',Arial,sans-serif;background:#fff}"
+        ".notes{margin:4px 8px 8px;font-size:14px;color:#333}.notes p{margin:2px 0}</style>\n"
+        f"</head>\n<body>\n{_notes_html(notes)}{body}\n</body>\n</html>\n"
     )
+
+
+def _notes_html(notes: Sequence[str]) -> str:
+    """Plain-text lines as escaped paragraphs above the chart (nothing when there are none)."""
+    if not notes:
+        return ""
+    paragraphs = "".join(f"<p>{html.escape(line)}</p>" for line in notes)
+    return f'<div class="notes" role="note">{paragraphs}</div>\n'
+
+
+# ---------------------------------------------------------------- files on disk
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where Linux says it (else set and restored at once)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def write_export(path: Path, data: bytes) -> Path:
+    """Write an export atomically with the permissions any new file gets (the temp file behind an atomic write
+    is private, 0600; a report someone else must open needs the umask's 0644 or 0664)."""
+    from core.jsonio import write_atomic
+
+    path = Path(path)
+    write_atomic(path, data)
+    os.chmod(path, 0o666 & ~current_umask())
+    return path
 
 
 # ---------------------------------------------------------------- tables
@@ -239,12 +288,21 @@ def guard_cell(value: Any) -> Any:
     return value
 
 
-def _guard_line(line: str) -> str:
-    """A '# ...' comment line whose comma-separated pieces cannot start a formula either."""
+def comment_cells(line: str) -> list[str]:
+    """A '# ...' comment line as the cells a spreadsheet will see, none of which can start a formula.
+
+    The line is split where a spreadsheet would split it (at commas) and each piece guarded; the csv module then
+    quotes what needs quoting, so a name holding quotes (`Dam,"=HYPERLINK(...)"`) stays literal text. The line
+    keeps its leading '#' unquoted for comment-aware readers (pandas comment="#"): a first piece that would need
+    quotes gives the '#' a cell of its own.
+    """
     text = " ".join(line.splitlines())
     if not text.startswith("#"):
         text = "# " + text
-    return ",".join(guard_cell(piece) for piece in text.split(","))
+    cells = [guard_cell(piece) for piece in text.split(",")]
+    if '"' in cells[0]:
+        cells = ["#", guard_cell(cells[0][1:].lstrip()), *cells[1:]]
+    return cells
 
 
 def table_csv(frame: pd.DataFrame, *, header_lines: Sequence[str] = ()) -> str:
@@ -258,8 +316,9 @@ def table_csv(frame: pd.DataFrame, *, header_lines: Sequence[str] = ()) -> str:
         if pd.api.types.is_object_dtype(series.dtype) or pd.api.types.is_string_dtype(series.dtype):
             out[col] = series.astype(object).map(guard_cell)
     buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
     for line in header_lines:
-        buffer.write(_guard_line(line) + "\r\n")
+        writer.writerow(comment_cells(line))
     # RFC 4180 line ends: with them the csv writer quotes cells holding a bare CR, so no cell can split a row.
     out.to_csv(buffer, index=False, lineterminator="\r\n")
     return buffer.getvalue()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from core import charts
@@ -67,13 +69,39 @@ def converted_columns(forecast: Forecast, bands: Sequence[int] = BANDS) -> dict[
             break
         for side in ("lower", "upper"):
             cols[f"{conv.variable} {side} {band}%{unit}"] = [getattr(p, f"{side}_{band}") for p in conv.points]
+    if conv.notes:  # days beyond the curve: say why their converted value is empty
+        cols[note_header(forecast)] = [conv.note(i) for i in range(len(conv.points))]
     return cols
 
 
-def exceedance_frame(forecast: Forecast) -> pd.DataFrame:
-    """Days x levels: the chance (in %) of being beyond each level on each forecast day (empty without bands)."""
+def note_header(forecast: Forecast) -> str:
+    """The column that says why a converted value is unknown ('level note')."""
+    return f"{forecast.converted.variable} note" if forecast.converted is not None else "note"
+
+
+BY_THEN = " by then"  # suffix of a level's cumulative column in exceedance_frame(cumulative=True)
+
+
+def by_day_chance(forecast: Forecast) -> dict[str, list[float]]:
+    """Per level, the chance of having been beyond it on at least one day up to each forecast day: the alert's
+    rule (core.forecast.risk.within_horizon) applied to every prefix of the horizon, so its last day is the
+    chance the alert compares with the trigger. Empty without samples."""
+    if forecast.samples is None:
+        return {}
+    out = {}
+    for data in forecast.levels:
+        level = OperatingLevel.from_dict(data)
+        crossed = np.logical_or.accumulate(risk.beyond(np.asarray(forecast.samples), level), axis=-1)
+        out[level.name] = [float(p) for p in crossed.mean(axis=0)]
+    return out
+
+
+def exceedance_frame(forecast: Forecast, cumulative: bool = False) -> pd.DataFrame:
+    """Days x levels: the chance (in %) of being beyond each level on each forecast day (empty without bands);
+    with `cumulative`, each level's column is followed by '<column> by then': crossed on at least one day so far."""
     if not forecast.exceedance:
         return pd.DataFrame()
+    by_day = by_day_chance(forecast) if cumulative else {}
     levels = {lv["name"]: lv for lv in forecast.levels}
     unit = f" {forecast.unit}" if forecast.unit else ""
     frame = pd.DataFrame(
@@ -85,7 +113,10 @@ def exceedance_frame(forecast: Forecast) -> pd.DataFrame:
     for name, probs in forecast.exceedance.items():
         lv = levels.get(name, {})
         side = "above" if lv.get("side") == "flood" else "below"
-        frame[f"{name} ({side} {float(lv.get('value', 'nan')):g}{unit})"] = [round(100 * p, 1) for p in probs]
+        column = f"{name} ({side} {float(lv.get('value', 'nan')):g}{unit})"
+        frame[column] = [round(100 * p, 1) for p in probs]
+        if name in by_day:
+            frame[column + BY_THEN] = [round(100 * p, 1) for p in by_day[name]]
     return frame
 
 
@@ -106,9 +137,7 @@ def header_lines(forecast: Forecast) -> list[str]:
         f"model version: {forecast.version} ({forecast.model})",
         f"issued: {forecast.issued} (last observed {_plain(forecast.last_observed['value'])}{unit})",
     ]
-    if forecast.alert:
-        lines.append(f"alert: {forecast.alert['state']} - {forecast.alert['reason']}")
-    lines += risk.side_lines(forecast.alerts)
+    lines += risk.alert_lines(forecast.alert, forecast.alerts)
     if forecast.bands_note:
         lines.append(f"note: {forecast.bands_note}")
     if forecast.converted is not None:
@@ -127,9 +156,12 @@ def csv_text(forecast: Forecast) -> str:
     return files.table_csv(table(forecast), header_lines=header_lines(forecast))
 
 
-def chart(history: pd.Series, forecast: Forecast, levels: Sequence[OperatingLevel] = ()) -> Any:
-    """The forecast chart (bands, levels, alert) exactly as the Forecast page draws it."""
-    return charts.forecast_figure(history, forecast, levels)
+def chart(
+    history: pd.Series, forecast: Forecast, levels: Sequence[OperatingLevel] = (), observed_name: str = "observed"
+) -> Any:
+    """The forecast chart (bands, levels, alert) exactly as the Forecast page draws it (`observed_name`: what the
+    history line is, when it is not the shown variable's own readings)."""
+    return charts.forecast_figure(history, forecast, levels, observed_name=observed_name)
 
 
 def render(history: pd.Series, forecast: Forecast, levels: Sequence[OperatingLevel], fmt: str) -> bytes:
@@ -139,11 +171,38 @@ def render(history: pd.Series, forecast: Forecast, levels: Sequence[OperatingLev
         raise ValueError(f"Unknown export format '{fmt}'. Choose one of {', '.join(files.EXPORT_FORMATS)}.")
     if fmt == "csv":
         return files.csv_bytes(csv_text(forecast))
-    fig = chart(history, forecast, levels)
+    fig = export_chart(history, forecast, levels)
     if fmt == "html":
         name = files.safe_filename(forecast.reservoir, f"v{forecast.version}", forecast.issued, ext="html")
-        return files.figure_html(fig, filename=name).encode("utf-8")
+        notes = risk.alert_lines(forecast.alert, forecast.alerts)
+        return files.figure_html(fig, title=title(forecast), filename=name, notes=notes).encode("utf-8")
     return files.figure_bytes(fig, fmt)
+
+
+def title(forecast: Forecast) -> str:
+    """The export's plain-text title: reservoir, variable and unit, version, issue date."""
+    unit = f" ({forecast.unit})" if forecast.unit else ""
+    what = f"{forecast.target}{unit} forecast"
+    return f"{forecast.reservoir} — {what}, model v{forecast.version}, issued {forecast.issued}"
+
+
+def alert_summary(forecast: Forecast) -> str | None:
+    """One line for the exported chart: both sides when both are raised, else the raised side, else None."""
+    both = risk.both_sides_words(forecast.alerts)
+    if both:
+        return both
+    hits = risk.raised(forecast.alerts)
+    return f"Alert: {hits[0].words()}" if hits else None
+
+
+def export_chart(history: pd.Series, forecast: Forecast, levels: Sequence[OperatingLevel] = ()) -> Any:
+    """The page's chart with the alert said under its title, so a PNG/SVG/PDF/HTML carries it like the CSV."""
+    fig = chart(history, forecast, levels)
+    words = alert_summary(forecast)
+    if words:
+        text = fig.layout.title.text or ""
+        fig.update_layout(title_text=f"{text}<br><sup>{html.escape(words, quote=False)}</sup>", margin={"t": 84})
+    return fig
 
 
 def filename(forecast: Forecast, fmt: str) -> str:

@@ -2,6 +2,9 @@
 
 Median and bands are quantiles, and a curve is a monotone transform, so each quantile (and each sample) is
 converted on its own. Operating levels set on either variable are converted the same way for the risk rule.
+The curve is never extrapolated: a day (or a band end) beyond the table converts to NaN and carries a note that
+says which edge it passed ("above the curve's top, 250 hm³ of storage: level unknown"), for the table, the chart's
+hover and --json.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from core.data.variables import canonical_name
 from core.forecast.issue import Converted, Forecast, ForecastPoint
 
 _POINT_FIELDS = ("value", "observed", "lower_50", "upper_50", "lower_80", "upper_80", "lower_95", "upper_95")
+_BANDS = (50, 80, 95)
 
 
 def _one(curve: Curve, value: float | None, variable: str) -> float | None:
@@ -28,20 +32,60 @@ def _one(curve: Curve, value: float | None, variable: str) -> float | None:
     return out if np.isfinite(out) else None
 
 
+def _through(curve: Curve, value: float | None, variable: str) -> float | None:
+    """One value through the curve: None when there is none, NaN beyond the table (the curve is not extrapolated)."""
+    return None if value is None else float(curve.convert([value], variable)[0])
+
+
+def beyond(curve: Curve, value: float | None, variable: str) -> str:
+    """Which edge of the curve a value passed ("above the curve's top, 250 hm³ of storage"); '' within it."""
+    if value is None or not np.isfinite(value):
+        return ""
+    key = canonical_name(variable)
+    low, high = curve.span(key)
+    unit = curve.unit_of(key)
+    suffix = f" {unit}" if unit else ""
+    if value > high:
+        return f"above the curve's top, {high:g}{suffix} of {key}"
+    if value < low:
+        return f"below the curve's bottom, {low:g}{suffix} of {key}"
+    return ""
+
+
+def day_note(curve: Curve, point: ForecastPoint, variable: str) -> str:
+    """Why a converted day (or one of its band ends) is unknown, in words; '' when the whole day is on the curve."""
+    other = curve.other(variable)
+    where = beyond(curve, point.value, variable)
+    if where:
+        return f"{where}: {other} unknown (the curve is not extrapolated)"
+    passed = []
+    for band in _BANDS:
+        edges = [beyond(curve, getattr(point, f"{side}_{band}"), variable) for side in ("lower", "upper")]
+        passed += [(band, edge) for edge in edges if edge]
+    if not passed:
+        return ""
+    names = ", ".join(f"{band}%" for band in dict.fromkeys(band for band, _ in passed))
+    return f"the {names} band reaches {passed[-1][1]}: {other} unknown at that end (the curve is not extrapolated)"
+
+
 def converted(forecast: Forecast, curve: Curve | None) -> Converted | None:
-    """The forecast's days in the curve's other variable, or None (no curve, or a target the curve does not link)."""
+    """The forecast's days in the curve's other variable, or None (no curve, or a target the curve does not link).
+
+    A day beyond the curve stays, with NaN where its value or a band end is unknown and a note saying why.
+    """
     other = curve.other(forecast.target) if curve is not None else None
     if curve is None or other is None:
         return None
     points = []
     for p in forecast.points:
-        values = {f: _one(curve, getattr(p, f), forecast.target) for f in _POINT_FIELDS}
-        if values["value"] is None:
-            values["value"] = float("nan")  # outside the curve: the day stays, its converted value is unknown
+        values = {f: _through(curve, getattr(p, f), forecast.target) for f in _POINT_FIELDS}
+        observed = values["observed"]
+        values["observed"] = None if observed is None or not np.isfinite(observed) else observed
         points.append(ForecastPoint(date=p.date, lead=p.lead, **values))
     via = f"storage-elevation curve ({curve.source})" if curve.source else "storage-elevation curve"
     last = _one(curve, float(forecast.last_observed["value"]), forecast.target)
-    return Converted(other, curve.unit_of(other), via, last, tuple(points))
+    notes = tuple(day_note(curve, p, forecast.target) for p in forecast.points)
+    return Converted(other, curve.unit_of(other), via, last, tuple(points), notes if any(notes) else ())
 
 
 def attach(forecast: Forecast, curve: Curve | None) -> Forecast:
@@ -61,12 +105,13 @@ def express(forecast: Forecast, curve: Curve) -> Forecast | None:
     samples = None if forecast.samples is None else curve.convert(forecast.samples, forecast.target)
     if samples is not None and not np.isfinite(samples).all():
         samples = None  # some samples fall outside the curve: no probabilities rather than wrong ones
-    back = Converted(
+    back = Converted(  # the notes stay with the days: they say where the two variables part
         forecast.target,
         forecast.unit,
         conv.via,
         float(forecast.last_observed["value"]),
         forecast.points,
+        conv.notes,
     )
     return replace(
         forecast,

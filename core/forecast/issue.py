@@ -44,13 +44,21 @@ class Converted:
     via: str  # where the conversion comes from, e.g. "storage-elevation curve (dam_curve.csv)"
     last_observed: float | None
     points: tuple[ForecastPoint, ...]
+    notes: tuple[str, ...] = ()  # per day: why its value or a band end is unknown (beyond the curve), "" when fine
 
-    def day_fields(self, point: ForecastPoint) -> dict[str, float | None]:
-        """One day's converted value and bands under the variable's name ('level', 'level_lower_80', ...)."""
-        out: dict[str, float | None] = {self.variable: point.value}
+    def note(self, index: int) -> str:
+        """The day's conversion note ('' when the day and its bands lie within the curve)."""
+        return self.notes[index] if index < len(self.notes) else ""
+
+    def day_fields(self, point: ForecastPoint, note: str = "") -> dict[str, float | str | None]:
+        """One day's converted value and bands under the variable's name ('level', 'level_lower_80', ...), with
+        'level_note' when part of the day lies beyond the curve."""
+        out: dict[str, float | str | None] = {self.variable: point.value}
         for key in ("lower_50", "upper_50", "lower_80", "upper_80", "lower_95", "upper_95", "observed"):
             if getattr(point, key) is not None:
                 out[f"{self.variable}_{key}"] = getattr(point, key)
+        if note:
+            out[f"{self.variable}_note"] = note
         return out
 
 
@@ -86,9 +94,15 @@ class Forecast:
         out["forecast"] = out.pop("points")
         if self.converted is not None:
             c = self.converted
-            for day, point in zip(out["forecast"], c.points, strict=True):
-                day.update(c.day_fields(point))
-            out["converted"] = {"variable": c.variable, "unit": c.unit, "via": c.via, "last_observed": c.last_observed}
+            for i, (day, point) in enumerate(zip(out["forecast"], c.points, strict=True)):
+                day.update(c.day_fields(point, c.note(i)))
+            out["converted"] = {
+                "variable": c.variable,
+                "unit": c.unit,
+                "via": c.via,
+                "last_observed": c.last_observed,
+                "outside_curve": sum(1 for n in c.notes if n),  # days with a value or band end beyond the curve
+            }
         return out
 
     def frame(self) -> pd.DataFrame:

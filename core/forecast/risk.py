@@ -145,6 +145,25 @@ def side_lines(alerts: Mapping[str, SideAlert] | None) -> list[str]:
     return lines + [f"alert {a.side}: {a.state.upper() if a.raised else a.state} - {a.reason}" for a in alerts.values()]
 
 
+def alert_lines(
+    alert: Mapping[str, Any] | None, alerts: Mapping[str, SideAlert] | None, *, upper: bool = False
+) -> list[str]:
+    """The overall 'alert:' line once, then one line per side: each reason is said once, on its side's line.
+
+    The overall line names the state and which sides are raised ('alerts on both sides: flood WARNING and drought
+    WATCH'); without per-side alerts (an old forecast) it carries the reason itself.
+    """
+    if not alert:
+        return side_lines(alerts)
+    state = alert["state"].upper() if upper else alert["state"]
+    if not alerts:
+        return [f"alert: {state} - {alert['reason']}"]
+    both = both_sides_words(alerts)
+    summary = both[0].lower() + both[1:] if both else "; ".join(a.words() for a in alerts.values())
+    sides = [f"alert {a.side}: {a.state.upper() if a.raised else a.state} - {a.reason}" for a in alerts.values()]
+    return [f"alert: {state} - {summary}", *sides]
+
+
 def assess(forecast: Forecast, levels: Sequence[OperatingLevel], trigger: float = DEFAULT_TRIGGER) -> Forecast:
     """The forecast with exceedance probabilities, the alert (most severe overall) and the alert per side attached
     (levels of other variables ignored)."""

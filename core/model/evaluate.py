@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import mean_absolute_error, mean_squared_error
 
 
 def _check(obs: np.ndarray, sim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -18,12 +17,16 @@ def _check(obs: np.ndarray, sim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def mae(obs: np.ndarray, sim: np.ndarray) -> float:
     """Mean absolute error, in the target's unit."""
+    from sklearn.metrics import mean_absolute_error  # lazy: sklearn costs ~2 s at import; importing data needs none
+
     o, s = _check(obs, sim)
     return float(mean_absolute_error(o, s)) if o.size else float("nan")
 
 
 def rmse(obs: np.ndarray, sim: np.ndarray) -> float:
     """Root mean squared error, in the target's unit; punishes large misses."""
+    from sklearn.metrics import mean_squared_error  # lazy: see mae
+
     o, s = _check(obs, sim)
     return float(np.sqrt(mean_squared_error(o, s))) if o.size else float("nan")
 

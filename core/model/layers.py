@@ -46,3 +46,34 @@ class TemporalAttention(layers.Layer):
     def get_config(self) -> dict[str, Any]:
         """Saved with the model so loading rebuilds the same layer."""
         return {**super().get_config(), "units": self.units}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class WindowScale(layers.Layer):
+    """Per-window normalisation of one input column: returns (window with that column / s, s).
+
+    s = mean |column| over the window + floor. On the target's daily change (column 0 unless the level is
+    fed) a member then learns the shape of a rise or fall, not its size, and the caller multiplies its
+    forecast by s: the same net serves a small and a large reservoir, a wet and a dry year.
+    """
+
+    def __init__(self, column: int = 0, floor: float = 0.1, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.column = int(column)
+        self.floor = float(floor)
+
+    def call(self, window: Any) -> tuple[Any, Any]:
+        """(batch, steps, features) -> the same shape with the column rescaled, and s as (batch, 1)."""
+        j = self.column
+        column = window[:, :, j : j + 1]
+        scale = ops.mean(ops.abs(column), axis=1) + self.floor
+        rescaled = ops.concatenate([window[:, :, :j], column / scale[:, None, :], window[:, :, j + 1 :]], axis=-1)
+        return rescaled, scale
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple[tuple, tuple]:
+        """The window's shape and (batch, 1)."""
+        return input_shape, (input_shape[0], 1)
+
+    def get_config(self) -> dict[str, Any]:
+        """Saved with the model so loading rebuilds the same layer."""
+        return {**super().get_config(), "column": self.column, "floor": self.floor}

@@ -2,19 +2,34 @@
 
 Several processes use the same workspace at once, so every operation opens its own short-lived connection
 (WAL mode, 30 s busy timeout) and every write runs in one short ``BEGIN IMMEDIATE`` transaction.
+
+A damaged workspace is never started afresh: a missing or 0-byte database beside saved version folders is
+refused (WorkspaceDamaged, naming what is there and how to recover), and database or disk failures (full,
+file-size limit, read-only, stale -shm, malformed, not a database, I/O) become specific StoreErrors worded in
+core.store.health; nothing is deleted or overwritten on the way.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
+from core.auth.roles import LOCAL_ACTOR, Actor
 from core.jsonio import JSONError, clean, dumps
+from core.store.health import (
+    damaged_text,
+    disk_cause,
+    failure_kind,
+    failure_text,
+    folder_problem,
+    version_folders,
+)
 
 DB_NAME = "sentinel.db"
 MODELS_DIR = "models"
@@ -30,6 +45,14 @@ class StoreError(ValueError):
 
 class UnknownReservoir(StoreError):
     """The named reservoir is not in the workspace; the message lists the ones that are."""
+
+
+class WorkspaceDamaged(StoreError):
+    """The database is missing, empty, unreadable or malformed; the message says what is left and how to recover."""
+
+
+class StorageFailure(StoreError):
+    """The disk or file system refused a read or write (full, read-only, stale -shm, I/O error); nothing was lost."""
 
 
 def resolve_workspace(path: str | Path | None) -> Path:
@@ -231,6 +254,25 @@ CREATE TABLE IF NOT EXISTS cycle_results (
     PRIMARY KEY (cycle_id, reservoir_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS cycle_results_res ON cycle_results(reservoir_id, cycle_id);
+-- sign-in: the role of each OIDC subject, and who did what (core.store.users)
+CREATE TABLE IF NOT EXISTS users (
+    subject TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    added TEXT NOT NULL,
+    added_by TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS activity (
+    id INTEGER PRIMARY KEY,
+    time TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    action TEXT NOT NULL,
+    reservoir TEXT,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS activity_time ON activity(time);
 CREATE TABLE IF NOT EXISTS epochs (
     job_id INTEGER NOT NULL REFERENCES jobs(id),
     epoch INTEGER NOT NULL,
@@ -240,6 +282,78 @@ CREATE TABLE IF NOT EXISTS epochs (
     time TEXT NOT NULL,
     PRIMARY KEY (job_id, epoch)
 ) WITHOUT ROWID;
+-- notifications (core.store.notices): channels, settings, alert state per side, change events, deliveries,
+-- attempts, acknowledgements (new tables need no version bump)
+CREATE TABLE IF NOT EXISTS notify_channels (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    kind TEXT NOT NULL,
+    target TEXT NOT NULL,
+    options TEXT NOT NULL DEFAULT '{}',
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS notify_settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS alert_states (
+    reservoir_id INTEGER NOT NULL REFERENCES reservoirs(id),
+    side TEXT NOT NULL,
+    state TEXT NOT NULL,
+    judged TEXT NOT NULL,
+    alert TEXT NOT NULL,
+    issued TEXT,
+    time TEXT NOT NULL,
+    event_id INTEGER,
+    PRIMARY KEY (reservoir_id, side)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS alert_events (
+    id INTEGER PRIMARY KEY,
+    reservoir_id INTEGER REFERENCES reservoirs(id),
+    side TEXT NOT NULL,
+    change TEXT NOT NULL,
+    state TEXT NOT NULL,
+    previous TEXT NOT NULL,
+    alert TEXT NOT NULL,
+    message TEXT NOT NULL,
+    payload TEXT NOT NULL DEFAULT '{}',
+    sent INTEGER NOT NULL,
+    issued TEXT,
+    time TEXT NOT NULL,
+    chart BLOB
+);
+CREATE INDEX IF NOT EXISTS alert_events_res ON alert_events(reservoir_id, id);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY,
+    event_id INTEGER NOT NULL REFERENCES alert_events(id),
+    channel_id INTEGER,
+    channel TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    target TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_status ON deliveries(status);
+CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries(event_id);
+CREATE TABLE IF NOT EXISTS delivery_attempts (
+    delivery_id INTEGER NOT NULL REFERENCES deliveries(id),
+    attempt INTEGER NOT NULL,
+    time TEXT NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT,
+    PRIMARY KEY (delivery_id, attempt)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS alert_acks (
+    id INTEGER PRIMARY KEY,
+    event_id INTEGER NOT NULL REFERENCES alert_events(id),
+    user TEXT NOT NULL,
+    time TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS alert_acks_event ON alert_acks(event_id);
 """
 
 
@@ -267,15 +381,81 @@ class StoreBase:
             raise StoreError(f"Workspace path {self.root} is a file; choose a folder (it is created if missing).")
         self.db_path: Path = self.root / DB_NAME
         self.models_dir: Path = self.root / MODELS_DIR
-        self.models_dir.mkdir(parents=True, exist_ok=True)
+        self._prepare_folder()
+        self._refuse_damaged()
         self._init_schema()
+
+    def _prepare_folder(self) -> None:
+        """Create the workspace and models/ folders, or say why they cannot be (read-only, no space)."""
+        try:
+            self.models_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            kind = failure_kind(exc)
+            detail = exc.strerror or str(exc)
+            if kind == "full":
+                raise StorageFailure(failure_text(kind, self.db_path, detail, BUSY_TIMEOUT_S, [])) from exc
+            raise StorageFailure(
+                f"Cannot create the workspace folder {self.models_dir} ({detail}); choose a folder this user can "
+                "write to."
+            ) from exc
+        problem = folder_problem(self.root, self.db_path)
+        if problem:
+            raise StorageFailure(problem)
+
+    def _refuse_damaged(self) -> None:
+        """Never start afresh over saved versions: a missing or zero-byte database beside them is refused."""
+        try:
+            size = self.db_path.stat().st_size
+        except FileNotFoundError:
+            size = None
+        if size:
+            return
+        folders = version_folders(self.models_dir)
+        if folders:
+            state = "is missing" if size is None else "is empty (0 bytes)"
+            raise WorkspaceDamaged(damaged_text(self.db_path, state, folders))
+
+    def _failure(self, exc: BaseException) -> StoreError | None:
+        """The specific StoreError for a database or disk failure (None: not one we know, let it rise)."""
+        kind = failure_kind(exc)
+        if kind is None:
+            return None
+        kind = disk_cause(kind, self.db_path)
+        folders = version_folders(self.models_dir) if kind in ("corrupt", "notadb") else []
+        detail = str(exc) if isinstance(exc, sqlite3.Error) else (getattr(exc, "strerror", None) or str(exc))
+        text = failure_text(kind, self.db_path, detail, BUSY_TIMEOUT_S, folders)
+        cls = WorkspaceDamaged if kind in ("corrupt", "notadb") else StorageFailure
+        return cls(text)
+
+    def _on_open(self, conn: sqlite3.Connection) -> None:
+        """Hook run inside the opening write transaction (after the schema); mixins extend it (cooperative super)."""
+
+    actor: Actor = LOCAL_ACTOR  # whom calls are made for; the dashboard sets the signed-in user (acting_as)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.root)!r})"
 
+    def acting_as(self, actor: Actor) -> Self:
+        """The same workspace with every call made for `actor` (cheap: no schema work, shares nothing mutable)."""
+        other = copy.copy(self)
+        other.actor = actor
+        return other
+
+    def _guard(
+        self, conn: sqlite3.Connection | None, action: str, reservoir: str | None = None, detail: str = ""
+    ) -> None:
+        """The role check every write makes first; with `conn` (a write transaction) it also logs who did what."""
+        self.actor.require(action)
+        if conn is not None:
+            conn.execute(
+                "INSERT INTO activity(time, subject, name, role, action, reservoir, detail) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (now_utc(), self.actor.subject, self.actor.name, self.actor.role.name, action, reservoir, detail),
+            )
+
     def _unusable(self, exc: Exception) -> StoreError:
-        """The error for a file that is not a SQLite database of ours."""
-        return StoreError(
+        """The error for a file that is not a SQLite database of ours (or the specific disk failure)."""
+        return self._failure(exc) or WorkspaceDamaged(
             f"{self.db_path} is not a usable Reservoir Sentinel database ({exc}); choose another workspace folder."
         )
 
@@ -303,12 +483,10 @@ class StoreBase:
                     conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise StoreError(
-                    f"The workspace database {self.db_path} stayed busy for {BUSY_TIMEOUT_S:.0f} s "
-                    "(another process is writing); try again in a moment."
-                ) from exc
+        except (sqlite3.DatabaseError, OSError) as exc:  # busy, full, malformed, read-only...: say which
+            mapped = self._failure(exc)
+            if mapped is not None:
+                raise mapped from exc
             raise
         finally:
             conn.close()
@@ -319,16 +497,17 @@ class StoreBase:
         try:
             try:
                 conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self._apply_schema(conn)
+                    self._on_open(conn)
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
             except sqlite3.DatabaseError as exc:
                 raise self._unusable(exc) from exc
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._apply_schema(conn)
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
         finally:
             conn.close()
 

@@ -80,6 +80,7 @@ class CycleStore(StoreBase):
     def start_cycle(self, engine: str, retrain: str, pid: int | None = None) -> int:
         """Open a run row ('running'); returns its id."""
         with self._tx(write=True) as conn:
+            self._guard(conn, "cycle", None, f"cycle started (engine {engine}, retrain {retrain})")
             cur = conn.execute(
                 "INSERT INTO cycles(started, engine, retrain, status, pid) VALUES (?, ?, ?, 'running', ?)",
                 (now_utc(), engine, retrain, pid),

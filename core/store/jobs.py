@@ -183,6 +183,7 @@ class JobStore(StoreBase):
         params_json = to_json(params, "job params")
         with self._tx(write=True) as conn:
             res = self._reservoir_row(conn, reservoir)
+            self._guard(conn, "cycle" if kind == "cycle" else "train", res["name"], f"{kind} job queued")
             for row in conn.execute(
                 "SELECT * FROM jobs WHERE reservoir_id = ? AND status IN ('queued', 'running') ORDER BY id",
                 (res["id"],),
@@ -262,6 +263,7 @@ class JobStore(StoreBase):
         """Ask the job's process to stop after the current epoch (it polls stop_requested)."""
         with self._tx(write=True) as conn:
             self._job_row(conn, job_id)
+            self._guard(conn, "train", None, f"stop requested for job #{job_id}")
             conn.execute("UPDATE jobs SET stop_requested = 1 WHERE id = ?", (int(job_id),))
 
     def stop_requested(self, job_id: int) -> bool:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from core.data.levels import OperatingLevel, check_level
 from core.jsonio import loads
 from core.store.connection import StoreBase, StoreError, plain, to_json
+
+LEVEL_KEYS = {"alert_trigger": "levels"}  # metadata that changes who gets warned is a levels action, not an edit
+
+
+def _brief(value: Any) -> str:
+    """A stored value in a few words for the activity log."""
+    text = to_json(value, "metadata")
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 class MetaStore(StoreBase):
@@ -20,11 +28,14 @@ class MetaStore(StoreBase):
             raise StoreError("A metadata key must not be empty.")
         with self._tx(write=True) as conn:
             row = self._reservoir_row(conn, reservoir)
+            stored = None if value is None else plain(value, f"Reservoir '{row['name']}' metadata '{key}'")
+            action = LEVEL_KEYS.get(key, "edit")
+            self._guard(conn, action, row["name"], f"{key} {'removed' if value is None else 'set to ' + _brief(stored)}")
             meta = loads(row["meta"], {})
             if value is None:
                 meta.pop(key, None)
             else:
-                meta[key] = plain(value, f"Reservoir '{row['name']}' metadata '{key}'")
+                meta[key] = stored
             conn.execute("UPDATE reservoirs SET meta = ? WHERE id = ?", (to_json(meta, "metadata"), row["id"]))
 
     def get_meta(self, reservoir: str, key: str, default: Any = None) -> Any:
@@ -50,17 +61,23 @@ class MetaStore(StoreBase):
             for r in rows
         ]
 
-    def set_levels(self, reservoir: str, levels: Sequence[OperatingLevel]) -> None:
-        """Replace the whole set; each level is checked (LevelError) and names must be unique (StoreError)."""
+    def set_levels(
+        self, reservoir: str, levels: Sequence[OperatingLevel], relative: Collection[str] = ()
+    ) -> None:
+        """Replace the whole set; each level is checked (LevelError; `relative`: variables declared relative may be
+        negative) and names must be unique (StoreError)."""
         levels = list(levels)
         for level in levels:
-            check_level(level)
+            check_level(level, relative=level.variable in relative)
         names = [lv.name.strip().lower() for lv in levels]
         dup = next((lv.name for lv, n in zip(levels, names, strict=True) if names.count(n) > 1), None)
         if dup is not None:
             raise StoreError(f"Two operating levels are named '{dup}'; give each level its own name.")
         with self._tx(write=True) as conn:
-            rid = self._reservoir_row(conn, reservoir)["id"]
+            row = self._reservoir_row(conn, reservoir)
+            rid = row["id"]
+            words = "; ".join(f"{lv.name} {lv.value:g} {lv.unit or ''} ({lv.side}, {lv.severity})" for lv in levels)
+            self._guard(conn, "levels", row["name"], f"levels set: {words or 'none'}")
             conn.execute("DELETE FROM levels WHERE reservoir_id = ?", (rid,))
             conn.executemany(
                 "INSERT INTO levels(reservoir_id, position, name, value, unit, side, severity, variable) "

@@ -268,6 +268,25 @@ class ReadingsStore(StoreBase):
             rows = conn.execute("SELECT * FROM reservoirs ORDER BY name COLLATE NOCASE").fetchall()
             return self._infos(conn, rows)
 
+    def latest_days(self) -> dict[str, dict[str, str | None]]:
+        """Every reservoir's variables (in stored order) with their last reading day, in one query.
+
+        Cheaper than ``reservoirs()`` for a fleet: one index lookup per variable instead of counting every reading.
+        """
+        with self._tx(write=False) as conn:
+            rows = conn.execute(
+                "SELECT r.name, v.name, (SELECT MAX(x.date) FROM readings x "
+                "WHERE x.reservoir_id = v.reservoir_id AND x.variable = v.name) "
+                "FROM reservoirs r LEFT JOIN variables v ON v.reservoir_id = r.id "
+                "ORDER BY r.name COLLATE NOCASE, v.position"
+            ).fetchall()
+        out: dict[str, dict[str, str | None]] = {}
+        for name, variable, last in rows:
+            days = out.setdefault(name, {})
+            if variable is not None:
+                days[variable] = last
+        return out
+
     def reservoir(self, name: str) -> ReservoirInfo:
         """One reservoir by case-insensitive name; UnknownReservoir lists the known names."""
         with self._tx(write=False) as conn:
@@ -425,6 +444,7 @@ class ReadingsStore(StoreBase):
         incoming = check_upload(data, units, source_columns)
         warnings_json = to_json(list(upload.warnings), "upload warnings")  # refused before anything is written
         with self._tx(write=True) as conn:
+            self._guard(conn, "import", ", ".join(i.name for i in incoming), upload.filename)
             targets = self._stage(conn, incoming)
             per_res = self._counts(conn, targets)
             nothing_changes = all(a == 0 and c == 0 for a, c, _ in per_res.values())

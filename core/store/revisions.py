@@ -163,6 +163,8 @@ class RevisionStore(ReadingsStore):
             raise StoreError("A revision needs the name of who makes it.")
         _check_value(name, None if value is None else float(value), (last - first).days + 1)
         with self._tx(write=True) as conn:
+            verb = "marked missing" if value is None else f"set to {float(value):g}"
+            self._guard(conn, "edit", info.name, f"{name} {first:%Y-%m-%d}..{last:%Y-%m-%d} {verb}: {reason}")
             cur = conn.execute(
                 "INSERT INTO revisions(reservoir_id, variable, start, end, value, reason, user, time) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -198,6 +200,7 @@ class RevisionStore(ReadingsStore):
                 raise StoreError(
                     f"Revision #{revision_id} was already undone by {row['undone_by']} at {row['undone']}."
                 )
+            self._guard(conn, "edit", res["name"], f"undid revision #{revision_id}")
             conn.execute(
                 "UPDATE revisions SET undone = ?, undone_by = ? WHERE id = ?", (now_utc(), user, int(revision_id))
             )

@@ -1,17 +1,27 @@
 """Model versions in one place: the rows (which versions exist, which is active) and the files on disk.
 
-A version is written to a temp folder and renamed into place before it is registered with the sha256 of its
-model file; it is loaded only if that file is still under the workspace's models/ folder and unchanged, and
-Keras loads it with safe_mode on (inside the zoo). Versions cross to pages and the CLI as ModelVersion, read
+A version is written to a temp folder (models/r<id>/.tmp-<uuid>), then ONE ``BEGIN IMMEDIATE`` transaction
+allocates its number, rewrites meta.json's version, renames the folder to v<N> and inserts the row with the
+sha256 of its model file (``adopt_folder``): two overlapping saves can never take the same number, and a v<N>
+folder the database does not know is moved to models/r<id>/quarantine/, never deleted. Leftovers of killed
+saves are cleaned when a workspace opens (``clean_leftovers``, with a log line each). A version is loaded only
+if its file is still under the workspace's models/ folder and unchanged, and Keras loads it with safe_mode on
+(inside the zoo). Versions cross to pages and the CLI as ModelVersion, read
 tolerantly: a row written by an earlier app version, with keys missing from its meta, still loads.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
+import re
 import shutil
 import sqlite3
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -25,11 +35,17 @@ from core.model.preprocess import Scaling
 from core.model.uncertainty import Calibration
 from core.model.zoo import KERAS_FILE
 from core.store.connection import StoreBase, StoreError, now_utc, to_json
+from core.store.locks import LockHolder, is_locked, training_lock
 
 if TYPE_CHECKING:
     from core.model.train import TrainResult
 
 META_FILE = "meta.json"
+TMP_PREFIX = ".tmp-"  # a version folder being written; never registered
+QUARANTINE_DIR = "quarantine"  # version folders found on disk that the database did not know
+LEFTOVER_AGE_S = 15 * 60  # a .tmp- folder older than this belongs to a save that was killed
+_VERSION_DIR = re.compile(r"^v(\d+)$")
+log = logging.getLogger(__name__)
 
 
 class VersionError(StoreError):
@@ -211,25 +227,45 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _write_folder(
-    folder: Path, reservoir: str, version: int, result: TrainResult, extra: dict[str, Any] | None
-) -> tuple[Path, str, dict[str, Any]]:
-    """Write model + meta.json to a temp folder, then rename it to v<version>; returns (folder, sha256, meta)."""
-    final = folder / f"v{version}"
-    tmp = folder / f".tmp-{uuid.uuid4().hex}"
-    tmp.mkdir(parents=True)
+def _age(path: Path) -> float:
+    """Seconds since a folder last changed (a save writing into it keeps it young)."""
     try:
-        model_file = result.model.save(tmp)
-        meta = build_meta(result, reservoir, version, {"model_file": model_file, **(extra or {})})
-        write_atomic(tmp / META_FILE, dumps(meta))
-        sha = _sha256(tmp / model_file)
-        if final.exists():  # left by a crash after rename but before registration: never registered, so not ours
-            shutil.rmtree(final)
-        tmp.rename(final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return final, sha, meta
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush every file of a finished version folder to disk before its row is committed."""
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as fh:
+                os.fsync(fh.fileno())
+
+
+def _stamp() -> str:
+    """A file-name-safe UTC time for quarantine and damaged-file names."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def quarantine(folder: Path, why: str) -> Path:
+    """Move a version folder to <reservoir>/quarantine/<name>-<time> (never delete it); logs where it went."""
+    target_dir = folder.parent / QUARANTINE_DIR
+    target_dir.mkdir(exist_ok=True)
+    target = target_dir / f"{folder.name}-{_stamp()}"
+    if target.exists():
+        target = target_dir / f"{folder.name}-{_stamp()}-{uuid.uuid4().hex[:8]}"
+    folder.rename(target)
+    log.warning("Moved model folder %s to %s: %s. Nothing was deleted.", folder, target, why)
+    return target
+
+
+@dataclass(frozen=True)
+class Leftovers:
+    """What clean_leftovers found: removed temp folders of killed saves, quarantined unregistered versions."""
+
+    removed: tuple[str, ...] = ()
+    quarantined: tuple[str, ...] = ()
 
 
 class VersionStore(StoreBase):
@@ -238,10 +274,13 @@ class VersionStore(StoreBase):
     # ----------------------------------------------------------------- rows
 
     def next_version(self, reservoir: str) -> int:
-        """Next model version number: never reuses one, even after a delete."""
+        """The number the next save would get now: a read-only hint (adopt_folder allocates it for real)."""
         with self._tx(write=False) as conn:
-            row = self._reservoir_row(conn, reservoir)
-            top = conn.execute("SELECT MAX(version) FROM models WHERE reservoir_id = ?", (row["id"],)).fetchone()[0]
+            return self._allocate(conn, self._reservoir_row(conn, reservoir))
+
+    def _allocate(self, conn: sqlite3.Connection, row: sqlite3.Row) -> int:
+        """The next number inside the registering transaction: never reused, even after a delete."""
+        top = conn.execute("SELECT MAX(version) FROM models WHERE reservoir_id = ?", (row["id"],)).fetchone()[0]
         return 1 + max(int(row["last_model_version"]), int(top or 0))
 
     def _relative(self, path: str | Path) -> str:
@@ -280,19 +319,32 @@ class VersionStore(StoreBase):
                 raise StoreError(
                     f"Reservoir '{row['name']}' already used model version {version}; ask next_version() for a new one."
                 )
-            has_active = conn.execute("SELECT 1 FROM models WHERE reservoir_id = ? AND active = 1", (rid,)).fetchone()
-            make_active = bool(active) or has_active is None
-            if make_active:
-                conn.execute("UPDATE models SET active = 0 WHERE reservoir_id = ?", (rid,))
-            conn.execute(
-                "INSERT INTO models(reservoir_id, version, created, path, sha256, meta, val_mae, active) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (rid, int(version), now_utc(), rel, sha256, meta_json, mae, int(make_active)),
-            )
-            conn.execute(
-                "UPDATE reservoirs SET last_model_version = MAX(last_model_version, ?) WHERE id = ?",
-                (int(version), rid),
-            )
+            self._insert_version(conn, rid, int(version), rel, sha256, meta_json, mae, bool(active))
+
+    @staticmethod
+    def _insert_version(
+        conn: sqlite3.Connection,
+        rid: int,
+        version: int,
+        rel: str,
+        sha256: str,
+        meta_json: str,
+        mae: float | None,
+        active: bool,
+    ) -> None:
+        """Insert one version row (active if asked or if the reservoir has none) and move last_model_version."""
+        has_active = conn.execute("SELECT 1 FROM models WHERE reservoir_id = ? AND active = 1", (rid,)).fetchone()
+        make_active = bool(active) or has_active is None
+        if make_active:
+            conn.execute("UPDATE models SET active = 0 WHERE reservoir_id = ?", (rid,))
+        conn.execute(
+            "INSERT INTO models(reservoir_id, version, created, path, sha256, meta, val_mae, active) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (rid, version, now_utc(), rel, sha256, meta_json, mae, int(make_active)),
+        )
+        conn.execute(
+            "UPDATE reservoirs SET last_model_version = MAX(last_model_version, ?) WHERE id = ?", (version, rid)
+        )
 
     @staticmethod
     def _record(r: sqlite3.Row, reservoir: str) -> ModelVersion:
@@ -349,10 +401,21 @@ class VersionStore(StoreBase):
         """The version forecasts use, or None when the reservoir has no model yet."""
         return next((v for v in self.versions(reservoir) if v.active), None)
 
+    def active_versions(self) -> dict[str, ModelVersion]:
+        """Every reservoir's active version by name in one query (the fleet view reads 100+ at once)."""
+        with self._tx(write=False) as conn:
+            rows = conn.execute(
+                "SELECT m.*, r.name AS reservoir FROM models m JOIN reservoirs r ON r.id = m.reservoir_id "
+                "WHERE m.active = 1"
+            ).fetchall()
+        return {r["reservoir"]: self._record(r, r["reservoir"]) for r in rows}
+
     def activate(self, reservoir: str, version: int) -> None:
         """Make one version the model used for forecasts (the others become inactive)."""
         with self._tx(write=True) as conn:
-            row = self._version_row(conn, self._reservoir_row(conn, reservoir), version)
+            res = self._reservoir_row(conn, reservoir)
+            row = self._version_row(conn, res, version)
+            self._guard(conn, "activate", res["name"], f"version {row['version']} made active")
             conn.execute(
                 "UPDATE models SET active = (version = ?) WHERE reservoir_id = ?", (row["version"], row["reservoir_id"])
             )
@@ -362,6 +425,7 @@ class VersionStore(StoreBase):
         with self._tx(write=True) as conn:
             res = self._reservoir_row(conn, reservoir)
             row = self._version_row(conn, res, version)
+            self._guard(conn, "delete_version", res["name"], f"version {row['version']} deleted")
             if row["active"]:
                 raise StoreError(
                     f"Model version {version} is the active model; make another version active before deleting it."
@@ -385,6 +449,94 @@ class VersionStore(StoreBase):
         with self._tx(write=False) as conn:
             return self.models_dir / f"r{self._reservoir_row(conn, reservoir)['id']}"
 
+    @contextmanager
+    def training_lock(self, reservoir: str) -> Iterator[None]:
+        """Hold the reservoir's training lock for the block, or refuse at once (the rule: core.store.locks)."""
+        with training_lock(self._reservoir_dir(reservoir), self.reservoir_name(reservoir)):
+            yield
+
+    def training_holder(self, reservoir: str) -> LockHolder | None:
+        """Who trains this reservoir right now (pid and start), or None: lets a page refuse before launching."""
+        return is_locked(self._reservoir_dir(reservoir))
+
+    def reservoir_name(self, reservoir: str) -> str:
+        """The stored spelling of a reservoir's name (lookups ignore case)."""
+        with self._tx(write=False) as conn:
+            return str(self._reservoir_row(conn, reservoir)["name"])
+
+    def new_tmp_folder(self, reservoir: str) -> Path:
+        """An empty models/r<id>/.tmp-<uuid> folder to write a version into before adopt_folder registers it."""
+        tmp = self._reservoir_dir(reservoir) / f"{TMP_PREFIX}{uuid.uuid4().hex}"
+        try:
+            tmp.mkdir(parents=True)
+        except OSError as exc:
+            self._raise_disk(exc)
+        return tmp
+
+    def _raise_disk(self, exc: OSError) -> None:
+        """Re-raise a file-system error as its specific StoreError (disk full) when it is one, else as is."""
+        mapped = self._failure(exc)
+        if mapped is None:
+            raise exc
+        raise mapped from exc
+
+    def adopt_folder(
+        self, reservoir: str, tmp: Path, meta: dict[str, Any], val_mae: float | None, activate: bool | None
+    ) -> ModelVersion:
+        """Register a fully written temp folder as the next version, number and row in ONE write transaction.
+
+        tmp lies under models/ and holds meta["model_file"] and meta.json. Inside ``BEGIN IMMEDIATE`` the number
+        is allocated, meta.json's version rewritten, tmp renamed to v<N> (a v<N> the database does not know is
+        quarantined first, never deleted) and the row inserted. activate=None applies beats_active. On failure
+        tmp is left where it was, unregistered, for the caller to remove.
+        """
+        tmp = Path(tmp).resolve()
+        if not (tmp.is_dir() and tmp.is_relative_to(self.models_dir.resolve())):
+            raise StoreError(f"{tmp} is not a folder under {self.models_dir}; write the version there first.")
+        model_file = str(meta.get("model_file") or "")
+        if not model_file or not (tmp / model_file).is_file():
+            raise StoreError(f"{tmp} holds no model file {model_file!r} (meta['model_file']); nothing registered.")
+        sha, mae = _sha256(tmp / model_file), number(val_mae)
+        _fsync_tree(tmp)
+        moved: Path | None = None
+        try:
+            with self._tx(write=True) as conn:
+                res = self._reservoir_row(conn, reservoir)
+                self._guard(conn, "train", res["name"], "model version saved")
+                version, final = self._free_slot(conn, res)
+                full = {**meta, "reservoir": res["name"], "version": version}
+                write_atomic(tmp / META_FILE, dumps(full))
+                tmp.rename(final)
+                moved = final
+                make_active = self._wins(conn, res, mae) if activate is None else bool(activate)
+                meta_json = to_json(full, "model meta")
+                self._insert_version(conn, res["id"], version, self._relative(final), sha, meta_json, mae, make_active)
+        except BaseException:
+            if moved is not None and moved.exists() and not tmp.exists():
+                moved.rename(tmp)  # not registered: hand it back to the caller
+            raise
+        return self.version(reservoir, version)
+
+    def _free_slot(self, conn: sqlite3.Connection, res: sqlite3.Row) -> tuple[int, Path]:
+        """The next number and its folder; a folder there no row knows is quarantined, one a row uses is skipped."""
+        version = self._allocate(conn, res)
+        folder = self.models_dir / f"r{res['id']}"
+        used = {r[0] for r in conn.execute("SELECT path FROM models WHERE reservoir_id = ?", (res["id"],))}
+        while (folder / f"v{version}").exists():
+            final = folder / f"v{version}"
+            if self._relative(final) in used:
+                version += 1
+                continue
+            quarantine(final, f"version {version} of '{res['name']}' was on disk but not in the database")
+        return version, folder / f"v{version}"
+
+    def _wins(self, conn: sqlite3.Connection, res: sqlite3.Row, mae: float | None) -> bool:
+        """beats_active against the active row as of this transaction (no race with a concurrent activation)."""
+        row = conn.execute("SELECT * FROM models WHERE reservoir_id = ? AND active = 1", (res["id"],)).fetchone()
+        if row is None:
+            return True
+        return mae is not None and beats_active(self._record(row, res["name"]), mae)
+
     def save_version(
         self,
         reservoir: str,
@@ -392,23 +544,56 @@ class VersionStore(StoreBase):
         activate: bool | None = None,
         extra: dict[str, Any] | None = None,
     ) -> ModelVersion:
-        """Write a new version folder atomically, then register it; returns the stored version.
+        """Write the model + meta.json to a temp folder, then adopt_folder registers it; returns the stored version.
 
         activate=None applies the rule (beats_active): the first version, or one with a better validation MAE
-        than the active one, becomes active. True/False forces it.
+        than the active one, becomes active. True/False forces it. A failed save leaves no folder and no row.
         """
-        version = self.next_version(reservoir)
-        final, sha, meta = _write_folder(self._reservoir_dir(reservoir), reservoir, version, result, extra)
-        if activate is None:
-            activate = beats_active(self.active_version(reservoir), result.val_mae)
+        tmp = self.new_tmp_folder(reservoir)
         try:
-            self.register_version(
-                reservoir, version, str(final.relative_to(self.root)), sha, meta, result.val_mae, bool(activate)
-            )
-        except BaseException:
-            shutil.rmtree(final, ignore_errors=True)
-            raise
-        return self.version(reservoir, version)
+            try:
+                model_file = result.model.save(tmp)
+                name = self.reservoir_name(reservoir)
+                meta = build_meta(result, name, 0, {"model_file": model_file, **(extra or {})})
+                write_atomic(tmp / META_FILE, dumps(meta))
+            except OSError as exc:
+                self._raise_disk(exc)
+            return self.adopt_folder(reservoir, tmp, meta, result.val_mae, activate)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+
+    def clean_leftovers(self, older_than_s: float = LEFTOVER_AGE_S) -> Leftovers:
+        """Remove temp folders of killed saves and quarantine version folders no row knows (one log line each)."""
+        with self._tx(write=True) as conn:
+            return self._clean_leftovers(conn, older_than_s)
+
+    def _on_open(self, conn: sqlite3.Connection) -> None:
+        """At every open, inside the schema transaction: clean what killed saves left (cheap: a folder listing)."""
+        super()._on_open(conn)
+        self._clean_leftovers(conn, LEFTOVER_AGE_S)
+
+    def _clean_leftovers(self, conn: sqlite3.Connection, older_than_s: float) -> Leftovers:
+        """The cleaning, under the write lock so no save is between its rename and its row."""
+        used = {str(r[0]) for r in conn.execute("SELECT path FROM models")}
+        removed: list[str] = []
+        held: list[str] = []
+        try:
+            folders = [p for p in self.models_dir.iterdir() if p.is_dir() and re.match(r"^r\d+$", p.name)]
+        except OSError:
+            return Leftovers()
+        for folder in folders:
+            busy = is_locked(folder) is not None  # a training is at work there: its temp folder is not a leftover
+            for entry in folder.iterdir():
+                if not entry.is_dir():
+                    continue
+                if entry.name.startswith(TMP_PREFIX) and not busy and _age(entry) > older_than_s:
+                    shutil.rmtree(entry, ignore_errors=True)
+                    log.warning("Removed %s, left by a save that was interrupted (never registered).", entry)
+                    removed.append(self._relative(entry))
+                elif _VERSION_DIR.match(entry.name) and self._relative(entry) not in used:
+                    held.append(self._relative(quarantine(entry, "no model version row points to it")))
+        return Leftovers(tuple(removed), tuple(held))
 
     def load_version(self, reservoir: str, version: int | None = None) -> LoadedModel:
         """Load a registered version (None = active) after checking path and checksum; safe_mode stays on."""

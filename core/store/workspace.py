@@ -10,8 +10,11 @@
   returns the revised series unless ``raw=True``;
 * core.store.meta: per-reservoir metadata and operating levels;
 * core.store.versions: model versions, rows and files (save, load with checks, activate, delete);
+* core.store.locks: the per-reservoir training lock; core.store.backup / repair: backup, restore, rebuild;
 * core.store.jobs: background job rows, epochs, progress, stop requests, crash detection;
+* core.store.users: the role of each signed-in subject and the activity log (who did what);
 * core.store.cycles: the daily cycle's runs and each reservoir's latest result (the fleet view reads them).
+* core.store.notices: notification channels, alert states per side, change events, deliveries, acks.
 
 Callers import the workspace's names from here; the modules above are its internal organisation.
 """
@@ -24,8 +27,10 @@ from core.store.connection import (
     ENV_WORKSPACE,
     MODELS_DIR,
     SCHEMA_VERSION,
+    StorageFailure,
     StoreError,
     UnknownReservoir,
+    WorkspaceDamaged,
     pid_alive,
     resolve_workspace,
 )
@@ -41,12 +46,15 @@ from core.store.jobs import (
     JobStore,
 )
 from core.store.meta import MetaStore
+from core.store.notices import NoticeStore
 from core.store.readings import MergeResult, ReservoirInfo, UploadInfo, VariableInfo
 from core.store.revisions import Revision, RevisionStore
+from core.store.users import Activity, UserRecord, UserStore
 from core.store.versions import LoadedModel, ModelVersion, VersionError, VersionStore, beats_active
 
 __all__ = [
     "ACTIVE_JOB_STATUSES",
+    "Activity",
     "BUSY_TIMEOUT_S",
     "CycleReservoir",
     "CycleRun",
@@ -65,17 +73,20 @@ __all__ = [
     "ModelVersion",
     "ReservoirInfo",
     "Revision",
+    "StorageFailure",
     "StoreError",
     "UnknownReservoir",
     "UploadInfo",
+    "UserRecord",
     "VariableInfo",
     "VersionError",
     "Workspace",
+    "WorkspaceDamaged",
     "beats_active",
     "pid_alive",
     "resolve_workspace",
 ]
 
 
-class Workspace(RevisionStore, MetaStore, VersionStore, JobStore, CycleStore):
+class Workspace(RevisionStore, MetaStore, VersionStore, JobStore, CycleStore, NoticeStore, UserStore):
     """A workspace folder: ``sentinel.db`` plus ``models/``; safe to use from several processes at once."""

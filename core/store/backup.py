@@ -1,0 +1,260 @@
+"""One-file backups of a workspace and their restore: ``python -m core backup --out FILE`` / ``restore FILE``.
+
+A backup is a .tar.gz holding ``manifest.json``, ``sentinel.db`` (a consistent copy made with SQLite's online
+backup API, so the app may keep running) and every registered version folder under ``models/``; the manifest
+lists each version folder with the sha256 of each of its files. The archive is written to a temp file beside
+the target and renamed, so a half-written backup never carries the final name.
+
+Restore extracts into a staging folder inside the target workspace, verifies every checksum and the
+database's integrity, and only then moves the files into place. A target that already holds a workspace is
+refused unless ``force``, which first moves its database and models aside (``*.replaced-<time>``); nothing is
+deleted. Stop the dashboard and trainings on the target before restoring.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sqlite3
+import tarfile
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from core.jsonio import dumps, loads
+from core.store.connection import DB_NAME, MODELS_DIR, StoreError, now_utc
+from core.store.health import version_folders
+
+MANIFEST = "manifest.json"
+FORMAT = "reservoir-sentinel-backup"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    """A written backup: where, how big, which versions it holds and which registered ones had no files."""
+
+    path: str
+    bytes: int
+    reservoirs: int
+    versions: int
+    missing: tuple[str, ...]  # registered version folders absent at backup time (their rows are kept)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CLI's --json output."""
+        return {**self.__dict__, "missing": list(self.missing)}
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    """A restored workspace: where, what it holds, what was moved aside to make room."""
+
+    workspace: str
+    versions: int
+    created: str  # when the backup was made
+    moved_aside: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CLI's --json output."""
+        return {**self.__dict__, "moved_aside": list(self.moved_aside)}
+
+
+def sha256_file(path: Path) -> str:
+    """Digest of one file, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def stamp() -> str:
+    """A file-name-safe UTC time for backup and moved-aside names."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _snapshot(db_path: Path, dest: Path) -> None:
+    """Copy the live database with SQLite's online backup API (consistent even while others write)."""
+    src = sqlite3.connect(db_path, timeout=30)
+    dst = sqlite3.connect(dest)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+
+
+def _version_entries(db: Path, root: Path) -> tuple[list[dict[str, Any]], list[str], int]:
+    """Manifest entries for every version row in the snapshot (files + sha256), the missing ones, reservoirs."""
+    conn = sqlite3.connect(db)
+    try:
+        rows = conn.execute(
+            "SELECT r.id, r.name, m.version, m.path, m.active FROM models m JOIN reservoirs r ON r.id = m.reservoir_id "
+            "ORDER BY r.id, m.version"
+        ).fetchall()
+        n_res = int(conn.execute("SELECT COUNT(*) FROM reservoirs").fetchone()[0])
+    finally:
+        conn.close()
+    entries, missing = [], []
+    for rid, name, version, rel, active in rows:
+        folder = (root / rel).resolve()
+        if not folder.is_dir() or not folder.is_relative_to((root / MODELS_DIR).resolve()):
+            missing.append(rel)
+            continue
+        files = {p.relative_to(folder).as_posix(): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+        entries.append(
+            {"reservoir": name, "reservoir_id": rid, "version": version, "path": rel, "active": bool(active)}
+            | {"files": files}
+        )
+    return entries, missing, n_res
+
+
+def _target(out: Path) -> Path:
+    """The archive's path: out itself, or a dated name inside out when it is a folder."""
+    out = Path(out).expanduser().resolve()
+    if out.is_dir():
+        return out / f"sentinel-backup-{stamp()}.tar.gz"
+    return out
+
+
+def backup(root: Path, db_path: Path, out: Path) -> BackupResult:
+    """Write one .tar.gz of the database and every registered version folder, atomically; returns what it holds."""
+    root, target = Path(root), _target(out)
+    if not target.parent.is_dir():
+        raise StoreError(f"The folder {target.parent} for the backup does not exist; create it or choose another.")
+    tmp_archive = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex}"
+    try:
+        with tempfile.TemporaryDirectory(dir=target.parent, prefix=".sentinel-backup-") as staging:
+            db_copy = Path(staging) / DB_NAME
+            _snapshot(db_path, db_copy)
+            entries, missing, n_res = _version_entries(db_copy, root)
+            manifest = {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "created": now_utc(),
+                "workspace": str(root),
+                "database": {"file": DB_NAME, "sha256": sha256_file(db_copy)},
+                "versions": entries,
+                "missing": missing,
+            }
+            (Path(staging) / MANIFEST).write_text(dumps(manifest), encoding="utf-8")
+            with tarfile.open(tmp_archive, "w:gz") as tar:
+                tar.add(Path(staging) / MANIFEST, arcname=MANIFEST)
+                tar.add(db_copy, arcname=DB_NAME)
+                for entry in entries:
+                    tar.add(root / entry["path"], arcname=entry["path"])
+        with open(tmp_archive, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp_archive, target)
+    except OSError as exc:
+        raise StoreError(f"Could not write the backup {target} ({exc.strerror or exc}); nothing was replaced.") from exc
+    finally:
+        tmp_archive.unlink(missing_ok=True)
+    return BackupResult(str(target), target.stat().st_size, n_res, len(entries), tuple(missing))
+
+
+def _read_manifest(tar: tarfile.TarFile, file: Path) -> dict[str, Any]:
+    """The archive's manifest, or a StoreError saying the file is not one of our backups."""
+    try:
+        member = tar.extractfile(MANIFEST)
+        manifest = loads(member.read().decode("utf-8"), {}) if member else {}
+    except (KeyError, UnicodeDecodeError) as exc:
+        raise StoreError(f"{file} is not a Reservoir Sentinel backup (no {MANIFEST}).") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise StoreError(f"{file} is not a Reservoir Sentinel backup (its {MANIFEST} is not ours).")
+    if int(manifest.get("format_version") or 0) > FORMAT_VERSION:
+        raise StoreError(f"{file} was written by a newer Reservoir Sentinel; update the app to restore it.")
+    return manifest
+
+
+def _verify(staging: Path, manifest: dict[str, Any], file: Path) -> int:
+    """Check every checksum and the database's integrity in the staging folder; the number of versions."""
+    bad: list[str] = []
+    db = staging / DB_NAME
+    if not db.is_file() or sha256_file(db) != manifest.get("database", {}).get("sha256"):
+        bad.append(DB_NAME)
+    versions = manifest.get("versions") or []
+    for entry in versions:
+        for name, digest in (entry.get("files") or {}).items():
+            path = staging / entry["path"] / name
+            if not path.is_file() or sha256_file(path) != digest:
+                bad.append(f"{entry['path']}/{name}")
+    if bad:
+        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise StoreError(f"The backup {file} is damaged: checksums do not match for {shown}; nothing was restored.")
+    conn = sqlite3.connect(db)
+    try:
+        check = conn.execute("PRAGMA integrity_check").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        check = str(exc)
+    finally:
+        conn.close()
+    if check != "ok":
+        raise StoreError(f"The database inside {file} fails its integrity check ({check}); nothing was restored.")
+    return len(versions)
+
+
+def _occupied(root: Path) -> bool:
+    """True when the folder already holds a workspace (a non-empty database or saved versions)."""
+    db = root / DB_NAME
+    return (db.exists() and db.stat().st_size > 0) or bool(version_folders(root / MODELS_DIR))
+
+
+def _move_aside(root: Path) -> tuple[str, ...]:
+    """Move the current database (with -wal/-shm) and models/ to *.replaced-<time>; never delete them."""
+    when, moved = stamp(), []
+    models = root / MODELS_DIR
+    if models.is_dir() and not any(models.iterdir()):
+        models.rmdir()  # an empty folder holds nothing to keep
+    for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", MODELS_DIR):
+        path = root / name
+        if path.exists():
+            aside = root / f"{name}.replaced-{when}"
+            path.rename(aside)
+            moved.append(str(aside))
+    return tuple(moved)
+
+
+def _extract(file: Path, staging: Path) -> dict[str, Any]:
+    """Unpack our members only (manifest, database, models/) with tarfile's safe 'data' filter."""
+    try:
+        with tarfile.open(file, "r:*") as tar:
+            manifest = _read_manifest(tar, file)
+            members = [
+                m for m in tar.getmembers() if m.name in (MANIFEST, DB_NAME) or m.name.startswith(f"{MODELS_DIR}/")
+            ]
+            tar.extractall(staging, members=members, filter="data")
+    except (tarfile.TarError, EOFError) as exc:
+        raise StoreError(f"{file} is not a readable backup archive ({exc}); nothing was restored.") from exc
+    return manifest
+
+
+def restore(file: Path, root: Path, force: bool = False) -> RestoreResult:
+    """Restore a backup into the workspace folder root after verifying it; see the module docstring."""
+    file, root = Path(file).expanduser().resolve(), Path(root).expanduser().resolve()
+    if not file.is_file():
+        raise StoreError(f"No backup file {file}; give the path of a file written by `python -m core backup`.")
+    root.mkdir(parents=True, exist_ok=True)
+    if _occupied(root) and not force:
+        raise StoreError(
+            f"{root} already holds a workspace; restore into an empty folder (--workspace DIR), or add --force to "
+            "move its database and models aside (kept as *.replaced-<time>) first."
+        )
+    staging = root / f".restore-{uuid.uuid4().hex}"
+    staging.mkdir()
+    try:
+        manifest = _extract(file, staging)
+        count = _verify(staging, manifest, file)
+        moved = _move_aside(root)
+        (staging / MODELS_DIR).mkdir(exist_ok=True)
+        (staging / MODELS_DIR).rename(root / MODELS_DIR)
+        os.replace(staging / DB_NAME, root / DB_NAME)
+    except OSError as exc:
+        raise StoreError(f"Could not restore into {root} ({exc.strerror or exc}).") from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return RestoreResult(str(root), count, str(manifest.get("created") or ""), moved)

@@ -1,0 +1,53 @@
+"""The daily cycle on a REAL local Ray instance: the same cases as the local engine (tests/test_cycle.py).
+
+One Ray instance serves the module (starting one costs seconds); the cycle finds it initialised and uses it
+without shutting it down, as it would join a cluster given by --ray-address.
+"""
+
+from __future__ import annotations
+
+import tempfile
+
+import pytest
+
+from core.store.workspace import Workspace
+from tests.test_cycle import CASES
+
+ray = pytest.importorskip("ray", reason="ray is not installed (make test installs it)")
+
+
+@pytest.fixture(scope="module")
+def ray_instance():
+    """A private two-CPU local Ray instance (no dashboard, small object store, its own temp folder)."""
+    from core.fleet.engines import RAY_OBJECT_STORE_BYTES
+
+    try:
+        ray.init(
+            address="local",
+            num_cpus=2,
+            include_dashboard=False,
+            log_to_driver=False,
+            object_store_memory=RAY_OBJECT_STORE_BYTES,
+            _temp_dir=tempfile.mkdtemp(prefix="ray-", dir="/tmp"),
+        )
+    except Exception as exc:  # noqa: BLE001 - any start-up failure is a reason to skip, said in words
+        pytest.skip(f"a local Ray instance cannot start here: {exc}")
+    yield ray
+    ray.shutdown()
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.__name__.removeprefix("check_"))
+def test_cycle_ray(case, ray_instance, tmp_path):
+    """Every case of the local engine, with Ray tasks (max_calls=1, retried when their worker dies)."""
+    case(Workspace(tmp_path / "ws"), tmp_path, "ray")
+    assert ray_instance.is_initialized()  # the cycle joined the running instance and left it running
+
+
+def test_ray_engine_starts_its_own_instance(tmp_path):
+    """Without a running instance or an address, --engine ray starts a local one and shuts it down after."""
+    from tests.test_cycle import check_json
+
+    if ray.is_initialized():
+        ray.shutdown()
+    check_json(Workspace(tmp_path / "ws"), tmp_path, "ray")
+    assert not ray.is_initialized()
