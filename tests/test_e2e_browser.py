@@ -64,6 +64,7 @@ APP_NAVIGATION = {  # app.py's st.navigation: URL path -> title ('' is the defau
     "models": "Models",
     "alerts": "Alerts",
     "settings": "Settings",
+    "admin": "Users & activity",  # without sign-in the local user is the administrator
 }
 
 

@@ -11,7 +11,7 @@ import pytest
 from streamlit import config
 
 REPO = Path(__file__).resolve().parents[1]
-UPLOAD_LIMIT_MB = 200  # the importer's limit; see the comment in .streamlit/config.toml
+UPLOAD_LIMIT_MB = 100  # what the importer handles in bounded memory; see the comment in .streamlit/config.toml
 
 EXPECTED = {
     "server.enableXsrfProtection": True,

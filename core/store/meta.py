@@ -30,7 +30,8 @@ class MetaStore(StoreBase):
             row = self._reservoir_row(conn, reservoir)
             stored = None if value is None else plain(value, f"Reservoir '{row['name']}' metadata '{key}'")
             action = LEVEL_KEYS.get(key, "edit")
-            self._guard(conn, action, row["name"], f"{key} {'removed' if value is None else 'set to ' + _brief(stored)}")
+            change = "removed" if value is None else f"set to {_brief(stored)}"
+            self._guard(conn, action, row["name"], f"{key} {change}")
             meta = loads(row["meta"], {})
             if value is None:
                 meta.pop(key, None)

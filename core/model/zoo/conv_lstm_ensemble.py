@@ -18,7 +18,7 @@ import numpy as np
 
 from core.model.config import FitSettings, ModelConfig
 from core.model.zoo.base import EpochHook, FitLog, Member, StopHook
-from core.model.zoo.keras_net import MEMBER_PREFIX, KerasNet, unroll
+from core.model.zoo.keras_net import MEMBER_PREFIX, KerasNet, epoch_loop, unroll
 
 if TYPE_CHECKING:
     from core.model.windows import WindowSet
@@ -127,14 +127,7 @@ def _adam_epoch(net: Any, train: WindowSet, learning_rate: float) -> Any:
             )
         return loss
 
-    @tf.function
-    def epoch(batches: Any) -> Any:
-        total = tf.constant(0.0)
-        for i in tf.range(tf.shape(batches)[0]):
-            total += step(tf.gather(X, batches[i]), tf.gather(Y, batches[i]))
-        return total / tf.cast(tf.shape(batches)[0], tf.float32)
-
-    return epoch
+    return epoch_loop(step, X, Y)
 
 
 class _MemberRun:

@@ -7,6 +7,7 @@ pickers) must not load them.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -137,6 +138,21 @@ def _member_outputs(model: Any) -> list[Any]:
     return outputs or [model.output]
 
 
+def epoch_loop(step: Callable[[Any, Any], Any], X: Any, Y: Any) -> Any:
+    """One tf.function running `step` over every batch of an epoch (batch indices in, mean loss out), so the
+    whole epoch is a single call: on CPU the per-step Python overhead, not the arithmetic, was the cost."""
+    import tensorflow as tf
+
+    @tf.function
+    def epoch(batches: Any) -> Any:
+        total = tf.constant(0.0)
+        for i in tf.range(tf.shape(batches)[0]):
+            total += step(tf.gather(X, batches[i]), tf.gather(Y, batches[i]))
+        return total / tf.cast(tf.shape(batches)[0], tf.float32)
+
+    return epoch
+
+
 def _compiled_epoch(model: Any, train: WindowSet, val: WindowSet, settings: FitSettings) -> tuple[Any, Any]:
     """Two tf.functions over tensors built once: one whole training epoch (all batches) and the validation MAE.
 
@@ -162,12 +178,7 @@ def _compiled_epoch(model: Any, train: WindowSet, val: WindowSet, settings: FitS
         optimizer.apply(tape.gradient(loss, variables), variables)
         return loss
 
-    @tf.function
-    def epoch(batches: Any) -> Any:
-        total = tf.constant(0.0)
-        for i in tf.range(tf.shape(batches)[0]):
-            total += step(tf.gather(X, batches[i]), tf.gather(Y, batches[i]))
-        return total / tf.cast(tf.shape(batches)[0], tf.float32)
+    epoch = epoch_loop(step, X, Y)
 
     @tf.function
     def validation() -> Any:
