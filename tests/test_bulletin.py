@@ -220,3 +220,27 @@ def test_without_chromium_the_button_says_what_to_install(app_trained_ws, monkey
     button = next(b for b in at.button if b.label == "Bulletin (PDF)")
     assert button.disabled
     assert "The bulletin needs Chromium" in texts(at, ("caption",))
+
+
+def test_cli_what_if_puts_the_scenario_table_in_the_pdf(tmp_path, capsys):
+    """`bulletin --what-if outflow=V` on a storage model: the plain forecast and the scenario in the PDF's table;
+    a reservoir that cannot run scenarios is said in the report, and its page still comes out."""
+    _chromium()
+    from core.app.cli import main
+    from core.app.pipeline import add_sample, train_reservoir
+    from core.model.config import ModelConfig
+    from tests.conftest import tiny_config
+
+    ws = Workspace(tmp_path / "ws")
+    add_sample(ws)
+    train_reservoir(ws, SAMPLE_NAME, tiny_config("storage", ("inflow", "outflow"), model=ModelConfig(name="ridge")))
+    _add_unmodelled(ws, "Lake Nomodel")
+    out = tmp_path / "whatif.pdf"
+    code = main(
+        ["bulletin", "--all", "--out", str(out), "--what-if", "outflow=12", "--workspace", str(ws.root), "--json"]
+    )
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [line.split(":")[0] for line in data["scenarios_skipped"]] == ["Lake Nomodel"]
+    text = _text(_pdf(out.read_bytes()))
+    assert "Release scenarios" in text and "plain forecast" in text and "12 " in text

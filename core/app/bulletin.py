@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.app.pipeline import band_coverage, forecast_history, forecast_levels, forecast_reservoir
 from core.app.summary import model_skill, skill_sentence
@@ -31,6 +31,9 @@ from core.forecast import risk
 from core.forecast.coverage import RecentCoverage
 from core.forecast.issue import Forecast
 from core.store.workspace import StoreError, Workspace
+
+if TYPE_CHECKING:
+    from core.forecast.scenario import ReleasePlan, WhatIf
 
 CHART_WIDTH, CHART_HEIGHT = 1000, 400  # px of the embedded SVG: fits the printable width of A4 and Letter
 
@@ -176,6 +179,32 @@ def reservoir_sheet(
             skill=skill_words(record),
         ),
     )
+
+
+def scenario_rows(result: WhatIf) -> list[BulletinScenario]:
+    """A what-if result as the bulletin's scenario table: plain forecast first, then each planned release."""
+    rows = []
+    for row in result.table():
+        median = next(v for k, v in row.items() if k.endswith(" median"))
+        band = row["day 80 % band"]
+        alerts = ", ".join(row[k] for k in ("flood alert", "drought alert") if row[k] != "-")
+        rows.append(BulletinScenario(row["scenario"], row["release"], float(median), band, alerts))
+    return rows
+
+
+def what_if_scenarios(
+    ws: Workspace, names: Sequence[str], plans: Sequence[ReleasePlan]
+) -> tuple[dict[str, list[BulletinScenario]], list[str]]:
+    """The scenario tables of the reservoirs that can run `plans`, and why the others cannot (one line each)."""
+    from core.app.whatif import what_if
+
+    tables, skipped = {}, []
+    for name in names:
+        try:
+            tables[name] = scenario_rows(what_if(ws, name, plans))
+        except ValueError as exc:  # no release record, no model, a plan the model cannot take: said, not fatal
+            skipped.append(f"{name}: no scenarios ({exc})")
+    return tables, skipped
 
 
 def build_bulletin(

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from core.app.cli_parts import Emit, WorkspaceOf
+from core.app.cli_whatif import add_what_if_option, plans_of
 
 BULLETIN_HELP = "the forecast bulletin (PDF, and HTML) of one reservoir or all of them"
 BULLETIN_DESCRIPTION = (
@@ -35,12 +36,15 @@ def _sheet_line(sheet: Any) -> str:
 
 def cmd_bulletin(args: argparse.Namespace, emit: Emit, workspace: Callable[[argparse.Namespace], Any]) -> int:
     """Build the bulletin of --reservoir (or --all) and write the PDF to --out (and the HTML to --html)."""
-    from core.app.bulletin import build_bulletin
+    from core.app.bulletin import build_bulletin, what_if_scenarios
     from core.export.bulletin import write_bulletin
     from core.export.files import ExportError
 
     ws = workspace(args)
-    bulletin = build_bulletin(ws, None if args.all else [args.reservoir], paper=args.paper)
+    plans = plans_of(args)  # parsed before any model loads, so a typo fails fast
+    names = [r.name for r in ws.reservoirs()] if args.all else [ws.reservoir(args.reservoir).name]
+    tables, skipped = what_if_scenarios(ws, names, plans) if plans else ({}, [])
+    bulletin = build_bulletin(ws, None if args.all else names, paper=args.paper, scenarios=tables)
     try:
         written = write_bulletin(bulletin, Path(args.out), Path(args.html) if args.html else None)
     except ExportError as exc:  # no Chromium, or it failed: one line saying what to install, as `export` does
@@ -64,6 +68,8 @@ def cmd_bulletin(args: argparse.Namespace, emit: Emit, workspace: Callable[[argp
     }
     lines = [f"bulletin of {len(bulletin.sheets)} reservoir(s), {bulletin.paper.upper()}, made {bulletin.made_at}:"]
     lines += [_sheet_line(s) for s in bulletin.sheets]
+    lines += [f"  {line}" for line in skipped]
+    data["scenarios_skipped"] = skipped
     lines += [f"  written: {path}" for path in written.values()]
     emit(args, data, lines)
     return 0
@@ -78,4 +84,5 @@ def add_bulletin_command(sub: Any, common: argparse.ArgumentParser, emit: Emit, 
     p.add_argument("--out", required=True, help="the PDF file to write, e.g. bulletin.pdf")
     p.add_argument("--paper", choices=["a4", "letter"], default="a4", help="paper size (default a4)")
     p.add_argument("--html", help="also write the same bulletin as one self-contained HTML file")
+    add_what_if_option(p)  # the scenario table: e.g. --what-if outflow=1200 (reservoirs with a release record)
     p.set_defaults(func=lambda args: cmd_bulletin(args, emit, workspace))
