@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from core import charts
-from core.app.jobs import COMPARE, running_job, start_first_model
+from core.app.jobs import COMPARE, CYCLE, running_job, start_first_model
 from core.app.pipeline import add_sample, alert_trigger
 from core.app.screening import out_of_range_decisions
 from core.auth.roles import required_role
@@ -182,7 +182,8 @@ def first_model_job(reservoir: str) -> Job | None:
     ws = workspace()
     if ws.versions(reservoir):
         return None
-    return running_job(ws, reservoir)
+    job = running_job(ws, reservoir)
+    return job if job is not None and job.kind != CYCLE else None  # a cycle job is filed under a reservoir too
 
 
 def first_model_notice(reservoir: str, *, compact: bool = False) -> bool:
