@@ -134,6 +134,8 @@ def run_engine(fleet: Path, engine: str, workers: int, max_epochs: int, tmp: Pat
         width = 1 if engine == "serial" else workers
         out.append(_measure(report, engine, retrain, width, sampler.peak, driver_cpu))
         print(_row(out[-1]), flush=True)
+        for failed in report.failed:  # say why, so a failure in the table is a finding, not a mystery
+            print(f"  failed: {failed.reservoir}: {failed.error}", flush=True)
     return out
 
 
