@@ -315,7 +315,8 @@ def _coverage_section(rows: list[dict]) -> list[str]:
         "",
         "Share of test observations inside each band (nominal 50 / 80 / 95 %), averaged over the 7 lead days. "
         "`adaptive` (the default: what forecasts, hindcasts and the dashboard issue) calibrates each issue day on "
-        "the scaled residuals known by then over the last year; `scaled` is the static validation calibration "
+        "the scaled residuals known by then (two years, weighted by exp(-age / 90 days)); `scaled` is the static "
+        "validation calibration "
         "scaled by the recent variability at issue time; `absolute` uses validation residuals as they are.",
         "",
         "| reservoir | " + " | ".join(f"{m} {b}" for m, b in cells) + " |",

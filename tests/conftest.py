@@ -46,7 +46,8 @@ def tiny_config(target: str = "level", features: tuple[str, ...] = ("rainfall", 
     """Training settings small enough for a test: a few epochs of a narrow net."""
     from core.model.config import ModelConfig, TrainConfig
 
-    base = dict(epochs=3, patience=2, batch_size=128, model=ModelConfig(filters=8, units=8))
+    # The fastest net stands in for the default (tests/test_zoo_default.py and the first-start tests train that).
+    base = dict(epochs=3, patience=2, batch_size=128, model=ModelConfig(name="conv1d", filters=8, units=8))
     base.update(kw)
     return TrainConfig(target=target, features=features, **base)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,9 +22,10 @@ RNG = np.random.default_rng(11)
 H = 7
 
 
-def _calib(n: int = 300, spread: float = 1.0) -> Calibration:
+def _calib(n: int = 300, spread: float = 1.0, decay_days: float = 0.0) -> Calibration:
     residuals = RNG.normal(size=(n, H)) * np.linspace(1, 2, H) * spread
-    return Calibration("scaled", residuals, floor=0.1, adaptive=AdaptiveConfig(window_days=120, min_known=30))
+    adaptive = AdaptiveConfig(window_days=120, min_known=30, decay_days=decay_days)
+    return Calibration("scaled", residuals, floor=0.1, adaptive=adaptive)
 
 
 def _history(n: int = 600, spread: float = 3.0, start: str = "2020-01-01") -> ResidualHistory:
@@ -38,9 +41,10 @@ def _nested_and_widening(q: dict[int, tuple[np.ndarray, np.ndarray]]) -> None:
         assert (np.diff(hi - lo, axis=-1) >= -1e-9).all(), "no band narrows with lead"
 
 
+@pytest.mark.parametrize("decay_days", [0.0, AdaptiveConfig().decay_days])
 @pytest.mark.parametrize("issue_offset", [0, 35, 200, 450])
-def test_shuffled_future_truths_give_the_same_band(issue_offset):
-    calib, hist = _calib(), _history()
+def test_shuffled_future_truths_give_the_same_band(issue_offset, decay_days):
+    calib, hist = _calib(decay_days=decay_days), _history()
     day = hist.issued[0] + issue_offset
     truth_days = hist.truth_days()
     before = adaptive_quantiles(hist.residuals, truth_days, day, calib)
@@ -90,6 +94,29 @@ def test_bands_follow_recent_errors_over_the_window():
     wide = calib.at(hist, day).bands(np.zeros((1, H)), np.array([1.0]))[80]
     narrow = calib.bands(np.zeros((1, H)), np.array([1.0]))[80]
     assert ((wide[1] - wide[0]) > 2 * (narrow[1] - narrow[0])).all()
+
+
+def test_decayed_weights_follow_a_calmer_recent_spell_sooner_than_equal_weights():
+    """Two years of large errors, then 120 days of small ones: the decayed band has mostly moved on."""
+    issued = np.arange(np.datetime64("2020-01-01"), np.datetime64("2020-01-01") + 790)
+    residuals = RNG.normal(size=(len(issued), H)) * 5.0
+    residuals[-120:] /= 5.0
+    hist = ResidualHistory(issued, residuals)
+    day = issued[-1] + H
+    widths = {}
+    for decay in (0.0, 90.0):
+        calib = replace(_calib(), adaptive=AdaptiveConfig(window_days=730, min_known=30, decay_days=decay))
+        recent = recent_residuals(hist.residuals, hist.truth_days(), day, calib)
+        assert recent.shape[1] == H and np.isfinite(recent).all()
+        lo, hi = calib.at(hist, day).bands(np.zeros((1, H)), np.array([1.0]))[80]
+        widths[decay] = float(np.mean(hi - lo))
+    assert widths[90.0] < 0.6 * widths[0.0]
+
+
+def test_a_version_saved_before_decay_keeps_its_equal_weights():
+    old = AdaptiveConfig.from_dict({"window_days": 365, "min_known": 30})
+    assert old == AdaptiveConfig(window_days=365, min_known=30, decay_days=0.0)
+    assert AdaptiveConfig.from_dict(AdaptiveConfig().to_dict()) == AdaptiveConfig()
 
 
 def test_bands_nest_and_widen_with_lead_even_when_recent_errors_shrink_with_lead():

@@ -139,7 +139,9 @@ def test_settings_survive_a_refresh_and_are_shared_by_both_tabs(app_sample_ws):
     at = open_page("train")
     at.selectbox(key="train_model").set_value("ridge")
     at.selectbox(key="train_target").set_value("storage")
+    assert at.number_input(key="train_lr").value is None  # empty: the model's own learning rate
     run(at)
+    at.number_input(key="train_lr").set_value(5e-4)
     at.multiselect(key="train_features").set_value(["inflow"])
     at.number_input(key="train_n_steps").set_value(21)
     at.number_input(key="train_horizon").set_value(5)
@@ -149,12 +151,14 @@ def test_settings_survive_a_refresh_and_are_shared_by_both_tabs(app_sample_ws):
     saved = saved_settings(ws, SAMPLE_NAME)
     assert (saved.model.name, saved.target, saved.features) == ("ridge", "storage", ("inflow",))
     assert (saved.n_steps, saved.horizon, saved.epochs, saved.split.test_from) == (21, 5, 3, "2020-01-01")
+    assert saved.learning_rate == pytest.approx(5e-4)
 
     again = open_page("train")  # a browser refresh: a new session, nothing in session_state
     assert again.selectbox(key="train_model").value == "ridge"
     assert again.selectbox(key="train_target").value == "storage"
     assert again.multiselect(key="train_features").value == ["inflow"]
     assert [again.number_input(key=f"train_{k}").value for k in ("n_steps", "horizon", "epochs")] == [21, 5, 3]
+    assert again.number_input(key="train_lr").value == pytest.approx(5e-4)
     assert again.date_input(key="train_test_from").value == dt.date(2020, 1, 1)
 
     again.session_state["train_mode"] = "Compare models"

@@ -38,7 +38,7 @@ def _fresh(sample_sets, **kw):
     return zoo.create(cfg.model, cfg.n_steps, scaling.n_features, cfg.horizon, cfg.seed), cfg.fit_settings()
 
 
-def test_the_graph_is_lstm_over_convolutions_and_the_forecast_is_the_members_mean(sample_sets):
+def test_the_graph_is_lstm_over_convolutions_and_the_forecast_is_the_members_median(sample_sets):
     import keras
 
     net, _ = _fresh(sample_sets)
@@ -53,9 +53,28 @@ def test_the_graph_is_lstm_over_convolutions_and_the_forecast_is_the_members_mea
 
     X = sample_sets[2]["test"].X[:32]
     members = [layer for layer in model.layers if layer.name.startswith("member")]
-    assert len(members) >= 2
+    assert len(members) == 4
     parts = keras.Model(model.inputs, [m.output for m in members]).predict_on_batch(X)
-    np.testing.assert_allclose(net.predict(X), np.mean(parts, axis=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(net.predict(X), np.median(parts, axis=0), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(np.median(parts, axis=0), np.mean(parts, axis=0)), "median, not mean"
+
+
+def test_the_default_is_the_ensemble_and_a_rate_left_to_the_model_is_its_own_and_saved(tmp_path):
+    from core.app.pipeline import add_sample, train_reservoir
+    from core.model.config import DEFAULT_MODEL, ModelConfig
+    from core.model.zoo.conv_lstm_ensemble import LEARNING_RATE
+    from core.store.workspace import Workspace
+
+    assert DEFAULT_MODEL == NAME and "lstm" in NAME and "conv" in NAME
+    assert tiny_config().learning_rate is None
+    ws = Workspace(tmp_path / "ws")
+    add_sample(ws)
+    own = tiny_config(model=ModelConfig(name=NAME, filters=8, units=8), epochs=1)
+    plain = tiny_config(epochs=1)  # conv1d: the method's 3e-4
+    chosen = tiny_config(model=ModelConfig(name=NAME, filters=8, units=8), epochs=1, learning_rate=2e-4)
+    saved = [train_reservoir(ws, SAMPLE_NAME, cfg).record for cfg in (own, plain, chosen)]
+    rates = [record.config["learning_rate"] for record in saved]
+    assert rates == [LEARNING_RATE, 3e-4, 2e-4]
 
 
 def test_trains_saves_as_keras_and_reloads_forecasting_identically(sample_sets, tmp_path):

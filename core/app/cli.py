@@ -577,7 +577,9 @@ def _parser() -> argparse.ArgumentParser:
     train_opts.add_argument(
         "--epochs", type=int, help="maximum epochs; early stopping usually ends sooner (default 200)"
     )
-    train_opts.add_argument("--learning-rate", type=float, help="Adam learning rate (default 3e-4)")
+    train_opts.add_argument(
+        "--learning-rate", type=float, help="Adam learning rate (default: the model's own; 3e-4, the ensemble 1e-3)"
+    )
     train_opts.add_argument("--batch-size", type=int, help="windows per training step (default 64)")
     train_opts.add_argument(
         "--patience", type=int, help="epochs without validation improvement before stopping (default 10)"

@@ -32,7 +32,6 @@ from core.store.versions import META_FILE, LoadedModel, ModelVersion, VersionErr
 if TYPE_CHECKING:
     from core.forecast.issue import Forecast
 
-INTER_OP_THREADS = 1  # one op at a time per task: the parallelism is across reservoirs
 COVERAGE_BAND = 80
 
 
@@ -130,13 +129,9 @@ def cap_threads(n: int, tensorflow: bool) -> None:
         os.environ[var] = str(n)
     if not tensorflow:
         return
-    import tensorflow as tf  # heavy: only tasks with a Keras member load it
+    from core.model.zoo.keras_net import use_threads  # loads TensorFlow: only tasks with a Keras member
 
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(n)
-        tf.config.threading.set_inter_op_parallelism_threads(INTER_OP_THREADS)
-    except RuntimeError:  # already initialised (serial engine after an earlier TF op): keep its pools
-        pass
+    use_threads(intra=1, inter=n)  # one thread per op (tiny ops), the task's CPUs for ops side by side
 
 
 def _needs_tensorflow(spec: TaskSpec) -> bool:

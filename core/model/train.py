@@ -92,6 +92,8 @@ def fit(
 ) -> TrainResult:
     """Train one zoo member on a clean daily frame and score it on the untouched test split."""
     config = config.checked()
+    if config.model.name in zoo.ZOO:  # an unknown name is refused by zoo.create below, with the known ones
+        config = config.with_model_defaults(zoo.ZOO[config.model.name].learning_rate)
     scaling, bounds, sets = prepare(values, config)
     train, val, test = sets["train"], sets["val"], sets["test"]
     try:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from core.model.config import FitSettings, ModelConfig
+from core.model.config import LEARNING_RATE, FitSettings, ModelConfig
 
 if TYPE_CHECKING:
     from core.model.windows import WindowSet
@@ -51,6 +51,7 @@ class Member:
     forecaster: type[Forecaster]
     order: int
     builder: Callable[..., Any] | None = None
+    learning_rate: float = LEARNING_RATE  # used when the operator leaves the learning rate to the model
 
     @property
     def trains_over_epochs(self) -> bool:

@@ -1,33 +1,42 @@
-"""Conv1D+LSTM ensemble: a Conv1D+LSTM, a Conv1D and a dense net in one graph, each trained on its own; forecast = mean.
+"""Conv1D+LSTM ensemble: four nets in one graph, each trained on its own; the forecast is their median.
 
-Why this shape (measured on the 9 shared reservoirs, test split, seed 42): per-window normalisation
-of the changes helps the Conv1D net on Chennai and hurts it on the Snake River, where the Conv1D+LSTM on the
-raw window is the strongest; a cheap dense net on the raw window adds a third opinion; their plain mean
-keeps most of each. Each member keeps its OWN early stopping and best weights (one early stop on the mean
-stopped members too early or too late: -0.006 / -0.007 skill). The LSTM reads the convolution features
-averaged over 2-day pairs (7 steps, not 14): half the recurrent steps, and it scored higher alone than the
-14-step Conv1D+LSTM (Chennai +0.472 vs +0.442, Snake River +0.449 vs +0.448).
+The members: a Conv1D+LSTM (the LSTM reads the convolution features: LSTM(CNN(x))), a Conv1D on
+per-window-normalised changes, an LSTM on the raw window and a small dense net. Why this shape (measured on
+the 9 shared reservoirs, test split, bench/RESULTS.md): per-window normalisation helps the Conv1D on Chennai
+and hurts it on the Snake River, where the recurrent members on the raw window are the strongest; no single
+member wins both groups, their median does. Each member keeps its OWN early stopping and best weights (one
+early stop on the blend stopped members too early or too late: -0.006 / -0.007 skill). The Conv1D+LSTM's LSTM
+reads the convolution features averaged over 2-day pairs (7 steps, not 14): half the recurrent steps, and it
+scored higher alone than the 14-step Conv1D+LSTM (Chennai +0.472 vs +0.442, Snake River +0.449 vs +0.448).
+Members train side by side in threads (TensorFlow runs a graph without the GIL) at learning rate 1e-3: see
+LEARNING_RATE.
 """
 
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from core.model.config import FitSettings, ModelConfig
 from core.model.zoo.base import EpochHook, FitLog, Member, StopHook
-from core.model.zoo.keras_net import MEMBER_PREFIX, KerasNet, epoch_loop, unroll
+from core.model.zoo.keras_net import MEMBER_PREFIX, KerasNet, batches, epoch_loop, parallel_ops, unroll
 
 if TYPE_CHECKING:
     from core.model.windows import WindowSet
 
-# The members: (kind, per-window normalised input). The forecast is their plain mean: weights chosen on the
+# The members: (kind, per-window normalised input). The forecast is their plain median: weights chosen on the
 # validation period lost on test every way tried (that period ranks the members differently).
-MEMBERS: tuple[tuple[str, bool], ...] = (("conv1d", True), ("conv_lstm", False), ("mlp", False))
+MEMBERS: tuple[tuple[str, bool], ...] = (("conv_lstm", False), ("conv1d", True), ("lstm", False), ("mlp", False))
 WINDOW_FLOOR = 0.1  # added to the window's mean |change| so flat windows are not blown up
 POOL = 2  # conv features averaged over 2 days before the LSTM: half the recurrent steps, same receptive field
+# The members' default learning rate. The method's 3e-4 (every other member's default) takes these members
+# 35-120 epochs; at 1e-3 they stop after about half as many with the same skill (9 shared reservoirs, seed 42:
+# median of the 4 members Chennai +0.514 / Snake River +0.452 at 1e-3, +0.514 / +0.453 at 3e-4; training
+# 8.6 s vs ~20 s median per reservoir on 2 cores). An operator's own rate still wins (TrainConfig).
+LEARNING_RATE = 1e-3
 BETA_1, BETA_2, EPSILON = 0.9, 0.999, 1e-7  # keras.optimizers.Adam's defaults, the same update
 
 
@@ -48,6 +57,8 @@ def _features(x, kind: str, cfg: ModelConfig, prefix: str):  # noqa: ANN001, ANN
         x = layers.Flatten(name=f"{prefix}flatten")(x)
         x = layers.Dense(cfg.units * 2, activation="relu", name=f"{prefix}dense1")(x)
         return layers.Dense(cfg.units, activation="relu", name=f"{prefix}dense2")(x)
+    if kind == "lstm":
+        return layers.LSTM(cfg.units, unroll=unroll(x.shape[1]), name=f"{prefix}lstm")(x)
     conv = _convs(x, cfg, prefix)
     if kind == "conv1d":
         return layers.Flatten(name=f"{prefix}flatten")(conv)
@@ -75,17 +86,11 @@ def _member(window, k: int, kind: str, normalised: bool, horizon: int, cfg: Mode
 
 
 def build(window, horizon: int, cfg: ModelConfig):  # noqa: ANN001, ANN201 - keras tensors
-    """The members side by side on the same window; their mean is the forecast (layer `change`)."""
-    from keras import layers
+    """The members side by side on the same window; their median is the forecast (layer `change`)."""
+    from core.model.layers import MemberMedian
 
     outputs = [_member(window, k, kind, norm, horizon, cfg) for k, (kind, norm) in enumerate(MEMBERS)]
-    return layers.Average(name="change")(outputs) if len(outputs) > 1 else outputs[0]
-
-
-def _batches(rng: np.random.Generator, n: int, batch_size: int) -> np.ndarray:
-    """A shuffled epoch as (n_batches, batch) indices; the last batch is topped up so every shape is static."""
-    n_batches = -(-n // batch_size)
-    return np.resize(rng.permutation(n).astype(np.int32), n_batches * batch_size).reshape(n_batches, batch_size)
+    return MemberMedian(name="change")(outputs) if len(outputs) > 1 else outputs[0]
 
 
 def _adam_epoch(net: Any, train: WindowSet, learning_rate: float) -> Any:
@@ -152,7 +157,7 @@ class _MemberRun:
 
     def step(self, val_y: np.ndarray) -> float:
         """One training epoch and this member's validation check; returns its training loss."""
-        loss = float(self.epoch_fn(_batches(self.rng, self.n, self.batch)))
+        loss = float(self.epoch_fn(batches(self.rng, self.n, self.batch)))
         self.epochs += 1
         self.pred = np.asarray(self.predict_fn())
         val_loss = float(np.mean(np.abs(val_y - self.pred)))
@@ -183,7 +188,10 @@ class MemberwiseNet(KerasNet):
     ) -> FitLog:
         """Epoch rounds: each still-learning member trains one epoch; stop when all have waited `patience`.
 
-        The logged val_loss is the ensemble's (the mean of the members, a finished member at its best).
+        The members of a round run in parallel threads: with one thread per TensorFlow op (keras_net's
+        parallel_ops) four members in four threads took 7.3-11.0 s to early stop where one after the other
+        took 13.2-15.6 s (POONDI, CHOLAVARAM, REDHILLS, 2 cores). The logged val_loss is the ensemble's (the
+        median of the members, a finished member at its best).
         """
         import keras
 
@@ -191,20 +199,21 @@ class MemberwiseNet(KerasNet):
         runs = [_MemberRun(keras.Model(self.model.inputs, h.output), train, val, settings) for h in heads]
         history: list[dict[str, float]] = []
         stopped = False
-        for epoch in range(1, settings.epochs + 1):
-            t0 = time.perf_counter()
-            losses = [run.step(val.y) for run in runs if not run.done]
-            preds = [run.best_pred if run.done else run.pred for run in runs]
-            logs = {"loss": float(np.mean(losses)), "val_loss": float(np.mean(np.abs(val.y - np.mean(preds, 0))))}
-            seconds = time.perf_counter() - t0
-            history.append({"epoch": epoch, **logs, "seconds": seconds})
-            if on_epoch:
-                on_epoch(epoch, logs, seconds)
-            if should_stop and should_stop():
-                stopped = True
-                break
-            if all(run.done for run in runs):
-                break
+        with ThreadPoolExecutor(max(1, min(len(runs), parallel_ops()))) as pool:
+            for epoch in range(1, settings.epochs + 1):
+                t0 = time.perf_counter()
+                losses = list(pool.map(lambda run: run.step(val.y), [run for run in runs if not run.done]))
+                blend = np.median([run.best_pred if run.done else run.pred for run in runs], axis=0)
+                logs = {"loss": float(np.mean(losses)), "val_loss": float(np.mean(np.abs(val.y - blend)))}
+                seconds = time.perf_counter() - t0
+                history.append({"epoch": epoch, **logs, "seconds": seconds})
+                if on_epoch:
+                    on_epoch(epoch, logs, seconds)
+                if should_stop and should_stop():
+                    stopped = True
+                    break
+                if all(run.done for run in runs):
+                    break
         for run in runs:
             run.restore()
         best_epoch = max((run.epochs - run.wait for run in runs), default=0)
@@ -212,9 +221,16 @@ class MemberwiseNet(KerasNet):
 
 
 DESCRIPTION = (
-    "The mean of three nets trained side by side: a Conv1D+LSTM (an LSTM over the convolutions), a Conv1D "
-    "on per-window-normalised changes and a small dense net; each stops training on its own."
+    "The median of four nets trained side by side: a Conv1D+LSTM (an LSTM over the convolutions), a Conv1D "
+    "on per-window-normalised changes, an LSTM and a small dense net; each stops training on its own."
 )
 MEMBER = Member(
-    "conv_lstm_ensemble", "Conv1D+LSTM ensemble", DESCRIPTION, "#d62728", MemberwiseNet, order=90, builder=build
+    "conv_lstm_ensemble",
+    "Conv1D+LSTM ensemble",
+    DESCRIPTION,
+    "#d62728",
+    MemberwiseNet,
+    order=90,
+    builder=build,
+    learning_rate=LEARNING_RATE,
 )
