@@ -22,7 +22,15 @@ import numpy as np
 
 from core.model.config import FitSettings, ModelConfig
 from core.model.zoo.base import EpochHook, FitLog, Member, StopHook
-from core.model.zoo.keras_net import MEMBER_PREFIX, KerasNet, batches, epoch_loop, parallel_ops, unroll
+from core.model.zoo.keras_net import (
+    MEMBER_PREFIX,
+    BestWeights,
+    KerasNet,
+    batches,
+    epoch_loop,
+    parallel_ops,
+    unroll,
+)
 
 if TYPE_CHECKING:
     from core.model.windows import WindowSet
@@ -141,38 +149,27 @@ class _MemberRun:
     def __init__(self, net: Any, train: WindowSet, val: WindowSet, settings: FitSettings):
         import tensorflow as tf
 
-        self.net = net
         self.epoch_fn = _adam_epoch(net, train, settings.learning_rate)
         val_X = tf.constant(val.X, tf.float32)
         self.predict_fn = tf.function(lambda: net(val_X, training=False))
         self.rng = np.random.default_rng(settings.seed)
-        self.n, self.batch, self.patience = len(train), settings.batch_size, settings.patience
-        self.best, self.best_weights, self.best_pred, self.wait, self.epochs = np.inf, None, None, 0, 0
+        self.n, self.batch = len(train), settings.batch_size
+        self.keeper = BestWeights(net, settings.patience)
         self.pred: np.ndarray | None = None
+        self.best_pred: np.ndarray | None = None
 
     @property
     def done(self) -> bool:
         """Waited `patience` epochs without beating its own best validation MAE."""
-        return self.wait >= self.patience
+        return self.keeper.done
 
     def step(self, val_y: np.ndarray) -> float:
         """One training epoch and this member's validation check; returns its training loss."""
         loss = float(self.epoch_fn(batches(self.rng, self.n, self.batch)))
-        self.epochs += 1
         self.pred = np.asarray(self.predict_fn())
-        val_loss = float(np.mean(np.abs(val_y - self.pred)))
-        if val_loss < self.best:
-            self.best, self.best_pred, self.wait = val_loss, self.pred, 0
-            self.best_weights = [w.numpy() for w in self.net.weights]
-        else:
-            self.wait += 1
+        if self.keeper.update(float(np.mean(np.abs(val_y - self.pred)))):
+            self.best_pred = self.pred
         return loss
-
-    def restore(self) -> None:
-        """Put this member's best epoch back."""
-        if self.best_weights is not None:
-            for weight, value in zip(self.net.weights, self.best_weights, strict=True):
-                weight.assign(value)
 
 
 class MemberwiseNet(KerasNet):
@@ -215,8 +212,8 @@ class MemberwiseNet(KerasNet):
                 if all(run.done for run in runs):
                     break
         for run in runs:
-            run.restore()
-        best_epoch = max((run.epochs - run.wait for run in runs), default=0)
+            run.keeper.restore()
+        best_epoch = max((run.keeper.epochs - run.keeper.wait for run in runs), default=0)
         return FitLog(history=history, best_epoch=best_epoch, stopped=stopped)
 
 

@@ -76,7 +76,7 @@ class KerasNet(Forecaster):
         epoch_fn, val_fn = _compiled_epoch(self.model, train, val, settings)
         rng = np.random.default_rng(settings.seed)
         history: list[dict[str, float]] = []
-        best, best_weights, wait, stopped = np.inf, None, 0, False
+        keeper, stopped = BestWeights(self.model, settings.patience), False
         for epoch in range(1, settings.epochs + 1):
             t0 = time.perf_counter()
             logs = {"loss": float(epoch_fn(batches(rng, len(train), settings.batch_size)))}
@@ -85,18 +85,13 @@ class KerasNet(Forecaster):
             history.append({"epoch": epoch, **logs, "seconds": seconds})
             if on_epoch:
                 on_epoch(epoch, logs, seconds)
-            if logs["val_loss"] < best:
-                best, best_weights, wait = logs["val_loss"], [w.numpy() for w in self.model.weights], 0
-            else:
-                wait += 1
+            keeper.update(logs["val_loss"])
             if should_stop and should_stop():
                 stopped = True
                 break
-            if wait >= settings.patience:
+            if keeper.done:
                 break
-        if best_weights is not None:
-            for weight, value in zip(self.model.weights, best_weights, strict=True):
-                weight.assign(value)
+        keeper.restore()
         best_epoch = int(np.argmin([h["val_loss"] for h in history])) + 1 if history else 0
         return FitLog(history=history, best_epoch=best_epoch, stopped=stopped)
 
@@ -126,6 +121,35 @@ class KerasNet(Forecaster):
         """The .keras archive (architecture + weights; custom layers by registered name)."""
         self.model.save(folder / KERAS_FILE)
         return KERAS_FILE
+
+
+class BestWeights:
+    """Early stopping's bookkeeping for one net: its best validation loss, the weights then, epochs since."""
+
+    def __init__(self, model: Any, patience: int):
+        self.model, self.patience = model, patience
+        self.best, self.weights, self.wait, self.epochs = np.inf, None, 0, 0
+
+    @property
+    def done(self) -> bool:
+        """Waited `patience` epochs without beating the best validation loss."""
+        return self.wait >= self.patience
+
+    def update(self, val_loss: float) -> bool:
+        """Count one epoch; keep the weights when it is the best so far (returned)."""
+        self.epochs += 1
+        improved = val_loss < self.best
+        if improved:
+            self.best, self.weights, self.wait = val_loss, [w.numpy() for w in self.model.weights], 0
+        else:
+            self.wait += 1
+        return improved
+
+    def restore(self) -> None:
+        """Put the best epoch's weights back (a net never validated keeps its own)."""
+        if self.weights is not None:
+            for weight, value in zip(self.model.weights, self.weights, strict=True):
+                weight.assign(value)
 
 
 def batches(rng: np.random.Generator, n: int, batch_size: int) -> np.ndarray:
