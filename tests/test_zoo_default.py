@@ -121,3 +121,24 @@ def test_a_user_stop_after_the_first_epoch_leaves_every_member_trained(sample_se
     log = net.fit(sets["train"], sets["val"], settings, should_stop=lambda: True)
     assert log.stopped and len(log.history) == 1
     assert not np.allclose(net.predict(sets["test"].X), fresh_pred), "the members moved from their start"
+
+
+def test_a_cycle_task_s_cpu_share_is_kept_when_its_net_is_built():
+    """In a fresh process: the task gives TensorFlow 1 op at a time; building the ensemble must not widen it."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import tensorflow as tf\n"
+        "from core.fleet.tasks import cap_threads\n"
+        "from core.model import zoo\n"
+        "from core.model.config import ModelConfig\n"
+        "from core.model.zoo.keras_net import parallel_ops\n"
+        "cap_threads(1, True)\n"
+        "zoo.create(ModelConfig(name='conv_lstm_ensemble', filters=4, units=4), 14, 3, 7, 0)\n"
+        "t = tf.config.threading\n"
+        "print(t.get_intra_op_parallelism_threads(), t.get_inter_op_parallelism_threads(), parallel_ops())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [int(v) for v in done.stdout.split()] == [1, 1, 1]  # one thread per op, one op at a time, 1 member thread

@@ -160,19 +160,26 @@ def batches(rng: np.random.Generator, n: int, batch_size: int) -> np.ndarray:
 
 
 def parallel_ops() -> int:
-    """How many TensorFlow ops may run at once: the CPUs this process may use, at most 4 (an ensemble's members)."""
-    return max(1, min(len(os.sched_getaffinity(0)), 4))
+    """How many TensorFlow ops may run at once: as configured in this process, else its CPUs (at most 4)."""
+    import tensorflow as tf
+
+    configured = tf.config.threading.get_inter_op_parallelism_threads()
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return configured or max(1, min(cpus, 4))
 
 
 def use_threads(intra: int = 1, inter: int | None = None) -> None:
-    """One thread per op, `parallel_ops()` ops at once, set before TensorFlow's first op (later: kept as is).
+    """One thread per op, `parallel_ops()` ops at once, set once per process before TensorFlow's first op.
 
     The nets' ops are tiny (a batch of 64 windows), so splitting one op over cores costs more in
     synchronisation than it saves: measured on 2 cores, conv1d to early stop 5.2 s with 1 thread per op
     vs 7.1 s with TensorFlow's default (POONDI), and an ensemble's members can then run side by side.
+    A setting made earlier in the process (the daily cycle's task gives its CPU share) is kept.
     """
     import tensorflow as tf
 
+    if tf.config.threading.get_inter_op_parallelism_threads():
+        return
     try:
         tf.config.threading.set_intra_op_parallelism_threads(intra)
         tf.config.threading.set_inter_op_parallelism_threads(inter or parallel_ops())
