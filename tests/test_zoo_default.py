@@ -61,20 +61,21 @@ def test_the_graph_is_lstm_over_convolutions_and_the_forecast_is_the_members_med
 
 def test_the_default_is_the_ensemble_and_a_rate_left_to_the_model_is_its_own_and_saved(tmp_path):
     from core.app.pipeline import add_sample, train_reservoir
-    from core.model.config import DEFAULT_MODEL, ModelConfig
-    from core.model.zoo.conv_lstm_ensemble import LEARNING_RATE
+    from core.model import zoo
+    from core.model.config import DEFAULT_MODEL, LEARNING_RATE, ModelConfig
+    from core.model.zoo.conv_lstm_ensemble import LEARNING_RATE as ENSEMBLE_RATE
     from core.store.workspace import Workspace
 
     assert DEFAULT_MODEL == NAME and "lstm" in NAME and "conv" in NAME
-    assert tiny_config().learning_rate is None
+    assert tiny_config().learning_rate is None  # the form's and the CLI's default: left to the model
     ws = Workspace(tmp_path / "ws")
     add_sample(ws)
     own = tiny_config(model=ModelConfig(name=NAME, filters=8, units=8), epochs=1)
-    plain = tiny_config(epochs=1)  # conv1d: the method's 3e-4
-    chosen = tiny_config(model=ModelConfig(name=NAME, filters=8, units=8), epochs=1, learning_rate=2e-4)
-    saved = [train_reservoir(ws, SAMPLE_NAME, cfg).record for cfg in (own, plain, chosen)]
-    rates = [record.config["learning_rate"] for record in saved]
-    assert rates == [LEARNING_RATE, 3e-4, 2e-4]
+    assert train_reservoir(ws, SAMPLE_NAME, own).record.config["learning_rate"] == ENSEMBLE_RATE == 1e-3
+    for name in ("conv1d", "lstm", "mlp"):  # every other member keeps the method's rate
+        assert tiny_config().with_model_defaults(zoo.ZOO[name].learning_rate).learning_rate == LEARNING_RATE == 3e-4
+    chosen = tiny_config(learning_rate=2e-4)  # an operator's own rate wins over the model's
+    assert chosen.with_model_defaults(ENSEMBLE_RATE).learning_rate == 2e-4
 
 
 def test_trains_saves_as_keras_and_reloads_forecasting_identically(sample_sets, tmp_path):
