@@ -106,3 +106,13 @@ def app_trained_ws(trained_sample, tmp_path, monkeypatch):
 
     ws, _ = trained_sample
     return private_copy(ws.root, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def receiver():
+    """A local webhook receiver on 127.0.0.1 recording each POSTed JSON body (tests/notify_support.py)."""
+    from tests.notify_support import Receiver
+
+    r = Receiver()
+    yield r
+    r.stop()

@@ -14,7 +14,6 @@ from core.app.pipeline import import_csv
 from core.data.sample import SAMPLE_NAME
 from core.forecast.risk import SideAlert
 from tests.apptest_support import APP, open_page, run, texts
-from tests.test_notify import Receiver
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 
@@ -29,13 +28,6 @@ WARNING = SideAlert(
     3,
 )
 DROUGHT_OK = SideAlert("drought", "normal", "No level is 20% likely to be crossed in the next 7 days.")
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver()
-    yield r
-    r.stop()
 
 
 @pytest.fixture
