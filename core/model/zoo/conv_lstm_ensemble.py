@@ -57,7 +57,7 @@ def _convs(x, cfg: ModelConfig, prefix: str):  # noqa: ANN001, ANN201 - keras te
     return x
 
 
-def _features(x, kind: str, cfg: ModelConfig, prefix: str):  # noqa: ANN001, ANN201 - keras tensors
+def member_body(x, kind: str, cfg: ModelConfig, prefix: str):  # noqa: ANN001, ANN201 - keras tensors
     """The member's body: two dense layers (mlp), flattened convolutions (conv1d), or LSTM(CNN(x)) (conv_lstm)."""
     from keras import layers
 
@@ -85,7 +85,7 @@ def _member(window, k: int, kind: str, normalised: bool, horizon: int, cfg: Mode
 
     prefix, name = f"m{k}_", f"{MEMBER_PREFIX}{k}"
     x, scale = WindowScale(0, WINDOW_FLOOR, name=f"{prefix}window_scale")(window) if normalised else (window, None)
-    x = _features(x, kind, cfg, prefix)
+    x = member_body(x, kind, cfg, prefix)
     if cfg.dropout:
         x = layers.Dropout(cfg.dropout, name=f"{prefix}dropout")(x)
     if scale is None:

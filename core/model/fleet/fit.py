@@ -1,0 +1,160 @@
+"""Fitting: the fleet on every reservoir's windows, and a fine-tuned copy for one reservoir from the fleet weights."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from core.data.variables import canonical_name, is_nonnegative
+from core.model.config import TrainError
+from core.model.evaluate import compare
+from core.model.fleet.dataset import FleetDataset, ReservoirWindows, stack
+from core.model.fleet.model import FleetModel
+from core.model.fleet.net import build_net
+from core.model.fleet.train import Plan, train_members
+from core.model.uncertainty import FLOOR, Calibration, calibrate, recent_change
+from core.model.zoo.base import EpochHook, StopHook
+
+RESIDUAL_ROWS = 2000  # pooled validation residuals kept with the fleet for cold-start bands (evenly thinned)
+
+
+@dataclass
+class FleetFit:
+    """A fitted fleet and how the fit went."""
+
+    model: FleetModel
+    epochs_run: int
+    best_epoch: int
+    stopped_by_user: bool
+
+
+def fit_fleet(
+    dataset: FleetDataset, on_epoch: EpochHook | None = None, should_stop: StopHook | None = None
+) -> FleetFit:
+    """Train the fleet ensemble on every reservoir's training windows; early stopping on the pooled validation."""
+    config = dataset.config
+    n_static = len(dataset.static(next(iter(dataset.reservoirs))))
+    net = build_net(config, n_static)
+    plan = Plan(
+        epochs=config.epochs,
+        patience=config.patience,
+        batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        seed=config.seed,
+        steps_per_epoch=config.steps_per_epoch,
+    )
+    t0 = time.perf_counter()
+    log = train_members(net, dataset.pool("train"), dataset.pool("val"), plan, on_epoch, should_stop)
+    seconds = time.perf_counter() - t0
+    if not log.history:
+        raise TrainError("Training stopped before the first epoch finished.")
+    profiles = {name: r.profile for name, r in dataset.reservoirs.items()}
+    model = FleetModel(net, config, dataset.norm, profiles, history=log.history, train_seconds=round(seconds, 3))
+    model.residuals = pooled_residuals(model, list(dataset.reservoirs.values()))
+    return FleetFit(model, len(log.history), log.best_epoch, log.stopped)
+
+
+def fine_tune(
+    fleet: FleetModel,
+    windows: ReservoirWindows,
+    parent_version: Any = None,
+    on_epoch: EpochHook | None = None,
+    should_stop: StopHook | None = None,
+) -> FleetModel:
+    """One reservoir's copy of the fleet weights, trained a few epochs on its own training windows.
+
+    Early stopping on its own validation split, starting from the fleet's loss there: the copy ends at least
+    as good as the fleet on that period. The copy serves that reservoir only and records its parent.
+    """
+    import keras
+
+    name, settings, profile = windows.name, fleet.config.fine_tune, windows.profile
+    static = profile.static(fleet.config.covariates, fleet.norm)
+    net = keras.models.clone_model(fleet.net)
+    net.set_weights(fleet.net.get_weights())
+    plan = Plan(
+        epochs=settings.epochs,
+        patience=settings.patience,
+        batch_size=settings.batch_size,
+        learning_rate=settings.learning_rate,
+        seed=fleet.config.seed,
+        from_current=True,
+        frozen=("conv",) if settings.freeze_convolutions else (),
+    )
+    t0 = time.perf_counter()
+    train, val = (stack([windows.sets[s]], [static], [1.0]) for s in ("train", "val"))
+    log = train_members(net, train, val, plan, on_epoch, should_stop)
+    seconds = time.perf_counter() - t0
+    parent = {"weights": fleet.weights_digest(), "version": parent_version}
+    return FleetModel(
+        net, fleet.config, fleet.norm, {name: profile}, parent=parent, residuals=fleet.residuals,
+        history=log.history, train_seconds=round(seconds, 3),
+    )  # fmt: skip
+
+
+def pooled_residuals(model: FleetModel, reservoirs: list[ReservoirWindows]) -> np.ndarray:
+    """Every reservoir's validation residuals, each divided by its own band scale (unit-free), pooled and thinned.
+
+    The scale is the 'scaled' band method's (core.model.uncertainty): recent mean |daily change| + FLOOR x the
+    reservoir's typical daily change, so the pool can be carried to a reservoir in any unit.
+    """
+    parts = []
+    for r in reservoirs:
+        val = r.sets["val"]
+        if len(val) == 0 or r.name not in model.profiles:
+            continue
+        calib = reservoir_calibration(model, r.name, val)
+        parts.append(calib.residuals)
+    if not parts:
+        return np.zeros((0, model.horizon))
+    pooled = np.concatenate(parts)
+    keep = np.unique(np.linspace(0, len(pooled) - 1, min(RESIDUAL_ROWS, len(pooled))).astype(int))
+    return pooled[keep]
+
+
+def reservoir_calibration(model: FleetModel, name: str, val: Any) -> Calibration:
+    """Bands from this model's forecasts of one reservoir's validation windows (the single-model rule)."""
+    scaling = model.profile(name).scaling
+    pred = model.values(name, val)
+    change = recent_change(val.X, scaling.delta_scale, scaling.change_column)
+    nonneg = is_nonnegative(canonical_name(scaling.target))
+    return calibrate(val.truth, pred, change, scaling.delta_scale, "scaled", nonneg)
+
+
+def cold_start_calibration(model: FleetModel, name: str) -> Calibration:
+    """Bands for a reservoir without its own validation forecasts: the fleet's pooled residuals in its scale.
+
+    Residuals are unit-free (see pooled_residuals); the floor is this reservoir's (FLOOR x its typical daily
+    change). With the adaptive rule the pool is only the prior: once 30 of its own residuals are known per
+    lead day, its own (recent, age-weighted) residuals replace it.
+    """
+    from core.model.uncertainty import AdaptiveConfig
+
+    scaling = model.profile(name).scaling
+    if model.residuals.size == 0:
+        raise TrainError("This fleet model was saved without validation residuals; retrain it for cold-start bands.")
+    nonneg = is_nonnegative(canonical_name(scaling.target))
+    return Calibration(
+        method="scaled",
+        residuals=np.asarray(model.residuals, dtype=float),
+        floor=FLOOR * scaling.delta_scale,
+        nonnegative=nonneg,
+        adaptive=AdaptiveConfig(),
+    )
+
+
+def scores(model: FleetModel, windows: ReservoirWindows, splits: tuple[str, ...] = ("val", "test")) -> dict[str, Any]:
+    """compare() (model vs persistence, core.model.evaluate) on each split of one reservoir."""
+    out = {}
+    for split in splits:
+        ws = windows.sets[split]
+        out[split] = compare(ws.truth, model.values(windows.name, ws), ws.base) if len(ws) else None
+    return out
+
+
+def with_fine_tune(config: Any, **changes: Any) -> Any:
+    """A fleet config with some fine-tune settings replaced."""
+    return replace(config, fine_tune=replace(config.fine_tune, **changes))
