@@ -109,7 +109,7 @@ class _MemberRun:
 def _batches(rng: np.random.Generator, n: int, batch: int, steps: int) -> np.ndarray:
     """An epoch's batches as (n_batches, batch) window indices: a shuffle, cut to `steps` batches when set."""
     order = rng.permutation(n).astype(np.int32)
-    n_batches = -(-n // batch) if not steps else steps
+    n_batches = steps or -(-n // batch)
     return np.resize(order, n_batches * batch).reshape(n_batches, batch)
 
 
