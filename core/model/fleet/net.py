@@ -34,9 +34,7 @@ def _member(history, static, k: int, kind: str, normalised: bool, config: FleetC
     from core.model.zoo.conv_lstm_ensemble import member_body
 
     prefix, name = f"m{k}_", f"{MEMBER_PREFIX}{k}"
-    x, scale = (
-        WindowScale(0, WINDOW_FLOOR, name=f"{prefix}window_scale")(history) if normalised else (history, None)
-    )
+    x, scale = WindowScale(0, WINDOW_FLOOR, name=f"{prefix}window_scale")(history) if normalised else (history, None)
     if static is not None:
         steps = layers.RepeatVector(history.shape[1], name=f"{prefix}static_steps")(static)
         x = layers.Concatenate(name=f"{prefix}with_static")([x, steps])
@@ -62,8 +60,6 @@ def build_net(config: FleetConfig, n_static: int) -> Any:
     history = keras.Input(shape=(config.n_steps, n_features), name="history")
     static = keras.Input(shape=(n_static,), name="static")
     conditioned = static if n_static else None
-    outputs = [
-        _member(history, conditioned, k, kind, norm, config) for k, (kind, norm) in enumerate(config.members)
-    ]
+    outputs = [_member(history, conditioned, k, kind, norm, config) for k, (kind, norm) in enumerate(config.members)]
     change = MemberMedian(name="change")(outputs) if len(outputs) > 1 else outputs[0]
     return keras.Model([history, static], change, name="fleet")
