@@ -13,6 +13,7 @@ from core.model.fleet.coldstart import add_reservoir, cold_profile, history_days
 from core.model.fleet.config import FineTuneSettings, FleetConfig
 from core.model.fleet.dataset import FleetDataset, ReservoirProfile, ReservoirWindows, build_dataset, to_layout
 from core.model.fleet.fit import (
+    FineTuner,
     FleetFit,
     cold_start_calibration,
     fine_tune,
@@ -25,6 +26,7 @@ from core.model.fleet.model import FLEET_FILE, FleetForecaster, FleetModel
 __all__ = [
     "FLEET_FILE",
     "FineTuneSettings",
+    "FineTuner",
     "FleetConfig",
     "FleetDataset",
     "FleetFit",

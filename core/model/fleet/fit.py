@@ -14,7 +14,7 @@ from core.model.evaluate import compare
 from core.model.fleet.dataset import FleetDataset, ReservoirWindows, stack
 from core.model.fleet.model import FleetModel
 from core.model.fleet.net import build_net
-from core.model.fleet.train import Plan, train_members
+from core.model.fleet.train import Plan, Trainer
 from core.model.uncertainty import FLOOR, Calibration, calibrate, recent_change
 from core.model.zoo.base import EpochHook, StopHook
 
@@ -47,7 +47,9 @@ def fit_fleet(
         steps_per_epoch=config.steps_per_epoch,
     )
     t0 = time.perf_counter()
-    log = train_members(net, dataset.pool("train"), dataset.pool("val"), plan, on_epoch, should_stop)
+    log = Trainer(net, config.learning_rate).run(
+        dataset.pool("train"), dataset.pool("val"), plan, on_epoch, should_stop
+    )
     seconds = time.perf_counter() - t0
     if not log.history:
         raise TrainError("Training stopped before the first epoch finished.")
@@ -57,6 +59,53 @@ def fit_fleet(
     return FleetFit(model, len(log.history), log.best_epoch, log.stopped)
 
 
+class FineTuner:
+    """Fine-tunes reservoirs one after another from one fleet model, paying TensorFlow's tracing once."""
+
+    def __init__(self, fleet: FleetModel, parent_version: Any = None):
+        import keras
+
+        settings = fleet.config.fine_tune
+        self.fleet, self.settings = fleet, settings
+        self.parent = {"weights": fleet.weights_digest(), "version": parent_version}
+        self.net = keras.models.clone_model(fleet.net)
+        self.start = fleet.net.get_weights()
+        frozen = ("conv",) if settings.freeze_convolutions else ()
+        self.trainer = Trainer(self.net, settings.learning_rate, frozen)
+
+    def tune(
+        self, windows: ReservoirWindows, on_epoch: EpochHook | None = None, should_stop: StopHook | None = None
+    ) -> FleetModel:
+        """One reservoir's copy of the fleet weights, trained a few epochs on its own training windows.
+
+        Early stopping on its own validation split, starting from the fleet's loss there: the copy ends at least
+        as good as the fleet on that period. The copy serves that reservoir only and records its parent.
+        """
+        import keras
+
+        fleet, settings, profile = self.fleet, self.settings, windows.profile
+        static = profile.static(fleet.config.covariates, fleet.norm)
+        plan = Plan(
+            epochs=settings.epochs,
+            patience=settings.patience,
+            batch_size=settings.batch_size,
+            learning_rate=settings.learning_rate,
+            seed=fleet.config.seed,
+            from_current=True,
+        )
+        t0 = time.perf_counter()
+        self.net.set_weights(self.start)
+        train, val = (stack([windows.sets[s]], [static], [1.0]) for s in ("train", "val"))
+        log = self.trainer.run(train, val, plan, on_epoch, should_stop)
+        net = keras.models.clone_model(self.net)
+        net.set_weights(self.net.get_weights())
+        seconds = time.perf_counter() - t0
+        return FleetModel(
+            net, fleet.config, fleet.norm, {windows.name: profile}, parent=dict(self.parent),
+            residuals=fleet.residuals, history=log.history, train_seconds=round(seconds, 3),
+        )  # fmt: skip
+
+
 def fine_tune(
     fleet: FleetModel,
     windows: ReservoirWindows,
@@ -64,35 +113,8 @@ def fine_tune(
     on_epoch: EpochHook | None = None,
     should_stop: StopHook | None = None,
 ) -> FleetModel:
-    """One reservoir's copy of the fleet weights, trained a few epochs on its own training windows.
-
-    Early stopping on its own validation split, starting from the fleet's loss there: the copy ends at least
-    as good as the fleet on that period. The copy serves that reservoir only and records its parent.
-    """
-    import keras
-
-    name, settings, profile = windows.name, fleet.config.fine_tune, windows.profile
-    static = profile.static(fleet.config.covariates, fleet.norm)
-    net = keras.models.clone_model(fleet.net)
-    net.set_weights(fleet.net.get_weights())
-    plan = Plan(
-        epochs=settings.epochs,
-        patience=settings.patience,
-        batch_size=settings.batch_size,
-        learning_rate=settings.learning_rate,
-        seed=fleet.config.seed,
-        from_current=True,
-        frozen=("conv",) if settings.freeze_convolutions else (),
-    )
-    t0 = time.perf_counter()
-    train, val = (stack([windows.sets[s]], [static], [1.0]) for s in ("train", "val"))
-    log = train_members(net, train, val, plan, on_epoch, should_stop)
-    seconds = time.perf_counter() - t0
-    parent = {"weights": fleet.weights_digest(), "version": parent_version}
-    return FleetModel(
-        net, fleet.config, fleet.norm, {name: profile}, parent=parent, residuals=fleet.residuals,
-        history=log.history, train_seconds=round(seconds, 3),
-    )  # fmt: skip
+    """One reservoir's fine-tuned copy (FineTuner.tune); use one FineTuner for many reservoirs."""
+    return FineTuner(fleet, parent_version).tune(windows, on_epoch, should_stop)
 
 
 def pooled_residuals(model: FleetModel, reservoirs: list[ReservoirWindows]) -> np.ndarray:
