@@ -12,6 +12,7 @@ from core.model.config import SplitConfig, TrainError
 # target's change normalised per window). kind "conv_lstm" is LSTM(CNN(x)) and must stay in the graph.
 FLEET_MEMBERS: tuple[tuple[str, bool], ...] = (("conv_lstm", False), ("conv1d", True), ("lstm", False), ("mlp", False))
 MEMBER_KINDS = ("conv_lstm", "conv1d", "lstm", "mlp")
+BALANCE = ("windows", "reservoirs", "none")
 
 
 @dataclass(frozen=True)
@@ -49,12 +50,15 @@ class FleetConfig:
     units: int = 32
     dropout: float = 0.1
     descriptors: bool = True  # condition every member on the reservoir's static descriptors + presence masks
-    balance: bool = True  # weigh each reservoir's windows by 1 / its persistence error: the loss is mean (1 - skill)
+    # Loss weight of a reservoir's windows: "windows" 1 / its persistence MAE (the loss is then a mean of 1 - skill
+    # over windows), "reservoirs" that / its window count too (every reservoir counts the same), "none" 1.
+    balance: str = "windows"
     epochs: int = 60
     patience: int = 6
     batch_size: int = 256
     steps_per_epoch: int = 0  # 0: every training window once per epoch; else this many batches drawn per epoch
     learning_rate: float = 1e-3
+    rate_cuts: int = 0  # on a plateau: back to the best weights, rate x 0.3, this many times before stopping
     seed: int = 42
     min_history_days: int = 30  # the shortest record a cold-start reservoir may be forecast from
     fine_tune: FineTuneSettings = field(default_factory=FineTuneSettings)
@@ -91,6 +95,7 @@ class FleetConfig:
             (0 < self.fine_tune.learning_rate <= 0.1, "fine-tune learning rate must be above 0 and at most 0.1"),
             (1 <= self.epochs <= 5000 and self.fine_tune.epochs >= 1, "epochs must be between 1 and 5000"),
             (self.patience >= 1 and self.fine_tune.patience >= 1, "patience must be at least 1"),
+            (self.balance in BALANCE, f"balance must be one of {', '.join(BALANCE)}"),
             (self.steps_per_epoch >= 0, "steps per epoch must be 0 (all windows) or more"),
             (self.min_history_days >= self.n_steps + self.horizon, "min_history_days must cover one window"),
             (self.target not in self.covariates, f"'{self.target}' is the target; do not list it as a covariate"),

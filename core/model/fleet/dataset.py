@@ -136,11 +136,12 @@ class FleetDataset:
         return self.reservoirs[name].profile.static(self.config.covariates, self.norm)
 
     def weight(self, name: str) -> float:
-        """Loss weight of one reservoir's windows: 1 / its persistence MAE over its training windows (balance on)."""
-        if not self.config.balance:
-            return 1.0
+        """Loss weight of one reservoir's windows (FleetConfig.balance), from its training windows."""
         y = self.reservoirs[name].sets["train"].y
-        return 1.0 / max(float(np.mean(np.abs(y))), 1e-6) if len(y) else 1.0
+        if self.config.balance == "none" or not len(y):
+            return 1.0
+        weight = 1.0 / max(float(np.mean(np.abs(y))), 1e-6)  # 1 / persistence MAE in scaled units
+        return weight / len(y) if self.config.balance == "reservoirs" else weight
 
     def pool(self, split: str, names: list[str] | None = None) -> Pool:
         """The windows of one split of these reservoirs (all by default), stacked; train weights average 1."""

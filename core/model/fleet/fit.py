@@ -45,11 +45,10 @@ def fit_fleet(
         learning_rate=config.learning_rate,
         seed=config.seed,
         steps_per_epoch=config.steps_per_epoch,
+        rate_cuts=config.rate_cuts,
     )
     t0 = time.perf_counter()
-    log = Trainer(net, config.learning_rate).run(
-        dataset.pool("train"), dataset.pool("val"), plan, on_epoch, should_stop
-    )
+    log = Trainer(net).run(dataset.pool("train"), dataset.pool("val"), plan, on_epoch, should_stop)
     seconds = time.perf_counter() - t0
     if not log.history:
         raise TrainError("Training stopped before the first epoch finished.")
@@ -71,7 +70,7 @@ class FineTuner:
         self.net = keras.models.clone_model(fleet.net)
         self.start = fleet.net.get_weights()
         frozen = ("conv",) if settings.freeze_convolutions else ()
-        self.trainer = Trainer(self.net, settings.learning_rate, frozen)
+        self.trainer = Trainer(self.net, frozen)
 
     def tune(
         self, windows: ReservoirWindows, on_epoch: EpochHook | None = None, should_stop: StopHook | None = None

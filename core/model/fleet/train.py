@@ -24,6 +24,7 @@ from core.model.zoo.base import EpochHook, FitLog, StopHook
 from core.model.zoo.keras_net import MEMBER_PREFIX, BestWeights, parallel_ops
 
 BETA_1, BETA_2, EPSILON = 0.9, 0.999, 1e-7  # keras.optimizers.Adam's defaults, the same update
+RATE_CUT = 0.3
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Plan:
     seed: int
     steps_per_epoch: int = 0  # 0: every window once per epoch
     from_current: bool = False  # the current weights' validation loss is the best so far (fine-tuning)
+    rate_cuts: int = 0  # on a plateau, go back to the best weights and go on at RATE_CUT x the rate, this many times
 
 
 def _batches(rng: np.random.Generator, n: int, batch: int, steps: int) -> np.ndarray:
@@ -49,7 +51,7 @@ def _batches(rng: np.random.Generator, n: int, batch: int, steps: int) -> np.nda
 class _Member:
     """One member's compiled epoch (weighted MAE + the default ensemble's fused Adam) and validation forecast."""
 
-    def __init__(self, net: Any, learning_rate: float):
+    def __init__(self, net: Any):
         import tensorflow as tf
 
         self.net = net
@@ -59,6 +61,7 @@ class _Member:
             for v in variables
         ]
         self.count = tf.Variable(0.0, trainable=False)
+        self.rate = tf.Variable(1e-3, trainable=False)
         n_steps, n_features = net.inputs[0].shape[1:]
         window = tf.TensorSpec([None, n_steps, n_features], tf.float32)
         static = tf.TensorSpec([None, net.inputs[1].shape[1]], tf.float32)
@@ -76,7 +79,7 @@ class _Member:
             for var, (m, v), grad in zip(variables, self.slots, grads, strict=True):
                 tf.raw_ops.ResourceApplyAdam(
                     var=var.handle, m=m.handle, v=v.handle, beta1_power=power_1, beta2_power=power_2,
-                    lr=learning_rate, beta1=BETA_1, beta2=BETA_2, epsilon=EPSILON, grad=grad,
+                    lr=self.rate, beta1=BETA_1, beta2=BETA_2, epsilon=EPSILON, grad=grad,
                 )  # fmt: skip
             return loss
 
@@ -90,12 +93,13 @@ class _Member:
         self.epoch = epoch
         self.forecast = tf.function(lambda X, S: net([X, S], training=False), input_signature=[window, static])
 
-    def reset(self) -> None:
-        """Fresh optimiser state (Adam's moments and step count) for the next run."""
+    def reset(self, learning_rate: float) -> None:
+        """Fresh optimiser state (Adam's moments and step count) and rate for the next run."""
         for m, v in self.slots:
             m.assign(np.zeros(m.shape, np.float32))
             v.assign(np.zeros(v.shape, np.float32))
         self.count.assign(0.0)
+        self.rate.assign(learning_rate)
 
 
 class _MemberRun:
@@ -104,7 +108,8 @@ class _MemberRun:
     def __init__(self, member: _Member, data: tuple[Any, ...], val: Pool, plan: Plan):
         import tensorflow as tf
 
-        member.reset()
+        member.reset(plan.learning_rate)
+        self.cuts_left = plan.rate_cuts
         self.member, self.data, self.plan = member, data, plan
         self.val_in = (tf.constant(val.X), tf.constant(val.S))
         self.val_y, self.val_w = val.y, val.w / val.w.sum()
@@ -132,13 +137,18 @@ class _MemberRun:
         self.pred = np.asarray(self.member.forecast(*self.val_in))
         if self.keeper.update(self.loss(self.pred)):
             self.best_pred = self.pred
+        if self.keeper.done and self.cuts_left:
+            self.cuts_left -= 1
+            self.keeper.restore()
+            self.keeper.wait = 0
+            self.member.reset(float(self.member.rate.numpy()) * RATE_CUT)
         return loss
 
 
 class Trainer:
     """A net's members with their compiled functions, reusable for many runs (a fleet fit, many fine-tunes)."""
 
-    def __init__(self, net: Any, learning_rate: float, frozen: tuple[str, ...] = ()):
+    def __init__(self, net: Any, frozen: tuple[str, ...] = ()):
         import keras
 
         self.net = net
@@ -146,7 +156,7 @@ class Trainer:
             layer.trainable = not any(part in layer.name for part in frozen)
         heads = [layer for layer in net.layers if layer.name.startswith(MEMBER_PREFIX)]
         subs = [keras.Model(net.inputs, head.output) for head in heads] or [net]
-        self.members = [_Member(sub, learning_rate) for sub in subs]
+        self.members = [_Member(sub) for sub in subs]
         for layer in net.layers:  # frozen layers stay out of each member's variable list, which is now fixed
             layer.trainable = True
 
