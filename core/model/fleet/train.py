@@ -39,6 +39,8 @@ class Plan:
     steps_per_epoch: int = 0  # 0: every window once per epoch
     from_current: bool = False  # the current weights' validation loss is the best so far (fine-tuning)
     rate_cuts: int = 0  # on a plateau, go back to the best weights and go on at RATE_CUT x the rate, this many times
+    jitter: float = 1.0  # > 1: each training window's first `jitter_columns` inputs (and the target with column 0)
+    jitter_columns: int = 1  # are multiplied by log-uniform factors in [1/jitter, jitter]: scale-robust weights
 
 
 def _batches(rng: np.random.Generator, n: int, batch: int, steps: int) -> np.ndarray:
@@ -67,11 +69,12 @@ class _Member:
         static = tf.TensorSpec([None, net.inputs[1].shape[1]], tf.float32)
         target = tf.TensorSpec([None, net.output.shape[-1] + 1], tf.float32)  # y with the loss weight last
         batches = tf.TensorSpec([None, None], tf.int32)
+        gains = tf.TensorSpec([None, None, n_features], tf.float32)
 
-        def step(X: Any, S: Any, index: Any, yw: Any) -> Any:
-            y, w = yw[:, :-1], yw[:, -1]
+        def step(X: Any, S: Any, index: Any, yw: Any, gain: Any) -> Any:
+            y, w = yw[:, :-1] * gain[:, :1], yw[:, -1]
             with tf.GradientTape() as tape:
-                pred = net([tf.gather(X, index), tf.gather(S, index)], training=True)
+                pred = net([tf.gather(X, index) * gain[:, None, :], tf.gather(S, index)], training=True)
                 loss = tf.reduce_sum(w * tf.reduce_mean(tf.abs(y - pred), axis=1)) / tf.reduce_sum(w)
             grads = tape.gradient(loss, variables)
             self.count.assign_add(1.0)
@@ -83,11 +86,11 @@ class _Member:
                 )  # fmt: skip
             return loss
 
-        @tf.function(input_signature=[window, static, target, batches])
-        def epoch(X: Any, S: Any, YW: Any, order: Any) -> Any:
+        @tf.function(input_signature=[window, static, target, batches, gains])
+        def epoch(X: Any, S: Any, YW: Any, order: Any, gain: Any) -> Any:
             total = tf.constant(0.0)
             for i in tf.range(tf.shape(order)[0]):
-                total += step(X, S, order[i], tf.gather(YW, order[i]))
+                total += step(X, S, order[i], tf.gather(YW, order[i]), gain[i])
             return total / tf.cast(tf.shape(order)[0], tf.float32)
 
         self.epoch = epoch
@@ -114,6 +117,7 @@ class _MemberRun:
         self.val_in = (tf.constant(val.X), tf.constant(val.S))
         self.val_y, self.val_w = val.y, val.w / val.w.sum()
         self.rng = np.random.default_rng(plan.seed)
+        self.gain_rng = np.random.default_rng(plan.seed + 1)
         self.keeper = BestWeights(member.net, plan.patience)
         self.pred = self.best_pred = np.asarray(member.forecast(*self.val_in))
         if plan.from_current:
@@ -129,11 +133,21 @@ class _MemberRun:
         """Weighted validation MAE of one set of predictions."""
         return float(np.sum(self.val_w * np.mean(np.abs(self.val_y - pred), axis=1)))
 
+    def gains(self, shape: tuple[int, int]) -> np.ndarray:
+        """Per-window input factors for one epoch (n_batches, batch, features): 1 unless the plan jitters."""
+        out = np.ones((*shape, int(self.data[0].shape[-1])), np.float32)
+        if self.plan.jitter > 1:
+            spread = np.log(self.plan.jitter)
+            out[..., : self.plan.jitter_columns] = np.exp(
+                self.gain_rng.uniform(-spread, spread, (*shape, self.plan.jitter_columns))
+            )
+        return out
+
     def step(self) -> float:
         """One training epoch and this member's validation check; returns its training loss."""
         n = int(self.data[0].shape[0])
         order = _batches(self.rng, n, self.plan.batch_size, self.plan.steps_per_epoch)
-        loss = float(self.member.epoch(*self.data, order))
+        loss = float(self.member.epoch(*self.data, order, self.gains(order.shape)))
         self.pred = np.asarray(self.member.forecast(*self.val_in))
         if self.keeper.update(self.loss(self.pred)):
             self.best_pred = self.pred
