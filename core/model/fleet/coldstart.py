@@ -1,7 +1,10 @@
 """Cold start: a reservoir with too little history for its own model is forecast by the fleet from its first month.
 
 Its profile (scaling and descriptors) comes from every day it has up to the issue date; the fleet's weights
-are used as they are (an embedding would have no entry for it: descriptors do). Bands: fit.cold_start_calibration.
+are used as they are. The net is not conditioned on its descriptors but on the fleet's mean (the mode
+descriptor dropout trains): descriptors of a few months are not the reservoir's (a dry season, no seasonality;
+measured in leave-one-out on the shared reservoirs, bench/RESULTS.md), and a learned per-reservoir embedding
+would have no entry for it at all. Bands: fit.cold_start_calibration.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ def cold_profile(model: FleetModel, name: str, values: pd.DataFrame) -> Reservoi
         splits=None,
         history_days=days,
         cold_start=True,
+        conditioned=False,
     )
 
 

@@ -51,6 +51,9 @@ class FleetConfig:
     units: int = 32
     dropout: float = 0.1
     descriptors: bool = True  # condition every member on the reservoir's static descriptors + presence masks
+    # Share of training windows whose descriptors are replaced by the fleet's mean (0): the net also learns to
+    # forecast a reservoir it knows nothing of, the mode a cold start is served in (embedding dropout's idea).
+    descriptor_dropout: float = 0.0
     conditioning: str = "concat"  # the static vector joins the head's input ("concat") or scales its features ("film")
     # Loss weight of a reservoir's windows: "windows" 1 / its persistence MAE (the loss is then a mean of 1 - skill
     # over windows), "reservoirs" that / its window count too (every reservoir counts the same), "none" 1.
@@ -102,6 +105,7 @@ class FleetConfig:
             (self.patience >= 1 and self.fine_tune.patience >= 1, "patience must be at least 1"),
             (self.conditioning in CONDITIONING, f"conditioning must be one of {', '.join(CONDITIONING)}"),
             (self.balance in BALANCE, f"balance must be one of {', '.join(BALANCE)}"),
+            (0 <= self.descriptor_dropout < 1, "descriptor dropout must be at least 0 and below 1"),
             (self.scale_jitter >= 1, "scale jitter must be 1 (off) or more"),
             (self.steps_per_epoch >= 0, "steps per epoch must be 0 (all windows) or more"),
             (self.min_history_days >= self.n_steps + self.horizon, "min_history_days must cover one window"),

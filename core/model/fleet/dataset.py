@@ -37,6 +37,7 @@ class ReservoirProfile:
     splits: dict[str, list[str]] | None  # ISO dates of train/val/test; None for a cold start (all of it is history)
     history_days: int  # days of record the scaling and descriptors came from
     cold_start: bool = False
+    conditioned: bool = True  # the net reads these descriptors; False: the fleet's mean (a cold start's short record)
 
     @property
     def covariates(self) -> tuple[str, ...]:
@@ -49,7 +50,8 @@ class ReservoirProfile:
 
     def static(self, layout: tuple[str, ...], norm: DescriptorNorm | None) -> np.ndarray:
         """The static input: presence flags, then the normalised descriptors (when the fleet uses them)."""
-        parts = [self.presence(layout)] + ([norm.apply(self.descriptors)] if norm is not None else [])
+        described = self.descriptors if self.conditioned else {}
+        parts = [self.presence(layout)] + ([norm.apply(described)] if norm is not None else [])
         return np.concatenate(parts).astype(np.float32)
 
     def to_dict(self) -> dict[str, Any]:
@@ -61,6 +63,7 @@ class ReservoirProfile:
             "splits": self.splits,
             "history_days": self.history_days,
             "cold_start": self.cold_start,
+            "conditioned": self.conditioned,
         }
 
     @classmethod
@@ -73,6 +76,7 @@ class ReservoirProfile:
             splits=data.get("splits"),
             history_days=int(data["history_days"]),
             cold_start=bool(data.get("cold_start", False)),
+            conditioned=bool(data.get("conditioned", True)),
         )
 
 

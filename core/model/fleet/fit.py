@@ -48,6 +48,8 @@ def fit_fleet(
         rate_cuts=config.rate_cuts,
         jitter=config.scale_jitter,
         jitter_columns=1 + len(config.covariates),
+        static_dropout=config.descriptor_dropout,
+        static_kept=len(config.covariates),
     )
     t0 = time.perf_counter()
     log = Trainer(net).run(dataset.pool("train"), dataset.pool("val"), plan, on_epoch, should_stop)

@@ -41,6 +41,8 @@ class Plan:
     rate_cuts: int = 0  # on a plateau, go back to the best weights and go on at RATE_CUT x the rate, this many times
     jitter: float = 1.0  # > 1: each training window's first `jitter_columns` inputs (and the target with column 0)
     jitter_columns: int = 1  # are multiplied by log-uniform factors in [1/jitter, jitter]: scale-robust weights
+    static_dropout: float = 0.0  # share of training windows whose static inputs after `static_kept` are zeroed
+    static_kept: int = 0  # leading static inputs never dropped (the presence flags)
 
 
 def _batches(rng: np.random.Generator, n: int, batch: int, steps: int) -> np.ndarray:
@@ -70,11 +72,12 @@ class _Member:
         target = tf.TensorSpec([None, net.output.shape[-1] + 1], tf.float32)  # y with the loss weight last
         batches = tf.TensorSpec([None, None], tf.int32)
         gains = tf.TensorSpec([None, None, n_features], tf.float32)
+        keeps = tf.TensorSpec([None, None, net.inputs[1].shape[1]], tf.float32)
 
-        def step(X: Any, S: Any, index: Any, yw: Any, gain: Any) -> Any:
+        def step(X: Any, S: Any, index: Any, yw: Any, gain: Any, keep: Any) -> Any:
             y, w = yw[:, :-1] * gain[:, :1], yw[:, -1]
             with tf.GradientTape() as tape:
-                pred = net([tf.gather(X, index) * gain[:, None, :], tf.gather(S, index)], training=True)
+                pred = net([tf.gather(X, index) * gain[:, None, :], tf.gather(S, index) * keep], training=True)
                 loss = tf.reduce_sum(w * tf.reduce_mean(tf.abs(y - pred), axis=1)) / tf.reduce_sum(w)
             grads = tape.gradient(loss, variables)
             self.count.assign_add(1.0)
@@ -86,11 +89,11 @@ class _Member:
                 )  # fmt: skip
             return loss
 
-        @tf.function(input_signature=[window, static, target, batches, gains])
-        def epoch(X: Any, S: Any, YW: Any, order: Any, gain: Any) -> Any:
+        @tf.function(input_signature=[window, static, target, batches, gains, keeps])
+        def epoch(X: Any, S: Any, YW: Any, order: Any, gain: Any, keep: Any) -> Any:
             total = tf.constant(0.0)
             for i in tf.range(tf.shape(order)[0]):
-                total += step(X, S, order[i], tf.gather(YW, order[i]), gain[i])
+                total += step(X, S, order[i], tf.gather(YW, order[i]), gain[i], keep[i])
             return total / tf.cast(tf.shape(order)[0], tf.float32)
 
         self.epoch = epoch
@@ -143,11 +146,18 @@ class _MemberRun:
             )
         return out
 
+    def keeps(self, shape: tuple[int, int]) -> np.ndarray:
+        """Per-window static-input masks for one epoch (n_batches, batch, static): descriptor dropout."""
+        out = np.ones((*shape, int(self.data[1].shape[-1])), np.float32)
+        if self.plan.static_dropout > 0:
+            out[..., self.plan.static_kept :] = self.gain_rng.random((*shape, 1)) >= self.plan.static_dropout
+        return out
+
     def step(self) -> float:
         """One training epoch and this member's validation check; returns its training loss."""
         n = int(self.data[0].shape[0])
         order = _batches(self.rng, n, self.plan.batch_size, self.plan.steps_per_epoch)
-        loss = float(self.member.epoch(*self.data, order, self.gains(order.shape)))
+        loss = float(self.member.epoch(*self.data, order, self.gains(order.shape), self.keeps(order.shape)))
         self.pred = np.asarray(self.member.forecast(*self.val_in))
         if self.keeper.update(self.loss(self.pred)):
             self.best_pred = self.pred
