@@ -48,7 +48,8 @@ class Plan:
 def _batches(rng: np.random.Generator, n: int, batch: int, steps: int) -> np.ndarray:
     """An epoch's batches as (n_batches, batch) window indices: a shuffle, cut to `steps` batches when set."""
     order = rng.permutation(n).astype(np.int32)
-    n_batches = steps or -(-n // batch)
+    n_batches = -(-n // batch)
+    n_batches = min(n_batches, steps) if steps else n_batches
     return np.resize(order, n_batches * batch).reshape(n_batches, batch)
 
 
