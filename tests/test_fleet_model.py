@@ -146,6 +146,9 @@ def test_a_cold_start_reservoir_gets_a_forecast_and_bands_from_its_first_month(f
     served = add_reservoir(model, "New", record.iloc[:40])
     profile = served.profile("New")
     assert profile.cold_start and profile.history_days == 40 and profile.splits is None
+    layout = served.config.covariates
+    assert list(served.static("New")[: len(layout)]) == [0, 0, 1], "presence flags: rainfall only"
+    assert not profile.conditioned and not served.static("New")[len(layout) :].any(), "the fleet's mean descriptors"
     forecast = served.forecast("New", record.iloc[:40])
     assert forecast.shape == (TINY.horizon,) and np.isfinite(forecast).all()
     calib = cold_start_calibration(served, "New")

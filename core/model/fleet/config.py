@@ -116,6 +116,10 @@ class FleetConfig:
                 raise TrainError(message)
         return self
 
+    def with_fine_tune(self, **changes: Any) -> FleetConfig:
+        """The same settings with some fine-tune settings replaced."""
+        return replace(self, fine_tune=replace(self.fine_tune, **changes))
+
     def with_covariates(self, covariates: tuple[str, ...]) -> FleetConfig:
         """The same settings with the fleet's input layout fixed (sorted, so the order never depends on input order)."""
         return replace(self, covariates=tuple(sorted(set(covariates))))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,7 +15,7 @@ from core.model.fleet.dataset import FleetDataset, Pool, ReservoirWindows, stack
 from core.model.fleet.model import FleetModel
 from core.model.fleet.net import build_net
 from core.model.fleet.train import Plan, Trainer
-from core.model.uncertainty import FLOOR, Calibration, calibrate, recent_change
+from core.model.uncertainty import FLOOR, AdaptiveConfig, Calibration, calibrate, recent_change
 from core.model.zoo.base import EpochHook, StopHook
 
 RESIDUAL_ROWS = 2000  # pooled validation residuals kept with the fleet for cold-start bands (evenly thinned)
@@ -151,12 +151,12 @@ def pooled_residuals(model: FleetModel, reservoirs: list[ReservoirWindows]) -> n
 
 
 def reservoir_calibration(model: FleetModel, name: str, val: Any) -> Calibration:
-    """Bands from this model's forecasts of one reservoir's validation windows (the single-model rule)."""
+    """Bands from this model's forecasts of one reservoir's validation windows, adaptive (as core.model.train.fit)."""
     scaling = model.profile(name).scaling
     pred = model.values(name, val)
     change = recent_change(val.X, scaling.delta_scale, scaling.change_column)
     nonneg = is_nonnegative(canonical_name(scaling.target))
-    return calibrate(val.truth, pred, change, scaling.delta_scale, "scaled", nonneg)
+    return calibrate(val.truth, pred, change, scaling.delta_scale, "scaled", nonneg, AdaptiveConfig())
 
 
 def cold_start_calibration(model: FleetModel, name: str) -> Calibration:
@@ -166,8 +166,6 @@ def cold_start_calibration(model: FleetModel, name: str) -> Calibration:
     change). With the adaptive rule the pool is only the prior: once 30 of its own residuals are known per
     lead day, its own (recent, age-weighted) residuals replace it.
     """
-    from core.model.uncertainty import AdaptiveConfig
-
     scaling = model.profile(name).scaling
     if model.residuals.size == 0:
         raise TrainError("This fleet model was saved without validation residuals; retrain it for cold-start bands.")
@@ -188,8 +186,3 @@ def scores(model: FleetModel, windows: ReservoirWindows, splits: tuple[str, ...]
         ws = windows.sets[split]
         out[split] = compare(ws.truth, model.values(windows.name, ws), ws.base) if len(ws) else None
     return out
-
-
-def with_fine_tune(config: Any, **changes: Any) -> Any:
-    """A fleet config with some fine-tune settings replaced."""
-    return replace(config, fine_tune=replace(config.fine_tune, **changes))
