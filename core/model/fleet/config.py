@@ -53,7 +53,7 @@ class FleetConfig:
     descriptors: bool = True  # condition every member on the reservoir's static descriptors + presence masks
     # Share of training windows whose descriptors are replaced by the fleet's mean (0): the net also learns to
     # forecast a reservoir it knows nothing of, the mode a cold start is served in (embedding dropout's idea).
-    descriptor_dropout: float = 0.0
+    descriptor_dropout: float = 0.5
     conditioning: str = "concat"  # the static vector joins the head's input ("concat") or scales its features ("film")
     # Loss weight of a reservoir's windows: "windows" 1 / its persistence MAE (the loss is then a mean of 1 - skill
     # over windows), "reservoirs" that / its window count too (every reservoir counts the same), "none" 1.
@@ -61,11 +61,13 @@ class FleetConfig:
     epochs: int = 60
     patience: int = 6
     batch_size: int = 256
-    steps_per_epoch: int = 0  # 0: every training window once per epoch; else this many batches drawn per epoch
+    # An epoch is every training window once, or at most this many batches (0: no cap): a large fleet validates
+    # (and may stop early) every 128 x 256 windows instead of only after a pass over all of them.
+    steps_per_epoch: int = 128
     learning_rate: float = 1e-3
     # > 1: every training window's change and covariates are multiplied by log-uniform factors in [1/x, x], so the
     # fleet does not lean on each reservoir's exact scaling (a cold start's comes from a few months of record)
-    scale_jitter: float = 1.0
+    scale_jitter: float = 3.0
     rate_cuts: int = 0  # on a plateau: back to the best weights, rate x 0.3, this many times before stopping
     seed: int = 42
     min_history_days: int = 30  # the shortest record a cold-start reservoir may be forecast from
