@@ -138,6 +138,19 @@ def test_a_fine_tune_serves_its_reservoir_records_its_parent_and_is_no_worse_on_
         tuned.profile("Wet A")
 
 
+def test_one_fine_tuner_for_many_reservoirs_gives_each_the_copy_a_fresh_fine_tune_would(fleet):
+    from core.model.fleet import FineTuner
+
+    dataset, model = fleet
+    tuner = FineTuner(model)
+    tuner.tune(dataset.reservoirs["Wet A"])  # leaves its weights and optimiser state behind
+    reused = tuner.tune(dataset.reservoirs["Gauged"])
+    fresh = fine_tune(model, dataset.reservoirs["Gauged"])
+    for a, b in zip(_weights(reused), _weights(fresh), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert list(reused.profiles) == ["Gauged"]
+
+
 def test_a_cold_start_reservoir_gets_a_forecast_and_bands_from_its_first_month(fleet):
     _, model = fleet
     record = _reservoir(9, 200, ("rainfall",), 5.0)

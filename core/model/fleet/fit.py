@@ -100,6 +100,7 @@ class FineTuner:
         )
         t0 = time.perf_counter()
         self.net.set_weights(self.start)
+        _reseed_dropout(self.net, fleet.config.seed)
         train, val = (stack([windows.sets[s]], [static], [1.0]) for s in ("train", "val"))
         before = self._val_mae(val)
         log = self.trainer.run(train, val, plan, on_epoch, should_stop)
@@ -117,6 +118,12 @@ class FineTuner:
     def _val_mae(self, val: Pool) -> float:
         """The working net's (members' median) MAE on one reservoir's validation windows, in scaled units."""
         return float(np.mean(np.abs(val.y - np.asarray(self.net.predict_on_batch([val.X, val.S])))))
+
+
+def _reseed_dropout(net: Any, seed: int) -> None:
+    """Put every dropout layer's random state at a fixed start, so a fine-tune never depends on what ran before."""
+    for k, generator in enumerate(g for layer in net.layers for g in getattr(layer, "_seed_generators", [])):
+        generator.state.assign(np.array([seed + k, 0], dtype=generator.state.dtype))
 
 
 def fine_tune(
