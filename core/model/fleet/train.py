@@ -12,8 +12,6 @@ once, not per reservoir.
 
 from __future__ import annotations
 
-import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,9 +19,9 @@ import numpy as np
 
 from core.model.fleet.dataset import Pool
 from core.model.zoo.base import EpochHook, FitLog, StopHook
-from core.model.zoo.keras_net import MEMBER_PREFIX, BestWeights, parallel_ops
+from core.model.zoo.conv_lstm_ensemble import FusedAdam, member_rounds
+from core.model.zoo.keras_net import MEMBER_PREFIX, BestWeights
 
-BETA_1, BETA_2, EPSILON = 0.9, 0.999, 1e-7  # keras.optimizers.Adam's defaults, the same update
 RATE_CUT = 0.3
 
 
@@ -54,19 +52,13 @@ def _batches(rng: np.random.Generator, n: int, batch: int, steps: int) -> np.nda
 
 
 class _Member:
-    """One member's compiled epoch (weighted MAE + the default ensemble's fused Adam) and validation forecast."""
+    """One member's compiled epoch (weighted MAE + the default ensemble's FusedAdam) and validation forecast."""
 
     def __init__(self, net: Any):
         import tensorflow as tf
 
         self.net = net
-        variables = net.trainable_variables
-        self.slots = [
-            (tf.Variable(tf.zeros_like(v), trainable=False), tf.Variable(tf.zeros_like(v), trainable=False))
-            for v in variables
-        ]
-        self.count = tf.Variable(0.0, trainable=False)
-        self.rate = tf.Variable(1e-3, trainable=False)
+        self.adam = FusedAdam(net.trainable_variables, 1e-3)
         n_steps, n_features = net.inputs[0].shape[1:]
         window = tf.TensorSpec([None, n_steps, n_features], tf.float32)
         static = tf.TensorSpec([None, net.inputs[1].shape[1]], tf.float32)
@@ -80,14 +72,7 @@ class _Member:
             with tf.GradientTape() as tape:
                 pred = net([tf.gather(X, index) * gain[:, None, :], tf.gather(S, index) * keep], training=True)
                 loss = tf.reduce_sum(w * tf.reduce_mean(tf.abs(y - pred), axis=1)) / tf.reduce_sum(w)
-            grads = tape.gradient(loss, variables)
-            self.count.assign_add(1.0)
-            power_1, power_2 = tf.pow(BETA_1, self.count), tf.pow(BETA_2, self.count)
-            for var, (m, v), grad in zip(variables, self.slots, grads, strict=True):
-                tf.raw_ops.ResourceApplyAdam(
-                    var=var.handle, m=m.handle, v=v.handle, beta1_power=power_1, beta2_power=power_2,
-                    lr=self.rate, beta1=BETA_1, beta2=BETA_2, epsilon=EPSILON, grad=grad,
-                )  # fmt: skip
+            self.adam.apply(tape.gradient(loss, self.adam.variables))
             return loss
 
         @tf.function(input_signature=[window, static, target, batches, gains, keeps])
@@ -100,14 +85,6 @@ class _Member:
         self.epoch = epoch
         self.forecast = tf.function(lambda X, S: net([X, S], training=False), input_signature=[window, static])
 
-    def reset(self, learning_rate: float) -> None:
-        """Fresh optimiser state (Adam's moments and step count) and rate for the next run."""
-        for m, v in self.slots:
-            m.assign(np.zeros(m.shape, np.float32))
-            v.assign(np.zeros(v.shape, np.float32))
-        self.count.assign(0.0)
-        self.rate.assign(learning_rate)
-
 
 class _MemberRun:
     """One member's run: its own shuffle, early stopping and best weights on the weighted validation MAE."""
@@ -115,7 +92,7 @@ class _MemberRun:
     def __init__(self, member: _Member, data: tuple[Any, ...], val: Pool, plan: Plan):
         import tensorflow as tf
 
-        member.reset(plan.learning_rate)
+        member.adam.reset(plan.learning_rate)
         self.cuts_left = plan.rate_cuts
         self.member, self.data, self.plan = member, data, plan
         self.val_in = (tf.constant(val.X), tf.constant(val.S))
@@ -166,7 +143,7 @@ class _MemberRun:
             self.cuts_left -= 1
             self.keeper.restore()
             self.keeper.wait = 0
-            self.member.reset(float(self.member.rate.numpy()) * RATE_CUT)
+            self.member.adam.reset(float(self.member.adam.rate.numpy()) * RATE_CUT)
         return loss
 
 
@@ -193,32 +170,9 @@ class Trainer:
         on_epoch: EpochHook | None = None,
         should_stop: StopHook | None = None,
     ) -> FitLog:
-        """Epoch rounds: each still-learning member trains one epoch; stop when all have waited `patience`.
-
-        The logged val_loss is the ensemble's (median of the members, a finished member at its best), weighted.
-        """
+        """Every member trained with its own early stopping (conv_lstm_ensemble.member_rounds); val_loss weighted."""
         import tensorflow as tf
 
         data = (tf.constant(train.X), tf.constant(train.S), tf.constant(np.column_stack([train.y, train.w])))
         runs = [_MemberRun(member, data, val, plan) for member in self.members]
-        history: list[dict[str, float]] = []
-        stopped = False
-        with ThreadPoolExecutor(max(1, min(len(runs), parallel_ops()))) as pool:
-            for epoch in range(1, plan.epochs + 1):
-                t0 = time.perf_counter()
-                losses = list(pool.map(lambda run: run.step(), [run for run in runs if not run.done]))
-                blend = np.median([run.best_pred if run.done else run.pred for run in runs], axis=0)
-                logs = {"loss": float(np.mean(losses)), "val_loss": runs[0].loss(blend)}
-                seconds = time.perf_counter() - t0
-                history.append({"epoch": epoch, **logs, "seconds": seconds})
-                if on_epoch:
-                    on_epoch(epoch, logs, seconds)
-                if should_stop and should_stop():
-                    stopped = True
-                    break
-                if all(run.done for run in runs):
-                    break
-        for run in runs:
-            run.keeper.restore()
-        best_epoch = max((run.keeper.epochs - run.keeper.wait for run in runs), default=0)
-        return FitLog(history=history, best_epoch=best_epoch, stopped=stopped)
+        return member_rounds(runs, plan.epochs, lambda run: run.step(), runs[0].loss, on_epoch, should_stop)

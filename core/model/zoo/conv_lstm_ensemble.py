@@ -15,6 +15,7 @@ LEARNING_RATE.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -101,6 +102,53 @@ def build(window, horizon: int, cfg: ModelConfig):  # noqa: ANN001, ANN201 - ker
     return MemberMedian(name="change")(outputs) if len(outputs) > 1 else outputs[0]
 
 
+class FusedAdam:
+    """keras.optimizers.Adam's update (same formula and defaults) as one fused ResourceApplyAdam kernel per variable.
+
+    Its state (moments, step count, rate) lives in variables, so a traced training step reads the current rate and
+    `reset` starts a new run without retracing (the fleet model's fine-tunes reuse one trace).
+    """
+
+    def __init__(self, variables: list[Any], learning_rate: float):
+        import tensorflow as tf
+
+        self.variables = variables
+        self.slots = [
+            (tf.Variable(tf.zeros_like(v), trainable=False), tf.Variable(tf.zeros_like(v), trainable=False))
+            for v in variables
+        ]
+        self.count = tf.Variable(0.0, trainable=False)
+        self.rate = tf.Variable(learning_rate, trainable=False)
+
+    def apply(self, grads: list[Any]) -> None:
+        """One Adam step on every variable (inside a tf.function)."""
+        import tensorflow as tf
+
+        self.count.assign_add(1.0)
+        power_1, power_2 = tf.pow(BETA_1, self.count), tf.pow(BETA_2, self.count)
+        for var, (m, v), grad in zip(self.variables, self.slots, grads, strict=True):
+            tf.raw_ops.ResourceApplyAdam(
+                var=var.handle,
+                m=m.handle,
+                v=v.handle,
+                beta1_power=power_1,
+                beta2_power=power_2,
+                lr=self.rate,
+                beta1=BETA_1,
+                beta2=BETA_2,
+                epsilon=EPSILON,
+                grad=grad,
+            )
+
+    def reset(self, learning_rate: float) -> None:
+        """Fresh moments and step count, and this rate, for the next run."""
+        for m, v in self.slots:
+            m.assign(np.zeros(m.shape, np.float32))
+            v.assign(np.zeros(v.shape, np.float32))
+        self.count.assign(0.0)
+        self.rate.assign(learning_rate)
+
+
 def _adam_epoch(net: Any, train: WindowSet, learning_rate: float) -> Any:
     """One tf.function running a whole epoch of MAE + Adam over the windows (tensors built once).
 
@@ -111,33 +159,13 @@ def _adam_epoch(net: Any, train: WindowSet, learning_rate: float) -> Any:
     """
     import tensorflow as tf
 
-    variables = net.trainable_variables
-    slots = [
-        (tf.Variable(tf.zeros_like(v), trainable=False), tf.Variable(tf.zeros_like(v), trainable=False))
-        for v in variables
-    ]
-    step_count = tf.Variable(0.0, trainable=False)
+    adam = FusedAdam(net.trainable_variables, learning_rate)
     X, Y = tf.constant(train.X, tf.float32), tf.constant(train.y, tf.float32)
 
     def step(xb: Any, yb: Any) -> Any:
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(tf.abs(yb - net(xb, training=True)))
-        grads = tape.gradient(loss, variables)
-        step_count.assign_add(1.0)
-        power_1, power_2 = tf.pow(BETA_1, step_count), tf.pow(BETA_2, step_count)
-        for var, (m, v), grad in zip(variables, slots, grads, strict=True):
-            tf.raw_ops.ResourceApplyAdam(
-                var=var.handle,
-                m=m.handle,
-                v=v.handle,
-                beta1_power=power_1,
-                beta2_power=power_2,
-                lr=learning_rate,
-                beta1=BETA_1,
-                beta2=BETA_2,
-                epsilon=EPSILON,
-                grad=grad,
-            )
+        adam.apply(tape.gradient(loss, adam.variables))
         return loss
 
     return epoch_loop(step, X, Y)
@@ -194,27 +222,52 @@ class MemberwiseNet(KerasNet):
 
         heads = [layer for layer in self.model.layers if layer.name.startswith(MEMBER_PREFIX)]
         runs = [_MemberRun(keras.Model(self.model.inputs, h.output), train, val, settings) for h in heads]
-        history: list[dict[str, float]] = []
-        stopped = False
-        with ThreadPoolExecutor(max(1, min(len(runs), parallel_ops()))) as pool:
-            for epoch in range(1, settings.epochs + 1):
-                t0 = time.perf_counter()
-                losses = list(pool.map(lambda run: run.step(val.y), [run for run in runs if not run.done]))
-                blend = np.median([run.best_pred if run.done else run.pred for run in runs], axis=0)
-                logs = {"loss": float(np.mean(losses)), "val_loss": float(np.mean(np.abs(val.y - blend)))}
-                seconds = time.perf_counter() - t0
-                history.append({"epoch": epoch, **logs, "seconds": seconds})
-                if on_epoch:
-                    on_epoch(epoch, logs, seconds)
-                if should_stop and should_stop():
-                    stopped = True
-                    break
-                if all(run.done for run in runs):
-                    break
-        for run in runs:
-            run.keeper.restore()
-        best_epoch = max((run.keeper.epochs - run.keeper.wait for run in runs), default=0)
-        return FitLog(history=history, best_epoch=best_epoch, stopped=stopped)
+        return member_rounds(
+            runs,
+            settings.epochs,
+            lambda run: run.step(val.y),
+            lambda blend: float(np.mean(np.abs(val.y - blend))),
+            on_epoch,
+            should_stop,
+        )
+
+
+def member_rounds(
+    runs: list[Any],
+    epochs: int,
+    step: Callable[[Any], float],
+    val_loss: Callable[[np.ndarray], float],
+    on_epoch: EpochHook | None = None,
+    should_stop: StopHook | None = None,
+) -> FitLog:
+    """Epoch rounds over an ensemble's member runs, in threads: each still-learning member trains one epoch
+    (`step`), stop when all have waited their patience; every member goes back to its own best weights.
+
+    A run has .done, .pred (its latest validation forecast), .best_pred and .keeper (BestWeights); the logged
+    val_loss is `val_loss` of the members' median (a finished member at its best). Shared by MemberwiseNet and
+    the fleet model (core.model.fleet.train).
+    """
+    history: list[dict[str, float]] = []
+    stopped = False
+    with ThreadPoolExecutor(max(1, min(len(runs), parallel_ops()))) as pool:
+        for epoch in range(1, epochs + 1):
+            t0 = time.perf_counter()
+            losses = list(pool.map(step, [run for run in runs if not run.done]))
+            blend = np.median([run.best_pred if run.done else run.pred for run in runs], axis=0)
+            logs = {"loss": float(np.mean(losses)), "val_loss": val_loss(blend)}
+            seconds = time.perf_counter() - t0
+            history.append({"epoch": epoch, **logs, "seconds": seconds})
+            if on_epoch:
+                on_epoch(epoch, logs, seconds)
+            if should_stop and should_stop():
+                stopped = True
+                break
+            if all(run.done for run in runs):
+                break
+    for run in runs:
+        run.keeper.restore()
+    best_epoch = max((run.keeper.epochs - run.keeper.wait for run in runs), default=0)
+    return FitLog(history=history, best_epoch=best_epoch, stopped=stopped)
 
 
 DESCRIPTION = (
