@@ -13,7 +13,6 @@ from core.model.config import SplitConfig, TrainError
 FLEET_MEMBERS: tuple[tuple[str, bool], ...] = (("conv_lstm", False), ("conv1d", True), ("lstm", False), ("mlp", False))
 MEMBER_KINDS = ("conv_lstm", "conv1d", "lstm", "mlp")
 BALANCE = ("windows", "reservoirs", "none")
-CONDITIONING = ("concat", "film")
 
 
 @dataclass(frozen=True)
@@ -24,7 +23,6 @@ class FineTuneSettings:
     patience: int = 5
     learning_rate: float = 1e-3
     batch_size: int = 128
-    freeze_convolutions: bool = False  # keep the convolution filters learnt on the whole fleet
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -54,7 +52,6 @@ class FleetConfig:
     # Share of training windows whose descriptors are replaced by the fleet's mean (0): the net also learns to
     # forecast a reservoir it knows nothing of, the mode a cold start is served in (embedding dropout's idea).
     descriptor_dropout: float = 0.5
-    conditioning: str = "concat"  # the static vector joins the head's input ("concat") or scales its features ("film")
     # Loss weight of a reservoir's windows: "windows" 1 / its persistence MAE (the loss is then a mean of 1 - skill
     # over windows), "reservoirs" that / its window count too (every reservoir counts the same), "none" 1.
     balance: str = "windows"
@@ -68,7 +65,6 @@ class FleetConfig:
     # > 1: every training window's change and covariates are multiplied by log-uniform factors in [1/x, x], so the
     # fleet does not lean on each reservoir's exact scaling (a cold start's comes from a few months of record)
     scale_jitter: float = 3.0
-    rate_cuts: int = 0  # on a plateau: back to the best weights, rate x 0.3, this many times before stopping
     seed: int = 42
     min_history_days: int = 30  # the shortest record a cold-start reservoir may be forecast from
     fine_tune: FineTuneSettings = field(default_factory=FineTuneSettings)
@@ -105,7 +101,6 @@ class FleetConfig:
             (0 < self.fine_tune.learning_rate <= 0.1, "fine-tune learning rate must be above 0 and at most 0.1"),
             (1 <= self.epochs <= 5000 and self.fine_tune.epochs >= 1, "epochs must be between 1 and 5000"),
             (self.patience >= 1 and self.fine_tune.patience >= 1, "patience must be at least 1"),
-            (self.conditioning in CONDITIONING, f"conditioning must be one of {', '.join(CONDITIONING)}"),
             (self.balance in BALANCE, f"balance must be one of {', '.join(BALANCE)}"),
             (0 <= self.descriptor_dropout < 1, "descriptor dropout must be at least 0 and below 1"),
             (self.scale_jitter >= 1, "scale jitter must be 1 (off) or more"),

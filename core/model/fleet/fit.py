@@ -45,7 +45,6 @@ def fit_fleet(
         learning_rate=config.learning_rate,
         seed=config.seed,
         steps_per_epoch=config.steps_per_epoch,
-        rate_cuts=config.rate_cuts,
         jitter=config.scale_jitter,
         jitter_columns=1 + len(config.covariates),
         static_dropout=config.descriptor_dropout,
@@ -73,8 +72,7 @@ class FineTuner:
         self.parent = {"weights": fleet.weights_digest(), "version": parent_version}
         self.net = keras.models.clone_model(fleet.net)
         self.start = fleet.net.get_weights()
-        frozen = ("conv",) if settings.freeze_convolutions else ()
-        self.trainer = Trainer(self.net, frozen)
+        self.trainer = Trainer(self.net)
 
     def tune(
         self, windows: ReservoirWindows, on_epoch: EpochHook | None = None, should_stop: StopHook | None = None

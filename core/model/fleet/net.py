@@ -16,8 +16,6 @@ from core.model.config import ModelConfig
 from core.model.fleet.config import FleetConfig
 from core.model.zoo.keras_net import MEMBER_PREFIX, use_threads
 
-WINDOW_FLOOR = 0.1  # as the default ensemble's normalised member
-
 
 def model_config(config: FleetConfig) -> ModelConfig:
     """The member bodies' knobs, in the form the zoo's building blocks read."""
@@ -31,7 +29,7 @@ def _member(history, static, k: int, kind: str, normalised: bool, config: FleetC
     from keras import layers
 
     from core.model.layers import WindowScale
-    from core.model.zoo.conv_lstm_ensemble import member_body
+    from core.model.zoo.conv_lstm_ensemble import WINDOW_FLOOR, member_body
 
     prefix, name = f"m{k}_", f"{MEMBER_PREFIX}{k}"
     x, scale = WindowScale(0, WINDOW_FLOOR, name=f"{prefix}window_scale")(history) if normalised else (history, None)
@@ -39,14 +37,7 @@ def _member(history, static, k: int, kind: str, normalised: bool, config: FleetC
         steps = layers.RepeatVector(history.shape[1], name=f"{prefix}static_steps")(static)
         x = layers.Concatenate(name=f"{prefix}with_static")([x, steps])
     x = member_body(x, kind, model_config(config), prefix)
-    if static is not None and config.conditioning == "film":  # scale and shift the features (FiLM), identity at start
-        width = x.shape[-1]
-        gamma = layers.Dense(width, kernel_initializer="zeros", bias_initializer="ones", name=f"{prefix}film_scale")
-        beta = layers.Dense(width, kernel_initializer="zeros", name=f"{prefix}film_shift")
-        x = layers.Add(name=f"{prefix}film")(
-            [layers.Multiply(name=f"{prefix}film_gain")([x, gamma(static)]), beta(static)]
-        )
-    elif static is not None:
+    if static is not None:
         x = layers.Concatenate(name=f"{prefix}head_static")([x, static])
     if config.dropout:
         x = layers.Dropout(config.dropout, name=f"{prefix}dropout")(x)

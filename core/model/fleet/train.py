@@ -22,8 +22,6 @@ from core.model.zoo.base import EpochHook, FitLog, StopHook
 from core.model.zoo.conv_lstm_ensemble import FusedAdam, member_rounds
 from core.model.zoo.keras_net import MEMBER_PREFIX, BestWeights
 
-RATE_CUT = 0.3
-
 
 @dataclass(frozen=True)
 class Plan:
@@ -36,7 +34,6 @@ class Plan:
     seed: int
     steps_per_epoch: int = 0  # 0: every window once per epoch
     from_current: bool = False  # the current weights' validation loss is the best so far (fine-tuning)
-    rate_cuts: int = 0  # on a plateau, go back to the best weights and go on at RATE_CUT x the rate, this many times
     jitter: float = 1.0  # > 1: each training window's first `jitter_columns` inputs (and the target with column 0)
     jitter_columns: int = 1  # are multiplied by log-uniform factors in [1/jitter, jitter]: scale-robust weights
     static_dropout: float = 0.0  # share of training windows whose static inputs after `static_kept` are zeroed
@@ -93,7 +90,6 @@ class _MemberRun:
         import tensorflow as tf
 
         member.adam.reset(plan.learning_rate)
-        self.cuts_left = plan.rate_cuts
         self.member, self.data, self.plan = member, data, plan
         self.val_in = (tf.constant(val.X), tf.constant(val.S))
         self.val_y, self.val_w = val.y, val.w / val.w.sum()
@@ -139,28 +135,19 @@ class _MemberRun:
         self.pred = np.asarray(self.member.forecast(*self.val_in))
         if self.keeper.update(self.loss(self.pred)):
             self.best_pred = self.pred
-        if self.keeper.done and self.cuts_left:
-            self.cuts_left -= 1
-            self.keeper.restore()
-            self.keeper.wait = 0
-            self.member.adam.reset(float(self.member.adam.rate.numpy()) * RATE_CUT)
         return loss
 
 
 class Trainer:
     """A net's members with their compiled functions, reusable for many runs (a fleet fit, many fine-tunes)."""
 
-    def __init__(self, net: Any, frozen: tuple[str, ...] = ()):
+    def __init__(self, net: Any):
         import keras
 
         self.net = net
-        for layer in net.layers:
-            layer.trainable = not any(part in layer.name for part in frozen)
         heads = [layer for layer in net.layers if layer.name.startswith(MEMBER_PREFIX)]
         subs = [keras.Model(net.inputs, head.output) for head in heads] or [net]
         self.members = [_Member(sub) for sub in subs]
-        for layer in net.layers:  # frozen layers stay out of each member's variable list, which is now fixed
-            layer.trainable = True
 
     def run(
         self,
