@@ -129,7 +129,18 @@ def skill_rows(tasks: list[Task], frames: dict[str, pd.DataFrame], own: dict[str
             }
         )
         print(_skill_row(rows[-1]), flush=True)
-    return {"rows": rows, "fleet_s": fit.model.train_seconds, "epochs": fit.epochs_run, "peak_mb": peak_mb()}
+    tunes = [r["tune_s"] for r in rows]
+    cost = {
+        "size": len(rows),
+        "windows": sum(len(r.sets["train"]) for r in dataset.reservoirs.values()),
+        "fleet_s": fit.model.train_seconds,
+        "epochs": fit.epochs_run,
+        "tune_first": tunes[0],
+        "tune_median": statistics.median(tunes[1:]) if len(tunes) > 1 else tunes[0],
+        "peak_mb": peak_mb(),
+        "load": os.getloadavg()[0],
+    }
+    return {"rows": rows, "cost": cost}
 
 
 def cold_start(tasks: list[Task], frames: dict[str, pd.DataFrame], own: dict[str, Own], config: FleetConfig) -> list:
@@ -189,6 +200,7 @@ def fleet_cost(frames: dict[str, pd.DataFrame], config: FleetConfig, size: int) 
         "tune_first": tune_s[0],
         "tune_median": statistics.median(tune_s[1:]) if len(tune_s) > 1 else tune_s[0],
         "peak_mb": peak_mb(),
+        "load": os.getloadavg()[0],
     }
 
 
@@ -211,9 +223,9 @@ def _cold_row(r: dict) -> str:
     )
 
 
-def report(skill: dict, cold: list, costs: list, own: dict[str, Own], started: float) -> str:
+def report(skill: dict, cold: list, costs: list, own: dict[str, Own], own_load: float, started: float) -> str:
     """The markdown tables."""
-    rows = skill["rows"]
+    rows, cost = skill["rows"], skill["cost"]
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs (nproc), load average "
         f"{' / '.join(f'{v:.1f}' for v in os.getloadavg())} at the end, Python {platform.python_version()}; "
@@ -234,8 +246,8 @@ def report(skill: dict, cold: list, costs: list, own: dict[str, Own], started: f
     worst = min(rows, key=lambda r: r["tuned"] - r["own"])
     lines += [
         "",
-        f"- fleet training (9 reservoirs): {skill['fleet_s']:.1f} s, {skill['epochs']} epochs; worst fine-tune vs "
-        f"own: {worst['reservoir']} {worst['tuned'] - worst['own']:+.3f}",
+        f"- fleet training ({cost['size']} reservoirs): {cost['fleet_s']:.1f} s, {cost['epochs']} epochs; worst "
+        f"fine-tune vs own: {worst['reservoir']} {worst['tuned'] - worst['own']:+.3f}",
     ]
     if cold:
         lines += [
@@ -253,16 +265,17 @@ def report(skill: dict, cold: list, costs: list, own: dict[str, Own], started: f
         ]
     if costs:
         own_s = statistics.median(o.seconds for o in own.values())
+        costs = [cost, *costs]
         lines += [
             "",
             "Costs (machine shared):",
             "",
             "| reservoirs | training windows | fleet training s (epochs) | first fine-tune s (traces) | "
-            "further fine-tunes s (median) | peak memory MB |",
-            "|---|---|---|---|---|---|",
+            "further fine-tunes s (median) | peak memory MB (process so far) | load average (1 min) after |",
+            "|---|---|---|---|---|---|---|",
             *[
                 f"| {c['size']} | {c['windows']:,} | {c['fleet_s']:.1f} ({c['epochs']}) | {c['tune_first']:.1f} | "
-                f"{c['tune_median']:.2f} | {c['peak_mb']:,.0f} |"
+                f"{c['tune_median']:.2f} | {c['peak_mb']:,.0f} | {c['load']:.1f} |"
                 for c in costs
             ],
         ]
@@ -270,7 +283,8 @@ def report(skill: dict, cold: list, costs: list, own: dict[str, Own], started: f
         retrain = big["fleet_s"] + big["size"] * big["tune_median"] + big["tune_first"]
         lines += [
             "",
-            f"- own default: median {own_s:.1f} s per reservoir to early stop (9 trainings here); "
+            f"- own default: median {own_s:.1f} s per reservoir to early stop (the {len(own)} trainings at the start, "
+            f"load average {own_load:.1f} after them); "
             f"{big['size']} own trainings = {big['size'] * own_s:.0f} s; one fleet + {big['size']} fine-tunes = "
             f"{retrain:.0f} s; ratio {retrain / (big['size'] * own_s):.2f}",
         ]
@@ -293,11 +307,12 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"own {task.reservoir}: {own[task.reservoir].test:+.3f} ({own[task.reservoir].seconds:.1f} s)", flush=True
         )
+    own_load = os.getloadavg()[0]
     skill = skill_rows(tasks, frames, own, config)
     cold = [] if args.no_cold else cold_start(tasks, frames, own, config)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     costs = [fleet_cost(frames, config, size) for size in sizes]
-    print(report(skill, cold, costs, own, started))
+    print(report(skill, cold, costs, own, own_load, started))
     return 0
 
 
