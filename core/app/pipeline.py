@@ -14,6 +14,7 @@ from core.data.clean import CleanFrame, clean_daily
 from core.data.config import RELATIVE, CleanConfig
 from core.data.ingest import ParsedCSV, ReadOptions, read_csv
 from core.data.levels import OperatingLevel
+from core.data.plausible import held_out
 from core.model.config import TrainConfig, TrainError
 from core.model.train import TrainResult
 from core.model.zoo import EpochHook, StopHook
@@ -26,8 +27,8 @@ if TYPE_CHECKING:
     from core.model.uncertainty import ResidualHistory
     from core.store.versions import LoadedModel
 from core.app.curves import stored_curve
-from core.app.screening import coded_days, out_of_range_decisions
-from core.data.columns import ColumnDeclaration, ColumnGuess, check_declarations, guess_columns
+from core.app.screening import coded_days, decide_out_of_range, out_of_range_decisions
+from core.data.columns import ColumnDeclaration, ColumnGuess, check_declarations, guess_columns, proposed_mapping
 from core.data.variables import KINDS, MAIN_VARIABLES, canonical_name
 from core.forecast.convert import attach, levels_on
 
@@ -68,13 +69,8 @@ class ImportOutcome:
 
 
 def variable_mapping(columns: list[str] | tuple[str, ...]) -> dict[str, str]:
-    """Column -> variable name; columns that would collide keep their own tidy name."""
-    proposed = {c: canonical_name(c) for c in columns}
-    counts = pd.Series(list(proposed.values())).value_counts()
-    out = {}
-    for col, name in proposed.items():
-        out[col] = name if counts[name] == 1 else canonical_name(f"x {col}").removeprefix("x_")
-    return out
+    """Column -> variable name guessed from the headers; columns that would collide keep their own tidy name."""
+    return proposed_mapping(guess_columns(list(columns)))
 
 
 def import_csv(
@@ -88,25 +84,25 @@ def import_csv(
     mapping: dict[str, str] | None = None,
     units: dict[str, str | None] | None = None,
     declarations: Sequence[ColumnDeclaration] = (),
+    stations: dict[str, str] | None = None,
+    decisions: dict[str, str] | None = None,
 ) -> ImportOutcome:
-    """Read, validate and merge one file: --reservoir (columns are variables) or --variable (columns are reservoirs).
+    """Read, validate and merge one file: --reservoir (columns are variables), --variable (columns are reservoirs),
+    or neither for an agency file holding several stations (each becomes a reservoir, named as `stations` says or
+    by its station id).
 
     `declarations` (the CLI's --column COL=VARIABLE[:UNIT]) override the guesses, and the checks judge each
     declared column as its declared variable. Readings are stored in the unit given, never converted.
+    `decisions` (variable -> mask/keep/relative) is the operator's word on out-of-range values, chosen before the
+    import and stored with it.
     """
-    if bool(reservoir) == bool(variable):
+    if reservoir and variable:
         raise StoreError(
             "Say either which reservoir the file belongs to, or which variable its columns hold (wide file)."
         )
-    if declarations and not reservoir:
+    if declarations and variable:
         raise StoreError("--column declares the columns of a one-reservoir file; use it with --reservoir.")
-    options = options or ReadOptions()
-    if declarations:
-        options = replace(
-            options,
-            variables=tuple((d.column, d.variable) for d in declarations),
-            units=tuple((d.column, d.unit) for d in declarations if d.unit),
-        )
+    options = _declared(options or ReadOptions(), declarations)
     parsed = read_csv(source, filename=filename, options=options)
     if not parsed.report.ok or parsed.frame is None:
         raise ImportRefused(parsed)
@@ -114,33 +110,80 @@ def import_csv(
     problems = check_declarations(declarations, list(frame.columns))
     if problems:
         raise StoreError(" ".join(problems))
-    guesses = tuple(guess_columns(list(frame.columns), declarations)) if reservoir else ()
-    if declarations:
-        declared = {g.column: g for g in guesses if g.variable_source == "declared"}
-        mapping = {**(mapping or {}), **{c: g.variable for c, g in declared.items()}}
-        units = {**(units or {}), **{g.variable: g.unit for g in declared.values() if g.unit}}
+    by_station = not reservoir and not variable
+    if by_station and (parsed.source is None or not parsed.source.stations):
+        raise StoreError(
+            "Say either which reservoir the file belongs to, or which variable its columns hold (wide file)."
+        )
     upload = UploadInfo(
         filename=parsed.report.filename,
         sha256=parsed.sha256,
         warnings=tuple(i.to_dict() for i in parsed.report.warnings),
     )
-    if reservoir:
-        mapping = {c: (mapping or {}).get(c) or auto for c, auto in variable_mapping(list(frame.columns)).items()}
-        data = {reservoir.strip(): frame.rename(columns=mapping)}
-        unit_map = {
-            reservoir.strip(): {mapping[c]: (units or {}).get(mapping[c], parsed.units.get(c)) for c in frame.columns}
-        }
-        sources = {reservoir.strip(): {mapping[c]: c for c in frame.columns}}
+    if variable:
+        data, unit_map, sources, mapping = _wide_data(frame, variable, units)
+        guesses: tuple[ColumnGuess, ...] = ()
     else:
-        var = canonical_name(variable or "")
-        mapping = {c: c.strip() for c in frame.columns}
-        data = {mapping[c]: frame[[c]].rename(columns={c: var}) for c in frame.columns}
-        kind = KINDS.get(var)
-        unit = (units or {}).get(var) or (kind.default_unit if kind else None)
-        unit_map = {name: {var: unit} for name in data}
-        sources = {name: {var: variable or var} for name in data}
+        spans = {c: (float(frame[c].min()), float(frame[c].max())) for c in frame.columns if frame[c].notna().any()}
+        guesses = tuple(guess_columns(list(frame.columns), declarations, spans, parsed.source))
+        if declarations:
+            declared = {g.column: g for g in guesses if g.variable_source == "declared"}
+            mapping = {**(mapping or {}), **{c: g.variable for c, g in declared.items()}}
+            units = {**(units or {}), **{g.variable: g.unit for g in declared.values() if g.unit}}
+        groups = _station_groups(frame, parsed, stations) if by_station else {reservoir.strip(): list(frame.columns)}
+        proposed = {  # two columns of one reservoir never share a variable; two stations may
+            c: v
+            for cols in groups.values()
+            for c, v in proposed_mapping([g for g in guesses if g.column in cols]).items()
+        }
+        mapping = {c: (mapping or {}).get(c) or proposed[c] for c in frame.columns}
+        data = {name: frame[cols].rename(columns=mapping) for name, cols in groups.items()}
+        unit_map = {
+            name: {mapping[c]: (units or {}).get(mapping[c], parsed.units.get(c)) for c in cols}
+            for name, cols in groups.items()
+        }
+        sources = {name: {mapping[c]: c for c in cols} for name, cols in groups.items()}
     results = ws.merge(data, unit_map, upload, source_columns=sources)
+    for name in data:
+        for var, decision in (decisions or {}).items():
+            if var in data[name].columns:
+                decide_out_of_range(ws, name, var, decision)
     return ImportOutcome(report=parsed.report.to_dict(), results=tuple(results), mapping=mapping, columns=guesses)
+
+
+def _declared(options: ReadOptions, declarations: Sequence[ColumnDeclaration]) -> ReadOptions:
+    """The read options with the operator's declarations, so the checks judge each column as declared."""
+    if not declarations:
+        return options
+    return replace(
+        options,
+        variables=(*options.variables, *((d.column, d.variable) for d in declarations)),
+        units=(*options.units, *((d.column, d.unit) for d in declarations if d.unit)),
+    )
+
+
+def _wide_data(
+    frame: pd.DataFrame, variable: str, units: dict[str, str | None] | None
+) -> tuple[dict[str, pd.DataFrame], dict, dict, dict[str, str]]:
+    """A wide file: every column a reservoir holding the one variable."""
+    var = canonical_name(variable)
+    mapping = {c: c.strip() for c in frame.columns}
+    data = {mapping[c]: frame[[c]].rename(columns={c: var}) for c in frame.columns}
+    kind = KINDS.get(var)
+    unit = (units or {}).get(var) or (kind.default_unit if kind else None)
+    return data, {name: {var: unit} for name in data}, {name: {var: variable} for name in data}, mapping
+
+
+def _station_groups(frame: pd.DataFrame, parsed: ParsedCSV, stations: dict[str, str] | None) -> dict[str, list[str]]:
+    """Reservoir name -> its columns, for an agency file read station by station (named by `stations` or the id)."""
+    assert parsed.source is not None
+    groups: dict[str, list[str]] = {}
+    for column in frame.columns:
+        found = parsed.source.column(column)
+        station = found.station if found and found.station else ""
+        name = ((stations or {}).get(station) or station).strip()
+        groups.setdefault(name, []).append(column)
+    return groups
 
 
 def resolve_variables(
@@ -154,11 +197,23 @@ def resolve_variables(
 def load_clean(ws: Workspace, reservoir: str, variables: list[str], config: CleanConfig) -> CleanFrame:
     """Stored readings of some variables on a daily calendar, QC-masked (out-of-range values as the operator
     decided) and short gaps filled."""
-    raw = ws.readings(reservoir, variables)
+    raw, held = plausible_readings(ws.readings(reservoir, variables))
     if raw.empty:
         raise StoreError(f"'{reservoir}' has no readings of {', '.join(variables)}.")
     elsewhere = coded_days(ws, reservoir, list(raw.columns))
-    return clean_daily(raw, config, out_of_range_decisions(ws, reservoir), elsewhere, stored_units(ws, reservoir))
+    units = stored_units(ws, reservoir)
+    clean = clean_daily(raw, config, out_of_range_decisions(ws, reservoir), elsewhere, units)
+    return replace(clean, held_out=held) if held else clean
+
+
+def plausible_readings(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Stored readings without the days no record can hold (after today, before 1850, stranded a year or more
+    from the rest: core.data.plausible), and why each was held out; forecasts and trainings then judge "today"
+    from the last plausible reading."""
+    if raw.empty:
+        return raw, {}
+    found = held_out(raw.index.to_series())
+    return (raw[~found.mask], found.reasons) if found.any else (raw, {})
 
 
 def stored_units(ws: Workspace, reservoir: str) -> dict[str, str | None]:
@@ -605,7 +660,7 @@ def hindcast(
         raise StoreError("--from must not be after --to.")
     if len(days) > 3700:
         raise StoreError("A hindcast covers at most about 10 years (3,700 issue days); shorten the range.")
-    raw = ws.readings(name, [cfg.target, *cfg.features])
+    raw, _ = plausible_readings(ws.readings(name, [cfg.target, *cfg.features]))
     decisions = out_of_range_decisions(ws, name)
     elsewhere = coded_days(ws, name, list(raw.columns))  # codes in other variables mask companions here too
     units = stored_units(ws, name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+from core.data.formats import SourceColumn, SourceFile
 from core.data.units import check_unit, find_unit, normalize_unit, per_day, quantity_of
 from core.data.variables import FULL_WORDS, KINDS, LAG_WORDS, canonical_name, guess_unit, header_words, lag_of
 
@@ -68,6 +69,7 @@ class ColumnGuess:
     weak: bool
     question: str = ""  # what the operator must confirm about a weak guess, in words
     lagged: str | None = None  # "previous_day" / "last_year": a lagged copy, left out unless imported on purpose
+    detail: str = ""  # variable_source "format": what the file's format says the column is
 
     @property
     def note(self) -> str:
@@ -75,6 +77,7 @@ class ColumnGuess:
         if self.variable_source == "declared":
             return "declared" + ("" if self.unit_source == "declared" else f"; unit {self._unit_words()}")
         words = {
+            "format": f"read from the file: {self.detail}",
             "header": f"guessed from the header word for {self.variable}",
             "abbreviation": f"guessed from an abbreviation in '{self.column}'",
             "unknown": "not a variable the app knows: stored under this name, no range checks",
@@ -95,6 +98,7 @@ class ColumnGuess:
             "declared": f"{self.unit} declared",
             "header": f"{self.unit} from the header",
             "default": f"{self.unit} assumed (not in the header)",
+            "format": f"{self.unit} as the file gives it",
             "none": "not given",
         }[self.unit_source]
 
@@ -173,14 +177,51 @@ def _unit_question(
     )
 
 
+def format_guess(source: SourceColumn) -> ColumnGuess:
+    """What an agency format says a column is (a parameter code, a sensor type), as a guess: sure unless the
+    format itself asks (USGS discharge: release or inflow?)."""
+    return ColumnGuess(
+        source.column,
+        source.variable,
+        source.unit,
+        "format",
+        "format" if source.unit else "none",
+        bool(source.question),
+        source.question,
+        None,
+        source.note,
+    )
+
+
 def guess_columns(
     columns: Sequence[str],
     declarations: Sequence[ColumnDeclaration] = (),
     spans: dict[str, tuple[float, float]] | None = None,
+    source: SourceFile | None = None,
 ) -> list[ColumnGuess]:
-    """One guess per column; a declared column (matched in any case) takes its declaration."""
+    """One guess per column: a declared column (matched in any case) takes its declaration, else what the file's
+    format says about it, else what its header says."""
     by_column = {d.column.lower(): d for d in declarations}
-    return [guess_column(c, by_column.get(c.lower()), (spans or {}).get(c)) for c in columns]
+    out = []
+    for column in columns:
+        declared = by_column.get(column.lower())
+        known = source.column(column) if source is not None and declared is None else None
+        out.append(format_guess(known) if known else guess_column(column, declared, (spans or {}).get(column)))
+    return out
+
+
+def proposed_mapping(guesses: Sequence[ColumnGuess]) -> dict[str, str]:
+    """Column -> variable name from the guesses; a column whose variable another column already takes keeps its
+    own tidy name (two level columns never merge into one)."""
+    counts: dict[str, int] = {}
+    for g in guesses:
+        counts[g.variable] = counts.get(g.variable, 0) + 1
+    return {g.column: g.variable if counts[g.variable] == 1 else _own_name(g.column) for g in guesses}
+
+
+def _own_name(column: str) -> str:
+    """A column's own tidy name ('Level 2' -> 'level_2'), for a variable two columns would share."""
+    return "_".join(header_words(column)) or "value"
 
 
 def _variable_source(column: str, variable: str) -> str:
