@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from core.data.clean import CleanFrame, clean_daily
+from core.data.clean import CleanFrame
 from core.data.config import RELATIVE, CleanConfig
 from core.data.ingest import ParsedCSV, ReadOptions, read_csv
 from core.data.levels import OperatingLevel
-from core.data.plausible import held_out
+from core.data.plausible import plausible_readings
 from core.model.config import TrainConfig, TrainError
 from core.model.train import TrainResult
 from core.model.zoo import EpochHook, StopHook
@@ -27,7 +27,13 @@ if TYPE_CHECKING:
     from core.model.uncertainty import ResidualHistory
     from core.store.versions import LoadedModel
 from core.app.curves import stored_curve
-from core.app.screening import coded_days, decide_out_of_range, out_of_range_decisions
+from core.app.screening import (
+    clean_record,
+    coded_days,
+    decide_out_of_range,
+    out_of_range_decisions,
+    stored_units,
+)
 from core.data.columns import ColumnDeclaration, ColumnGuess, check_declarations, guess_columns, proposed_mapping
 from core.data.variables import KINDS, MAIN_VARIABLES, canonical_name
 from core.forecast.convert import attach, levels_on
@@ -196,29 +202,8 @@ def resolve_variables(
 
 def load_clean(ws: Workspace, reservoir: str, variables: list[str], config: CleanConfig) -> CleanFrame:
     """Stored readings of some variables on a daily calendar, QC-masked (out-of-range values as the operator
-    decided) and short gaps filled."""
-    raw, held = plausible_readings(ws.readings(reservoir, variables))
-    if raw.empty:
-        raise StoreError(f"'{reservoir}' has no readings of {', '.join(variables)}.")
-    elsewhere = coded_days(ws, reservoir, list(raw.columns))
-    units = stored_units(ws, reservoir)
-    clean = clean_daily(raw, config, out_of_range_decisions(ws, reservoir), elsewhere, units)
-    return replace(clean, held_out=held) if held else clean
-
-
-def plausible_readings(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Stored readings without the days no record can hold (after today, before 1850, stranded a year or more
-    from the rest: core.data.plausible), and why each was held out; forecasts and trainings then judge "today"
-    from the last plausible reading."""
-    if raw.empty:
-        return raw, {}
-    found = held_out(raw.index.to_series())
-    return (raw[~found.mask], found.reasons) if found.any else (raw, {})
-
-
-def stored_units(ws: Workspace, reservoir: str) -> dict[str, str | None]:
-    """Each stored variable's unit, so cleaning judges a level's physical range in the unit it was stored in."""
-    return {v.name: v.unit for v in ws.reservoir(reservoir).variables}
+    decided), mis-dated days left out and short gaps filled."""
+    return clean_record(ws, reservoir, variables, config)
 
 
 def default_features(ws: Workspace, reservoir: str, target: str) -> tuple[str, ...]:
@@ -505,14 +490,15 @@ def update_levels(
             current[level.name.lower()] = _curve_level(level, curve)
             continue
         var = info.variable(level.variable)
-        stored = ws.readings(name, [var.name])[var.name].dropna()
+        stored = clean_record(ws, name, [var.name]).values[var.name].dropna()  # codes and impossible values masked
         if not stored.empty:
             lo, hi = float(stored.min()), float(stored.max())
             span = max(hi - lo, abs(hi) * 0.01, 1e-9)
             if not lo - 3 * span <= level.value <= hi + 3 * span:
                 raise LevelError(
                     f"Level '{level.name}' = {level.value:g} is far outside the recorded {var.name} "
-                    f"({lo:g} to {hi:g} {var.unit or ''}). Is it in {var.unit or 'the same unit as the data'}?"
+                    f"({lo:g} to {hi:g} {var.unit or ''}, cleaned: logger codes and impossible values masked). "
+                    f"Is it in {var.unit or 'the same unit as the data'}?"
                 )
         current[level.name.lower()] = replace(level, variable=var.name, unit=level.unit or var.unit)
     levels = sorted(current.values(), key=lambda lv: (lv.variable, lv.value))

@@ -86,3 +86,12 @@ def held_text(reasons: dict[str, str], limit: int = 4) -> str:
     if len(items) > limit:
         text += f" and {len(items) - limit} more"
     return text
+
+
+def plausible_readings(raw: pd.DataFrame, as_of: pd.Timestamp | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
+    """A stored record without the days no record can hold, and why each was left out; forecasts and trainings
+    then judge "today" from the last plausible reading."""
+    if raw.empty:
+        return raw, {}
+    found = held_out(raw.index.to_series(), as_of)
+    return (raw[~found.mask], found.reasons) if found.any else (raw, {})

@@ -127,6 +127,8 @@ def guess_unit(column: str) -> str | None:
     if inside is not None:
         if name_problem(inside, "unit") is not None:
             return None  # ingest reports the column (core.data.ingest): never a control sequence as a unit
+        if find_unit(inside) is None and (found := unit_in_header(["", *_tokens(inside)])) is not None:
+            return found.symbol  # 'Elevation (feet NGVD29)', 'Capacity (acre-feet)': the unit among other words
         return normalize_unit(inside)
     found = unit_in_header(_tokens(column))
     return found.symbol if found else None
