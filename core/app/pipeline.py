@@ -39,6 +39,14 @@ from core.data.variables import KINDS, MAIN_VARIABLES, canonical_name
 from core.forecast.convert import attach, levels_on
 
 
+class NeedsConfirmation(ValueError):
+    """An import that must not go ahead on a guess (the inbox): the columns the Data page would ask about."""
+
+    def __init__(self, filename: str, questions: Sequence[str]):
+        self.questions = tuple(questions)
+        super().__init__(f"{filename}: not imported on a guess: " + " ".join(self.questions))
+
+
 class ImportRefused(ValueError):
     """The file has errors; nothing was stored. Carries the validation report for display."""
 
@@ -92,6 +100,8 @@ def import_csv(
     declarations: Sequence[ColumnDeclaration] = (),
     stations: dict[str, str] | None = None,
     decisions: dict[str, str] | None = None,
+    split_stations: bool = False,
+    sure_only: bool = False,
 ) -> ImportOutcome:
     """Read, validate and merge one file: --reservoir (columns are variables), --variable (columns are reservoirs),
     or neither for an agency file holding several stations (each becomes a reservoir, named as `stations` says or
@@ -100,7 +110,9 @@ def import_csv(
     `declarations` (the CLI's --column COL=VARIABLE[:UNIT]) override the guesses, and the checks judge each
     declared column as its declared variable. Readings are stored in the unit given, never converted.
     `decisions` (variable -> mask/keep/relative) is the operator's word on out-of-range values, chosen before the
-    import and stored with it.
+    import and stored with it. `split_stations`: a file holding several stations goes to one reservoir per station
+    even though `reservoir` names one (the inbox's default, the file stem); without it such a file with
+    `reservoir` is refused. `sure_only`: raise NeedsConfirmation instead of storing a weak guess (the inbox).
     """
     if reservoir and variable:
         raise StoreError(
@@ -116,7 +128,14 @@ def import_csv(
     problems = check_declarations(declarations, list(frame.columns))
     if problems:
         raise StoreError(" ".join(problems))
-    by_station = not reservoir and not variable
+    several = parsed.source is not None and parsed.source.multi_station
+    if several and reservoir and not split_stations:
+        listed = ", ".join(parsed.source.stations)
+        raise StoreError(
+            f"{parsed.report.filename} holds several stations ({listed}): import it without a reservoir, so each "
+            "station becomes a reservoir (named by its id; rename with --station ID=NAME or on the Data page)."
+        )
+    by_station = (not reservoir and not variable) or (several and split_stations)
     if by_station and (parsed.source is None or not parsed.source.stations):
         raise StoreError(
             "Say either which reservoir the file belongs to, or which variable its columns hold (wide file)."
@@ -132,6 +151,9 @@ def import_csv(
     else:
         spans = {c: (float(frame[c].min()), float(frame[c].max())) for c in frame.columns if frame[c].notna().any()}
         guesses = tuple(guess_columns(list(frame.columns), declarations, spans, parsed.source))
+        weak = [g for g in guesses if g.weak and not (mapping or {}).get(g.column)]
+        if sure_only and weak:
+            raise NeedsConfirmation(parsed.report.filename, [f"Column '{g.column}': {g.note}." for g in weak])
         if declarations:
             declared = {g.column: g for g in guesses if g.variable_source == "declared"}
             mapping = {**(mapping or {}), **{c: g.variable for c, g in declared.items()}}
