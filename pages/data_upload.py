@@ -17,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from core import charts
+from core.app import jobs
 from core.app.importplan import (
     GUESS_COLUMN,
     IMPORT_COLUMN,
@@ -41,7 +42,6 @@ from core.app.importplan import (
     unconfirmed_guesses,
     unit_problems,
 )
-from core.app import jobs
 from core.data.clean import CleanFrame, clean_daily
 from core.data.config import MASK, OUT_OF_RANGE_DECISIONS
 from core.data.ingest import ParsedCSV, ReadOptions, read_csv
@@ -230,7 +230,8 @@ def _confirm(fk: str, weak: list[str]) -> list[str]:
 
 
 def _reservoir_name(fk: str, filename: str) -> str:
-    """The reservoir one file goes to: an existing one or a new one (named after the file)."""
+    """The reservoir one file goes to: an existing one or a new one (named after the file, or the station an
+    agency file holds, so next month's download with another file name adds to the same reservoir)."""
     existing = ui.reservoir_names()
     default = default_reservoir(filename, existing)
     targets = [NEW_RESERVOIR, *existing]
@@ -251,8 +252,8 @@ def _reservoir_name(fk: str, filename: str) -> str:
             value=default,
             key=f"{fk}name",
             max_chars=120,
-            help="How the reservoir is called on every page; defaults to the file name. Plain text, up to 120 "
-            "characters.",
+            help="How the reservoir is called on every page; defaults to the file name (or an agency file's station). "
+            "Plain text, up to 120 characters.",
         )
 
 
@@ -274,7 +275,8 @@ def _stations(fk: str, parsed: ParsedCSV) -> tuple[dict[str, str], list[str]]:
 def _plan(fk: str, filename: str, parsed: ParsedCSV, options: ReadOptions) -> tuple[ImportPlan, list[str], dict]:
     """Layout, target and column mapping widgets; returns the plan, its problems and a column -> unit map."""
     report = parsed.report
-    layouts = [k for k in LAYOUT_LABELS if k != STATIONS_LAYOUT or (parsed.source and parsed.source.stations)]
+    several = parsed.source is not None and parsed.source.multi_station
+    layouts = [k for k in LAYOUT_LABELS if k != STATIONS_LAYOUT or several]
     guessed = guess_layout(report.columns, parsed.source)
     layout = st.radio(
         "What does the file hold?",
@@ -292,13 +294,14 @@ def _plan(fk: str, filename: str, parsed: ParsedCSV, options: ReadOptions) -> tu
         stations, problems = _stations(fk, parsed)
         name = None
     else:
-        name, problems = _reservoir_name(fk, filename), []
+        station = next(iter(parsed.source.stations), None) if parsed.source else None
+        name, problems = _reservoir_name(fk, station or filename), []
     mapping: dict[str, str] = {}
     plan_units: dict[str, str | None] = {}
     skip: tuple[str, ...] = ()
     if report.columns:
         edited, weak = _mapping_editor(fk, parsed, options)
-        mapping, plan_units, more = read_mapping(edited)
+        mapping, plan_units, more = read_mapping(edited, parsed.source)
         skip = skipped_columns(edited)
         problems += more + unit_problems(mapping, plan_units) + _confirm(fk, weak)
     declared = replace(
@@ -462,7 +465,7 @@ def upload_panel(fk: str, data: bytes, filename: str) -> None:
     """Everything about one uploaded file: read options, how its columns are read, the report as declared, the
     out-of-range choice, preview and the Import button."""
     sha = hashlib.sha256(data).hexdigest()
-    with st.container(border=True):
+    with st.container(border=True, key=f"{fk}panel"):
         st.subheader(ui.md_escape(filename), anchor=False)
         auto = parse(sha, filename, data, ReadOptions())
         options = _read_options(fk, auto)

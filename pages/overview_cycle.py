@@ -144,7 +144,7 @@ def _held_notice(latest: CycleHistoryRow) -> None:
         return
     lines = [
         f"The last cycle held {len(latest.inbox_held)} inbox file(s) instead of importing them on a guess. Declare "
-        "their columns in the inbox's inbox.toml (or import them here on the Data page), then move them back from "
+        "their columns in the inbox's inbox.toml (or import them on the Data page), then move them back from "
         "held/ into the inbox:"
     ]
     for held in latest.inbox_held:

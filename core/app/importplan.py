@@ -83,7 +83,10 @@ def guess_table(
     """The table the operator edits: whether each column is imported, its variable and unit, and a note saying
     what is read from the file, what is a guess and which guesses are weak (`skipped`: unticked at first)."""
     guesses = guess_columns(list(columns), source=source)
-    proposed = proposed_mapping([g for g in guesses if g.variable != NOT_MAPPED])
+    proposed: dict[str, str] = {}
+    for station in dict.fromkeys(_station(g.column, source) for g in guesses):  # per station: two may share one
+        mapped = [g for g in guesses if g.variable != NOT_MAPPED and _station(g.column, source) == station]
+        proposed.update(proposed_mapping(mapped))
     rows = []
     for g in guesses:
         unit = g.unit if g.unit_source in ("format", "header", "declared") else units.get(g.column) or g.unit
@@ -153,8 +156,11 @@ def unit_problems(mapping: dict[str, str], units: dict[str, str | None]) -> list
     return problems
 
 
-def read_mapping(table: pd.DataFrame) -> tuple[dict[str, str], dict[str, str | None], list[str]]:
-    """The edited table as import_csv's mapping and units, plus problems that must block the import."""
+def read_mapping(
+    table: pd.DataFrame, source: SourceFile | None = None
+) -> tuple[dict[str, str], dict[str, str | None], list[str]]:
+    """The edited table as import_csv's mapping and units, plus problems that must block the import (two columns
+    of one reservoir, or one station of an agency file, on one variable)."""
     mapping: dict[str, str] = {}
     units: dict[str, str | None] = {}
     problems: list[str] = []
@@ -166,9 +172,9 @@ def read_mapping(table: pd.DataFrame) -> tuple[dict[str, str], dict[str, str | N
         variable = _text(row.get("variable")) or auto[column]
         mapping[column] = variable
         units[variable] = _text(row.get("unit")) or None
-    seen: dict[str, str] = {}
+    seen: dict[tuple[str, str], str] = {}
     for column, variable in mapping.items():
-        key = variable.lower()
+        key = (_station(column, source), variable.lower())
         if key in seen:
             problems.append(
                 f"Columns '{seen[key]}' and '{column}' are both mapped to variable '{variable}'; "
@@ -176,6 +182,12 @@ def read_mapping(table: pd.DataFrame) -> tuple[dict[str, str], dict[str, str | N
             )
         seen.setdefault(key, column)
     return mapping, units, problems
+
+
+def _station(column: str, source: SourceFile | None) -> str:
+    """The station a column belongs to ('' for a plain file)."""
+    found = source.column(column) if source is not None else None
+    return (found.station or "") if found is not None else ""
 
 
 def _text(value: Any) -> str:
@@ -186,12 +198,13 @@ def _text(value: Any) -> str:
 
 
 def report_summary(report: ValidationReport) -> str:
-    """One line on how the file was read: size, dates, encoding, separator, date column and order."""
+    """One line on how the file was read: size, dates, encoding, separator, date column and order (an agency
+    format's own description is shown apart, core.data.report.ValidationReport.described)."""
     if report.start and report.end:
         size = f"{report.n_rows:,} days, {report.start} to {report.end}"
     else:
         size = f"{report.n_rows:,} data rows"
-    return " · ".join([size, *report.read_as()])
+    return " · ".join([size, *report.read_as()[len(report.described) :]])
 
 
 def line_ranges(lines: Sequence[int]) -> str:

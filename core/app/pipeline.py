@@ -112,7 +112,8 @@ def import_csv(
     `decisions` (variable -> mask/keep/relative) is the operator's word on out-of-range values, chosen before the
     import and stored with it. `split_stations`: a file holding several stations goes to one reservoir per station
     even though `reservoir` names one (the inbox's default, the file stem); without it such a file with
-    `reservoir` is refused. `sure_only`: raise NeedsConfirmation instead of storing a weak guess (the inbox).
+    `reservoir` is refused (a one-station agency file then goes to its station too, so a daily feed's file names do
+    not matter). `sure_only`: raise NeedsConfirmation instead of storing a weak guess (the inbox).
     """
     if reservoir and variable:
         raise StoreError(
@@ -135,7 +136,7 @@ def import_csv(
             f"{parsed.report.filename} holds several stations ({listed}): import it without a reservoir, so each "
             "station becomes a reservoir (named by its id; rename with --station ID=NAME or on the Data page)."
         )
-    by_station = (not reservoir and not variable) or (several and split_stations)
+    by_station = (not reservoir and not variable) or bool(split_stations and parsed.source and parsed.source.stations)
     if by_station and (parsed.source is None or not parsed.source.stations):
         raise StoreError(
             "Say either which reservoir the file belongs to, or which variable its columns hold (wide file)."

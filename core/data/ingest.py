@@ -18,7 +18,8 @@ import pandas as pd
 
 from core.data import checks, dates, numbers, reading
 from core.data.daily import LINE, STAMP, to_daily
-from core.data.formats import Block, SourceFile, read_source
+from core.data.formats import Block, SourceFile
+from core.data.formats.detect import read_source
 from core.data.names import name_problem, shown
 from core.data.plausible import held_out, held_text
 from core.data.report import ERROR, WARNING, Cells, Issue, ValidationReport, make_issue, plural, runs_text, verb

@@ -71,18 +71,3 @@ class SourceFile:
         return SourceFile(
             self.format, (), self.columns, self.described, self.issues, self.stations, self.sheets, self.explained
         )
-
-
-def read_source(data: bytes, name: str, text: str | None, sheet: str | None = None) -> SourceFile | str | None:
-    """The file read by its format (a SourceFile), why it cannot be (text), or None for a plain CSV.
-
-    `text` is the decoded file (None for binary bytes such as a workbook).
-    """
-    from core.data.formats import cdec, excel, rdb
-
-    if text is None:
-        return excel.read(data, name, sheet) if excel.is_workbook(data) else None
-    for reader in (rdb, cdec):
-        if reader.detect(text):
-            return reader.read(text, name)
-    return None
