@@ -35,7 +35,7 @@ from core.app.screening import (
     stored_units,
 )
 from core.data.columns import ColumnDeclaration, ColumnGuess, check_declarations, guess_columns, proposed_mapping
-from core.data.variables import KINDS, MAIN_VARIABLES, canonical_name
+from core.data.variables import KINDS, MAIN_VARIABLES, canonical_name, lag_of
 from core.forecast.convert import attach, levels_on
 
 
@@ -230,9 +230,17 @@ def load_clean(ws: Workspace, reservoir: str, variables: list[str], config: Clea
 
 
 def default_features(ws: Workspace, reservoir: str, target: str) -> tuple[str, ...]:
-    """Covariates used when none are named: every other stored variable except other state variables."""
+    """Covariates used when none are named: every other stored variable except other state variables and lagged
+    copies of a reading ('level_previous_day', 'storage_last_year': they only repeat the record's own history)."""
     info = ws.reservoir(reservoir)
-    return tuple(v.name for v in info.variables if v.name != target and v.name not in MAIN_VARIABLES)
+    return tuple(
+        v.name
+        for v in info.variables
+        if v.name != target
+        and v.name not in MAIN_VARIABLES
+        and lag_of(v.name) is None
+        and lag_of(v.source_column or "") is None
+    )
 
 
 def first_model_config(ws: Workspace, reservoir: str) -> TrainConfig:

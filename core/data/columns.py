@@ -168,7 +168,7 @@ def _unit_question(
     daily = per_day(found) if quantity == "flow" else None
     if daily is not None:
         return daily.symbol, (
-            f"the header gives a volume, {found.symbol}{values}, for a {variable}: a day's {variable} in "
+            f"the header gives a volume, {found.symbol}{values}, for the {variable}: a day's {variable} in "
             f"{found.symbol} is read as {daily.symbol}; confirm, or change the unit"
         )
     return unit, (
