@@ -402,8 +402,8 @@ def _not_imported(issue: Issue) -> Issue | None:
         issue,
         severity=WARNING,
         code="not_imported_bad_cells",
-        message=f"{issue.message.split(' Fix or blank')[0].rstrip('.')}. The column is not imported, so this does not stop the "
-        "import; fix the cells if you want to import it.",
+        message=f"{issue.message.split(' Fix or blank')[0].rstrip('.')}. The column is not imported, so this does "
+        "not stop the import; fix the cells if you want to import it.",
     )
 
 
