@@ -254,6 +254,15 @@ def _read_block(block: Block, reading_state: _Reading, draft: _Draft) -> pd.Data
     if values is None or not valid.any():
         if reading_state.multi:
             return None
+        if values is not None and stamps.stamps.notna().any():  # every dated row is held out
+            raise draft.stop(
+                make_issue(
+                    ERROR,
+                    "no_plausible_dates",
+                    f"Every row of {name} is dated where no reading can be (see the held-out rows above); nothing "
+                    "can be imported. Correct the dates in the file and import it again.",
+                )
+            )
         raise _Stop("no valid dates" if values is not None else "no values")
     readings = values[valid].assign(**{STAMP: stamps.stamps[valid], LINE: lines[valid]})
     daily = to_daily(readings, list(values.columns), stamps.has_time)
