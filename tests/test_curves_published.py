@@ -113,3 +113,17 @@ def test_a_level_is_judged_against_the_cleaned_record(workspace):
     assert [lv.name for lv in levels] == ["Flood"]
     with pytest.raises(ValueError, match=r"far outside the recorded level \(1320.7 to 1385.7 ft, cleaned"):
         update_levels(workspace, "Lake", [OperatingLevel("Typo", 13800.0, "ft", "flood", "danger")])
+
+
+def test_a_curve_table_in_a_workbook_is_read(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["Lake curve, 2019 survey"])
+    book.active.append(["Elevation (ft)", "Capacity (acre-ft)"])
+    for e, _, c in published():
+        book.active.append([e, c])
+    path = tmp_path / "curve.xlsx"
+    book.save(path)
+    curve = read_curve(path.read_bytes(), "curve.xlsx")
+    assert curve.convert([0.0], "storage")[0] == pytest.approx(2810.4) and len(curve.elevation) == 15

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from core.data import numbers, reading
+from core.data.formats import excel
 from core.data.units import UnitError, check_unit, conversion_text, convert, normalize_unit
 from core.data.variables import canonical_name, guess_unit, header_words
 
@@ -211,17 +212,25 @@ def flat_notes(elev: np.ndarray, stor: np.ndarray, units: tuple[str | None, str 
 
 
 def _cells(data: bytes, filename: str) -> tuple[pd.DataFrame, pd.Series]:
-    """The file's cells as text with their file lines; CurveError when it is not a readable table."""
-    decoded = reading.decode(data)
-    if decoded.text is None:
-        raise CurveError(f"{filename}: {decoded.problem}")
-    table = reading.split_table(decoded.text)
-    if isinstance(table, str):
-        raise CurveError(f"{filename}: {table}")
-    parsed = reading.cell_frame(table)
-    if parsed.cells.empty:
+    """The file's cells as text with their file lines (a workbook's first sheet too); CurveError when it is not a
+    readable table."""
+    if excel.is_workbook(data):
+        book = excel.read(data, filename)
+        if isinstance(book, str):
+            raise CurveError(book)
+        cells, lines = book.blocks[0].cells.cells, book.blocks[0].cells.lines
+    else:
+        decoded = reading.decode(data)
+        if decoded.text is None:
+            raise CurveError(f"{filename}: {decoded.problem}")
+        table = reading.split_table(decoded.text)
+        if isinstance(table, str):
+            raise CurveError(f"{filename}: {table}")
+        parsed = reading.cell_frame(table)
+        cells, lines = parsed.cells, parsed.lines
+    if cells.empty:
         raise CurveError(f"{filename} has a header line but no rows. Add one row per elevation.")
-    return parsed.cells, parsed.lines
+    return cells, lines
 
 
 AREA_WORDS = frozenset({"area", "acres", "acre", "ha", "hectares", "km2", "km²", "sqkm", "surface"})

@@ -44,9 +44,9 @@ def name_problem(text: str, what: str) -> str | None:
         position, ch = bad[0]
         more = f" (and {len(bad) - 1} more such character{'s' if len(bad) > 2 else ''})" if len(bad) > 1 else ""
         return (
-            f"{what} {shown(stripped)} holds a forbidden character, {_describe(ch)}, at character {position + 1}{more}. "
-            "Names are plain "
-            "text: remove control, line-break and right-to-left override characters and try again."
+            f"{what} {shown(stripped)} holds a forbidden character, {_describe(ch)}, at character {position + 1}"
+            f"{more}. Names are plain text: remove control, line-break and right-to-left override characters and try "
+            "again."
         )
     if len(stripped) > MAX_LENGTH:
         return (
