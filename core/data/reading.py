@@ -17,7 +17,7 @@ import pandas as pd
 from core.data import arrowtext
 from core.data.report import ERROR, SEPARATOR_NAMES, WARNING, Issue, lines_text, make_issue, plural, verb
 
-MAX_COLUMNS = 1000  # value columns read at once: a wider file is refused before its cells are read (see too_wide)
+MAX_COLUMNS = 500  # value columns read at once (a 500-reservoir regional file); wider: refused before reading
 SEPARATORS = ("\t", ";", ",", "|")  # tie-break order: a comma may be a decimal mark, the others not
 NO_TABLE = "The file has no header line or data. Upload a CSV with a header line and one row per date."
 

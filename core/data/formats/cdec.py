@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from core.data.formats import NOT_MAPPED, Block, SourceColumn, SourceFile
-from core.data.reading import CellFrame, cell_frame, split_table
+from core.data.reading import CellFrame, read_cells
 from core.data.report import WARNING, Issue, make_issue, plural, runs_text
 from core.data.screen import date_runs
 from core.data.units import normalize_unit
@@ -69,10 +69,10 @@ def _stamps(text: pd.Series) -> pd.Series:
 
 def read(text: str, name: str) -> SourceFile | str:
     """A CDEC file as one block per series, each mapped by its sensor type, its flags reported."""
-    table = split_table(text)
-    if isinstance(table, str):
-        return f"{name}: {table}"
-    parsed = cell_frame(table)
+    parsed = read_cells(text)  # a long export of many years takes the fast path (Arrow-backed text columns)
+    del text
+    if isinstance(parsed, str):
+        return f"{name}: {parsed}"
     cells = parsed.cells.rename(columns=lambda c: str(c).strip().upper())
     missing = [h for h in ("STATION_ID", "SENSOR_TYPE", "DATE TIME", "VALUE") if h not in cells.columns]
     if missing:
