@@ -128,3 +128,10 @@ def test_a_lagged_column_imported_on_purpose_is_never_a_default_covariate(worksp
     assert "level_previous_day" in names
     features = default_features(workspace, "Dam", "level")
     assert "level_previous_day" not in features and "inflow" in features
+
+
+def test_without_confirmation_the_cli_stores_what_the_note_says_and_warns(workspace):
+    """`import` (not the inbox) stores a weak guess with a warning; the unit stored is the one the note gives."""
+    outcome = import_csv(workspace, TABLE, reservoir="Dam")
+    assert [g.column for g in outcome.weak_guesses] == [HEADERS["inflow"]]
+    assert workspace.reservoir("Dam").variable("inflow").unit == "TMC/day"

@@ -155,29 +155,38 @@ def import_csv(
         weak = [g for g in guesses if g.weak and not (mapping or {}).get(g.column)]
         if sure_only and weak:
             raise NeedsConfirmation(parsed.report.filename, [f"Column '{g.column}': {g.note}." for g in weak])
-        if declarations:
-            declared = {g.column: g for g in guesses if g.variable_source == "declared"}
-            mapping = {**(mapping or {}), **{c: g.variable for c, g in declared.items()}}
-            units = {**(units or {}), **{g.variable: g.unit for g in declared.values() if g.unit}}
         groups = _station_groups(frame, parsed, stations) if by_station else {reservoir.strip(): list(frame.columns)}
-        proposed = {  # two columns of one reservoir never share a variable; two stations may
-            c: v
-            for cols in groups.values()
-            for c, v in proposed_mapping([g for g in guesses if g.column in cols]).items()
-        }
-        mapping = {c: (mapping or {}).get(c) or proposed[c] for c in frame.columns}
-        data = {name: frame[cols].rename(columns=mapping) for name, cols in groups.items()}
-        unit_map = {
-            name: {mapping[c]: (units or {}).get(mapping[c], parsed.units.get(c)) for c in cols}
-            for name, cols in groups.items()
-        }
-        sources = {name: {mapping[c]: c for c in cols} for name, cols in groups.items()}
+        data, unit_map, sources, mapping = _reservoir_data(frame, groups, guesses, mapping, units)
     results = ws.merge(data, unit_map, upload, source_columns=sources)
     for name in data:
         for var, decision in (decisions or {}).items():
             if var in data[name].columns:
                 decide_out_of_range(ws, name, var, decision)
     return ImportOutcome(report=parsed.report.to_dict(), results=tuple(results), mapping=mapping, columns=guesses)
+
+
+def _reservoir_data(
+    frame: pd.DataFrame,
+    groups: dict[str, list[str]],
+    guesses: Sequence[ColumnGuess],
+    mapping: dict[str, str] | None,
+    units: dict[str, str | None] | None,
+) -> tuple[dict[str, pd.DataFrame], dict, dict, dict[str, str]]:
+    """Each reservoir's frame (columns renamed to variables), units and source headers: the operator's mapping and
+    units over the declarations over the guesses (two columns of one reservoir never share a variable; two
+    stations may)."""
+    declared = {g.column: g for g in guesses if g.variable_source == "declared"}
+    mapping = {**(mapping or {}), **{c: g.variable for c, g in declared.items()}}
+    units = {**(units or {}), **{g.variable: g.unit for g in declared.values() if g.unit}}
+    proposed = {
+        c: v for cols in groups.values() for c, v in proposed_mapping([g for g in guesses if g.column in cols]).items()
+    }
+    mapping = {c: mapping.get(c) or proposed[c] for c in frame.columns}
+    read = {g.column: g.unit for g in guesses if g.unit_source in ("declared", "header", "format")}  # never assumed
+    data = {name: frame[cols].rename(columns=mapping) for name, cols in groups.items()}
+    unit_map = {name: {mapping[c]: units.get(mapping[c], read.get(c)) for c in cols} for name, cols in groups.items()}
+    sources = {name: {mapping[c]: c for c in cols} for name, cols in groups.items()}
+    return data, unit_map, sources, mapping
 
 
 def _declared(options: ReadOptions, declarations: Sequence[ColumnDeclaration]) -> ReadOptions:
