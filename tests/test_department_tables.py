@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 from core.app.pipeline import NeedsConfirmation, default_features, import_csv
-from core.data.columns import guess_column, parse_declaration
+from core.data.columns import guess_column, guess_columns, parse_declaration
 from core.data.ingest import ReadOptions, read_csv
+from core.data.screen import spans
 from core.data.variables import canonical_name, guess_unit, lag_of
 
 TABLE = Path(__file__).resolve().parent / "fixtures" / "agency" / "department_daily.csv"
@@ -135,3 +136,17 @@ def test_without_confirmation_the_cli_stores_what_the_note_says_and_warns(worksp
     outcome = import_csv(workspace, TABLE, reservoir="Dam")
     assert [g.column for g in outcome.weak_guesses] == [HEADERS["inflow"]]
     assert workspace.reservoir("Dam").variable("inflow").unit == "TMC/day"
+
+
+def test_the_questioned_range_is_the_readings_not_a_logger_code():
+    level = [f"{2100 + 4 * i}" for i in range(40)]
+    level[10] = level[11] = "-999999"
+    data = (
+        "date,Level in TMC\n"
+        + "".join(
+            f"2024-01-01,{v}\n".replace("01-01", f"{1 + i // 28:02d}-{1 + i % 28:02d}") for i, v in enumerate(level)
+        )
+    ).encode()
+    outcome = read_csv(data, filename="l.csv")
+    (guess,) = guess_columns(list(outcome.frame.columns), spans=spans(outcome.frame))
+    assert "(values 2,100 to 2,256)" in guess.question

@@ -67,15 +67,14 @@ def cmd_inspect(args: argparse.Namespace, emit: Emit) -> int:
     from core.data.balance import check_balance
     from core.data.columns import guess_columns
     from core.data.ingest import read_csv
+    from core.data.screen import spans
 
     declarations = _declarations(args)
     parsed = read_csv(Path(args.file), options=read_options(args, declarations))
     data = parsed.report.to_dict()
     guesses = []
     if parsed.frame is not None:
-        frame = parsed.frame
-        spans = {c: (float(frame[c].min()), float(frame[c].max())) for c in frame.columns if frame[c].notna().any()}
-        guesses = guess_columns(list(frame.columns), declarations, spans, parsed.source)
+        guesses = guess_columns(list(parsed.frame.columns), declarations, spans(parsed.frame), parsed.source)
         data["columns_read_as"] = [g.to_dict() for g in guesses]
     balance = check_balance(parsed.frame, parsed.units) if parsed.frame is not None else None
     if balance is not None:

@@ -15,6 +15,7 @@ from core.data.config import RELATIVE, CleanConfig
 from core.data.ingest import ParsedCSV, ReadOptions, read_csv
 from core.data.levels import OperatingLevel
 from core.data.plausible import plausible_readings
+from core.data.screen import spans
 from core.model.config import TrainConfig, TrainError
 from core.model.train import TrainResult
 from core.model.zoo import EpochHook, StopHook
@@ -150,8 +151,7 @@ def import_csv(
         data, unit_map, sources, mapping = _wide_data(frame, variable, units)
         guesses: tuple[ColumnGuess, ...] = ()
     else:
-        spans = {c: (float(frame[c].min()), float(frame[c].max())) for c in frame.columns if frame[c].notna().any()}
-        guesses = tuple(guess_columns(list(frame.columns), declarations, spans, parsed.source))
+        guesses = tuple(guess_columns(list(frame.columns), declarations, spans(frame), parsed.source))
         weak = [g for g in guesses if g.weak and not (mapping or {}).get(g.column)]
         if sure_only and weak:
             raise NeedsConfirmation(parsed.report.filename, [f"Column '{g.column}': {g.note}." for g in weak])
