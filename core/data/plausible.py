@@ -41,27 +41,27 @@ def today() -> pd.Timestamp:
 
 def held_out(stamps: pd.Series | pd.DatetimeIndex, as_of: pd.Timestamp | None = None) -> HeldOut:
     """The readings a record must not hold: after `as_of` (+ a day), before EARLIEST, or stranded at either end."""
-    values = pd.DatetimeIndex(pd.to_datetime(pd.Series(stamps).to_numpy())).normalize()
+    days = np.asarray(stamps, dtype="datetime64[ns]").astype("datetime64[D]")  # one array, also for 1M readings
     limit = (as_of if as_of is not None else today()) + pd.Timedelta(days=FUTURE_TOLERANCE_DAYS)
-    future = np.asarray(values > limit)
-    ancient = np.asarray(values < EARLIEST)
+    present = ~np.isnat(days)
+    future = present & (days > np.datetime64(limit.date(), "D"))
+    ancient = present & (days < np.datetime64(EARLIEST.date(), "D"))
     reasons: dict[str, str] = {}
-    for day in values[future].unique():
-        reasons[day.date().isoformat()] = f"after the import day ({(limit - pd.Timedelta(days=1)).date()})"
-    for day in values[ancient].unique():
-        reasons[day.date().isoformat()] = f"before {EARLIEST.year}, earlier than any daily reservoir record"
-    rest = ~(future | ancient | np.asarray(values.isna()))
-    stranded = _stranded(values, rest)
+    for day in np.unique(days[future]):
+        reasons[str(day)] = f"after the import day ({(limit - pd.Timedelta(days=1)).date()})"
+    for day in np.unique(days[ancient]):
+        reasons[str(day)] = f"before {EARLIEST.year}, earlier than any daily reservoir record"
+    rest = present & ~future & ~ancient
+    stranded = _stranded(days, rest)
     for day, side in stranded.items():
         reasons[day] = f"a year or more {side} the rest of the record"
-    day_numbers = values.to_numpy().astype("datetime64[D]")
-    stranded_mask = np.isin(day_numbers, np.array(sorted(stranded), dtype="datetime64[D]")) & rest
+    stranded_mask = rest & np.isin(days, np.array(sorted(stranded), dtype="datetime64[D]"))
     return HeldOut(future | ancient | stranded_mask, reasons)
 
 
-def _stranded(values: pd.DatetimeIndex, usable: np.ndarray) -> dict[str, str]:
+def _stranded(all_days: np.ndarray, usable: np.ndarray) -> dict[str, str]:
     """Days at either end of the record separated from the rest by STRANDED_GAP_DAYS or more, when they are few."""
-    days = np.unique(values[usable].to_numpy().astype("datetime64[D]"))
+    days = np.unique(all_days[usable])
     if len(days) < 3:
         return {}
     allowed = max(1, int(len(days) * STRANDED_SHARE))
