@@ -277,3 +277,12 @@ def test_refused_import_of_a_wide_file_stores_nothing(workspace):
             workspace, f"{header}\n2024-01-01,{','.join('1' for _ in range(1200))}\n".encode(), variable="storage"
         )
     assert workspace.reservoirs() == []
+
+
+def test_an_old_rdb_layout_without_parameter_codes_is_named():
+    old = (
+        "# USGS 03451500 FRENCH BROAD RIVER AT ASHEVILLE, NC\n#\nagency_cd\tsite_no\tdv_dt\tdv_va\tdv_cd\n"
+        "5s\t15s\t10d\t12n\t3s\nUSGS\t03451500\t1985-01-20\t1100\te\n"
+    )
+    (error,) = read_csv(old.encode(), filename="old.rdb").report.errors
+    assert "older NWIS layout (dv_dt, dv_va)" in error.message

@@ -162,13 +162,19 @@ def _tables(lines: list[str]) -> list[Table]:
     return tables
 
 
-def read(text: str, name: str) -> SourceFile:
+def read(text: str, name: str) -> SourceFile | str:
     """An RDB file as one block per site, its columns mapped by parameter code, its codes reported."""
     lines = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
     comments = _Comments(lines)
     reader = _Reader(comments)
     for table in _tables(lines):
         reader.add(table)
+    if not reader.blocks:
+        return (
+            f"{name} is a USGS RDB file without a 'datetime' column and parameter-coded value columns "
+            "(<ts>_<parameter>_<statistic>), e.g. an older NWIS layout (dv_dt, dv_va). Download the daily values "
+            "again from waterdata.usgs.gov as tab-separated (RDB) output and import that."
+        )
     described = [FORMAT, *reader.described()]
     return SourceFile(
         FORMAT,
