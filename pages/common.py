@@ -426,46 +426,6 @@ def show_error(exc: BaseException, where: Any = st) -> None:
         )
 
 
-def number_decimals(size: float) -> int:
-    """Decimals that suit a number's magnitude: none for storages in m³, 1-2 for hundreds, 3 for small values."""
-    size = abs(size)
-    if size >= 1e4:
-        return 0
-    if size >= 1e3:
-        return 1
-    if size >= 100:
-        return 2
-    return 3
-
-
-def fmt_value(value: float | None, unit: str | None = None, digits: int | None = None, *, signed: bool = False) -> str:
-    """A number with its unit for humans, decimals by magnitude (or `digits`), thousands separators, optional sign."""
-    if value is None or pd.isna(value):
-        return "-"
-    value = float(value)
-    sign = "+" if signed else ""
-    if digits is not None:
-        text = f"{value:{sign},.{digits}f}"
-    elif value != 0 and abs(value) < 1e-3:
-        text = f"{value:{sign}.2g}"  # a tiny non-zero value must not read as 0.000
-    else:
-        decimals = number_decimals(value)
-        text = f"{value:{sign},.{decimals}f}"
-        if decimals == 3 and "." in text:
-            text = text.rstrip("0").rstrip(".")  # 0.010 -> 0.01, 12.500 -> 12.5: three decimals at most
-    return f"{text} {unit}" if unit else text
-
-
-def number_format(values: Any) -> str:
-    """A printf format for a st.column_config.NumberColumn, picked from the column's largest magnitude.
-
-    Streamlit's sprintf supports ',' for thousands separators: "%,.0f" renders 436672580.944 as "436,672,581".
-    """
-    numbers = pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce").abs().dropna()
-    decimals = number_decimals(float(numbers.max())) if len(numbers) else 3
-    return f"%,.{decimals}f"
-
-
 def fmt_time(stamp: str | None) -> str:
     """A stored UTC time stamp ('2024-05-01T06:30:00Z') as 'YYYY-MM-DD HH:MM UTC' ('-' when missing)."""
     if not stamp:

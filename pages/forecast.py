@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import charts
+from core import charts, display
 from core.app.curves import stored_curve
 from core.app.pipeline import band_coverage, forecast_levels, forecast_reservoir
 from core.app.summary import model_skill, skill_sentence
@@ -188,14 +188,14 @@ def _metrics_row(forecast: Forecast, record: ModelVersion) -> None:
     c1, c2, c3 = st.columns(3)
     c1.metric(
         f"Observed {forecast.target} on {last['date']}",
-        ui.fmt_value(last["value"], unit),
+        display.number(last["value"], unit),
         help="The last reading the forecast starts from (the issue date).",
         border=True,
     )
     c2.metric(
         f"Forecast for {end.date} (day {end.lead})",
-        ui.fmt_value(end.value, unit),
-        delta=f"{ui.fmt_value(change, unit, signed=True)} vs {last['date']}",
+        display.number(end.value, unit),
+        delta=f"{display.number(change, unit, signed=True)} vs {last['date']}",
         delta_color="off",
         help="The model's value for the last forecast day and how far it is from the last reading.",
         border=True,
@@ -229,8 +229,8 @@ def _hindcast_note(forecast: Forecast) -> None:
     persistence_err = mae(obs, [last] * len(obs))
     st.info(
         f"Hindcast issued as of {forecast.issued}: over the {len(pairs)} forecast day(s) with readings the "
-        f"model missed by {ui.fmt_value(model_err, forecast.unit)} on average; assuming 'tomorrow = today' missed by "
-        f"{ui.fmt_value(persistence_err, forecast.unit)}.",
+        f"model missed by {display.number(model_err, forecast.unit)} on average; assuming 'tomorrow = today' missed by "
+        f"{display.number(persistence_err, forecast.unit)}.",
         icon=":material/history:",
     )
 
@@ -255,7 +255,7 @@ def _table(forecast: Forecast) -> None:
     for col in notes:  # days beyond the curve: why the converted value is empty
         config[col] = st.column_config.TextColumn(col, help="Why the converted value is unknown on that day.")
     values = [col for col in frame.columns if col not in config]
-    fmt = ui.number_format(frame[values].to_numpy().ravel())  # forecast, observed and bands share one format
+    fmt = display.printf_format(frame[values].to_numpy().ravel())  # forecast, observed and bands share one format
     for col in values:
         label, text = short.get(col, (col, None))
         config[col] = st.column_config.NumberColumn(label, help=text, format=fmt)

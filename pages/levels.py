@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core import display
 from core.app.pipeline import alert_trigger, relative_variables, set_alert_trigger, update_levels, verify_alerts
 from core.data.levels import SEVERITIES, SIDES, LevelError, OperatingLevel, check_level, check_unique_names
 from core.data.typed_numbers import NumberEntryError, format_number, parse_number_strict
@@ -530,7 +531,7 @@ def _coverage_section(record: ModelVersion, info: ReservoirInfo) -> None:
             config[col] = st.column_config.NumberColumn(
                 col.capitalize(),
                 help="Average distance between the band's low and high ends.",
-                format=ui.number_format(frame[col]),
+                format=display.printf_format(frame[col]),
             )
     ui.show_table(frame, column_config=config)
     st.caption("Close to the aim is good. Well below it: the bands are too narrow, so alerts come late or not at all.")

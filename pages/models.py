@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import charts
+from core import charts, display
 from core.app.summary import SKILL_FORMAT, model_skill, skill_percent
 from core.store.workspace import ModelVersion, StoreError
 from pages import common as ui
@@ -74,7 +74,7 @@ def _table(models: list[ModelVersion], unit: str | None) -> None:
             ),
             "Test MAE": number(
                 f"Test MAE{suffix}",
-                format=ui.number_format(frame["Test MAE"]),
+                format=display.printf_format(frame["Test MAE"]),
                 help="Average error on the untouched test days.",
             ),
             "Target": st.column_config.TextColumn(help="The reading the version forecasts.", width=70),
@@ -83,7 +83,7 @@ def _table(models: list[ModelVersion], unit: str | None) -> None:
             "Created": st.column_config.TextColumn("Created (UTC)", help="When the version was trained (UTC)."),
             "Val MAE": number(
                 f"Val MAE{suffix}",
-                format=ui.number_format(frame["Val MAE"]),
+                format=display.printf_format(frame["Val MAE"]),
                 help="Average error on the validation days (picks the active one).",
             ),
             "Train time (s)": number(format="%,.0f"),

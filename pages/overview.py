@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import charts
+from core import charts, display
 from core.app.fleet import FleetRow, fleet_status
 from core.app.jobs import CYCLE
 from core.app.pipeline import forecast_reservoir
@@ -60,7 +60,7 @@ def _trend_delta(change: float | None, unit: str | None, days: int) -> str | Non
     if change == 0:
         return f"no change in {days} days"
     sign = "+" if change > 0 else "-"
-    return f"{sign}{ui.fmt_value(abs(change), unit)} in {days} days"
+    return f"{sign}{display.number(abs(change), unit)} in {days} days"
 
 
 def _trend_arrow(change: float | None) -> str:
@@ -107,7 +107,7 @@ def _sparkline(info: ReservoirInfo, variable: str, record: ModelVersion | None) 
     ui.show_chart(fig, f"{info.name}-sparkline", f"{K}spark_{info.id}", compact=True)
     if forecast is not None:
         last = forecast.points[-1]
-        value = ui.md_escape(ui.fmt_value(last.value, forecast.unit))
+        value = ui.md_escape(display.number(last.value, forecast.unit))
         st.caption(
             f"Forecast issued {forecast.issued}: {value} on {last.date}. "
             f"Chart: last {SPARK_DAYS} days (dark) and the forecast (blue, dashed)."
@@ -127,7 +127,7 @@ def _headline(info: ReservoirInfo, var: VariableInfo, *, forecast: bool) -> None
     unit = f" ({ui.md_escape(var.unit)})" if var.unit else ""
     st.metric(
         f"{ui.md_escape(var.name)}{unit} on {trend.date}",
-        ui.fmt_value(trend.value, var.unit),
+        display.number(trend.value, var.unit),
         delta=_trend_delta(trend.change, var.unit, trend.days),
         delta_color="off",
         delta_arrow=_trend_arrow(trend.change),

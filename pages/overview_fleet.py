@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
+from core import display
 from core.app.fleet import (
     EITHER,
     NO_FORECAST,
@@ -164,7 +165,7 @@ def _styled(frame: pd.DataFrame, rows: Sequence[FleetRow]) -> object:
     styled = styled.apply(lambda _: _stale_style(frame, rows), axis=None)
     formats = {
         "Age (days)": whole,
-        "Change (7 days)": lambda v: ui.fmt_value(v, signed=v != 0),  # decimals by magnitude: units differ by row
+        "Change (7 days)": lambda v: display.number(v, signed=v != 0),  # decimals by magnitude: units differ by row
         "Skill (%)": whole,
         "Coverage (%)": whole,
     }

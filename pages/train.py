@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import charts
+from core import charts, display
 from core.app.jobs import COMPARE, FIRST_ONLY, TRAIN, eta_seconds, running_job, start_training
 from core.app.pipeline import TrainSummary
 from core.app.summary import SKILL_FORMAT, skill_percent, skill_sentence, skill_value
@@ -119,7 +119,7 @@ def _metrics_table(rows: list[dict[str, Any]], unit: str | None) -> None:
     suffix = f" ({unit})" if unit else ""
     number = st.column_config.NumberColumn
     frame = pd.DataFrame(rows)
-    error_format = ui.number_format(frame[["MAE", "RMSE"]].to_numpy().ravel())  # one rule for both error columns
+    error_format = display.printf_format(frame[["MAE", "RMSE"]].to_numpy().ravel())  # one rule for both error columns
     ui.show_table(
         frame,
         column_config={
@@ -149,7 +149,7 @@ def _recommendation(reservoir: str, record: ModelVersion, active: ModelVersion |
     if active is None:
         return f"**Recommended: activate version {version}.** No version is active, so nothing forecasts yet."
     unit = ui.unit_of(reservoir, record.target)
-    scores = f"{ui.fmt_value(record.val_mae, unit)} against {ui.fmt_value(active.val_mae, unit)} average error"
+    scores = f"{display.number(record.val_mae, unit)} against {display.number(active.val_mae, unit)} average error"
     if record.val_mae is not None and beats_active(active, record.val_mae):
         return (
             f"**Recommended: activate version {version}.** It scored better on the validation days than the active "

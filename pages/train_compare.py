@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import charts
+from core import charts, display
 from core.app.jobs import COMPARE, start_comparison
 from core.app.summary import SKILL_FORMAT, skill_percent
 from core.model.zoo import MODEL_NAMES, ZOO
@@ -80,7 +80,7 @@ def _finished_so_far(done: list[dict[str, Any]], unit: str | None) -> None:
             "Version": number("Version", format="%d", width=60),
             "Val MAE": number(
                 f"Val MAE{suffix}",
-                format=ui.number_format(frame["Val MAE"]),
+                format=display.printf_format(frame["Val MAE"]),
                 help="Average error on the validation days, which rank the models.",
                 width=90,
             ),
@@ -176,7 +176,7 @@ def _leaderboard_table(board: dict[str, Any], active: int | None, unit: str | No
     frame = pd.DataFrame(rows)
     suffix = f" ({unit})" if unit else ""
     number = st.column_config.NumberColumn
-    errors = ui.number_format(frame[["Val MAE", "Test MAE", "RMSE"]].to_numpy().ravel())
+    errors = display.printf_format(frame[["Val MAE", "Test MAE", "RMSE"]].to_numpy().ravel())
     ui.show_table(
         frame,
         column_config={

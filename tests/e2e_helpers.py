@@ -237,3 +237,34 @@ def full_page_shot(page: Any, paths: list[Path]) -> None:
     for path in paths:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
+
+
+# What an operator reads first: a cut-off value, label, heading or alert is a bug (issue 20).
+READ_FIRST = {
+    "metric value": '[data-testid="stMetricValue"]',
+    "metric label": '[data-testid="stMetricLabel"]',
+    "metric delta": '[data-testid="stMetricDelta"]',
+    "heading": '[data-testid="stHeading"], [data-testid="stHeadingWithActionElements"]',
+    "alert": '[data-testid="stAlertContainer"]',
+}
+_TRUNCATED_JS = """(groups) => {
+  const cut = (el) => {
+    const s = getComputedStyle(el);
+    const hides = ['hidden', 'clip'].includes(s.overflowX) || s.textOverflow === 'ellipsis';
+    return hides && el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0;
+  };
+  const out = [];
+  for (const [kind, selector] of Object.entries(groups)) {
+    for (const root of document.querySelectorAll(selector)) {
+      if (!root.offsetParent && root.getClientRects().length === 0) continue;  // not shown
+      const hit = [root, ...root.querySelectorAll('*')].find(cut);
+      if (hit) out.push([kind, root.innerText.trim().slice(0, 80), hit.scrollWidth, hit.clientWidth]);
+    }
+  }
+  return out;
+}"""
+
+
+def truncated(page: Any) -> list[tuple[str, str, int, int]]:
+    """Every value, label, heading or alert shown cut off: (kind, its text, scrollWidth, clientWidth)."""
+    return [tuple(hit) for hit in page.evaluate(_TRUNCATED_JS, READ_FIRST)]

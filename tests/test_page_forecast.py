@@ -16,11 +16,11 @@ import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
+from core import display
 from core.app.pipeline import band_coverage, forecast_history, forecast_reservoir, import_csv
 from core.data.sample import SAMPLE_NAME
 from core.export import files, report
 from pages import forecast as page
-from pages.common import fmt_value
 from tests.apptest_support import open_page, run, texts
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
@@ -125,7 +125,7 @@ def test_latest_forecast_shows_chart_metrics_table_and_downloads(app_trained_ws,
     assert value == f"{day7.value:.2f} m"
     assert delta.endswith(f"m vs {last_day}")
     change = day7.value - expected.last_observed["value"]
-    assert delta == f"{fmt_value(change, 'm', signed=True)} vs {last_day}"  # shared rule, e.g. "+6,121,774 m³"
+    assert delta == f"{display.number(change, 'm', signed=True)} vs {last_day}"  # shared rule, e.g. "+6,121,774 m³"
     assert delta[0] in "+-"
     assert shown["Model (the active version)"][0] == "version 1"
     assert "'tomorrow = today'" in shown["Model (the active version)"][1]

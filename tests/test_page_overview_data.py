@@ -38,7 +38,7 @@ from core.data.sample import SAMPLE_NAME
 from core.model.config import TrainConfig
 from core.model.zoo import ZOO
 from core.store.workspace import ModelVersion, StoreError, UploadInfo, Workspace
-from pages.common import fmt_value, md_escape, number_format
+from pages.common import md_escape
 from tests.apptest_support import open_page, private_copy, run, start_app, texts
 from tests.conftest import tiny_config
 
@@ -207,20 +207,6 @@ def test_long_runs_of_bad_lines_are_compressed_into_ranges():
     table = issue_table(read_csv(("date,level\n" + body).encode(), filename="bad.csv").report.issues)
     row = table[table["problem"] == "non numeric"].iloc[0]
     assert row["file lines"].startswith("5\u201322 (18 lines)") and row["examples"].startswith("bad")
-
-
-def test_numbers_are_shown_with_decimals_that_suit_their_size():
-    """Storage in m³ without decimals, levels with centimetres, small values with up to three decimals."""
-    assert fmt_value(436672580.944, "m³") == "436,672,581 m³"
-    assert fmt_value(6121773.62, "m³", signed=True) == "+6,121,774 m³"
-    assert fmt_value(-6121773.62) == "-6,121,774"
-    assert fmt_value(1234.56, "mcft") == "1,234.6 mcft"
-    assert fmt_value(306.987, "m") == "306.99 m"
-    assert fmt_value(0.995) == "0.995" and fmt_value(0.01, "m", signed=True) == "+0.01 m"
-    assert fmt_value(None, "m") == "-" and fmt_value(2.0, digits=2) == "2.00"
-    assert number_format([436672580.944, 1.0, None]) == "%,.0f"  # Streamlit's sprintf: "436,672,581"
-    assert number_format([306.99, 305.1]) == "%,.2f"
-    assert number_format([0.995, float("nan")]) == "%,.3f" and number_format([]) == "%,.3f"
 
 
 def test_retrain_offered_only_when_days_were_added_to_a_modelled_reservoir(trained_ws):

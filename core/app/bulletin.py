@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.app.pipeline import band_coverage, forecast_history, forecast_levels, forecast_reservoir
 from core.app.summary import model_skill, skill_sentence
+from core.display import chance, number, spread_decimals
 from core.export import files, report
 from core.export.bulletin import (
     Bulletin,
@@ -22,10 +23,7 @@ from core.export.bulletin import (
     SideWords,
     Table,
     bulletin_html,
-    decimals_for,
     html_to_pdf,
-    number_text,
-    percent_text,
 )
 from core.forecast import risk
 from core.forecast.coverage import RecentCoverage
@@ -65,14 +63,14 @@ def forecast_table(fc: Forecast) -> Table:
     u = f" ({fc.unit})" if fc.unit else ""
     has_bands = fc.points[0].lower_80 is not None
     columns = ("date", "lead day", f"median{u}") + ((f"80 % band{u}", f"95 % band{u}") if has_bands else ())
-    d = decimals_for(_typical_spread(fc))
+    d = spread_decimals(_typical_spread(fc))
     rows = []
     for p in fc.points:
-        row = (p.date, str(p.lead), number_text(p.value, d))
+        row = (p.date, str(p.lead), number(p.value, digits=d))
         if has_bands:
             row += (
-                f"{number_text(p.lower_80, d)} – {number_text(p.upper_80, d)}",
-                f"{number_text(p.lower_95, d)} – {number_text(p.upper_95, d)}",
+                f"{number(p.lower_80, digits=d)} – {number(p.upper_80, digits=d)}",
+                f"{number(p.lower_95, digits=d)} – {number(p.upper_95, digits=d)}",
             )
         rows.append(row)
     return Table(columns, tuple(rows))
@@ -95,7 +93,7 @@ def exceedance_table(fc: Forecast) -> Table | None:
         return None
     levels = [c for c in frame.columns if c not in (files.DATE_COLUMN, files.LEAD_COLUMN)]
     rows = tuple(
-        (str(r[files.DATE_COLUMN]), str(r[files.LEAD_COLUMN]), *(percent_text(float(r[c])) for c in levels))
+        (str(r[files.DATE_COLUMN]), str(r[files.LEAD_COLUMN]), *(chance(float(r[c])) for c in levels))
         for _, r in frame.iterrows()
     )
     return Table(("date", "lead day", *levels), rows)

@@ -14,6 +14,7 @@ from core.data.clean import CleanFrame, clean_daily
 from core.data.config import RELATIVE, CleanConfig
 from core.data.ingest import ParsedCSV, ReadOptions, read_csv
 from core.data.levels import OperatingLevel
+from core.display import entered, number
 from core.model.config import TrainConfig, TrainError
 from core.model.train import TrainResult
 from core.model.zoo import EpochHook, StopHook
@@ -456,8 +457,8 @@ def update_levels(
             span = max(hi - lo, abs(hi) * 0.01, 1e-9)
             if not lo - 3 * span <= level.value <= hi + 3 * span:
                 raise LevelError(
-                    f"Level '{level.name}' = {level.value:g} is far outside the recorded {var.name} "
-                    f"({lo:g} to {hi:g} {var.unit or ''}). Is it in {var.unit or 'the same unit as the data'}?"
+                    f"Level '{level.name}' = {entered(level.value)} is far outside the recorded {var.name} "
+                    f"({number(lo)} to {number(hi, var.unit)}). Is it in {var.unit or 'the same unit as the data'}?"
                 )
         current[level.name.lower()] = replace(level, variable=var.name, unit=level.unit or var.unit)
     levels = sorted(current.values(), key=lambda lv: (lv.variable, lv.value))
@@ -475,8 +476,8 @@ def _curve_level(level: OperatingLevel, curve: Curve) -> OperatingLevel:
     unit = curve.unit_of(variable)
     if not lo <= level.value <= hi:
         raise LevelError(
-            f"Level '{level.name}' = {level.value:g} is outside the storage-elevation curve's {variable} "
-            f"({lo:g} to {hi:g} {unit or ''}), so it cannot be converted. Is it in {unit or 'the curve unit'}?"
+            f"Level '{level.name}' = {entered(level.value)} is outside the storage-elevation curve's {variable} "
+            f"({number(lo)} to {number(hi, unit)}), so it cannot be converted. Is it in {unit or 'the curve unit'}?"
         )
     return replace(level, variable=variable, unit=level.unit or unit)
 

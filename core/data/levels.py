@@ -7,6 +7,7 @@ from typing import Any
 
 from core.data.typed_numbers import NumberEntryError, parse_number_strict
 from core.data.variables import canonical_name, is_nonnegative
+from core.display import entered
 
 SIDES = ("flood", "drought")  # flood: alert when above; drought: alert when below
 SEVERITIES = ("watch", "warning", "danger")
@@ -62,7 +63,7 @@ def check_level(level: OperatingLevel, *, relative: bool = False) -> None:
         raise LevelError(f"Level '{level.name}': value must be a finite number.")
     if level.value < 0 and is_nonnegative(canonical_name(level.variable)) and not relative:
         raise LevelError(
-            f"Level '{level.name}': {level.value:g} is below zero, but {level.variable} cannot be negative; "
+            f"Level '{level.name}': {entered(level.value)} is below zero, but {level.variable} cannot be negative; "
             "check the sign and the unit (or declare the variable relative on the Data page or with "
             "`qc --out-of-range relative` when it is counted from a pool bottom)."
         )
@@ -90,8 +91,8 @@ def check_levels(levels: list[OperatingLevel]) -> None:
             low_flood = min(flood, key=lambda lv: lv.value)
             if top_drought.value >= low_flood.value:
                 raise LevelError(
-                    f"Drought level '{top_drought.name}' ({top_drought.value:g}) must lie below flood level "
-                    f"'{low_flood.name}' ({low_flood.value:g})."
+                    f"Drought level '{top_drought.name}' ({entered(top_drought.value)}) must lie below flood level "
+                    f"'{low_flood.name}' ({entered(low_flood.value)})."
                 )
         for side, group, sign in (("flood", flood, 1), ("drought", drought, -1)):
             for a in group:
@@ -99,8 +100,8 @@ def check_levels(levels: list[OperatingLevel]) -> None:
                     if rank[a.severity] < rank[b.severity] and sign * (a.value - b.value) > 0:
                         direction = "below" if side == "flood" else "above"
                         raise LevelError(
-                            f"On the {side} side, '{a.name}' ({a.severity}, {a.value:g}) should lie {direction} "
-                            f"'{b.name}' ({b.severity}, {b.value:g}): more severe levels are further out."
+                            f"On the {side} side, '{a.name}' ({a.severity}, {entered(a.value)}) should lie {direction} "
+                            f"'{b.name}' ({b.severity}, {entered(b.value)}): more severe levels are further out."
                         )
 
 
