@@ -11,6 +11,7 @@ nothing from the project, so every layer may use it.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -49,7 +50,8 @@ def _with_unit(text: str, unit: str | None) -> str:
 
 
 def number(value: Any, unit: str | None = None, digits: int | None = None, *, signed: bool = False) -> str:
-    """The full value for people: thousands separators, decimals by magnitude (or `digits`), optional sign and unit.
+    """The full value for people: thousands separators, decimals by magnitude (or `digits`; none for an int),
+    optional sign and unit.
 
     1234.5 -> '1,234.5'; 435314322 -> '435,314,322'; 0.0123 -> '0.012'; 0.00004 -> '0.00004' (never '4e-05');
     missing -> '-'.
@@ -58,6 +60,8 @@ def number(value: Any, unit: str | None = None, digits: int | None = None, *, si
     if v is None:
         return MISSING
     sign = "+" if signed else ""
+    if digits is None and isinstance(value, numbers.Integral):
+        digits = 0  # a count (days, readings, a version) never grows decimals
     if digits is not None:
         text = f"{v:{sign},.{digits}f}"
     elif v != 0 and abs(v) < TINY:
@@ -140,20 +144,20 @@ def spread_decimals(spread: float) -> int:
 
 
 def percent(fraction: Any, *, signed: bool = False) -> str:
-    """A fraction as a whole percent: 0.57 -> '57 %', with `signed` '+26 %'; missing -> '-'."""
+    """A fraction as a whole percent, as tables write it (SKILL_FORMAT '%+.0f%%'): 0.57 -> '57%', signed '+26%'."""
     v = value_of(fraction)
     if v is None:
         return MISSING
-    return f"{100 * v:{'+' if signed else ''}.0f} %"
+    return f"{100 * v:{'+' if signed else ''}.0f}%"
 
 
 def chance(percent_value: Any) -> str:
-    """An exceedance probability given in percent (0..100): '0 %', '<1 %' for tiny non-zero ones, '57 %'."""
+    """An exceedance probability given in percent (0..100): '0%', '<1%' for tiny non-zero ones, '57%'."""
     v = value_of(percent_value)
     if v is None:
         return MISSING
     if v == 0:
-        return "0 %"
+        return "0%"
     if v < 1:
-        return "<1 %"
-    return f"{v:.0f} %"
+        return "<1%"
+    return f"{v:.0f}%"

@@ -409,6 +409,14 @@ def show_chart(fig: Any, filename: str, key: str, *, compact: bool = False) -> N
     st.plotly_chart(fig, width="stretch", config=charts.plotly_config(filename, compact=compact), key=key)
 
 
+def metric_row(metrics: Sequence[dict[str, Any]], *, border: bool = False, key: str | None = None) -> None:
+    """Metrics side by side that wrap onto the next line when the page narrows, each as wide as its text, so a
+    value or label is never cut ('4,18…'); each dict holds st.metric's arguments (label, value, delta, help...)."""
+    with st.container(horizontal=True, wrap=True, gap="medium", key=key):
+        for metric in metrics:
+            st.metric(**{"border": border, "width": "content", **metric})
+
+
 def show_table(frame: Any, **options: Any) -> None:
     """A table across the page without the row index, like every table in the app (options go to st.dataframe)."""
     st.dataframe(frame, hide_index=True, width="stretch", **options)

@@ -17,7 +17,7 @@ import streamlit as st
 from core import charts, display
 from core.app.curves import stored_curve
 from core.app.pipeline import band_coverage, forecast_levels, forecast_reservoir
-from core.app.summary import model_skill, skill_sentence
+from core.app.summary import freshness, version_skill
 from core.data.curves import Curve
 from core.data.levels import OperatingLevel
 from core.data.variables import canonical_name
@@ -41,6 +41,10 @@ MIME = {
     "html": "text/html",
     "csv": "text/csv",
 }
+SKILL_HELP = (
+    "Skill compares the model's errors on its test period with assuming 'tomorrow = today': MAE is the average "
+    "miss, RMSE weighs large misses more. Above 0% the model is better, at or below 0% it is not."
+)
 CAUTION = (
     "This model does not beat 'tomorrow = today' on its test period; treat the forecast with caution. "
     "Run **Compare models** on the Train page: when no model beats it there either, this reservoir's level is "
@@ -110,9 +114,8 @@ def _pick_view(forecast: Forecast) -> str:
 
 
 def skill_label(record: ModelVersion) -> str:
-    """A version's test skill in a few characters, for the version picker."""
-    skill = model_skill(record)
-    return f"skill {skill:+.0%}" if skill is not None else "skill not measured"
+    """A version's test skill on MAE and RMSE in a few characters, for the version picker."""
+    return version_skill(record).short()
 
 
 # ----------------------------------------------------------------------------- cached data
@@ -179,41 +182,58 @@ def _pick_as_of(first: dt.date, last: dt.date) -> dt.date:
 
 
 def _metrics_row(forecast: Forecast, record: ModelVersion) -> None:
-    """Last observed value, day-7 forecast with change, and the model version with its skill."""
+    """Last reading with its age, the last forecast day with its change, and the model version with its skill:
+    short labels, the unit on the value, compact numbers (the full ones in the help), wrapping on narrow pages."""
     unit = forecast.unit
     last = forecast.last_observed
     end = forecast.points[-1]
     change = end.value - float(last["value"])
-    skill = model_skill(record)
-    c1, c2, c3 = st.columns(3)
-    c1.metric(
-        f"Observed {forecast.target} on {last['date']}",
-        display.number(last["value"], unit),
-        help="The last reading the forecast starts from (the issue date).",
+    age = freshness(last["date"], end.date)
+    skill = version_skill(record)
+    ui.metric_row(
+        [
+            {
+                "label": f"{forecast.target.capitalize()} on {last['date']}",
+                "value": display.compact(last["value"], unit),
+                "delta": f"last reading, {age.age}",
+                "delta_color": "red" if age.stale else "gray",
+                "delta_arrow": "off",
+                "help": f"{display.number(last['value'], unit)}: the reading the forecast starts from (the issue "
+                f"date), {age.age}.",
+            },
+            {
+                "label": f"Day {end.lead}: {end.date}",
+                "value": display.compact(end.value, unit),
+                "delta": f"{display.signed_change(change, unit, short=True)} vs last reading",
+                "delta_color": "off",
+                "help": f"{display.number(end.value, unit)}: the model's value for the last forecast day, "
+                f"{display.signed_change(change, unit)} from the last reading.",
+            },
+            {
+                "label": "Model" + (" (active)" if record.active else " (not active)"),
+                "value": f"version {forecast.version}",
+                "delta": skill.short(),
+                "delta_color": skill.colour(),
+                "delta_arrow": "off",
+                "help": SKILL_HELP,
+            },
+        ],
         border=True,
+        key=f"{K}metrics",
     )
-    c2.metric(
-        f"Forecast for {end.date} (day {end.lead})",
-        display.number(end.value, unit),
-        delta=f"{display.number(change, unit, signed=True)} vs {last['date']}",
-        delta_color="off",
-        help="The model's value for the last forecast day and how far it is from the last reading.",
-        border=True,
-    )
-    c3.metric(
-        "Model" + (" (the active version)" if record.active else " (not the active version)"),
-        f"version {forecast.version}",
-        delta=skill_label(record) + (" vs 'tomorrow = today'" if skill is not None else ""),
-        delta_color="gray" if skill is None else ("green" if skill > 0 else "red"),
-        delta_arrow="off",
-        help="Skill compares the model's average error on its test period with assuming 'tomorrow = today': "
-        "above 0% the model is better, at or below 0% it is not.",
-        border=True,
-    )
-    if skill is None or skill > 0:
-        st.caption(skill_sentence(skill))
+    if skill.mae is None or skill.mae > 0:
+        st.caption(skill.sentence())
     else:
         st.warning(CAUTION, icon=":material/warning:")
+
+
+def _freshness_note(forecast: Forecast) -> None:
+    """A forecast from a reading days or years old says so before anything else (a hindcast says it itself)."""
+    age = freshness(forecast.last_observed["date"], forecast.points[-1].date)
+    if age.past:
+        st.warning(f"**{age.title()}.** {age.words()}", icon=":material/history:")
+    elif age.stale:
+        st.info(age.words(), icon=":material/schedule:")
 
 
 def _hindcast_note(forecast: Forecast) -> None:
@@ -536,6 +556,8 @@ def render() -> None:
     )
 
     _metrics_row(forecast, record)
+    if not hindcast:
+        _freshness_note(issued)
     ui.alert_banner(issued, f"(as issued on {forecast.issued}) " if hindcast else "")
     if hindcast:
         _hindcast_note(forecast)

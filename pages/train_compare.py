@@ -16,8 +16,9 @@ import streamlit as st
 from core import charts, display
 from core.app.jobs import COMPARE, start_comparison
 from core.app.summary import SKILL_FORMAT, skill_percent
+from core.model.leaderboard import Challenge, judge, judge_rows
 from core.model.zoo import MODEL_NAMES, ZOO
-from core.store.workspace import Epoch, Job, beats_active
+from core.store.workspace import Epoch, Job, ModelVersion
 from pages import common as ui
 from pages.train_form import MEMBERS_LIST, settings_form
 from pages.train_jobs import TAB_COMPARE, K, job_tab, latest_job, loss_figure, open_tab_next, polled_job, stop_button
@@ -207,8 +208,9 @@ def _leaderboard_table(board: dict[str, Any], active: int | None, unit: str | No
     )
 
 
-def _recommend(reservoir: str, best: dict[str, Any], active: int | None) -> None:
+def _recommend(reservoir: str, board: dict[str, Any], active: int | None, unit: str | None) -> None:
     """The dashboard never activates a compared model by itself: whether the operator should, by beats_active."""
+    best = board["models"][0]
     name = f"{ui.md_escape(_name(best))} (version {best['version']})"
     if best["version"] == active:
         st.success(
@@ -218,26 +220,40 @@ def _recommend(reservoir: str, best: dict[str, Any], active: int | None) -> None
         )
         return
     record = ui.workspace().active_version(reservoir)
-    if record is None or beats_active(record, float(best["val_mae"])):
-        than = "no version is active yet" if record is None else f"it beats the active version {record.version}"
+    challenge = None if record is None or record.val_mae is None else _challenge(board, record, best)
+    if challenge is None or challenge.meaningful:
+        than = (
+            "no version is active yet"
+            if challenge is None
+            else f"against the active version {record.version}: {ui.md_escape(challenge.words(unit))}"
+        )
         st.info(
-            f"**Recommended: activate {name}.** It scored best on the validation days and {than}. The "
+            f"**Recommended: activate {name}.** It scored best on the validation days, {than}. The "
             "dashboard never changes the model forecasts use without you: activate it below (it is picked already).",
             icon=":material/recommend:",
         )
         return
     st.info(
-        f"The active model was not changed (version {record.version} is active): the recommended model, {name}, "
-        "did not beat it on the validation days. Activate any of the compared versions below if you prefer it.",
+        f"The active model was not changed (version {record.version} is active). The best-scoring model, {name}, "
+        f"against it: {ui.md_escape(challenge.words(unit))}, so keeping version {record.version} is recommended. "
+        "Activate any of the compared versions below if you prefer it.",
         icon=":material/info:",
     )
 
 
-def _board_activation(reservoir: str, board: dict[str, Any], active: int | None) -> None:
+def _challenge(board: dict[str, Any], active: ModelVersion, best: dict[str, Any]) -> Challenge:
+    """The best row against the active version: paired on the same validation days when the active one took part
+    in this comparison, else on the two validation MAEs alone (the stricter unpaired margin)."""
+    row = next((r for r in board["models"] if int(r["version"]) == active.version), None)
+    if row is not None:
+        return judge_rows(row, best)
+    return judge(float(active.val_mae), float(best["val_mae"]))
+
+
+def _board_activation(reservoir: str, board: dict[str, Any], active: int | None, unit: str | None) -> None:
     """Whether the recommended model was made active, and a control to activate any compared version."""
     outcome = st.session_state.pop(f"{K}compare_flash", None)  # what the Activate button below did
     rows = {int(r["version"]): r for r in board["models"]}
-    best = board["models"][0]
     if isinstance(outcome, str):
         st.success(outcome, icon=":material/check_circle:")
     elif board.get("activated") is not None:
@@ -250,7 +266,7 @@ def _board_activation(reservoir: str, board: dict[str, Any], active: int | None)
             icon=":material/check_circle:",
         )
     else:
-        _recommend(reservoir, best, active)
+        _recommend(reservoir, board, active, unit)
     if isinstance(outcome, BaseException):
         ui.show_error(outcome)
     existing = {m.version for m in ui.workspace().versions(reservoir)}
@@ -386,7 +402,7 @@ def _leaderboard(reservoir: str, job: Job) -> None:
     record = ui.workspace().active_version(reservoir)
     active = record.version if record is not None else None
     _leaderboard_table(board, active, unit)
-    _board_activation(reservoir, board, active)
+    _board_activation(reservoir, board, active, unit)
     _board_charts(board, unit, job.id)
 
 

@@ -21,6 +21,8 @@ from core import display
         (0.00004, None, "0.00004"),
         (-0.00004, None, "-0.00004"),
         (0, "m", "0 m"),
+        (3627, None, "3,627"),  # a count: no decimals
+        (3627.0, None, "3,627.0"),
         (None, "m", "-"),
         (float("nan"), None, "-"),
         (float("inf"), None, "-"),
@@ -74,8 +76,8 @@ def test_spread_and_percentages():
     assert display.spread_decimals(0.12) == 2
     assert display.spread_decimals(40) == 0
     assert display.spread_decimals(0) == 2 and display.spread_decimals(math.nan) == 2
-    assert display.percent(0.57) == "57 %" and display.percent(0.26, signed=True) == "+26 %"
-    assert display.chance(0) == "0 %" and display.chance(0.4) == "<1 %" and display.chance(57.2) == "57 %"
+    assert display.percent(0.57) == "57%" and display.percent(0.26, signed=True) == "+26%"
+    assert display.chance(0) == "0%" and display.chance(0.4) == "<1%" and display.chance(57.2) == "57%"
 
 
 def test_numbers_are_shown_with_decimals_that_suit_their_size():

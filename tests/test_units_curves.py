@@ -291,7 +291,7 @@ def test_forecast_page_shows_the_forecast_as_the_other_variable(app_trained_ws, 
     assert "storage (hm³)" in shown.columns and "storage lower 80% (hm³)" in shown.columns
     toggle.set_value("storage").run()
     assert not at.exception
-    assert at.metric[0].label.startswith("Observed storage")
+    assert at.metric[0].label.startswith("Storage on")
     assert "hm³" in at.metric[0].value
 
 

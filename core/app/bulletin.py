@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from core.app.pipeline import band_coverage, forecast_history, forecast_levels, forecast_reservoir
-from core.app.summary import model_skill, skill_sentence
+from core.app.summary import version_skill
 from core.display import chance, number, spread_decimals
 from core.export import files, report
 from core.export.bulletin import (
@@ -52,10 +52,9 @@ def coverage_words(recent: RecentCoverage | None) -> str:
 
 
 def skill_words(record: Any) -> str:
-    """Skill vs persistence as a percentage and the sentence the Forecast page uses."""
-    skill = model_skill(record)
-    prefix = f"{skill:+.0%}: " if skill is not None else ""
-    return prefix + skill_sentence(skill)
+    """Skill vs persistence on MAE and RMSE, and the sentence the Forecast page uses."""
+    skill = version_skill(record)
+    return (f"{skill.short()}: " if skill.mae is not None else "") + skill.sentence()
 
 
 def forecast_table(fc: Forecast) -> Table:

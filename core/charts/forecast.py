@@ -153,11 +153,12 @@ def forecast_view(
 
 
 def _default_title(forecast: Forecast) -> str:
-    """'Sample — level (m) forecast, model v3, issued 2024-05-01'."""
+    """'Sample' over 'level (m) forecast, model v3, issued 2024-05-01': two short lines, so a narrow chart does
+    not cut the title (plotly never wraps one)."""
     unit_text = f" ({forecast.unit})" if forecast.unit else ""
     return (
-        f"{forecast.reservoir} — {forecast.target}{unit_text} forecast, model v{forecast.version}, "
-        f"issued {forecast.issued}"
+        f"{forecast.reservoir}<br><sup>{forecast.target}{unit_text} forecast, model v{forecast.version}, "
+        f"issued {forecast.issued}</sup>"
     )
 
 

@@ -116,7 +116,7 @@ def draw_levels(
             continue
         group.sort(key=lambda x: -float(x.value))
         fig.add_annotation(
-            text=("↑ " if above else "↓ ") + "off chart: " + "; ".join(level_label(lv, unit) for lv in group),
+            text=("↑ " if above else "↓ ") + "off chart: " + "<br>".join(level_label(lv, unit) for lv in group),
             name="off-chart levels",
             xref="paper",
             yref="paper",

@@ -175,11 +175,12 @@ def figure_bytes(fig: go.Figure, fmt: str, *, width: int = 1200, height: int = 6
 
 
 def _plain_title(text: str | None) -> str | None:
-    """A plotly title as plain text: its first line, tags dropped, entities read back (plotly titles are HTML)."""
+    """A plotly title as plain text: its lines joined by ' — ', tags dropped, entities read back (plotly titles are
+    HTML)."""
     if not text:
         return None
-    first = re.split(r"<br\s*/?>", text, maxsplit=1)[0]
-    return html.unescape(re.sub(r"<[^>]*>", "", first)).strip() or None
+    lines = [html.unescape(re.sub(r"<[^>]*>", "", line)).strip() for line in re.split(r"<br\s*/?>", text)]
+    return " — ".join(line for line in lines if line) or None
 
 
 def figure_html(fig: go.Figure, *, title: str | None = None, filename: str = "chart", notes: Sequence[str] = ()) -> str:
