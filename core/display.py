@@ -115,13 +115,15 @@ def largest(values: Iterable[Any]) -> float | None:
     return max(sizes) if sizes else None
 
 
-def printf_format(values: Iterable[Any]) -> str:
-    """A printf format for a Streamlit NumberColumn, picked from the column's largest magnitude ('%,.0f').
+def printf_format(values: Iterable[Any], unit: str | None = None) -> str:
+    """A printf format for a Streamlit NumberColumn, picked from the column's largest magnitude ('%,.0f'), with the
+    unit on every value when given ('%,.0f m³'), so the header can stay short.
 
     Streamlit's sprintf supports ',' for thousands separators: "%,.0f" renders 436672580.944 as "436,672,581".
     """
     size = largest(values)
-    return f"%,.{decimals(size) if size is not None else 3}f"
+    suffix = f" {unit.replace('%', '%%')}" if unit else ""
+    return f"%,.{decimals(size) if size is not None else 3}f{suffix}"
 
 
 def d3_format(values: Iterable[Any]) -> str:

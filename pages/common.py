@@ -18,6 +18,7 @@ import streamlit as st
 
 from core import charts
 from core.app.jobs import COMPARE, CYCLE, running_job, start_first_model
+from core.app.judgement import record_judgement
 from core.app.pipeline import add_sample, alert_trigger
 from core.app.screening import out_of_range_decisions
 from core.auth.roles import required_role
@@ -35,6 +36,7 @@ except ImportError:  # pragma: no cover - depends on the installed Streamlit
 RESERVOIR_KEY = "reservoir"
 RESERVOIR_PARAM = "reservoir"  # ?reservoir=NAME in a link (core.notify.messages.RESERVOIR_PARAM) opens it
 ACTIVE = "active"  # version picker choice that follows whichever version is active
+ACTIVE_ROW = "background-color: #e3f0fb"  # the active version's row in a table (a light tint of the primary colour)
 FIRST_MODEL_ENV = "SENTINEL_FIRST_MODEL"  # "0"/"off": no background training of the sample's first model at start
 APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
 SHELL_FLAG = "uses_pages_directory"  # Streamlit internal: on = old multipage mode, which skips app.py
@@ -459,6 +461,15 @@ def risk_key(reservoir: str) -> str:
     """Changes when the operator edits levels or the alert trigger, so cached alerts are redone."""
     ws = workspace()
     return repr(([lv.to_dict() for lv in ws.levels(reservoir)], alert_trigger(ws, reservoir)))
+
+
+def record_alert(forecast: Any) -> None:
+    """The active model's latest forecast was issued on this page: record its alert per side as the cycle does
+    (core.app.judgement), so the Alerts page and the notification log say the same; never fails the page."""
+    try:
+        record_judgement(workspace(), forecast)
+    except Exception as exc:  # noqa: BLE001 - a store or notification problem must not hide the forecast
+        log.warning("Reservoir Sentinel: the alert of %s was not recorded (%s).", forecast.reservoir, exc)
 
 
 def alert_banner(forecast: Any, prefix: str = "") -> None:

@@ -539,6 +539,8 @@ def render() -> None:
     except Exception as exc:  # noqa: BLE001 - the page must never show a traceback
         ui.show_error(exc)
         return
+    if record.active and not hindcast:
+        ui.record_alert(forecast)  # the reservoir's alert now: the Alerts page and the log say the same
     if not hindcast and forecast.issued != last.isoformat():
         pick_date.caption(
             f"Issued as of {forecast.issued}: the last day with all the readings the model needs "

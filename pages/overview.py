@@ -101,6 +101,7 @@ def _sparkline(info: ReservoirInfo, variable: str, record: ModelVersion | None) 
         )
         if forecast is not None:
             variable = forecast.target
+            ui.record_alert(forecast)  # the active model's latest forecast: its alert is the reservoir's
     history = ui.readings(info.name, (variable,))[variable] if variable in info.variable_names else pd.Series()
     fig = charts.sparkline_figure(history, forecast, days=SPARK_DAYS, height=90)
     ui.show_chart(fig, f"{info.name}-sparkline", f"{K}spark_{info.id}", compact=True)

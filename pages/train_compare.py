@@ -16,7 +16,7 @@ import streamlit as st
 from core import charts, display
 from core.app.jobs import COMPARE, start_comparison
 from core.app.summary import SKILL_FORMAT, skill_percent
-from core.model.leaderboard import Challenge, judge, judge_rows
+from core.model.leaderboard import Challenge, Skill, judge, judge_rows
 from core.model.zoo import MODEL_NAMES, ZOO
 from core.store.workspace import Epoch, Job, ModelVersion
 from pages import common as ui
@@ -151,7 +151,8 @@ def _beats_persistence(rows: list[dict[str, Any]]) -> bool:
 
 
 def _leaderboard_table(board: dict[str, Any], active: int | None, unit: str | None) -> None:
-    """The ranked models with validation and test scores; the recommended (★), default and active rows marked."""
+    """The ranked models with validation and test scores, every row shown (the table is as tall as the board);
+    the recommended (★), default and active rows marked, the active one tinted; the unit on the error values."""
     rows = []
     for r in board["models"]:
         scores = r["metrics"]["model"]
@@ -160,6 +161,7 @@ def _leaderboard_table(board: dict[str, Any], active: int | None, unit: str | No
             name += " ★"
         default, current = r["model"] == board.get("default"), r["version"] == active
         marks = [m for m, on in (("default", default), ("active", current)) if on]
+        skill = Skill.of(r["metrics"])
         rows.append(
             {
                 "Rank": r["rank"],
@@ -168,44 +170,54 @@ def _leaderboard_table(board: dict[str, Any], active: int | None, unit: str | No
                 "Val MAE": r.get("val_mae"),
                 "Test MAE": scores.get("mae"),
                 "RMSE": scores.get("rmse"),
+                "Skill": skill_percent(skill.mae),
+                "RMSE skill": skill_percent(skill.rmse),
                 "NSE": scores.get("nse"),
                 "KGE": scores.get("kge"),
-                "Skill": skill_percent(r["metrics"].get("skill_vs_persistence")),
                 "Train (s)": r.get("train_seconds"),
             }
         )
     frame = pd.DataFrame(rows)
-    suffix = f" ({unit})" if unit else ""
     number = st.column_config.NumberColumn
-    errors = display.printf_format(frame[["Val MAE", "Test MAE", "RMSE"]].to_numpy().ravel())
+    errors = display.printf_format(frame[["Val MAE", "Test MAE", "RMSE"]].to_numpy().ravel(), unit)
     ui.show_table(
-        frame,
+        frame.style.apply(lambda row: _tint(row, active), axis=1),
+        height=38 + 35 * len(frame),  # every model in view: the 11th row is never below a scroll
         column_config={
             "Rank": number("Rank", help="Order by the validation error (1 = smallest).", width=45),
             "Model": st.column_config.TextColumn(
-                help="★ = recommended (best on the validation days); default = the app's standard model; "
+                help="★ = best on the validation days; default = the app's standard model; "
                 "active = the version forecasts use now.",
                 width=200,
+                pinned=True,
             ),
             "Version": number("Ver.", format="%d", help="Each model was saved as a version.", width=45),
-            "Val MAE": number(f"Val MAE{suffix}", format=errors, help="Average error on the validation days."),
-            "Test MAE": number(f"Test MAE{suffix}", format=errors, help="Average error on the untouched test days."),
-            "RMSE": number(f"Test RMSE{suffix}", format=errors, help="Like MAE but large misses weigh more."),
+            "Val MAE": number("Val MAE", format=errors, help="Average error on the validation days (ranks them)."),
+            "Test MAE": number("Test MAE", format=errors, help="Average error on the untouched test days."),
+            "RMSE": number("Test RMSE", format=errors, help="Like MAE but large misses weigh more."),
+            "Skill": number(
+                "Skill", format=SKILL_FORMAT, help="MAE skill: above 0 % = better than 'tomorrow = today'.", width=65
+            ),
+            "RMSE skill": number(
+                "RMSE skill",
+                format=SKILL_FORMAT,
+                help="The same on RMSE: at or below 0 % the model is no better on large misses.",
+                width=85,
+            ),
             "NSE": number(
                 "NSE", format="%.3f", help="Nash-Sutcliffe efficiency on the test days: 1 is perfect.", width=55
             ),
             "KGE": number(
                 "KGE", format="%.3f", help="Kling-Gupta efficiency on the test days: 1 is perfect.", width=55
             ),
-            "Skill": number(
-                "Test skill",
-                format=SKILL_FORMAT,
-                help="Above 0 % = better than 'tomorrow = today' on the test days.",
-                width=75,
-            ),
             "Train (s)": number(format="%,.1f", help="Seconds it took to train on this machine.", width=70),
         },
     )
+
+
+def _tint(row: pd.Series, active: int | None) -> list[str]:
+    """The active version's row tinted like the Models page's."""
+    return [ui.ACTIVE_ROW if row["Version"] == active else ""] * len(row)
 
 
 def _recommend(reservoir: str, board: dict[str, Any], active: int | None, unit: str | None) -> None:

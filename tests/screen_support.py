@@ -100,7 +100,7 @@ def build(root: Path) -> Workspace:
     add_sample(ws)
     train_reservoir(ws, SAMPLE_NAME, tiny_config(), activate=True)
     add_two_variable(ws)
-    run_cycle(ws, CycleOptions(retrain="none", engine=EngineSettings(name="serial"), notify=False))
+    run_cycle(ws, CycleOptions(retrain="none", engine=EngineSettings(name="serial")))
     return ws
 
 

@@ -69,6 +69,8 @@ def test_formats_for_tables_and_charts_share_the_decimals_rule():
     assert display.printf_format([306.5, 300.1]) == "%,.2f"
     assert display.d3_format([306.5]) == ",.2f" and display.tick_format(",.2f") is None
     assert display.printf_format([]) == "%,.3f"
+    assert display.printf_format([5_644_020.0], "m³") == "%,.0f m³"  # the unit on the value: a short header
+    assert display.printf_format([12.0], "%") == "%,.3f %%"
     assert f"{306.987:{display.d3_format([306.987])}}" == display.number(306.987)  # hover text = page text
 
 

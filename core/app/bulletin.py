@@ -11,8 +11,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from core.app.judgement import record_judgement
 from core.app.pipeline import band_coverage, forecast_history, forecast_levels, forecast_reservoir
-from core.app.summary import version_skill
+from core.app.summary import age_words, days_since, freshness, version_skill
 from core.display import chance, number, spread_decimals
 from core.export import files, report
 from core.export.bulletin import (
@@ -151,14 +152,17 @@ def reservoir_sheet(
         recent = band_coverage(ws, fc, loaded=loaded)
     except ValueError as exc:  # ForecastError, StoreError: the data or the model file cannot give a forecast now
         return ReservoirSheet(name, "no forecast", message=f"The forecast of {name} could not be issued: {exc}")
+    record_judgement(ws, fc)  # the same alert as the Alerts page and the notification log (one truth)
     svg, note = chart_svg(ws, fc) if chart else (None, "left out on request")
-    notes = tuple(n for n in (fc.bands_note,) if n)
+    age = freshness(fc.issued, fc.points[-1].date)
+    notes = tuple(n for n in (age.words() if age.past or age.stale else "", fc.bands_note) if n)
+    through = data_through(ws, name, fc.target)
     return ReservoirSheet(
         reservoir=name,
         status="forecast",
         target=fc.target,
         unit=fc.unit,
-        headline=headline(fc),
+        headline=(f"{age.title()}: " if age.past else "") + headline(fc),
         chart_svg=svg,
         chart_note=note,
         alerts=side_words(fc),
@@ -168,7 +172,7 @@ def reservoir_sheet(
         notes=notes,
         provenance=Provenance(
             forecast_from=fc.issued,
-            data_through=data_through(ws, name, fc.target),
+            data_through=f"{through} ({age_words(days_since(through))})" if through != "-" else through,
             model=fc.model,
             version=fc.version,
             trained=(record.created or "")[:10] or None,

@@ -288,21 +288,31 @@ def cmd_retrain(args: argparse.Namespace) -> int:
 
 def cmd_forecast(args: argparse.Namespace) -> int:
     """Forecast from the latest readings or a past as-of date."""
+    from core.app.judgement import record_judgement
     from core.app.pipeline import forecast_reservoir
+    from core.app.summary import freshness
     from core.forecast import risk
 
     plans_of(args)  # a mistyped --what-if fails before the model loads
     ws = _workspace(args)
     fc = forecast_reservoir(ws, args.reservoir, version=args.version, as_of=args.as_of)
+    if args.as_of is None and (args.version is None or ws.version(args.reservoir).version == fc.version):
+        record_judgement(ws, fc)  # the active model's latest forecast: its alert is the reservoir's (one truth)
     whatif = forecast_what_if(args, ws, fc)
-    data = fc.to_dict() if whatif is None else {**fc.to_dict(), "what_if": whatif.to_dict()}
+    age = freshness(fc.last_observed["date"], fc.points[-1].date)
+    data = {**fc.to_dict(), "freshness": age.to_dict()}
+    if whatif is not None:
+        data["what_if"] = whatif.to_dict()
 
     def lines() -> list[str]:
         unit = f" {fc.unit}" if fc.unit else ""
+        what = age.title().lower() if args.as_of is None else "forecast"
         out = [
-            f"{fc.reservoir}: {fc.target} forecast by version {fc.version}, issued {fc.issued}"
+            f"{fc.reservoir}: {fc.target} {what} by version {fc.version}, issued {fc.issued}"
             f" (last observed {number(fc.last_observed['value'])}{unit})"
         ]
+        if args.as_of is None and (age.past or age.stale):
+            out.append(f"  {age.words()}")
         has_bands = fc.points[0].lower_80 is not None
         header = f"  {'date':10s}  {'forecast':>12s}"
         if has_bands:
