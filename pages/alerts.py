@@ -214,7 +214,13 @@ def _log() -> None:
     """The notification log, filtered to one reservoir or all, with the 'send waiting now' button."""
     st.subheader("Notification log")
     names = [ALL, *ui.reservoir_names()]
-    scope = st.selectbox("Show", names, key=f"{K}scope", help="Every reservoir's changes, or one reservoir's.")
+    scope = st.selectbox(
+        "Show",
+        names,
+        key=f"{K}scope",
+        bind="query-params",  # ?alerts_scope=NAME: a shared link opens one reservoir's log
+        help="Every reservoir's changes, or one reservoir's.",
+    )
     events = ui.workspace().alert_events(None if scope == ALL else scope, limit=LOG_LIMIT)
     if not events:
         st.caption("No alert change recorded yet: the daily cycle records one when a side's alert changes.")

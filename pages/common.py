@@ -234,38 +234,40 @@ def reservoir_names() -> list[str]:
 
 
 def reservoir_picker() -> str | None:
-    """Sidebar picker shared by all pages; the choice lives in session_state so it survives page changes."""
+    """Sidebar picker shared by all pages, bound to the address (`?reservoir=NAME`): a refresh, back/forward, a
+    bookmark or an alert e-mail's link opens the same reservoir, and page switches keep it."""
     names = reservoir_names()
     with st.sidebar:
         if not names:
             st.info("No reservoirs yet. Upload readings on the Data page.")
             return None
         reservoir_from_link(names)
-        current = st.session_state.get(RESERVOIR_KEY)
-        if current not in names:
+        if st.session_state.get(RESERVOIR_KEY) not in names:
             st.session_state[RESERVOIR_KEY] = names[0]
         st.selectbox(
             "Reservoir",
             names,
+            index=None,  # no default: the address always names the reservoir shown (a default is left out of it)
             key=RESERVOIR_KEY,
-            help="The reservoir every page shows. Add reservoirs by uploading a CSV on the Data page.",
+            bind="query-params",
+            help="The reservoir every page shows; it is part of the page address, so a bookmark or a shared link "
+            "opens it. Add reservoirs by uploading a CSV on the Data page.",
         )
         st.caption(f"Workspace: `{workspace().root}`")
     return st.session_state[RESERVOIR_KEY]
 
 
 def reservoir_from_link(names: Sequence[str]) -> None:
-    """A link's ?reservoir=NAME (alert messages link to /forecast?reservoir=NAME) picks that reservoir once; the
-    parameter is then removed, so the sidebar choice rules again and the address never names another reservoir."""
+    """A link's ?reservoir=NAME that is not one of the names exactly: a case or spacing slip picks the reservoir it
+    means; a name the workspace does not hold is said (the picker then shows the first reservoir)."""
     wanted = st.query_params.get(RESERVOIR_PARAM)
-    if wanted is None:
+    if wanted is None or wanted in names:
         return
     match = next((n for n in names if n.lower() == str(wanted).strip().lower()), None)
     if match is not None:
         st.session_state[RESERVOIR_KEY] = match
     else:
         st.warning(f"The link names a reservoir '{md_escape(wanted)}' that is not in this workspace.")
-    del st.query_params[RESERVOIR_PARAM]
 
 
 def selected_reservoir() -> str | None:

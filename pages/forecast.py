@@ -149,22 +149,21 @@ def _export_file(forecast: Forecast, history: pd.Series, levels: list[OperatingL
 
 
 def _to_latest(last: dt.date) -> None:
-    """Button callback: back from a hindcast to the forecast from the latest readings."""
+    """Button callback: back from a hindcast to the forecast from the latest readings (the date's default)."""
     st.session_state[f"{K}as_of"] = last
 
 
 def _pick_as_of(first: dt.date, last: dt.date) -> dt.date:
-    """Date picker for hindcasts, bounded by the stored readings; stays on 'latest' when new readings arrive."""
-    chosen = st.session_state.get(f"{K}as_of")
-    was_latest = chosen == st.session_state.get(f"{K}last")
-    if not isinstance(chosen, dt.date) or not first <= chosen <= last or was_latest:
-        st.session_state[f"{K}as_of"] = last
-    st.session_state[f"{K}last"] = last
+    """Date picker for hindcasts, bounded by the stored readings and bound to the address (?forecast_as_of=DAY):
+    its default is the latest day, left out of the address, so a bookmark of the latest forecast stays the latest
+    when new readings arrive, and a bookmarked hindcast opens that day again."""
     as_of = st.date_input(
         "Forecast as of",
+        value=last,
         min_value=first,
         max_value=last,
         key=f"{K}as_of",
+        bind="query-params",
         format="YYYY-MM-DD",
         help="Leave on the latest day for the real forecast; pick an earlier day to see what the model "
         "would have said then, next to what actually happened (a hindcast).",
@@ -500,7 +499,8 @@ def render() -> None:
         return
     first, last = dt.date.fromisoformat(info.first), dt.date.fromisoformat(info.last)
 
-    ui.forget_on_switch(K, reservoir, ("version", "as_of", "last", "prepared"))  # start from its active model, today
+    if ui.forget_on_switch(K, reservoir, ("version", "prepared")):  # another reservoir: its active model, today
+        st.session_state[f"{K}as_of"] = last
     version_col, pick_date = st.columns(2)
     with version_col:
         record = ui.pick_version(

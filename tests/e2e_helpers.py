@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -191,7 +192,7 @@ def open_page(page: Any, url_path: str) -> None:
     """Click the sidebar link to a page (same browser session, so the reservoir choice is kept)."""
     link = page.locator(f'[data-testid="stSidebarNavLink"][href$="/{url_path}"]')
     link.click()
-    page.wait_for_url(f"**/{url_path}")
+    page.wait_for_url(re.compile(rf"/{re.escape(url_path)}(\?.*)?$"))  # the address keeps ?reservoir=NAME
     wait_for_app(page)
 
 
