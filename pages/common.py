@@ -5,11 +5,12 @@ Not a page itself (app.py lists pages explicitly). Keeps Streamlit concerns here
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import runpy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -28,81 +29,48 @@ from core.model.zoo import ZOO
 from core.store.workspace import Job, LoadedModel, ModelVersion, StoreError, Workspace, pid_alive, resolve_workspace
 from pages import access
 
-try:  # a Streamlit internal that ensure_shell flips; feature-detected, as a later Streamlit may drop it
-    from streamlit.runtime import pages_manager as streamlit_pages
-except ImportError:  # pragma: no cover - depends on the installed Streamlit
-    streamlit_pages = None
-
 RESERVOIR_KEY = "reservoir"
 RESERVOIR_PARAM = "reservoir"  # ?reservoir=NAME in a link (core.notify.messages.RESERVOIR_PARAM) opens it
 ACTIVE = "active"  # version picker choice that follows whichever version is active
 ACTIVE_ROW = "background-color: #e3f0fb"  # the active version's row in a table (a light tint of the primary colour)
 FIRST_MODEL_ENV = "SENTINEL_FIRST_MODEL"  # "0"/"off": no background training of the sample's first model at start
 APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
-SHELL_FLAG = "uses_pages_directory"  # Streamlit internal: on = old multipage mode, which skips app.py
 
 PAGE_LINKS = {  # point_to's targets: page file, link text, icon
     "data": ("pages/data.py", "Go to the Data page", ":material/upload_file:"),
     "train": ("pages/train.py", "Go to the Train page", ":material/model_training:"),
 }
-_MISSING = object()
-
 log = logging.getLogger(__name__)
 
 
-def _shell_switch() -> Any | None:
-    """Streamlit's PagesManager while it still has the old-mode flag; None (warned once) when that internal changed."""
-    manager = getattr(streamlit_pages, "PagesManager", None)
-    if manager is None:
-        _warn_no_shell_fix("streamlit.runtime.pages_manager.PagesManager is gone")
-        return None
-    flag = getattr(manager, SHELL_FLAG, _MISSING)
-    if flag is _MISSING:
-        _warn_no_shell_fix(f"PagesManager.{SHELL_FLAG} is gone")
-        return None
-    if flag is not None and not isinstance(flag, bool):
-        _warn_no_shell_fix(f"PagesManager.{SHELL_FLAG} is no longer a flag ({flag!r})")
-        return None
-    return manager
+_IN_SHELL: ContextVar[bool] = ContextVar("sentinel_in_shell", default=False)  # app.py is running this page
 
 
-@functools.cache
-def _warn_no_shell_fix(reason: str) -> None:
-    """Say once per server (and reason) that a bookmarked page URL may open without the app's shell."""
-    log.warning(
-        "Reservoir Sentinel: %s in Streamlit %s, so a bookmarked page URL opened first after a server start may "
-        "show that page without the sidebar navigation (open / instead). pages/common.ensure_shell needs a look.",
-        reason,
-        st.__version__,
-    )
-
-
-def ensure_shell() -> None:
-    """Make a page that Streamlit ran on its own go through app.py instead; never fails the page.
-
-    With a `pages/` folder, the first request after a server start that asks for a page URL
-    (e.g. a bookmarked /forecast) runs that page file directly, in Streamlit's old multipage
-    mode, without app.py's navigation, sidebar and start-up. Turning that mode off and rerunning
-    runs app.py in its place, whose st.navigation then opens the requested page (the URL path is
-    the same), and stops this stray run. The switch is a Streamlit internal, so it is feature-detected:
-    when it is missing or cannot be set, the page renders as it is and the server log says why (once).
-    """
-    manager = _shell_switch()
-    if manager is None or not getattr(manager, SHELL_FLAG):
-        return
+@contextmanager
+def shell() -> Iterator[None]:
+    """app.py runs the page inside this: the page then knows the navigation, sidebar and start-up are drawn."""
+    token = _IN_SHELL.set(True)
     try:
-        setattr(manager, SHELL_FLAG, False)
-    except (AttributeError, TypeError) as exc:  # read-only in some future Streamlit
-        _warn_no_shell_fix(f"PagesManager.{SHELL_FLAG} cannot be set ({exc})")
-        return
-    runpy.run_path(str(APP_PATH), run_name="__main__")
-    st.stop()
+        yield
+    finally:
+        _IN_SHELL.reset(token)
 
 
-def run_page(render: Callable[[], None]) -> None:
-    """How every page file ends: through app.py's shell (see ensure_shell), then the page's own body."""
-    ensure_shell()
-    render()
+def run_page(render: Callable[[], None] | None = None) -> None:
+    """How every module under pages/ ends: inside app.py, draw the page; run on its own, run app.py instead.
+
+    With a `pages/` folder, the first request after a server start that asks for a page URL (a bookmarked
+    /forecast, or /train_jobs typed by hand) makes Streamlit run that file directly, in its old multipage mode,
+    with a sidebar listing every file in pages/. Running app.py in its place gives the real app: its
+    st.navigation (the official API, which also ends the old mode for the server) replaces that sidebar with the
+    app's own pages and opens the requested one (or the Overview, for a module that is not a page); the stray run
+    then stops. Section modules end with `run_page()` too, so no file under pages/ shows on its own.
+    """
+    if not _IN_SHELL.get():
+        runpy.run_path(str(APP_PATH), run_name="__main__")
+        st.stop()
+    if render is not None:
+        render()
 
 
 @st.cache_resource(show_spinner=False)
@@ -497,3 +465,7 @@ def alert_banner(forecast: Any, prefix: str = "") -> None:
         st.success(f"**No alert**: {reason}", icon=":material/check_circle:")
     elif reason:
         st.caption(f"Alert: {reason}")
+
+
+if __name__ == "__main__":  # run on its own (Streamlit's pages/ discovery): the app, never this module alone
+    run_page()

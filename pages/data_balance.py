@@ -94,3 +94,7 @@ def balance_section(ws: Workspace, info: ReservoirInfo) -> None:
         )
     st.caption(f"{len(check.drifts)} period(s) and {len(check.days)} short run(s) of days, largest first:")
     ui.show_table(findings_table(check), key=f"{K}findings")
+
+
+if __name__ == "__main__":  # run on its own (Streamlit's pages/ discovery): the app, never this section alone
+    ui.run_page()

@@ -128,3 +128,7 @@ def scenario_section(forecast: Forecast, hindcast: bool) -> None:
     )
     ui.show_table(_table(result))
     ui.show_chart(scenario_figure(result), f"{forecast.reservoir}-what-if-{forecast.issued}", f"{K}chart")
+
+
+if __name__ == "__main__":  # run on its own (Streamlit's pages/ discovery): the app, never this section alone
+    ui.run_page()

@@ -190,3 +190,7 @@ def chosen_cards(rows: Sequence[FleetRow]) -> list[str]:
         "by default those with a raised alert, most severe first. Each card runs its forecast, so keep it to a few."
     )
     return st.multiselect("Show cards for", names, key=CARDS_KEY, placeholder="pick reservoirs")
+
+
+if __name__ == "__main__":  # run on its own (Streamlit's pages/ discovery): the app, never this section alone
+    ui.run_page()

@@ -286,6 +286,8 @@ def _board_activation(reservoir: str, board: dict[str, Any], active: int | None,
     if not versions:
         st.caption("The compared versions have since been deleted on the Models page.")
         return
+    if not ui.allowed("activate", "Activating a compared version"):  # a viewer sees the lock, not a live button
+        return
     if st.session_state.get(f"{K}compare_version") not in versions:
         st.session_state[f"{K}compare_version"] = versions[0]
 
@@ -491,3 +493,7 @@ def compare_tab(reservoir: str, running: Job | None, jobs: list[Job]) -> None:
         intro="Train several kinds of model on the same days and see which forecasts this reservoir best, "
         "next to the simple guess 'tomorrow = today'. Every model is saved as a version you can activate.",
     )
+
+
+if __name__ == "__main__":  # run on its own (Streamlit's pages/ discovery): the app, never this section alone
+    ui.run_page()

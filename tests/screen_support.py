@@ -10,6 +10,7 @@ to a few tens of seconds on two cores.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -94,11 +95,19 @@ def add_two_variable(ws: Workspace) -> None:
     )
 
 
-def build(root: Path) -> Workspace:
-    """The whole state: both reservoirs trained, levels set, one daily cycle run (serial, no retraining)."""
-    ws = Workspace(root)
-    add_sample(ws)
-    train_reservoir(ws, SAMPLE_NAME, tiny_config(), activate=True)
+def build(root: Path, trained_sample: Path | None = None) -> Workspace:
+    """The whole state: both reservoirs trained, levels set, one daily cycle run (serial, no retraining).
+
+    `trained_sample`: a workspace folder holding the sample with a tiny trained version (the test session's
+    conftest fixture), copied instead of training the sample again.
+    """
+    if trained_sample is not None:
+        shutil.copytree(trained_sample, root)
+        ws = Workspace(root)
+    else:
+        ws = Workspace(root)
+        add_sample(ws)
+        train_reservoir(ws, SAMPLE_NAME, tiny_config(), activate=True)
     add_two_variable(ws)
     run_cycle(ws, CycleOptions(retrain="none", engine=EngineSettings(name="serial")))
     return ws
