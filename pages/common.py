@@ -226,12 +226,13 @@ def reservoir_picker() -> str | None:
 
 
 def reservoir_from_link(names: Sequence[str]) -> None:
-    """A link's ?reservoir=NAME that is not one of the names exactly: a case or spacing slip picks the reservoir it
-    means; a name the workspace does not hold is said (the picker then shows the first reservoir)."""
+    """The address names the reservoir: a link followed within the session (a card's 'Open forecast', back and
+    forward) moves the picker to it, and a case or spacing slip still finds the reservoir meant; a name the
+    workspace does not hold is said (the picker then keeps its reservoir)."""
     wanted = st.query_params.get(RESERVOIR_PARAM)
-    if wanted is None or wanted in names:
+    if wanted is None or wanted == st.session_state.get(RESERVOIR_KEY):
         return
-    match = next((n for n in names if n.lower() == str(wanted).strip().lower()), None)
+    match = wanted if wanted in names else next((n for n in names if n.lower() == str(wanted).strip().lower()), None)
     if match is not None:
         st.session_state[RESERVOIR_KEY] = match
     else:

@@ -243,9 +243,11 @@ def _plan(fk: str, filename: str, parsed: ParsedCSV, options: ReadOptions) -> tu
     problems: list[str] = []
     if columns:
         st.caption("Columns in the file and the variable each becomes (edit the variable or unit if needed):")
+        key = f"{fk}mapping_{options.date_column or ''}"
+        edits = (st.session_state.get(key) or {}).get("edited_rows")  # the operator's changes: 'set by you'
         edited = st.data_editor(
-            guess_table(columns, parsed.units),
-            key=f"{fk}mapping_{options.date_column or ''}",
+            guess_table(columns, parsed.units, edits),
+            key=key,
             hide_index=True,
             disabled=["column", GUESS_COLUMN],
             width="stretch",

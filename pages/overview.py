@@ -50,11 +50,6 @@ def card_forecast(
         return None, f"the forecast failed ({type(exc).__name__}: {exc})"
 
 
-def _open_forecast(name: str) -> None:
-    """Button callback: select the reservoir before the sidebar picker is drawn on the next run."""
-    st.session_state[ui.RESERVOIR_KEY] = name
-
-
 def _trend_delta(change: float | None, unit: str | None, days: int) -> str | None:
     """st.metric delta text, short enough for a card ('+0.42 m in 7 days', '+25.5 M m³ in 7 days')."""
     if change is None:
@@ -180,16 +175,15 @@ def _card(info: ReservoirInfo) -> None:
         what = "Model comparison" if running[0].kind == "compare" else "Training"
         st.caption(f":material/model_training: {what} in progress (job #{running[0].id}).")
     st.caption(f":material/flag: {levels_words(len(ws.levels(info.name)))}")
-    if st.button(
-        "Open forecast",
-        key=f"{K}open_{info.id}",
-        icon=":material/timeline:",
-        on_click=_open_forecast,
-        args=(info.name,),
-        help="Select this reservoir and show its 7-day forecast.",
-        width="stretch",
-    ):
-        st.switch_page("pages/forecast.py")
+    with st.container(key=f"{K}open_{info.id}"):
+        st.page_link(  # a link, not a button: the reservoir goes in the address, so a new tab or a bookmark keeps it
+            "pages/forecast.py",
+            label="Open forecast",
+            icon=":material/timeline:",
+            help="Show this reservoir's 7-day forecast.",
+            query_params={ui.RESERVOIR_PARAM: info.name},
+            width="stretch",
+        )
 
 
 def _cards(reservoirs: list[ReservoirInfo]) -> None:

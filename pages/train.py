@@ -37,11 +37,14 @@ from pages.train_jobs import (
 )
 
 JOB_HISTORY_ROWS = 8
-SKILL_EXPLAINED = (
-    "**Skill vs persistence** compares the model's average error with the error of simply assuming "
-    "*tomorrow = today* (the level stays where it is): 25 % means its errors are a quarter smaller, 0 % or below "
-    "means the model is no better than that guess."
-)
+def skill_explained(target: str) -> str:
+    """What skill vs persistence means, in the words of the variable the model forecasts (storage, level...)."""
+    return (
+        "**Skill vs persistence** compares the model's average error with the error of simply assuming "
+        f"*tomorrow = today* (the {target} stays where it is): 25 % means its errors are a quarter smaller, 0 % or "
+        "below means the model is no better than that guess. RMSE skill does the same with large misses weighing "
+        "more."
+    )
 
 
 def _eta_text(job: Job) -> str:
@@ -243,7 +246,7 @@ def _result_section(reservoir: str, job: Job) -> None:
     _metrics_table(rows, unit)
     if own_period is not None and list(own_period) != list(test):
         st.caption(f"*Scored on its own test period ({own_period[0]} to {own_period[1]}), so compare with care.")
-    st.markdown(SKILL_EXPLAINED)
+    st.markdown(skill_explained(ui.md_escape(result.target)))
     if skill is None or skill <= 0:
         st.warning(
             f"This model does not beat 'tomorrow = today' on {ui.md_escape(reservoir)}. {said.sentence()} "

@@ -269,3 +269,24 @@ _TRUNCATED_JS = """(groups) => {
 def truncated(page: Any) -> list[tuple[str, str, int, int]]:
     """Every value, label, heading or alert shown cut off: (kind, its text, scrollWidth, clientWidth)."""
     return [tuple(hit) for hit in page.evaluate(_TRUNCATED_JS, READ_FIRST)]
+
+
+_CONTROLS_JS = """() => {
+  const skip = '[data-testid="stPlotlyChart"], [data-testid="stElementToolbar"], [data-testid="stSidebarNav"], '
+    + '[data-testid="stSidebarCollapseButton"], [data-testid="stHeader"], [data-testid="stToolbar"]';
+  const controls = 'button[data-testid^="stBaseButton"], input, textarea, [contenteditable="true"]';
+  const live = [...document.querySelectorAll(controls)].filter(el =>
+    !el.disabled && !el.readOnly && el.getAttribute('aria-disabled') !== 'true' && el.type !== 'hidden'
+    && el.getClientRects().length && !el.closest(skip));
+  const keys = new Set(live.map(el => {
+    const holder = el.closest('[class*="st-key-"]');
+    return holder ? holder.className.match(/st-key-([^ ]+)/)[1] : '(no key) ' + (el.innerText || el.type).slice(0, 40);
+  }));
+  return [...keys].sort();
+}"""
+
+
+def enabled_controls(page: Any) -> list[str]:
+    """The widget keys of every enabled button, input or editable cell shown (chart and table toolbars left out)."""
+    return page.evaluate(_CONTROLS_JS)
+

@@ -231,8 +231,8 @@ def test_loss_figure_reads_store_epochs_marks_best_and_goes_log_for_wide_ranges(
     ]
     fig = charts.loss_figure(epochs)
     assert trace_names(fig)[:2] == ["training error", "validation error (held-back days)"]
-    assert fig.layout.yaxis.title.text == "training error (lower is better)"
-    assert "mean absolute error of the scaled change" in fig.data[0].hovertemplate
+    assert fig.layout.yaxis.title.text == "error, in typical daily changes (lower is better)"  # the axis has a unit
+    assert "typical daily changes" in fig.data[0].hovertemplate
     assert fig.layout.xaxis.tickformat == "d" and fig.layout.xaxis.dtick is None  # 15 epochs: integer ticks
     best = next(t for t in fig.data if t.name.startswith("best epoch"))
     val = np.array([e["logs"]["val_loss"] for e in epochs])

@@ -102,3 +102,18 @@ def test_numbers_are_shown_with_decimals_that_suit_their_size():
 def test_entered_values_read_as_typed(value, unit, text):
     """Operating levels in alert reasons, messages and table headers: never '4.444e+08'."""
     assert display.entered(value, unit) == text
+
+
+def test_cycle_summary_writes_values_as_the_pages_do():
+    """The `cycle` command's table printed 1234.5 as '1.23e+03' (its own formatter); it now uses core.display."""
+    from core.app.cli_cycle import summary_lines
+    from core.fleet.cycle import CycleReport
+    from core.fleet.inbox import InboxOutcome
+    from core.store.cycles import CycleReservoir
+
+    row = CycleReservoir(
+        "Poondi", "ok", version=3, alert="normal", issued="2019-09-16", last_value=1234.5, end_median=435_314_322.0
+    )
+    report = CycleReport(7, "serial", "ok", 1.5, (row,), InboxOutcome())
+    line = next(line for line in summary_lines(report) if "Poondi" in line)
+    assert "1,234.5" in line and "435,314,322" in line and "e+" not in line

@@ -5,7 +5,7 @@ Pure functions over core.data.ingest / core.app.pipeline results, so the page st
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,10 +67,21 @@ def mapping_table(columns: Sequence[str], units: dict[str, str | None]) -> pd.Da
 GUESS_COLUMN = "how it was read"  # the mapping table's read-only note: declared, guessed, weak guess
 
 
-def guess_table(columns: Sequence[str], units: dict[str, str | None]) -> pd.DataFrame:
-    """mapping_table plus a note per column saying what is a guess, and which guesses are weak."""
+SET_BY_YOU = "set by you"  # the note of a row whose variable or unit the operator changed in the table
+
+
+def guess_table(
+    columns: Sequence[str], units: dict[str, str | None], edits: Mapping[int, Mapping[str, Any]] | None = None
+) -> pd.DataFrame:
+    """mapping_table plus a note per column saying what is a guess, and which guesses are weak; a row whose
+    variable or unit the operator changed (`edits`: row -> edited cells, as Streamlit's data editor keeps them)
+    says so instead of the guess's words, which no longer describe it."""
     table = mapping_table(columns, units)
-    table[GUESS_COLUMN] = [g.note for g in guess_columns(list(columns))]
+    notes = [g.note for g in guess_columns(list(columns))]
+    for row, cells in (edits or {}).items():
+        if 0 <= int(row) < len(notes) and {"variable", "unit"} & set(cells):
+            notes[int(row)] = SET_BY_YOU
+    table[GUESS_COLUMN] = notes
     return table
 
 

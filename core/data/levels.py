@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -103,6 +105,44 @@ def check_levels(levels: list[OperatingLevel]) -> None:
                             f"On the {side} side, '{a.name}' ({a.severity}, {entered(a.value)}) should lie {direction} "
                             f"'{b.name}' ({b.severity}, {entered(b.value)}): more severe levels are further out."
                         )
+
+
+# Words in a level's name that say which side it belongs on; a name with words of one side set on the other is
+# probably a slip ('Drought watch' saved on the flood side alerts when the water RISES past it).
+SIDE_WORDS = {
+    "flood": frozenset({"flood", "spill", "spillway", "crest", "overflow", "high", "maximum", "max", "top"}),
+    "drought": frozenset({"drought", "low", "minimum", "min", "dead", "empty", "dry", "shortage", "bottom"}),
+}
+
+
+def side_from_name(name: str) -> str | None:
+    """The side a level's name speaks of ('flood' for 'Flood warning'), or None when it names neither or both."""
+    words = set(re.findall(r"[a-z]+", name.lower()))
+    sides = [side for side, vocabulary in SIDE_WORDS.items() if words & vocabulary]
+    return sides[0] if len(sides) == 1 else None
+
+
+def level_warnings(levels: Sequence[OperatingLevel], latest: Mapping[str, tuple[str, float]]) -> list[str]:
+    """What a valid set may still get wrong, in words: a line whose side disagrees with its name, and a line the
+    latest reading (`latest`: variable -> (day, value)) has already crossed, so its alert is raised from the start."""
+    out = []
+    for lv in levels:
+        named = side_from_name(lv.name)
+        if named is not None and named != lv.side:
+            rises = "rises above" if lv.side == "flood" else "falls below"
+            out.append(
+                f"'{lv.name}' is on the {lv.side} side although its name speaks of {named}: it alerts when the "
+                f"{lv.variable} {rises} {entered(lv.value, lv.unit)}. Check the side."
+            )
+        day, value = latest.get(lv.variable, (None, None))
+        if value is not None and (value > lv.value if lv.side == "flood" else value < lv.value):
+            where = "above" if lv.side == "flood" else "below"
+            out.append(
+                f"'{lv.name}' ({entered(lv.value, lv.unit)}) is already crossed: the latest {lv.variable} reading "
+                f"({entered(value, lv.unit)} on {day}) is {where} it, so its {lv.severity} alert is raised from the "
+                "first forecast. Check the value and the unit if that is not so."
+            )
+    return out
 
 
 def parse_level(spec: str, unit: str | None, variable: str, *, relative: bool = False) -> OperatingLevel:

@@ -247,7 +247,7 @@ def verdict(rows: list[dict[str, Any]], unit: str | None = None) -> str:
     if by_rmse is not best and math.isfinite(_rmse(by_rmse)):
         parts.append(
             f"On test RMSE, where large misses weigh more, {by_rmse['label']} is best "
-            f"({number(_rmse(by_rmse), unit)} against {number(_rmse(best), unit)})."
+            f"({number(_rmse(by_rmse))} against {number(_rmse(best), unit)})."
         )
     return " ".join(parts)
 
