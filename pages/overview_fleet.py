@@ -117,20 +117,21 @@ def _filters() -> FleetFilter:
 
 
 def _headline(rows: Sequence[FleetRow]) -> None:
-    """Five counts an operator checks first."""
+    """Five counts an operator checks first, side by side while they fit (wrapping on a narrow page)."""
     n = counts(rows)
-    for column, (label, value, help_text) in zip(
-        st.columns(5),
-        (
-            ("Reservoirs", n["reservoirs"], "Reservoirs in this workspace."),
-            ("Alerts raised", n["raised"], f"{n['danger']} at danger; watch, warning or danger on either side."),
-            ("Stale feeds", n["stale"], f"No reading for more than {STALE_DAYS} days."),
-            ("Failed last cycle", n["failed"], "The latest daily cycle could not forecast them; see 'Why'."),
-            ("Not run yet", n["not_run"], "Never forecast by the daily cycle: run it below."),
-        ),
-        strict=True,
-    ):
-        column.metric(label, value, help=help_text)
+    ui.metric_row(
+        [
+            {"label": label, "value": value, "help": help_text}
+            for label, value, help_text in (
+                ("Reservoirs", n["reservoirs"], "Reservoirs in this workspace."),
+                ("Alerts raised", n["raised"], f"{n['danger']} at danger; watch, warning or danger on either side."),
+                ("Stale feeds", n["stale"], f"No reading for more than {STALE_DAYS} days."),
+                ("Failed last cycle", n["failed"], "The latest daily cycle could not forecast them; see 'Why'."),
+                ("Not run yet", n["not_run"], "Never forecast by the daily cycle: run it below."),
+            )
+        ],
+        key=f"{K}counts",
+    )
 
 
 def fleet_table(rows: Sequence[FleetRow]) -> list[FleetRow]:

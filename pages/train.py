@@ -211,8 +211,11 @@ def _comparison(comparison: dict[str, Any], unit: str | None) -> None:
     days = comparison.get("champion_trained_on_window_days") or 0
     if days:
         st.caption(f"Note: the old model saw {days} of these days while training, which flatters it.")
-    better = comparison.get("better")
-    st.markdown(f"Better on these days: **{'the new model' if better == 'challenger' else 'the old model'}**.")
+    better = "the new model" if comparison.get("better") == "challenger" else "the old model"
+    if comparison.get("meaningful", True):  # comparisons stored before the noise rule: as they were said
+        st.markdown(f"Better on these days: **{better}**.")
+    else:
+        st.markdown(f"**No meaningful difference** on these days: {ui.md_escape(comparison.get('difference', ''))}.")
 
 
 def _result_section(reservoir: str, job: Job) -> None:

@@ -33,10 +33,10 @@ from core.app.importplan import (
 )
 from core.app.pipeline import ImportRefused, add_sample, train_reservoir
 from core.app.summary import latest_trend, levels_words, main_variable, model_skill, version_skill
-from core.model.leaderboard import Skill
 from core.data.ingest import read_csv
 from core.data.sample import SAMPLE_NAME
 from core.model.config import TrainConfig
+from core.model.leaderboard import Skill
 from core.model.zoo import ZOO
 from core.store.workspace import ModelVersion, StoreError, UploadInfo, Workspace
 from pages.common import md_escape
@@ -115,7 +115,8 @@ def test_skill_and_levels_in_words():
     assert model_skill(ModelVersion.from_dict({"meta": {"metrics": {"skill_vs_persistence": "0.25"}}})) == 0.25
     assert model_skill(ModelVersion.from_dict({})) is None  # a row without metrics (an earlier app version)
     persistence = "simply assuming 'tomorrow = today' (persistence)."
-    assert Skill(0.42, None).sentence() == f"On its test period its average error (MAE) was 42% smaller than {persistence}"
+    said = Skill(0.42, None).sentence()
+    assert said == f"On its test period its average error (MAE) was 42% smaller than {persistence}"
     assert "12% larger than" in Skill(-0.12, None).sentence() and "the same as" in Skill(0.0, None).sentence()
     assert "less than 1 % smaller" in Skill(0.004, None).sentence()
     assert "could not be measured" in Skill(None, None).sentence()

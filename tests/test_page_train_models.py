@@ -262,6 +262,12 @@ def test_result_without_skill_says_so_and_shows_comparison(models_ws):
     assert "Better on these days: the new model" in plain(texts(at)).replace("*", "")
     assert at.button(key="train_activate")  # v2 is not active yet
 
+    result["comparison"] |= {"meaningful": False, "difference": "no meaningful difference (validation MAE 0.04 ...)"}
+    models_ws.update_job(job_id, result=result)
+    at = open_page("train")
+    said = plain(texts(at)).replace("*", "")
+    assert "No meaningful difference on these days: no meaningful difference" in said and "Better on" not in said
+
 
 def test_skill_has_one_format_everywhere(models_ws):
     """Walkthrough: 65.89% on the Models page next to 66% elsewhere. Whole percent with its sign, on every page."""

@@ -271,8 +271,9 @@ def cmd_retrain(args: argparse.Namespace) -> int:
             )
         if c["champion_trained_on_window_days"]:
             head.append(f"    note: the champion saw {c['champion_trained_on_window_days']} of these days in training")
+        said = c["better"] if c.get("meaningful", True) else f"{c['better']}, {c.get('difference', '')}"
         head.append(
-            f"  better on this window: {c['better']}"
+            f"  better on this window: {said}"
             + (
                 ""
                 if out["active"]

@@ -16,6 +16,7 @@ from core.data.ingest import ParsedCSV, ReadOptions, read_csv
 from core.data.levels import OperatingLevel
 from core.display import entered, number
 from core.model.config import TrainConfig, TrainError
+from core.model.leaderboard import judge
 from core.model.train import TrainResult
 from core.model.zoo import EpochHook, StopHook
 from core.store.workspace import MergeResult, ModelVersion, StoreError, UploadInfo, Workspace
@@ -659,12 +660,17 @@ def retrain_reservoir(
     start, end = outcome.result.bounds.to_dict()["test"]
     old = score_version(ws, name, champion.version, start, end)
     new = outcome.result.metrics
+    better = "challenger" if new["model"]["mae"] < old["model"]["mae"] else "champion"
+    winner, loser = (new, old) if better == "challenger" else (old, new)
+    difference = judge(loser["model"]["mae"], winner["model"]["mae"])  # beyond noise? (the leaderboard's rule)
     comparison = {
         "window": [start, end],
         "champion": {"version": champion.version, **_brief(old)},
         "challenger": {"version": outcome.record.version, **_brief(new)},
         "champion_trained_on_window_days": old["trained_on_window_days"],
-        "better": "challenger" if new["model"]["mae"] < old["model"]["mae"] else "champion",
+        "better": better,
+        "meaningful": difference.meaningful,  # False: the smaller MAE is within noise, no reason to switch
+        "difference": difference.words(),
     }
     return outcome, comparison
 
