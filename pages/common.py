@@ -215,7 +215,6 @@ def reservoir_picker() -> str | None:
         st.selectbox(
             "Reservoir",
             names,
-            index=None,  # no default: the address always names the reservoir shown (a default is left out of it)
             key=RESERVOIR_KEY,
             bind="query-params",
             help="The reservoir every page shows; it is part of the page address, so a bookmark or a shared link "

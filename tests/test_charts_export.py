@@ -92,10 +92,12 @@ def test_forecast_figure_draws_history_forecast_and_issue_line():
 
 
 def test_forecast_title_and_axis_name_reservoir_version_issue_date_and_unit():
-    """A chart pasted into a report says what it is on its own."""
+    """A chart pasted into a report says what it is on its own: the reservoir, then a short line under it (two
+    lines, so a narrow chart does not cut the title)."""
     fig = charts.forecast_figure(make_history(), make_forecast())
-    title = fig.layout.title.text
-    assert "Sample Reservoir" in title and "v3" in title and "2026-11-23" in title and "level" in title
+    assert fig.layout.title.text == "Sample Reservoir"
+    subtitle = fig.layout.title.subtitle.text
+    assert "v3" in subtitle and "2026-11-23" in subtitle and "level (m)" in subtitle
     assert fig.layout.yaxis.title.text == "level (m)"
     custom = charts.forecast_figure(make_history(), make_forecast(), title="My title")
     assert custom.layout.title.text == "My title"

@@ -28,7 +28,7 @@ def test_skill_on_average_but_not_on_large_misses_is_said():
     assert "weighs large misses more, was 1% larger" in skill.sentence() and "not better when large" in skill.sentence()
     plain = Skill.of(metrics(50.0, 80.0, 100.0, 120.0))
     assert not plain.large_misses_worse and plain.colour() == "green"
-    assert plain.words() == "beats 'tomorrow = today' by 50 %"
+    assert plain.words() == "beats 'tomorrow = today' by 50%"
     assert Skill.of({}).short() == "skill not measured" and Skill.of({}).colour() == "gray"
     assert Skill.of(metrics(120.0, 130.0, 100.0, 120.0)).colour() == "red"
 

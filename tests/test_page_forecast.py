@@ -108,7 +108,7 @@ def test_latest_forecast_shows_chart_metrics_table_and_downloads(app_trained_ws,
     assert expected.issued == last_day
 
     spec = chart_spec(at)
-    title = spec["layout"]["title"]["text"]
+    title = spec["layout"]["title"]["text"] + " " + spec["layout"]["title"]["subtitle"]["text"]  # two short lines
     assert SAMPLE_NAME in title and "v1" in title and last_day in title and "(m)" in title
     assert {"observed", "forecast"} <= {t.get("name") for t in spec["data"]}
     observed = next(t for t in spec["data"] if t.get("name") == "observed")

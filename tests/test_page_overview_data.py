@@ -107,7 +107,7 @@ def test_latest_trend_compares_with_the_reading_a_week_earlier():
 
 def test_skill_and_levels_in_words():
     """Skill reads as operator language, including the 'does not beat persistence' warning."""
-    assert Skill(0.42, 0.3).words() == "beats 'tomorrow = today' by 42 %"
+    assert Skill(0.42, 0.3).words() == "beats 'tomorrow = today' by 42%"
     assert Skill(-0.1, None).words() == "does not beat persistence yet: forecasts are shown with a warning"
     assert Skill(0.0, None).words().startswith("does not beat persistence")
     assert "not scored" in Skill(None, None).words()
@@ -118,7 +118,7 @@ def test_skill_and_levels_in_words():
     said = Skill(0.42, None).sentence()
     assert said == f"On its test period its average error (MAE) was 42% smaller than {persistence}"
     assert "12% larger than" in Skill(-0.12, None).sentence() and "the same as" in Skill(0.0, None).sentence()
-    assert "less than 1 % smaller" in Skill(0.004, None).sentence()
+    assert "less than 1% smaller" in Skill(0.004, None).sentence()
     assert "could not be measured" in Skill(None, None).sentence()
     assert levels_words(0) == "No operating levels set yet"
     assert levels_words(1) == "1 operating level set"

@@ -152,14 +152,11 @@ def forecast_view(
     )
 
 
-def _default_title(forecast: Forecast) -> str:
-    """'Sample' over 'level (m) forecast, model v3, issued 2024-05-01': two short lines, so a narrow chart does
-    not cut the title (plotly never wraps one)."""
+def _default_subtitle(forecast: Forecast) -> str:
+    """'level (m) forecast, model v3, issued 2024-05-01': the line under the reservoir's name (two short lines, so
+    a narrow chart does not cut the title; plotly never wraps one)."""
     unit_text = f" ({forecast.unit})" if forecast.unit else ""
-    return (
-        f"{forecast.reservoir}<br><sup>{forecast.target}{unit_text} forecast, model v{forecast.version}, "
-        f"issued {forecast.issued}</sup>"
-    )
+    return f"{forecast.target}{unit_text} forecast, model v{forecast.version}, issued {forecast.issued}"
 
 
 def _draw_bands(fig: go.Figure, view: ForecastView) -> None:
@@ -307,7 +304,9 @@ def forecast_figure(
     bands=None draws the forecast's own calibrated bands when it has them; pass {} to draw none. `observed_name`
     labels the history line (e.g. 'observed level as storage' when it was converted through a curve).
     """
-    fig = base_figure(height, _default_title(forecast) if title is None else title)
+    fig = base_figure(height, forecast.reservoir if title is None else title)
+    if title is None:
+        fig.update_layout(title_subtitle_text=safe_text(_default_subtitle(forecast)), margin_t=84)
     view = forecast_view(history, forecast, bands)
     _draw_bands(fig, view)  # fans first, so lines and markers sit on top of them
     _draw_observed(fig, view, observed_name)

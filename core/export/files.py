@@ -175,12 +175,11 @@ def figure_bytes(fig: go.Figure, fmt: str, *, width: int = 1200, height: int = 6
 
 
 def _plain_title(text: str | None) -> str | None:
-    """A plotly title as plain text: its lines joined by ' — ', tags dropped, entities read back (plotly titles are
-    HTML)."""
+    """A plotly title as plain text: its first line, tags dropped, entities read back (plotly titles are HTML)."""
     if not text:
         return None
-    lines = [html.unescape(re.sub(r"<[^>]*>", "", line)).strip() for line in re.split(r"<br\s*/?>", text)]
-    return " — ".join(line for line in lines if line) or None
+    first = re.split(r"<br\s*/?>", text, maxsplit=1)[0]
+    return html.unescape(re.sub(r"<[^>]*>", "", first)).strip() or None
 
 
 def figure_html(fig: go.Figure, *, title: str | None = None, filename: str = "chart", notes: Sequence[str] = ()) -> str:
@@ -192,8 +191,9 @@ def figure_html(fig: go.Figure, *, title: str | None = None, filename: str = "ch
     from core.charts import plotly_config
 
     if title is None:
-        layout_title = fig.layout.title.text if fig.layout.title is not None else None
-        title = _plain_title(layout_title) or "Reservoir Sentinel chart"
+        head = fig.layout.title
+        parts = [_plain_title(head.text), _plain_title(head.subtitle.text)] if head is not None else []
+        title = " — ".join(p for p in parts if p) or "Reservoir Sentinel chart"
     body = fig.to_html(
         full_html=False,
         include_plotlyjs=True,

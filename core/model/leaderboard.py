@@ -98,12 +98,12 @@ class Skill:
         return "orange" if self.large_misses_worse else "green"
 
     def words(self) -> str:
-        """For a card: "beats 'tomorrow = today' by 26 % on average, but not on large misses (RMSE 1% larger...)"."""
+        """For a card: "beats 'tomorrow = today' by 26% on average, but not on large misses (RMSE 1% larger...)"."""
         if self.mae is None:
             return "not scored against 'tomorrow = today' yet"
         if self.mae <= 0:
             return "does not beat persistence yet: forecasts are shown with a warning"
-        by = f"{round(self.mae * 100)} %" if round(self.mae * 100) >= 1 else "< 1 %"
+        by = f"{round(self.mae * 100)}%" if round(self.mae * 100) >= 1 else "less than 1%"
         text = f"beats 'tomorrow = today' by {by}"
         if self.large_misses_worse:
             return f"{text} on average, but not on large misses (RMSE {_how(self.rmse)})"
@@ -126,7 +126,7 @@ def _how(skill: float | None) -> str:
     """'26 % smaller than', '1 % larger than', 'the same as' for a skill fraction."""
     if skill is None:
         return "not measured against"
-    size = f"{abs(skill):.0%}" if round(abs(skill) * 100) >= 1 else "less than 1 %"
+    size = f"{abs(skill):.0%}" if round(abs(skill) * 100) >= 1 else "less than 1%"
     if skill > 0:
         return f"{size} smaller than"
     if skill < 0:
