@@ -230,7 +230,7 @@ def _freshness_note(forecast: Forecast) -> None:
     """A forecast from a reading days or years old says so before anything else (a hindcast says it itself)."""
     age = freshness(forecast.last_observed["date"], forecast.points[-1].date)
     if age.past:
-        st.warning(f"**{age.title()}.** {age.words()}", icon=":material/history:")
+        st.warning(f"**{age.title()}**, of {age.last_reading}. {age.meaning()}", icon=":material/history:")
     elif age.stale:
         st.info(age.words(), icon=":material/schedule:")
 

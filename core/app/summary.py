@@ -146,17 +146,20 @@ class Freshness:
         days are past, so nobody reads a forecast of 2017 on a page dated today as what comes next."""
         return f"Forecast from the last reading ({self.age})" if self.past else "Forecast"
 
-    def words(self) -> str:
-        """One sentence for a card, a page or a bulletin: the last reading's day and age, and what that means."""
-        text = f"Last reading {self.last_reading} ({self.age})."
+    def meaning(self) -> str:
+        """What the age means for the forecast, without the date ('' for a fresh reading)."""
         if self.past:
-            return text + (
-                " Every forecast day is already past: this is what the model says from that reading, not a forecast "
+            return (
+                "Every forecast day is already past: this is what the model says from that reading, not a forecast "
                 "of the days ahead. Upload newer readings for a real forecast."
             )
         if self.stale:
-            return text + f" No reading for more than {STALE_DAYS} days: the feed may have stopped."
-        return text
+            return f"No reading for more than {STALE_DAYS} days: the feed may have stopped."
+        return ""
+
+    def words(self) -> str:
+        """One sentence or two for a card, a page or a bulletin: the last reading's day and age, and what that means."""
+        return f"Last reading {self.last_reading} ({self.age}). {self.meaning()}".strip()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for the CLI (`forecast --json` gains 'freshness')."""
