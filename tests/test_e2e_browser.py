@@ -294,7 +294,8 @@ def test_operator_journey(app_server, browser_page, tmp_path):
         open_page(page, "")
         page.get_by_role("heading", name="Palisades").wait_for()
         page.get_by_text(re.compile(rf"Model v1 · {re.escape(ZOO[DEFAULT_MODEL].label)} \(storage\)")).wait_for()
-        page.get_by_text(re.compile(r"Forecast issued \d{4}-\d\d-\d\d: ")).wait_for()
+        said = r"Forecast (issued \d{4}-\d\d-\d\d|from the last reading \([\d,]+ days ago\)): "  # Palisades ends 2016
+        page.get_by_text(re.compile(said)).wait_for()
         wait_for_charts(page)
         no_errors(page, "overview after training")
         shot("overview")
@@ -315,7 +316,7 @@ def test_bookmarked_page_url_opens_in_the_full_app(app_server, browser_page):
 
     With a pages/ folder, Streamlit runs such a first request in its old multipage mode, which skips app.py:
     no start-up (the sample never loads), no reservoir picker, and a sidebar listing every file in pages/.
-    pages/common.ensure_shell turns that run into an app.py run.
+    pages/common.run_page runs app.py in its place (its st.navigation replaces that list).
     """
     url, _, log = app_server
     page = browser_page
