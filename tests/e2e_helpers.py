@@ -17,7 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,23 @@ def chromium_path() -> str | None:
         if candidate and Path(candidate).exists():
             return candidate
     return None
+
+
+@contextlib.contextmanager
+def headless_chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, through Playwright; the test skips when either is missing."""
+    import pytest
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (make dev installs it)")
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("Chromium is not installed (make test installs Debian's chromium package)")
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
 
 
 def free_port() -> int:
@@ -90,6 +107,20 @@ def start_app(port: int, workspace: Path, log_path: Path, extra: Sequence[str] =
         )
     finally:
         log.close()
+
+
+@contextlib.contextmanager
+def running_app(workspace: Path, log_path: Path, port: int | None = None, extra: Sequence[str] = ()) -> Iterator[str]:
+    """The app serving `workspace` until the block ends (its URL); the server and the workspace's training
+    processes (each in its own session) are always stopped, so a failed test leaves nothing running."""
+    port = port or free_port()
+    proc = start_app(port, workspace, log_path, extra)
+    try:
+        wait_healthy(proc, port, log_path)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_process_group(proc)
+        kill_jobs(workspace)
 
 
 def wait_healthy(proc: subprocess.Popen, port: int, log_path: Path, timeout: float = 90.0) -> None:

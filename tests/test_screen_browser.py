@@ -15,30 +15,25 @@ from urllib.parse import quote
 
 import pytest
 from e2e_helpers import (
-    CHROMIUM_ARGS,
     ROOT,
     by_key,
-    chromium_path,
-    free_port,
     full_page_shot,
-    kill_jobs,
+    headless_chromium,
     log_tail,
     open_page,
+    running_app,
     select_option,
     selected,
-    start_app,
-    stop_process_group,
     truncated,
     wait_for_app,
     wait_for_charts,
-    wait_healthy,
 )
 
 from core.data.sample import SAMPLE_NAME
 from core.notify.messages import forecast_link
 from tests.screen_support import TWO_VARIABLE, build
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (make dev installs it)")
+pytest.importorskip("playwright.sync_api", reason="playwright is not installed (make dev installs it)")
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 
@@ -55,28 +50,16 @@ def screen_app(trained_sample, tmp_path_factory):
     folder = tmp_path_factory.mktemp("screen")
     workspace = folder / "ws"
     build(workspace, trained_sample[0].root)
-    port, log = free_port(), folder / "streamlit.log"
-    proc = start_app(port, workspace, log)
-    try:
-        wait_healthy(proc, port, log)
-        yield f"http://127.0.0.1:{port}", log
-    finally:
-        stop_process_group(proc)
-        kill_jobs(workspace)
+    log = folder / "streamlit.log"
+    with running_app(workspace, log) as url:
+        yield url, log
 
 
 @pytest.fixture(scope="module")
 def browser():
-    """Headless Debian Chromium for the module; skips when it is not installed."""
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("Chromium is not installed (make test installs Debian's chromium package)")
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    """Headless Debian Chromium; skips when it is not installed."""
+    with headless_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture

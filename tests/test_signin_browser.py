@@ -18,21 +18,17 @@ from core.data.sample import SAMPLE_NAME
 from core.store.workspace import Workspace
 from tests.conftest import tiny_config
 from tests.e2e_helpers import (
-    CHROMIUM_ARGS,
     VIEWPORT,
-    chromium_path,
     enabled_controls,
     free_port,
-    kill_jobs,
+    headless_chromium,
     nav_links,
     open_page,
-    start_app,
-    stop_process_group,
+    running_app,
     wait_for_app,
-    wait_healthy,
 )
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is installed by make test")
+pytest.importorskip("playwright.sync_api", reason="playwright is installed by make test")
 oidc = pytest.importorskip("oidc_provider_mock", reason="oidc-provider-mock is installed by make test")
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -83,28 +79,15 @@ def signed_in_server(trained_sample, tmp_path, request):
     port = free_port()
     with oidc.run_server_in_thread(port=free_port()) as provider:
         secrets = _secrets(tmp_path / "secrets.toml", port, provider.server_port)
-        log = tmp_path / "streamlit.log"
-        proc = start_app(port, root, log, ["--secrets.files", str(secrets)])
-        try:
-            wait_healthy(proc, port, log)
-            yield f"http://127.0.0.1:{port}", ws
-        finally:
-            stop_process_group(proc)
-            kill_jobs(root)
+        with running_app(root, tmp_path / "streamlit.log", port, ["--secrets.files", str(secrets)]) as url:
+            yield url, ws
 
 
 @pytest.fixture
 def browser():
     """Headless Debian Chromium; skips when it is not installed."""
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("Chromium is not installed (make test installs Debian's chromium package)")
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with headless_chromium() as chromium:
+        yield chromium
 
 
 def _sign_in(browser, url: str, subject: str):
