@@ -11,7 +11,7 @@ import pytest
 from core.app.bulletin import reservoir_sheet
 from core.app.judgement import already_recorded, record_judgement, side_alerts_of
 from core.app.pipeline import forecast_reservoir, update_levels
-from core.app.summary import age_words, freshness
+from core.app.summary import age_words, freshness, today_utc
 from core.auth.roles import Actor, Role
 from core.data.levels import OperatingLevel
 from core.data.sample import SAMPLE_NAME
@@ -78,7 +78,7 @@ def test_old_readings_say_their_age_wherever_the_forecast_is_shown(app_trained_w
     assert (fresh.title(), fresh.age, fresh.stale) == ("Forecast", "yesterday", False)
     assert age_words(0) == "today" and age_words(None) == "no reading"
 
-    days = (date.today() - date.fromisoformat(last)).days  # the pages count to the real today
+    days = (today_utc() - date.fromisoformat(last)).days  # the pages count to the real today (UTC)
     words = f"{days:,} days ago"
     forecast_page = open_page("forecast")
     assert any(m.delta == f"last reading, {words}" for m in forecast_page.metric)

@@ -7,6 +7,7 @@ be issued, gets a page saying so and what to do, never an exception that loses t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,7 @@ from core.store.workspace import StoreError, Workspace
 if TYPE_CHECKING:
     from core.forecast.scenario import ReleasePlan, WhatIf
 
+log = logging.getLogger(__name__)
 CHART_WIDTH, CHART_HEIGHT = 1000, 400  # px of the embedded SVG: fits the printable width of A4 and Letter
 
 
@@ -152,7 +154,10 @@ def reservoir_sheet(
         recent = band_coverage(ws, fc, loaded=loaded)
     except ValueError as exc:  # ForecastError, StoreError: the data or the model file cannot give a forecast now
         return ReservoirSheet(name, "no forecast", message=f"The forecast of {name} could not be issued: {exc}")
-    record_judgement(ws, fc)  # the same alert as the Alerts page and the notification log (one truth)
+    try:
+        record_judgement(ws, fc)  # the same alert as the Alerts page and the notification log (one truth)
+    except ValueError as exc:  # the store refused (busy, read-only): the bulletin still goes out
+        log.warning("bulletin: the alert state of %s was not recorded (%s)", name, exc)
     svg, note = chart_svg(ws, fc) if chart else (None, "left out on request")
     age = freshness(fc.issued, fc.points[-1].date)
     notes = tuple(n for n in (age.words() if age.past or age.stale else "", fc.bands_note) if n)

@@ -297,8 +297,12 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     plans_of(args)  # a mistyped --what-if fails before the model loads
     ws = _workspace(args)
     fc = forecast_reservoir(ws, args.reservoir, version=args.version, as_of=args.as_of)
-    if args.as_of is None and (args.version is None or ws.version(args.reservoir).version == fc.version):
-        record_judgement(ws, fc)  # the active model's latest forecast: its alert is the reservoir's (one truth)
+    if args.as_of is None:  # the active model's latest forecast: its alert is the reservoir's (one truth)
+        try:
+            if args.version is None or ws.version(args.reservoir).version == fc.version:
+                record_judgement(ws, fc)
+        except ValueError as exc:  # the store refused (e.g. the database is busy): the forecast still stands
+            print(f"note: the alert state was not recorded ({exc})", file=sys.stderr)
     whatif = forecast_what_if(args, ws, fc)
     age = freshness(fc.last_observed["date"], fc.points[-1].date)
     data = {**fc.to_dict(), "freshness": age.to_dict()}

@@ -54,15 +54,3 @@ def record_judgement(
         return []
     return notify.publish(ws, forecast.reservoir, alerts, issued=forecast.issued, chart_png=chart_png)
 
-
-def recorded_words(state: SideState | None) -> str:
-    """'recorded 2026-12-06 07:40 UTC from the forecast issued 2016-12-31', or that nothing is recorded yet."""
-    if state is None:
-        return "not recorded yet"
-    when = str(state.time).replace("T", " ").removesuffix("Z")[:16]
-    return f"recorded {when} UTC from the forecast issued {state.issued or '?'}"
-
-
-def states_by_side(ws: Workspace, reservoir: str) -> dict[str, SideState]:
-    """The recorded state of each side of a reservoir (a side never judged is absent)."""
-    return {s.side: s for s in ws.alert_states(reservoir)}
