@@ -58,7 +58,7 @@ def test_a_challenger_is_recommended_only_beyond_noise():
     assert paired_noise.p_value is not None and not paired_noise.meaningful
     real = judge(50.0, 40.0, errors, errors * 0.8, horizon=7)
     assert real.meaningful and real.p_value < ALPHA and real.margin >= MIN_MARGIN
-    assert real.words().startswith("a meaningful difference")
+    assert real.words().startswith("a meaningful difference") and real.words().endswith("Diebold-Mariano p < 0.01)")
 
 
 def row(model: str, label: str, val_mae: float, errors: list[float], test: dict) -> dict:

@@ -174,7 +174,10 @@ class Challenge:
         """'a meaningful difference: MAE 50.1 vs 55.1 m (9 % smaller, p = 0.003)' or 'no meaningful difference'."""
         figures = f"validation MAE {number(self.challenger_mae)} vs {number(self.incumbent_mae, unit)}"
         how = f"{abs(self.margin):.1%} {'smaller' if self.margin >= 0 else 'larger'}"
-        test = f", Diebold-Mariano p = {self.p_value:.2f}" if self.p_value is not None else ", not on the same days"
+        if self.p_value is None:
+            test = ", not on the same days"
+        else:
+            test = ", Diebold-Mariano " + ("p < 0.01" if self.p_value < 0.01 else f"p = {self.p_value:.2f}")
         head = "a meaningful difference" if self.meaningful else "no meaningful difference"
         return f"{head} ({figures}: {how}{test})"
 
