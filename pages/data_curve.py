@@ -108,3 +108,7 @@ def units_help() -> None:
             "where two units meet (a curve in feet on records in metres), with these factors:"
         )
         ui.show_table(pd.DataFrame(unit_rows()))
+
+
+if __name__ == "__main__":  # run on its own (Streamlit's pages/ discovery): the app, never this section alone
+    ui.run_page()

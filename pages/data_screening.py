@@ -84,3 +84,7 @@ def stored_screening(ws: Workspace, info: ReservoirInfo, variable: str) -> None:
         )
         if error := st.session_state.pop(f"{key}_error", None):
             st.error(ui.md_escape(error), icon=":material/error:")
+
+
+if __name__ == "__main__":  # run on its own (Streamlit's pages/ discovery): the app, never this section alone
+    ui.run_page()

@@ -191,9 +191,11 @@ def _mapping_editor(fk: str, parsed: ParsedCSV, options: ReadOptions) -> tuple[p
         "Columns in the file and the variable each becomes. Untick a column to leave it out (its bad cells then "
         "only warn); edit the variable or unit if needed:"
     )
+    key = f"{fk}mapping_{options.date_column or ''}" + (f"_{options.sheet}" if options.sheet else "")
+    edits = (st.session_state.get(key) or {}).get("edited_rows")  # the operator's changes: 'set by you'
     edited = st.data_editor(
-        guess_table(report.columns, parsed.units, parsed.source, report.skipped),
-        key=f"{fk}mapping_{options.date_column or ''}" + (f"_{options.sheet}" if options.sheet else ""),
+        guess_table(report.columns, parsed.units, parsed.source, report.skipped, edits),
+        key=key,
         hide_index=True,
         disabled=["column", GUESS_COLUMN],
         width="stretch",

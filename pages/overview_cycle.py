@@ -221,3 +221,7 @@ def cycle_section() -> None:
     if busy:
         _follow()
     _history()
+
+
+if __name__ == "__main__":  # run on its own (Streamlit's pages/ discovery): the app, never this section alone
+    ui.run_page()

@@ -11,7 +11,7 @@ import pytest
 
 from core.app.cli import main
 from core.app.curves import import_curve, stored_curve
-from core.app.importplan import guess_table, unconfirmed_guesses, unit_problems
+from core.app.importplan import GUESS_COLUMN, guess_table, unconfirmed_guesses, unit_problems
 from core.app.pipeline import forecast_levels, forecast_reservoir, import_csv, update_levels
 from core.data.columns import DeclarationError, guess_column, parse_declaration
 from core.data.curves import Curve, CurveError, CurveOptions, read_curve
@@ -79,6 +79,9 @@ def test_a_weak_guess_is_flagged_and_needs_confirming():
     assert unconfirmed_guesses(table) == ["c_elev"]
     table.loc[0, "unit"] = "ft"  # the operator says what it is: no longer a guess
     assert unconfirmed_guesses(table) == []
+    # what the Data page's editor keeps of that edit: the note says so instead of keeping the guess's stale words
+    redrawn = guess_table(["c_elev", "Storage_m3"], {"Storage_m3": "m³"}, edits={0: {"unit": "ft"}})
+    assert list(redrawn[GUESS_COLUMN]) == ["set by you", table.loc[1, GUESS_COLUMN]]
     assert unit_problems({"c_elev": "level"}, {"level": "cfs"})
 
 
@@ -292,7 +295,7 @@ def test_forecast_page_shows_the_forecast_as_the_other_variable(app_trained_ws, 
     assert "storage (hm³)" in shown.columns and "storage lower 80% (hm³)" in shown.columns
     toggle.set_value("storage").run()
     assert not at.exception
-    assert at.metric[0].label.startswith("Observed storage")
+    assert at.metric[0].label.startswith("Storage on")
     assert "hm³" in at.metric[0].value
 
 

@@ -5,7 +5,7 @@ Pure functions over core.data.ingest / core.app.pipeline results, so the page st
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,24 +74,31 @@ def mapping_table(columns: Sequence[str], units: dict[str, str | None]) -> pd.Da
 GUESS_COLUMN = "how it was read"  # the mapping table's read-only note: declared, guessed, weak guess
 
 
+SET_BY_YOU = "set by you"  # the note of a row whose variable or unit the operator changed in the table
+
+
 def guess_table(
     columns: Sequence[str],
     units: dict[str, str | None],
     source: SourceFile | None = None,
     skipped: Sequence[str] = (),
+    edits: Mapping[int, Mapping[str, Any]] | None = None,
 ) -> pd.DataFrame:
     """The table the operator edits: whether each column is imported, its variable and unit, and a note saying
-    what is read from the file, what is a guess and which guesses are weak (`skipped`: unticked at first)."""
+    what is read from the file, what is a guess and which guesses are weak (`skipped`: unticked at first); a row
+    whose variable or unit the operator changed (`edits`: row -> edited cells, as Streamlit's data editor keeps
+    them) says so instead of the guess's words, which no longer describe it."""
     guesses = guess_columns(list(columns), source=source)
     proposed: dict[str, str] = {}
     for station in dict.fromkeys(_station(g.column, source) for g in guesses):  # per station: two may share one
         mapped = [g for g in guesses if g.variable != NOT_MAPPED and _station(g.column, source) == station]
         proposed.update(proposed_mapping(mapped))
+    changed = {int(row) for row, cells in (edits or {}).items() if {"variable", "unit"} & set(cells)}
     rows = []
-    for g in guesses:
+    for i, g in enumerate(guesses):
         unit = g.unit if g.unit_source in ("format", "header", "declared") else units.get(g.column) or g.unit
         variable = "" if g.variable == NOT_MAPPED else proposed.get(g.column, g.variable)
-        rows.append([g.column not in skipped, g.column, variable, unit or "", g.note])
+        rows.append([g.column not in skipped, g.column, variable, unit or "", SET_BY_YOU if i in changed else g.note])
     return pd.DataFrame(rows, columns=[IMPORT_COLUMN, *MAPPING_COLUMNS, GUESS_COLUMN])
 
 

@@ -16,7 +16,9 @@ from core.data.ingest import ParsedCSV, ReadOptions, read_csv
 from core.data.levels import OperatingLevel
 from core.data.plausible import plausible_readings
 from core.data.screen import spans
+from core.display import entered, number
 from core.model.config import TrainConfig, TrainError
+from core.model.leaderboard import judge
 from core.model.train import TrainResult
 from core.model.zoo import EpochHook, StopHook
 from core.store.workspace import MergeResult, ModelVersion, StoreError, UploadInfo, Workspace
@@ -536,9 +538,9 @@ def update_levels(
             span = max(hi - lo, abs(hi) * 0.01, 1e-9)
             if not lo - 3 * span <= level.value <= hi + 3 * span:
                 raise LevelError(
-                    f"Level '{level.name}' = {level.value:g} is far outside the recorded {var.name} "
-                    f"({lo:g} to {hi:g} {var.unit or ''}, cleaned: logger codes and impossible values masked). "
-                    f"Is it in {var.unit or 'the same unit as the data'}?"
+                    f"Level '{level.name}' = {entered(level.value)} is far outside the recorded {var.name} "
+                    f"({number(lo)} to {number(hi, var.unit)}, cleaned: logger codes and impossible values "
+                    f"masked). Is it in {var.unit or 'the same unit as the data'}?"
                 )
         current[level.name.lower()] = replace(level, variable=var.name, unit=level.unit or var.unit)
     levels = sorted(current.values(), key=lambda lv: (lv.variable, lv.value))
@@ -556,8 +558,8 @@ def _curve_level(level: OperatingLevel, curve: Curve) -> OperatingLevel:
     unit = curve.unit_of(variable)
     if not lo <= level.value <= hi:
         raise LevelError(
-            f"Level '{level.name}' = {level.value:g} is outside the storage-elevation curve's {variable} "
-            f"({lo:g} to {hi:g} {unit or ''}), so it cannot be converted. Is it in {unit or 'the curve unit'}?"
+            f"Level '{level.name}' = {entered(level.value)} is outside the storage-elevation curve's {variable} "
+            f"({number(lo)} to {number(hi, unit)}), so it cannot be converted. Is it in {unit or 'the curve unit'}?"
         )
     return replace(level, variable=variable, unit=level.unit or unit)
 
@@ -739,12 +741,17 @@ def retrain_reservoir(
     start, end = outcome.result.bounds.to_dict()["test"]
     old = score_version(ws, name, champion.version, start, end)
     new = outcome.result.metrics
+    better = "challenger" if new["model"]["mae"] < old["model"]["mae"] else "champion"
+    winner, loser = (new, old) if better == "challenger" else (old, new)
+    difference = judge(loser["model"]["mae"], winner["model"]["mae"])  # beyond noise? (the leaderboard's rule)
     comparison = {
         "window": [start, end],
         "champion": {"version": champion.version, **_brief(old)},
         "challenger": {"version": outcome.record.version, **_brief(new)},
         "champion_trained_on_window_days": old["trained_on_window_days"],
-        "better": "challenger" if new["model"]["mae"] < old["model"]["mae"] else "champion",
+        "better": better,
+        "meaningful": difference.meaningful,  # False: the smaller MAE is within noise, no reason to switch
+        "difference": difference.words(),
     }
     return outcome, comparison
 
