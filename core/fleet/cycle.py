@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from core.auth.roles import system_actor
 from core.fleet.adopt import adopt_archive
 from core.fleet.archive import pack_folder
 from core.fleet.due import TRAIN_NO, DueRule, verdict
@@ -107,6 +108,7 @@ def run_cycle(ws: Workspace, options: CycleOptions, progress: Progress | None = 
         raise InboxError(f"The inbox {options.inbox} is not a folder; create it or pass another --inbox DIR.")
     t0 = time.perf_counter()
     cycle_id = ws.start_cycle(options.engine.name, options.retrain, pid=os.getpid())
+    ws = ws.acting_as(system_actor(f"daily cycle #{cycle_id}", ws.actor))  # the run's writes name the run
     try:
         report = _run(ws, cycle_id, options, progress, t0)
     except BaseException as exc:
@@ -423,4 +425,4 @@ def _deliver(ws: Workspace, notify: Any, events: list[dict[str, Any]]) -> list[d
     except Exception as exc:  # noqa: BLE001 - retried on the next cycle
         log.warning("cycle: deliveries failed: %s", exc)
         return [*events, {"kind": "delivery", "status": "failed", "error": _words(exc)}]
-    return [*events, *({"kind": "delivery", **d.to_dict()} for d in deliveries)]
+    return [*events, *({**d.to_dict(), "kind": "delivery", "channel_kind": d.kind} for d in deliveries)]

@@ -34,7 +34,7 @@ from core.store.health import (
 DB_NAME = "sentinel.db"
 MODELS_DIR = "models"
 ENV_WORKSPACE = "SENTINEL_WORKSPACE"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_S = 30.0
 _STILL_ACTIVE = 259  # Windows exit code of a process that has not ended
 
@@ -285,7 +285,7 @@ CREATE TABLE IF NOT EXISTS epochs (
 -- notifications (core.store.notices): channels, settings, alert state per side, change events, deliveries,
 -- attempts, acknowledgements (new tables need no version bump)
 CREATE TABLE IF NOT EXISTS notify_channels (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: a delivery's channel_id can only mean its own channel
     name TEXT NOT NULL UNIQUE COLLATE NOCASE,
     kind TEXT NOT NULL,
     target TEXT NOT NULL,
@@ -368,8 +368,29 @@ def _add_revisions(conn: sqlite3.Connection) -> None:
     conn.execute("SELECT COUNT(*) FROM revisions").fetchone()
 
 
+def _channel_ids_never_reused(conn: sqlite3.Connection) -> None:
+    """Version 3 -> 4: notify_channels gets AUTOINCREMENT, its counter past every id a delivery ever named, so a
+    removed channel's id never comes back (a stuck delivery of a removed channel went to the channel that reused
+    it); each id keeps its channel."""
+    conn.execute("ALTER TABLE notify_channels RENAME TO notify_channels_v3")
+    create = next(s for s in _SCHEMA.split(";") if "CREATE TABLE IF NOT EXISTS notify_channels " in s)
+    conn.execute(create)
+    conn.execute("INSERT INTO notify_channels SELECT * FROM notify_channels_v3")
+    conn.execute("DROP TABLE notify_channels_v3")
+    top = conn.execute(
+        "SELECT MAX(COALESCE((SELECT MAX(id) FROM notify_channels), 0), "
+        "COALESCE((SELECT MAX(channel_id) FROM deliveries), 0))"
+    ).fetchone()[0]
+    conn.execute("DELETE FROM sqlite_sequence WHERE name = 'notify_channels'")
+    conn.execute("INSERT INTO sqlite_sequence(name, seq) VALUES ('notify_channels', ?)", (int(top),))
+
+
 # version N -> function upgrading a version-N database to N+1 (run inside the schema transaction).
-_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _add_job_progress, 2: _add_revisions}
+_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _add_job_progress,
+    2: _add_revisions,
+    3: _channel_ids_never_reused,
+}
 
 
 class StoreBase:
@@ -444,7 +465,15 @@ class StoreBase:
     def _guard(
         self, conn: sqlite3.Connection | None, action: str, reservoir: str | None = None, detail: str = ""
     ) -> None:
-        """The role check every write makes first; with `conn` (a write transaction) it also logs who did what."""
+        """The role check every public write makes first; with `conn` (its write transaction) it also logs who did
+        what, so the row and the change commit together.
+
+        The rule: every public method of the workspace that changes the database or its files calls this before the
+        change. Changes someone made (imports, versions, jobs' status, cycle results, deliveries...) pass `conn` and
+        log one activity row; progress of something already logged (a job's epochs and messages, claiming a
+        delivery, holding the training lock, a temp folder for a save) passes None: checked, not logged again.
+        tests/test_write_guard.py runs every public method as a viewer and fails on a writer that skips it.
+        """
         self.actor.require(action)
         if conn is not None:
             conn.execute(

@@ -311,6 +311,7 @@ class VersionStore(StoreBase):
         mae = number(val_mae)
         with self._tx(write=True) as conn:
             row = self._reservoir_row(conn, reservoir)
+            self._guard(conn, "train", row["name"], f"version {version} registered ({rel})")
             rid = row["id"]
             exists = conn.execute(
                 "SELECT 1 FROM models WHERE reservoir_id = ? AND version = ?", (rid, int(version))
@@ -452,6 +453,7 @@ class VersionStore(StoreBase):
     @contextmanager
     def training_lock(self, reservoir: str) -> Iterator[None]:
         """Hold the reservoir's training lock for the block, or refuse at once (the rule: core.store.locks)."""
+        self._guard(None, "train")
         with training_lock(self._reservoir_dir(reservoir), self.reservoir_name(reservoir)):
             yield
 
@@ -466,6 +468,7 @@ class VersionStore(StoreBase):
 
     def new_tmp_folder(self, reservoir: str) -> Path:
         """An empty models/r<id>/.tmp-<uuid> folder to write a version into before adopt_folder registers it."""
+        self._guard(None, "train")
         tmp = self._reservoir_dir(reservoir) / f"{TMP_PREFIX}{uuid.uuid4().hex}"
         try:
             tmp.mkdir(parents=True)
@@ -566,6 +569,7 @@ class VersionStore(StoreBase):
     def clean_leftovers(self, older_than_s: float = LEFTOVER_AGE_S) -> Leftovers:
         """Remove temp folders of killed saves and quarantine version folders no row knows (one log line each)."""
         with self._tx(write=True) as conn:
+            self._guard(conn, "train", None, "leftovers of interrupted saves cleaned")
             return self._clean_leftovers(conn, older_than_s)
 
     def _on_open(self, conn: sqlite3.Connection) -> None:
