@@ -26,6 +26,7 @@ from core.data.levels import OperatingLevel
 from core.data.sample import SAMPLE_NAME as R
 from core.model.config import ModelConfig, TrainConfig
 from core.store.cycles import CycleReservoir
+from core.store.inuse import LOCK_FILE, NOTES_DIR
 from core.store.notices import PlannedChange
 from core.store.workspace import UploadInfo, Workspace
 
@@ -93,6 +94,12 @@ def _locked(ws: Workspace) -> None:
         pass
 
 
+def _held(ws: Workspace) -> None:
+    """Hold the workspace in use for a moment (a lock: nothing stored changes)."""
+    with ws.in_use("a guard test"):
+        pass
+
+
 def _adopt(ws: Workspace) -> Any:
     """Register the prepared temp folder."""
     tmp = ws.models_dir / "r1" / TMP_NAME
@@ -114,6 +121,7 @@ READS: dict[str, Call] = {
     "cycle_runs": lambda ws, ids, _: ws.cycle_runs(),
     "delivery_attempts": lambda ws, ids, _: ws.delivery_attempts(ids.delivery),
     "get_meta": lambda ws, ids, _: ws.get_meta(R, "alert_trigger"),
+    "in_use": lambda ws, ids, _: _held(ws),
     "job": lambda ws, ids, _: ws.job(ids.job),
     "jobs": lambda ws, ids, _: ws.jobs(active_only=True),
     "latest_cycle_results": lambda ws, ids, _: ws.latest_cycle_results(),
@@ -193,8 +201,8 @@ def snapshot(ws: Workspace) -> tuple[list[str], dict[str, str]]:
         conn.close()
     files = {}
     for path in sorted(ws.root.rglob("*")):
-        if path.name.startswith("sentinel.db"):
-            continue
+        if path.name.startswith("sentinel.db") or path.name in (LOCK_FILE, NOTES_DIR):
+            continue  # the database is compared by its rows; lock files hold no data
         rel = path.relative_to(ws.root).as_posix()
         files[rel] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
     return rows, files

@@ -67,6 +67,12 @@ def run_job(ws: Workspace, job_id: int) -> dict[str, Any]:
     if job.kind not in (TRAIN, COMPARE, CYCLE):
         raise ValueError(f"Unknown job kind '{job.kind}'.")
     ws = ws.acting_as(system_actor(f"{job.kind} job #{job_id}"))  # its writes are logged as the job's
+    with ws.in_use(f"{job.kind} job #{job_id} of '{job.reservoir}'"):  # a restore is refused while it runs
+        return _run_job(ws, job_id, job)
+
+
+def _run_job(ws: Workspace, job_id: int, job: Job) -> dict[str, Any]:
+    """run_job's body: the work of one job kind, its progress and outcome in the job's row."""
     if job.kind == CYCLE:
         return _cycle(ws, job_id, job.params)
     ws.update_job(job_id, status="running", pid=os.getpid(), message="preparing data")

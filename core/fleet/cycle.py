@@ -106,19 +106,20 @@ def run_cycle(ws: Workspace, options: CycleOptions, progress: Progress | None = 
         raise ValueError(f"--retrain must be one of {', '.join(RETRAIN_MODES)}, not '{options.retrain}'.")
     if options.inbox is not None and not Path(options.inbox).is_dir():
         raise InboxError(f"The inbox {options.inbox} is not a folder; create it or pass another --inbox DIR.")
-    t0 = time.perf_counter()
-    cycle_id = ws.start_cycle(options.engine.name, options.retrain, pid=os.getpid())
-    ws = ws.acting_as(system_actor(f"daily cycle #{cycle_id}", ws.actor))  # the run's writes name the run
-    try:
-        report = _run(ws, cycle_id, options, progress, t0)
-    except BaseException as exc:
-        ws.finish_cycle(cycle_id, "failed", time.perf_counter() - t0, message=f"{type(exc).__name__}: {exc}")
-        raise
-    message = f"{len(report.reservoirs) - len(report.failed)} of {len(report.reservoirs)} reservoirs ok"
-    ws.finish_cycle(
-        cycle_id, report.status, report.seconds, report.inbox.to_dict(), list(report.notifications), message
-    )
-    return report
+    with ws.in_use("the daily cycle"):  # a restore is refused while the cycle runs
+        t0 = time.perf_counter()
+        cycle_id = ws.start_cycle(options.engine.name, options.retrain, pid=os.getpid())
+        ws = ws.acting_as(system_actor(f"daily cycle #{cycle_id}", ws.actor))  # the run's writes name the run
+        try:
+            report = _run(ws, cycle_id, options, progress, t0)
+        except BaseException as exc:
+            ws.finish_cycle(cycle_id, "failed", time.perf_counter() - t0, message=f"{type(exc).__name__}: {exc}")
+            raise
+        message = f"{len(report.reservoirs) - len(report.failed)} of {len(report.reservoirs)} reservoirs ok"
+        ws.finish_cycle(
+            cycle_id, report.status, report.seconds, report.inbox.to_dict(), list(report.notifications), message
+        )
+        return report
 
 
 def _run(ws: Workspace, cycle_id: int, options: CycleOptions, progress: Progress | None, t0: float) -> CycleReport:

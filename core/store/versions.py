@@ -452,9 +452,11 @@ class VersionStore(StoreBase):
 
     @contextmanager
     def training_lock(self, reservoir: str) -> Iterator[None]:
-        """Hold the reservoir's training lock for the block, or refuse at once (the rule: core.store.locks)."""
+        """Hold the reservoir's training lock for the block, or refuse at once (the rule: core.store.locks); the
+        workspace is held in use meanwhile, so a restore is refused rather than swapped in under the training."""
         self._guard(None, "train")
-        with training_lock(self._reservoir_dir(reservoir), self.reservoir_name(reservoir)):
+        name = self.reservoir_name(reservoir)
+        with self.in_use(f"training of '{name}'"), training_lock(self._reservoir_dir(reservoir), name):
             yield
 
     def training_holder(self, reservoir: str) -> LockHolder | None:
