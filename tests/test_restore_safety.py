@@ -240,3 +240,25 @@ def test_a_manifest_naming_a_path_outside_the_version_folders_is_refused(made, t
     with pytest.raises(StoreError, match="not ours"):
         restore(crafted, tmp_path / "new")
     assert not (tmp_path / "new" / "sentinel.db").exists()
+
+
+# ---------------------------------------------------------------- item 6: repair names the file, rebuilds the rest
+
+
+def test_repair_rebuilds_every_readable_version_and_names_the_broken_file(made, tmp_path: Path, capsys) -> None:
+    """One malformed meta.json beside a damaged database: repair rebuilds the other versions, moves the broken
+    folder to quarantine and says which file and why; the workspace opens again."""
+    root = tmp_path / "ws"
+    shutil.copytree(made[0], root)
+    pipeline.train_reservoir(Workspace(root), SAMPLE_NAME, FAST)  # version 2
+    (root / "models/r1/v1/meta.json").write_text('{bad json, "version": 1}')
+    (root / "sentinel.db").write_bytes(b"")
+    assert cli_main(["--workspace", str(root), "repair"]) == 0
+    out = capsys.readouterr().out
+    assert "left out models/r1/v1/meta.json is not valid JSON (Expecting property name" in out, out
+    assert "moved to models/r1/quarantine/v1-" in out
+    repaired = Workspace(root)
+    assert [v.version for v in repaired.versions(SAMPLE_NAME)] == [2]
+    assert repaired.load_version(SAMPLE_NAME, 2).version == 2
+    (kept,) = (root / "models/r1/quarantine").iterdir()
+    assert (kept / "meta.json").read_text().startswith("{bad json")  # moved, never deleted

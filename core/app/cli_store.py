@@ -73,7 +73,7 @@ def cmd_repair(args: argparse.Namespace, emit: Emit, workspace: WorkspaceOf) -> 
     for res in result.reservoirs:
         listed = ", ".join(f"v{v}" for v in res.versions)
         lines.append(f"  {res.name}: {listed} (active: v{res.active})")
-    lines += [f"  skipped {rel}: no readable meta.json or model file" for rel in result.skipped]
+    lines += [f"  left out {why}" for why in result.skipped]
     lines.append("readings were not in the model folders: re-import the CSV files (python -m core import ...)")
     emit(args, result.to_dict(), lines)
     return 0
