@@ -7,8 +7,9 @@ the version with the best validation MAE becomes active, as the activation rule 
 damaged database aside as ``sentinel.db.damaged-<time>`` (with its -wal/-shm) and puts the new one in place.
 A folder that cannot be rebuilt (its meta.json unreadable or not JSON, its model file missing) is moved to
 ``models/r<id>/quarantine/`` and reported with the file and the reason; every other version is rebuilt. Repair
-holds the workspace alone (core.store.inuse), like restore. Nothing is deleted. Readings, uploads, levels and the audit trail lived only in the database: repair cannot
-rebuild them, so the operator re-imports the CSV files (or restores a backup instead).
+holds the workspace alone (core.store.inuse), like restore. Nothing is deleted. Readings, uploads, levels and the
+audit trail lived only in the database: repair cannot rebuild them, so the operator re-imports the CSV files (or
+restores a backup instead).
 """
 
 from __future__ import annotations
