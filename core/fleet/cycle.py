@@ -319,37 +319,54 @@ def _timing(task: TaskResult) -> dict[str, Any]:
 
 
 def _finish(ws: Workspace, task: TaskResult, context: _Context) -> CycleReservoir:
-    """Adopt what the task trained, judge its forecast's alerts; any problem becomes this reservoir's failed row."""
+    """Keep what the task trained, judge its forecast's alerts; any problem becomes this reservoir's failed row.
+
+    A version the task trained is kept even when its forecast failed (a first model is not thrown away because its
+    first forecast cannot be issued, and the newest version's data end stops the next cycle retraining it);
+    `retrained` is true only when a version was kept.
+    """
     base = CycleReservoir(
         reservoir=task.reservoir,
         status="failed",
-        retrained=task.retrained,
         version=context.active.version if context.active else None,
         error=task.error,
         data_through=context.last_day,
         seconds=task.seconds,
         retrain_reason=task.reason,
     )
-    if task.status != "ok":
-        return base
     try:
-        return _judge(ws, task, context, base)
+        record = _keep(ws, task)
+    except Exception as exc:  # noqa: BLE001 - recorded in words (a full disk says so); the others go on
+        log.warning("cycle: the version %s trained could not be kept: %s", task.reservoir, exc)
+        return replace(base, error=_words(exc))
+    if record is not None:
+        version = record.version if record.active else base.version
+        base = replace(base, retrained=True, new_version=record.version, version=version)
+    if task.status != "ok":
+        kept = f" Version {record.version}, trained this cycle, is kept." if record is not None else ""
+        return replace(base, error=f"{task.error or 'the task failed'}{kept}")
+    try:
+        return _judge(ws, task, base, record)
     except Exception as exc:  # noqa: BLE001 - recorded in words; the other reservoirs go on
         log.warning("cycle: %s failed after its task: %s", task.reservoir, exc)
         return replace(base, error=_words(exc))
 
 
-def _judge(ws: Workspace, task: TaskResult, context: _Context, base: CycleReservoir) -> CycleReservoir:
-    """Register the new version (if any), settle which version forecast, attach levels, alerts and the curve."""
+def _keep(ws: Workspace, task: TaskResult) -> ModelVersion | None:
+    """Register the version the task trained (None when it trained none); the store's rule activates it."""
+    if task.archive is None or task.meta is None or task.val_mae is None:
+        return None
+    return adopt_archive(ws, task.reservoir, task.archive, task.meta, task.val_mae)
+
+
+def _judge(ws: Workspace, task: TaskResult, base: CycleReservoir, record: ModelVersion | None) -> CycleReservoir:
+    """Settle which version forecast, attach levels, alerts and the curve."""
     from core.app.curves import stored_curve
     from core.app.pipeline import alert_trigger, forecast_levels, forecast_reservoir
     from core.forecast import risk
     from core.forecast.convert import attach
 
     name = task.reservoir
-    record = None
-    if task.archive is not None and task.meta is not None and task.val_mae is not None:
-        record = adopt_archive(ws, name, task.archive, task.meta, task.val_mae)
     fc = task.forecast
     from_new = task.forecast_from == "new"
     if record is not None and from_new == record.active:
@@ -376,7 +393,6 @@ def _judge(ws: Workspace, task: TaskResult, context: _Context, base: CycleReserv
         model=fc.model,
         skill=task.skill,
         coverage=task.coverage,
-        new_version=record.version if record is not None else None,
     )
 
 

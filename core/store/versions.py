@@ -182,6 +182,17 @@ class LoadedModel:
         return Calibration.from_dict(data) if data else None
 
 
+def read_model(record: ModelVersion, path: Path, name: str) -> zoo.Forecaster:
+    """The version's model from its (checksum-checked) file; a damaged file is a VersionError naming the version."""
+    try:
+        return zoo.load(path.parent, path.name, name)
+    except zoo.ModelFileDamaged as exc:
+        raise VersionError(
+            f"Version {record.version} of '{record.reservoir}' cannot be used: {exc}. Activate another version "
+            "(or retrain), and restore the folder from a backup if you need this one."
+        ) from exc
+
+
 def beats_active(active: ModelVersion | None, val_mae: float) -> bool:
     """The activation rule: the first version, or one with a better validation MAE than the active one, wins."""
     if active is None:
@@ -620,7 +631,7 @@ class VersionStore(StoreBase):
         config = TrainConfig.from_dict(record.config)
         return LoadedModel(
             record=record,
-            model=zoo.load(path.parent, path.name, config.model.name),
+            model=read_model(record, path, config.model.name),
             scaling=Scaling.from_dict(record.meta["scaling"]),
             config=config,
         )
