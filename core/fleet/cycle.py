@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,7 @@ from core.model.config import SplitConfig, TrainConfig, with_overrides
 from core.store.workspace import CycleReservoir, ModelVersion, Workspace
 
 log = logging.getLogger(__name__)
+LOG_DIR = "logs"  # <workspace>/logs/cycle-<id>.log: the workers' and Ray's output of each run
 DRILL_ENV = "SENTINEL_CYCLE_CRASH_DRILL"  # "FOLDER[:TIMES[:RESERVOIR,...]]": the fault drill (core.fleet.tasks)
 NOT_CONFIGURED = {"kind": "setup", "status": "not configured", "message": "notifications not configured"}
 Progress = Callable[[int, int, str], None]  # (reservoirs done, total, reservoir just finished)
@@ -89,6 +92,28 @@ class _Context:
     active: ModelVersion | None
 
 
+class Interrupted(KeyboardInterrupt):
+    """The cycle was told to stop (SIGTERM: systemd's stop or timeout, kill): workers are killed, the run ends as
+    'interrupted', and the CLI exits like Ctrl-C."""
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """While the cycle runs, SIGTERM raises Interrupted (so cleanup runs) instead of ending the process at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise Interrupted(f"stopped by signal {signal.Signals(signum).name} before it finished")
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def drill_from_env() -> CrashDrill | None:
     """The fault drill named by $SENTINEL_CYCLE_CRASH_DRILL, if any."""
     text = os.environ.get(DRILL_ENV, "").strip()
@@ -106,14 +131,16 @@ def run_cycle(ws: Workspace, options: CycleOptions, progress: Progress | None = 
         raise ValueError(f"--retrain must be one of {', '.join(RETRAIN_MODES)}, not '{options.retrain}'.")
     if options.inbox is not None and not Path(options.inbox).is_dir():
         raise InboxError(f"The inbox {options.inbox} is not a folder; create it or pass another --inbox DIR.")
-    with ws.in_use("the daily cycle"):  # a restore is refused while the cycle runs
+    with ws.in_use("the daily cycle"), _sigterm_interrupts():  # a restore is refused while the cycle runs
         t0 = time.perf_counter()
         cycle_id = ws.start_cycle(options.engine.name, options.retrain, pid=os.getpid())
         ws = ws.acting_as(system_actor(f"daily cycle #{cycle_id}", ws.actor))  # the run's writes name the run
         try:
             report = _run(ws, cycle_id, options, progress, t0)
-        except BaseException as exc:
-            ws.finish_cycle(cycle_id, "failed", time.perf_counter() - t0, message=f"{type(exc).__name__}: {exc}")
+        except BaseException as exc:  # the run row always ends: interrupted (Ctrl-C, SIGTERM) or failed
+            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            words = str(exc) if isinstance(exc, Interrupted) else f"{type(exc).__name__}: {exc}"
+            ws.finish_cycle(cycle_id, status, time.perf_counter() - t0, message=words)
             raise
         message = f"{len(report.reservoirs) - len(report.failed)} of {len(report.reservoirs)} reservoirs ok"
         ws.finish_cycle(
@@ -167,7 +194,7 @@ def _run(ws: Workspace, cycle_id: int, options: CycleOptions, progress: Progress
             yield spec
 
     try:
-        run_tasks(specs(), options.engine, on_result)
+        run_tasks(specs(), options.engine, on_result, log=_log_file(ws, cycle_id))
     finally:
         for lock in locks.values():
             lock.close()
@@ -185,6 +212,13 @@ def _run(ws: Workspace, cycle_id: int, options: CycleOptions, progress: Progress
         notifications=tuple(notifications),
         timings=tuple(timings),
     )
+
+
+def _log_file(ws: Workspace, cycle_id: int) -> Path:
+    """Where the run's workers and Ray write their output: <workspace>/logs/cycle-<id>.log (never stdout)."""
+    folder = ws.root / LOG_DIR
+    folder.mkdir(exist_ok=True)
+    return folder / f"cycle-{cycle_id}.log"
 
 
 def _names(ws: Workspace, wanted: tuple[str, ...]) -> list[str]:

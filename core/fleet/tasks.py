@@ -26,6 +26,7 @@ import pandas as pd
 
 from core.fleet.archive import pack_folder, unpack_into
 from core.fleet.due import TRAIN_IF_SKILL_DROPPED, TRAIN_YES, DueRule, data_end, skill_verdict
+from core.fleet.workers import TASK_PREFIX
 from core.jsonio import dumps, write_atomic
 from core.model.config import TrainConfig
 from core.store.versions import META_FILE, LoadedModel, ModelVersion, VersionError, _sha256, beats_active, read_model
@@ -105,7 +106,7 @@ def run_task(spec: TaskSpec) -> TaskResult:
     out: dict[str, Any]
     try:
         cap_threads(spec.threads, _needs_tensorflow(spec))
-        with tempfile.TemporaryDirectory(prefix="sentinel-task-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=f"{TASK_PREFIX}{os.getpid()}-") as tmp:  # a killed task's is swept
             out = _work(spec, Path(tmp))
     except ValueError as exc:  # every user-facing error class in core derives from ValueError
         out = {"status": "failed", "error": str(exc)}

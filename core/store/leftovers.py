@@ -15,9 +15,9 @@ from pathlib import Path
 from core.store.connection import pid_alive
 
 
-def tagged(prefix: str) -> str:
+def tagged(prefix: str, random_chars: int = 12) -> str:
     """prefix + this process's id + a random part: a leftover name whose owner can be checked."""
-    return f"{prefix}{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    return f"{prefix}{os.getpid()}-{uuid.uuid4().hex[:random_chars]}"
 
 
 def _owner(name: str, marker: str) -> int | None:
