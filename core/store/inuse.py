@@ -174,8 +174,8 @@ def exclusive(root: Path, what: str, tries_s: float = EXCLUSIVE_TRIES_S) -> Iter
     try:
         end = time.monotonic() + tries_s
         while not try_flock(fh):
-            if time.monotonic() >= end:
-                users = holders(root)
+            users = holders(root)
+            if users or time.monotonic() >= end:  # a long writer is refused at once; transactions are waited out
                 who = ", ".join(users) if users else "another process (the dashboard, or a command now running)"
                 raise InUse(
                     f"The workspace {root} is in use: {who}. Wait for it to finish or stop it (the dashboard's Train "
