@@ -1,10 +1,12 @@
-"""A local webhook receiver for the notification tests (the `receiver` fixture in conftest.py)."""
+"""A local webhook receiver for the notification tests (the `receiver` fixture in conftest.py), the faulty receivers
+of tests/test_notify_faults.py, and the one-reservoir workspace both notification modules start from."""
 
 from __future__ import annotations
 
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 
 class Receiver:
@@ -86,3 +88,17 @@ class Trickle:
         """Close the port and end the answers under way."""
         self.stopped.set()
         self.sock.close()
+
+
+NAME = "Lake Alpha"
+CSV = b"date,level\n2024-01-01,300.0\n2024-01-02,300.5\n2024-01-03,301.0\n"
+
+
+def lake_alpha(root: Path):  # noqa: ANN201 - a Workspace (imported lazily: this module is imported by conftest)
+    """A workspace at root holding three days of Lake Alpha's level."""
+    from core.app.pipeline import import_csv
+    from core.store.workspace import Workspace
+
+    ws = Workspace(root)
+    import_csv(ws, CSV, reservoir=NAME, filename="alpha.csv")
+    return ws

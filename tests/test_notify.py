@@ -17,15 +17,13 @@ from aiosmtpd.controller import Controller
 
 from core import notify
 from core.app.cli import main
-from core.app.pipeline import import_csv
 from core.forecast.risk import SideAlert
 from core.notify.messages import PAYLOAD_FIELDS
 from core.store.workspace import StoreError, Workspace
 from tests.e2e_helpers import free_port
+from tests.notify_support import NAME, lake_alpha
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16  # a tiny stand-in for the kaleido chart (tests need no Chromium)
-NAME = "Lake Alpha"
-CSV = b"date,level\n2024-01-01,300.0\n2024-01-02,300.5\n2024-01-03,301.0\n"
 
 
 # ---------------------------------------------------------------------- receivers
@@ -54,9 +52,7 @@ def smtp():
 
 @pytest.fixture
 def ws(tmp_path) -> Workspace:
-    w = Workspace(tmp_path / "ws")
-    import_csv(w, CSV, reservoir=NAME, filename="alpha.csv")
-    return w
+    return lake_alpha(tmp_path / "ws")
 
 
 @pytest.fixture

@@ -18,24 +18,19 @@ import pytest
 
 from core import notify
 from core.app.cli import main
-from core.app.pipeline import import_csv
 from core.data.levels import OperatingLevel
 from core.forecast.risk import SideAlert
 from core.store.workspace import Workspace
 from tests.e2e_helpers import free_port
-from tests.notify_support import Receiver, Trickle
+from tests.notify_support import NAME, Receiver, Trickle, lake_alpha
 
-NAME = "Lake Alpha"
-CSV = b"date,level\n2024-01-01,300.0\n2024-01-02,300.5\n2024-01-03,301.0\n"
 WARNING = SideAlert("flood", "warning", "34% chance of passing Flood warning.", "Flood warning", 313.5, 0.34)
 NORMAL = SideAlert("drought", "normal", "No level is 20% likely to be crossed in the next 7 days.", probability=0.0)
 
 
 @pytest.fixture
 def ws(tmp_path) -> Workspace:
-    w = Workspace(tmp_path / "ws")
-    import_csv(w, CSV, reservoir=NAME, filename="alpha.csv")
-    return w
+    return lake_alpha(tmp_path / "ws")
 
 
 @pytest.fixture

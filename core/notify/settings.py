@@ -4,6 +4,7 @@ how long one attempt and the cycle's whole delivery phase may take."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from core.jsonio import AsDict
 from core.notify.channels import SEND_SECONDS
@@ -40,28 +41,27 @@ def notify_settings(ws: Workspace) -> NotifySettings:
     )
 
 
+def _in_range(value: Any, kind: type, bounds: tuple[float, float], what: str) -> Any:
+    """value as `kind` (int or float) within bounds; a NotifyError naming `what` and the range otherwise."""
+    lo, hi = bounds
+    whole = "a whole number" if kind is int else "a number"
+    try:
+        number = kind(value)
+    except (TypeError, ValueError) as exc:
+        raise NotifyError(f"'{value}' is not {whole} for {what}; give one from {lo:g} to {hi:g}.") from exc
+    if not lo <= number <= hi:
+        raise NotifyError(f"{number:g} is out of range for {what}; give {whole} from {lo:g} to {hi:g}.")
+    return number
+
+
 def check_max_attempts(value: int) -> int:
     """A whole number of attempts within MAX_ATTEMPTS_RANGE."""
-    lo, hi = MAX_ATTEMPTS_RANGE
-    try:
-        number = int(value)
-    except (TypeError, ValueError) as exc:
-        raise NotifyError(f"'{value}' is not a number of attempts; give a whole number from {lo} to {hi}.") from exc
-    if not lo <= number <= hi:
-        raise NotifyError(f"{number} attempts is out of range; give a whole number from {lo} to {hi}.")
-    return number
+    return _in_range(value, int, MAX_ATTEMPTS_RANGE, "the attempts per message")
 
 
 def check_seconds(value: float, what: str) -> float:
     """A time budget in seconds within SECONDS_RANGE."""
-    lo, hi = SECONDS_RANGE
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError) as exc:
-        raise NotifyError(f"'{value}' is not a number of seconds for {what}; give one from {lo:g} to {hi:g}.") from exc
-    if not lo <= seconds <= hi:
-        raise NotifyError(f"{seconds:g} s is out of range for {what}; give a number of seconds from {lo:g} to {hi:g}.")
-    return seconds
+    return _in_range(value, float, SECONDS_RANGE, f"the seconds of {what}")
 
 
 def save_notify_settings(
