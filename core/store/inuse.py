@@ -2,9 +2,10 @@
 
 One OS lock file, ``<workspace>/.workspace.lock``, taken two ways:
 
-* **shared** by every user: each database transaction for its moment (core.store.connection), and every writer
-  that runs longer than one transaction for its whole run (a training, the daily cycle, an import, a background
-  job, a backup), which also leaves a note in ``.in-use/`` saying who (pid, since, what) for the refusal text;
+* **shared** by every user: each database transaction for its moment (core.store.connection: an import's merge
+  is one), and every writer that runs longer than one transaction for its whole run (a training, the daily cycle
+  with its inbox imports, a background job, a backup), which also leaves a note in ``.in-use/`` saying who (pid,
+  since, what) for the refusal text;
 * **exclusive** by restore and repair, taken without waiting for long: when a writer holds the shared lock the
   restore is refused, naming the writers. While a restore holds it, a transaction waits (up to the database's busy
   time) and a long writer is refused ("being restored"), so nobody writes into files about to be replaced.
