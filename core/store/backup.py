@@ -294,7 +294,8 @@ def restore(file: Path, root: Path, force: bool = False) -> RestoreResult:
         raise StoreError(f"No backup file {file}; give the path of a file written by `python -m core backup`.")
     root.mkdir(parents=True, exist_ok=True)
     with _holding(root, "restore", alone=True), _training_locks(root):
-        sweep(root, (RESTORE_STAGING,))  # what killed restores left (a journalled one is finished at open)
+        swap.finish_interrupted(root, DB_NAME, MODELS_DIR)  # an earlier restore killed mid-swap first
+        sweep(root, (RESTORE_STAGING,))  # then what killed restores left before their swap
         if _occupied(root) and not force:
             raise StoreError(
                 f"{root} already holds a workspace; restore into an empty folder (--workspace DIR), or add --force "
