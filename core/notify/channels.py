@@ -193,7 +193,7 @@ def send_email(channel: Channel, payload: dict[str, Any], chart: bytes | None, s
     try:
         refused = run_within(seconds, exchange)
     except smtplib.SMTPServerDisconnected as exc:
-        raise SendError(f"the mail server {host}:{port} gave no acceptable answer within {seconds:g} s") from exc
+        raise SendError(f"the mail server {host}:{port} ended the connection without an acceptable answer") from exc
     except smtplib.SMTPException as exc:
         raise SendError(f"the mail server {host}:{port} refused the message ({exc})") from exc
     except (Expired, OSError) as exc:  # never the socket's own words
