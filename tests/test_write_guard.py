@@ -20,10 +20,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from core.app.pipeline import add_sample, load_clean, train_reservoir
+from core.app.pipeline import import_csv, load_clean, train_reservoir
 from core.auth.roles import Actor, PermissionDenied, Role
 from core.data.levels import OperatingLevel
 from core.data.sample import SAMPLE_NAME as R
+from core.data.sample import SampleConfig, make_sample
 from core.model.config import ModelConfig, TrainConfig
 from core.store.cycles import CycleReservoir
 from core.store.inuse import LOCK_FILE, NOTES_DIR
@@ -56,7 +57,8 @@ def _flood_change() -> list[PlannedChange]:
 def _build(root: Path) -> tuple[Ids, Any]:
     """The sample with two ridge versions, a dead running job, a cycle run, a channel, a raised alert, a revision."""
     ws = Workspace(root)
-    add_sample(ws)
+    sample = make_sample(SampleConfig(start="2021-01-01", years=3)).frame  # small: every test copies and dumps it
+    import_csv(ws, sample.rename_axis("date").reset_index().to_csv(index=False).encode(), reservoir=R, filename="s.csv")
     train_reservoir(ws, R, RIDGE)
     train_reservoir(ws, R, RIDGE, activate=False)
     ws.merge({"Other": _frame()}, {}, UploadInfo("other.csv", "sha-other"))
