@@ -411,11 +411,14 @@ def _summary(days, once, ledger, worst, left, peak_mb, seconds, args) -> list[st
     ]
     merged = len(misdated) - sum(misdated)
     if merged:
-        notes.append(
-            f"{merged} mis-dated row(s) were merged by the import instead of held out: each failed or mis-dated its "
-            "reservoir's cycle row that morning (see the faults column) until the soak's operator masked the reading "
-            "with a revision. Holding such rows out at import is issue 19 item 4."
-        )
+        hit = sum(bool(d.misdated_effect) for d in days)
+        notes += [
+            "",
+            f"{merged} mis-dated row(s) were merged by the import instead of held out; {hit} of them failed (or "
+            "mis-dated) their reservoir's row that morning (see the faults column), the others fell on the date an "
+            "earlier revision had masked. After each morning the soak's operator masks the reading with a revision. "
+            "Holding such rows out at import is issue 19 item 4.",
+        ]
     return head + table + notes
 
 
