@@ -81,7 +81,7 @@ def curve_panel(name: str) -> None:
             )
         if not ui.allowed("edit", "Importing a curve"):
             return
-        st.file_uploader("Curve CSV", type=["csv", "txt", "tsv"], key=f"{K}file")
+        st.file_uploader("Curve table (CSV or .xlsx)", type=["csv", "txt", "tsv", "xlsx"], key=f"{K}file")
         left, mid, right = st.columns(3)
         left.text_input("Elevation unit", key=f"{K}elev_unit", placeholder="from the header, e.g. ft or m")
         mid.text_input("Storage unit", key=f"{K}stor_unit", placeholder="from the header, e.g. acre-ft, hm³")

@@ -42,11 +42,7 @@ def upload_findings(issues: tuple[Issue, ...]) -> None:
 
 def _finding_rows(findings: list[Finding]) -> pd.DataFrame:
     """One row per run of a stored variable's findings."""
-    rows = [
-        [f.variable, FINDING_LABELS[f.kind], r.first, r.last, r.days, r.shown()]
-        for f in findings
-        for r in f.runs
-    ]
+    rows = [[f.variable, FINDING_LABELS[f.kind], r.first, r.last, r.days, r.shown()] for f in findings for r in f.runs]
     return pd.DataFrame(rows, columns=["variable", *RUN_COLUMNS[1:]])
 
 

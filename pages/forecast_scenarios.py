@@ -122,8 +122,6 @@ def scenario_section(forecast: Forecast, hindcast: bool) -> None:
     except ValueError as exc:
         ui.show_error(exc)
         return
-    st.caption(
-        f"Today's release: {ui.fmt_value(result.assumed_release, unit)}. " + result.words()
-    )
+    st.caption(f"Today's release: {ui.fmt_value(result.assumed_release, unit)}. " + result.words())
     ui.show_table(_table(result))
     ui.show_chart(scenario_figure(result), f"{forecast.reservoir}-what-if-{forecast.issued}", f"{K}chart")

@@ -282,7 +282,9 @@ def _levels_section(ws: Workspace, info: ReservoirInfo) -> None:
         else ""
     )
     st.caption(
-        "Each row is one line the forecast is checked against. " + how + "Units: "
+        "Each row is one line the forecast is checked against. "
+        + how
+        + "Units: "
         + ", ".join(f"{ui.md_escape(v.name)} in {ui.md_escape(v.unit or 'no unit given')}" for v in info.variables)
         + "."
     )

@@ -240,7 +240,8 @@ def test_md_escape_makes_user_text_inert():
 
 def test_parse_file_is_cached_per_content_and_options(monkeypatch):
     """Reruns do not parse the same file again; other read options do."""
-    import pages.data as data_page
+    import pages.data_upload as data_page
+    from core.data.ingest import ReadOptions
 
     calls = []
     real = data_page.read_csv
@@ -251,9 +252,9 @@ def test_parse_file_is_cached_per_content_and_options(monkeypatch):
 
     monkeypatch.setattr(data_page, "read_csv", counting)
     raw = b"date,level\n01/02/2024,1\n02/03/2024,2\n"
-    first = data_page.parse_file("sha-a", "a.csv", None, None, raw)
-    again = data_page.parse_file("sha-a", "a.csv", None, None, raw)
-    dayfirst = data_page.parse_file("sha-a", "a.csv", None, True, raw)
+    first = data_page.parse("sha-a", "a.csv", raw, ReadOptions())
+    again = data_page.parse("sha-a", "a.csv", raw, ReadOptions())
+    dayfirst = data_page.parse("sha-a", "a.csv", raw, ReadOptions(dayfirst=True))
     assert len(calls) == 2
     assert not first.report.ok and again.report.errors[0].code == "ambiguous_dates"
     assert dayfirst.report.ok and dayfirst.report.start == "2024-02-01"
@@ -415,10 +416,10 @@ def test_bad_file_shows_errors_with_lines_and_imports_nothing(app_sample_ws):
 
 
 def test_unreadable_file_says_why(app_sample_ws):
-    """An Excel workbook renamed to .csv is explained, not crashed on, and cannot be imported."""
+    """A zip that is no workbook (here a damaged one) is explained, not crashed on, and cannot be imported."""
     at = open_page("data")
     upload(at, "book.csv", b"PK\x03\x04" + b"\x00" * 64)
-    assert "looks like an Excel workbook (.xlsx), not a CSV" in shown(at.error)
+    assert "This is a ZIP archive, not a CSV or an Excel workbook" in shown(at.error)
     assert widget(at.button, "_import").disabled
 
 

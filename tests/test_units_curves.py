@@ -142,9 +142,7 @@ def test_same_unit_spelled_differently_is_not_a_conflict(workspace, tmp_path):
 
 def test_curve_with_a_non_monotonic_row_is_refused_naming_the_row(tmp_path):
     path = curve_file(tmp_path, [(640, 1000), (650, 2000), (660, 1900), (670, 4000)])
-    with pytest.raises(
-        CurveError, match=r"line 4: storage_af 1900 \(at elevation_ft 660\) is not above 2000 on line 3"
-    ):
+    with pytest.raises(CurveError, match=r"line 4: storage_af 1900 \(at elevation_ft 660\) is below 2000 on line 3"):
         read_curve(path.read_bytes(), "curve.csv")
     repeated = curve_file(tmp_path, [(640, 1000), (640, 2000)], name="r.csv")
     with pytest.raises(CurveError, match="line 3: elevation_ft 640 is not above 640 on line 2"):
@@ -187,7 +185,10 @@ def test_curve_not_covering_the_recorded_range_is_refused_unless_partial(tmp_pat
     short = curve_file(tmp_path, [(640, 1000), (651, 2000)])  # the records reach 651.9 ft
     code, _, err = run(capsys, "--workspace", ws, "curve", "--reservoir", "Lake", str(short))
     assert code == 2
-    assert "The curve covers level 640 to 651 ft, but the recorded level runs up to 651.9 ft (on 2024-01-20)" in err
+    assert (
+        "The curve covers level 640 to 651 ft, but the recorded level (cleaned: logger codes and impossible values "
+        "masked) runs up to 651.9 ft (on 2024-01-20)" in err
+    )
     code, out, err = run(capsys, "--workspace", ws, "curve", "--reservoir", "Lake", str(short), "--partial", "--json")
     assert code == 0, err
     assert json.loads(out)["uncovered"]

@@ -14,6 +14,7 @@ from core.app.cli_bulletin import add_bulletin_command
 from core.app.cli_curves import add_curve_command
 from core.app.cli_cycle import add_cycle_command
 from core.app.cli_edits import add_edit_commands
+from core.app.cli_ingest import add_ingest_commands
 from core.app.cli_notify import add_notify_commands
 from core.app.cli_qc import add_qc_command
 from core.app.cli_store import add_store_commands
@@ -41,13 +42,6 @@ def _workspace(args: argparse.Namespace):  # noqa: ANN202
     from core.store.workspace import Workspace, resolve_workspace
 
     return Workspace(resolve_workspace(args.workspace))
-
-
-def _options(args: argparse.Namespace):  # noqa: ANN202
-    """CSV reading overrides from the command line."""
-    from core.data.ingest import ReadOptions
-
-    return ReadOptions(date_column=args.date_column, dayfirst=args.dayfirst)
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -82,70 +76,6 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if args.csv:
         lines.append(f"sample readings written to {args.csv}")
     _emit(args, data, lines)
-    return 0
-
-
-def cmd_inspect(args: argparse.Namespace) -> int:
-    """Validation report of a file, with the water-balance check when it holds storage, inflow and release."""
-    from core.data.balance import check_balance
-    from core.data.ingest import read_csv
-
-    parsed = read_csv(Path(args.file), options=_options(args))
-    data = parsed.report.to_dict()
-    balance = check_balance(parsed.frame, parsed.units) if parsed.frame is not None else None
-    if balance is not None:
-        data["balance"] = balance.to_dict()
-    extra = balance.summary_lines() if balance is not None and balance.available else []
-    _emit(args, data, lambda: [*parsed.report.summary_lines(), *extra])
-    return 0 if parsed.report.ok else EXIT_BAD_INPUT
-
-
-def cmd_import(args: argparse.Namespace) -> int:
-    """Validate and merge a file into the workspace."""
-    from core.app.pipeline import ImportRefused, import_csv
-    from core.data.columns import parse_declaration
-
-    ws = _workspace(args)
-    units = {}
-    if args.unit:
-        units = {args.variable.lower(): args.unit} if args.variable else {}
-    declarations = [parse_declaration(spec) for spec in args.column or []]
-    try:
-        outcome = import_csv(
-            ws,
-            Path(args.file),
-            reservoir=args.reservoir,
-            variable=args.variable,
-            options=_options(args),
-            units=units,
-            declarations=declarations,
-        )
-    except ImportRefused as exc:
-        report = exc.parsed.report
-        if args.json:
-            _emit(args, {"imported": False, "report": report.to_dict()}, [])
-        else:
-            print("Import refused; nothing was stored.", file=sys.stderr)
-            for line in report.summary_lines():
-                print(line, file=sys.stderr)
-        return EXIT_BAD_INPUT
-
-    def lines() -> list[str]:
-        out = []
-        for r in outcome.results:
-            note = " (this file was already imported; nothing changed)" if r.already_imported else ""
-            out.append(f"{r.reservoir}: {r.added} readings added, {r.changed} changed, {r.unchanged} unchanged{note}")
-        warnings = [i for i in outcome.report["issues"] if i["severity"] == "warning"]
-        out += [f"warning: {w['message']}" for w in warnings]
-        out += [f"  {c.column} -> {c.variable} ({c.unit or 'no unit'}): {c.note}" for c in outcome.columns]
-        out += [
-            f"warning: column '{c.column}' was stored as {c.variable} in {c.unit or 'no unit'} on a weak guess; "
-            f"if that is wrong, declare it: --column '{c.column}=VARIABLE:UNIT' (e.g. {c.column}=level:ft)"
-            for c in outcome.weak_guesses
-        ]
-        return out
-
-    _emit(args, {"imported": True, **outcome.to_dict()}, lines)
     return 0
 
 
@@ -605,24 +535,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--if-empty", action="store_true", help="only add it when the workspace has no reservoirs yet")
     p.set_defaults(func=cmd_sample)
 
-    p = sub.add_parser("inspect", parents=[common, csv_opts], help="validation report of a CSV (stores nothing)")
-    p.add_argument("file")
-    p.set_defaults(func=cmd_inspect)
-
-    p = sub.add_parser("import", parents=[common, csv_opts], help="validate a CSV and merge it into the workspace")
-    p.add_argument("file")
-    who = p.add_mutually_exclusive_group(required=True)
-    who.add_argument("--reservoir", help="the file is one reservoir; its columns are variables")
-    who.add_argument("--variable", help="wide file: its columns are reservoirs, all holding this variable")
-    p.add_argument("--unit", help="unit of the variable in a wide file, e.g. mcft")
-    p.add_argument(
-        "--column",
-        action="append",
-        metavar="COL=VARIABLE[:UNIT]",
-        help="declare what a column holds and its unit, e.g. 'c_elev=level:ft' (units such as m, ft, m3, hm3, "
-        "acre-ft, mcft, m3/s, cfs, mm, in); checks follow the declaration; repeatable",
-    )
-    p.set_defaults(func=cmd_import)
+    add_ingest_commands(sub, common, csv_opts, _emit, _workspace)
 
     p = sub.add_parser("train", parents=[common, train_opts], help="train a new model version")
     p.add_argument("--reservoir", required=True)

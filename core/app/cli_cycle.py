@@ -52,10 +52,16 @@ def summary_lines(report: Any) -> list[str]:
         if r.retrained or (r.retrain_reason and r.status == "ok"):
             out.append(f"  {'':22s} {'retrained' if r.retrained else 'kept'}: {r.retrain_reason}")
     inbox = report.inbox
-    if inbox.imported or inbox.failed:
-        out.append(f"inbox: {len(inbox.imported)} file(s) imported, {len(inbox.failed)} refused")
+    if inbox.imported or inbox.failed or inbox.held:
+        out.append(
+            f"inbox: {len(inbox.imported)} file(s) imported, {len(inbox.failed)} refused, {len(inbox.held)} held "
+            "(not imported on a guess)"
+        )
         out += [f"  imported {i['file']}: {i['added']} readings added, {i['changed']} changed" for i in inbox.imported]
         out += [f"  refused {f['file']}: {f['reason']}" for f in inbox.failed]
+        for h in inbox.held:
+            out.append(f"  held {h['file']} (in {h['moved_to']}): confirm in inbox.toml, then move it back")
+            out += [f"    {q}" for q in h["questions"]]
     out += _notification_lines(report.notifications)
     return out
 

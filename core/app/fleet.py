@@ -109,6 +109,7 @@ class CycleHistoryRow(AsDict):
     inbox_failed: int
     notifications: int
     message: str | None
+    inbox_held: tuple[dict, ...] = ()  # files held (not imported on a guess): {"file", "questions", "moved_to"}
 
 
 def today_utc() -> date:
@@ -288,6 +289,7 @@ def _history_row(run: CycleRun) -> CycleHistoryRow:
         inbox_failed=len(inbox.get("failed") or ()),
         notifications=len(run.notifications or ()),
         message=run.message,
+        inbox_held=tuple(inbox.get("held") or ()),
     )
 
 
