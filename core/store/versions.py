@@ -466,8 +466,10 @@ class VersionStore(StoreBase):
         """Hold the reservoir's training lock for the block, or refuse at once (the rule: core.store.locks); the
         workspace is held in use meanwhile, so a restore is refused rather than swapped in under the training."""
         self._guard(None, "train")
-        name = self.reservoir_name(reservoir)
-        with self.in_use(f"training of '{name}'"), training_lock(self._reservoir_dir(reservoir), name):
+        with (  # the workspace first (during a restore: refused at once), then the reservoir's lock
+            self.in_use(f"training of '{str(reservoir).strip()}'"),
+            training_lock(self._reservoir_dir(reservoir), self.reservoir_name(reservoir)),
+        ):
             yield
 
     def training_holder(self, reservoir: str) -> LockHolder | None:
