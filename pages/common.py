@@ -26,7 +26,7 @@ from core.auth.roles import required_role
 from core.data.sample import SAMPLE_NAME
 from core.forecast import risk
 from core.model.zoo import ZOO
-from core.store.workspace import Job, LoadedModel, ModelVersion, StoreError, Workspace, pid_alive, resolve_workspace
+from core.store.workspace import Job, LoadedModel, ModelVersion, StoreError, Workspace, resolve_workspace
 from pages import access
 
 RESERVOIR_KEY = "reservoir"
@@ -187,13 +187,8 @@ def _rerun_when_done(job_id: int) -> None:
 
 
 def fresh_job(job_id: int) -> Job:
-    """The job as stored now; one whose process died without reporting (killed, out of memory) is marked so."""
-    ws = workspace()
-    job = ws.job(job_id)
-    if job.active and job.pid is not None and not pid_alive(int(job.pid)):
-        ws.mark_interrupted()
-        job = ws.job(job_id)
-    return job
+    """The job as stored now; one whose process died without reporting (killed, out of memory) reads as interrupted."""
+    return workspace().job(job_id)
 
 
 def reservoir_names() -> list[str]:
