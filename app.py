@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages import access
-from pages.common import base_workspace, ensure_started, reservoir_picker
+from pages.common import base_workspace, ensure_started, reservoir_picker, shell
 
 PAGES = [
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
@@ -23,14 +23,19 @@ ADMIN_PAGES = [  # shown to administrators only (core refuses their actions to a
 
 
 def main() -> None:
-    """Page config, sign-in, first-start set-up, navigation and the sidebar reservoir picker."""
+    """Page config, navigation, sign-in, first-start set-up and the sidebar reservoir picker, then the page."""
     st.set_page_config(page_title="Reservoir Sentinel", page_icon=":material/water:", layout="wide")
+    who = access.signed_in_actor(base_workspace())
+    # The navigation comes first, on every run, signed in or not (hidden until someone may see data): a run that
+    # never calls st.navigation would show Streamlit's own list of every file in pages/.
+    admin = who is None or who.allows("users")  # hidden for a visitor, so a bookmarked /admin is still a known page
+    nav = st.navigation(PAGES + (ADMIN_PAGES if admin else []), position="sidebar" if who else "hidden")
     actor = access.gate(base_workspace())  # stops here for an anonymous visitor or a user without a role
     ensure_started()
-    nav = st.navigation(PAGES + (ADMIN_PAGES if actor.allows("users") else []))
     reservoir_picker()
     access.sidebar_identity(actor)
-    nav.run()
+    with shell():
+        nav.run()
 
 
 main()

@@ -58,13 +58,19 @@ def _child(step: str, path: str) -> None:
 
         parsed = read_csv(Path(path))
         detail = {"ok": parsed.report.ok, "days": parsed.report.n_rows}
-    else:
+    elif step == "curve":  # a storage-elevation table (bench.agency_formats)
+        from core.data.curves import read_curve
+
+        curve = read_curve(Path(path).read_bytes(), Path(path).name)
+        detail = {"rows": len(curve.elevation)}
+    else:  # import, or import-stations: an agency file whose stations become reservoirs
         from core.app.pipeline import import_csv
         from core.store.workspace import Workspace
 
+        reservoir = None if step == "import-stations" else "Big logger"
         with tempfile.TemporaryDirectory() as tmp:
-            outcome = import_csv(Workspace(Path(tmp) / "ws"), Path(path), reservoir="Big logger")
-            detail = {"added": sum(r.added for r in outcome.results)}
+            outcome = import_csv(Workspace(Path(tmp) / "ws"), Path(path), reservoir=reservoir)
+            detail = {"added": sum(r.added for r in outcome.results), "reservoirs": len(outcome.results)}
     seconds = time.perf_counter() - t0
     usage = resource.getrusage(resource.RUSAGE_SELF)
     peak_mb = usage.ru_maxrss / 1024  # Linux: kilobytes

@@ -110,3 +110,9 @@ def sidebar_identity(actor: Actor) -> None:
         st.caption(f"Signed in as **{_escaped(actor.name)}** ({actor.role.name})")
         if st.button("Sign out", key="sign_out"):
             st.logout()
+
+
+if __name__ == "__main__":  # run on its own (Streamlit's pages/ discovery): the app, never this module alone
+    from pages.common import run_page
+
+    run_page()

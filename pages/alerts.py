@@ -31,12 +31,33 @@ CHANGE_WORDS = {
     "test": "channel test",
 }
 ABOUT = (
-    "What the daily cycle found on each side of every reservoir, and what was sent about it. An alert *change* "
+    "The alert on each side of every reservoir, judged from its active model's latest forecast (by the daily "
+    "cycle, or when that forecast is issued on the Forecast page, the Overview or in a bulletin: every view of a "
+    "forecast says the same state), and what was sent about it. An alert *change* "
     "(raised, escalated, eased, cleared) is sent once to every channel set on the Settings page; while a state "
     "stays the same nothing is re-sent, and a message that did not get through is retried on the next cycle. "
     "Acknowledge a raised alert so colleagues see it is in hand: who and when are recorded, and a later change "
     "is still sent."
 )
+
+
+# Widths that keep every short cell whole ('drought', '2023-01-07'); the reason gets what is left and wraps on hover.
+STATE_COLUMNS = {
+    "Reservoir": st.column_config.TextColumn(pinned=True),
+    "Side": st.column_config.TextColumn(width=80),
+    "Alert": st.column_config.TextColumn(help="The state now; capitals for a raised one."),
+    "Level": st.column_config.TextColumn(help="The operating level behind a raised alert."),
+    "Chance": st.column_config.TextColumn(width=70, help="Chance of crossing that level within the horizon."),
+    "First day": st.column_config.TextColumn(width=100, help="First forecast day at or above the trigger."),
+    "Forecast issued": st.column_config.TextColumn(width=120, help="The day the judged forecast starts from."),
+    "Recorded": st.column_config.TextColumn(width=150, help="When this state was recorded (UTC)."),
+    "Why": st.column_config.TextColumn(width="large"),
+}
+LOG_COLUMNS = {
+    "Recorded": st.column_config.TextColumn(width=150),
+    "Side": st.column_config.TextColumn(width=80),
+    "Why": st.column_config.TextColumn(width="large"),
+}
 
 
 # ----------------------------------------------------------------------------- pure helpers (tested directly)
@@ -70,6 +91,7 @@ def states_frame(states: Sequence[SideState]) -> pd.DataFrame:
                 "Chance": f"{s.probability:.0%}" if s.judged in SEVERITIES else "-",
                 "First day": s.date or "-",
                 "Forecast issued": s.issued or "-",
+                "Recorded": ui.fmt_time(s.time),
                 "Acknowledged": f"{s.acked_by}, {ui.fmt_time(s.acked_at)}" if s.acked_by else "-",
                 "Why": s.reason,
             }
@@ -192,12 +214,18 @@ def _log() -> None:
     """The notification log, filtered to one reservoir or all, with the 'send waiting now' button."""
     st.subheader("Notification log")
     names = [ALL, *ui.reservoir_names()]
-    scope = st.selectbox("Show", names, key=f"{K}scope", help="Every reservoir's changes, or one reservoir's.")
+    scope = st.selectbox(
+        "Show",
+        names,
+        key=f"{K}scope",
+        bind="query-params",  # ?alerts_scope=NAME: a shared link opens one reservoir's log
+        help="Every reservoir's changes, or one reservoir's.",
+    )
     events = ui.workspace().alert_events(None if scope == ALL else scope, limit=LOG_LIMIT)
     if not events:
         st.caption("No alert change recorded yet: the daily cycle records one when a side's alert changes.")
         return
-    ui.show_table(events_frame(events))
+    ui.show_table(events_frame(events), column_config=LOG_COLUMNS)
     st.caption(f"Newest first, at most {LOG_LIMIT} entries. `python -m core events` prints the same log.")
     pending = waiting(events)
     if pending and ui.can("cycle"):
@@ -219,9 +247,12 @@ def render() -> None:
     states = ws.alert_states()
     st.subheader("Alerts now")
     if states:
-        ui.show_table(states_frame(states))
+        ui.show_table(states_frame(states), column_config=STATE_COLUMNS)
     else:
-        st.caption("No alert state recorded yet: the daily cycle (`python -m core cycle`) records one per side.")
+        st.caption(
+            "No alert state recorded yet: the daily cycle (`python -m core cycle`) records one per side, and so "
+            "does the active model's forecast when it is issued on the Forecast page, the Overview or in a bulletin."
+        )
     _ack_form(states)
     _log()
 

@@ -42,3 +42,7 @@ def bulletin_button(reservoirs: Sequence[str] | None, key: str, where: Any = st)
         help=HELP.format(who=who),
         on_click="ignore",
     )
+
+
+if __name__ == "__main__":  # run on its own (Streamlit's pages/ discovery): the app, never this section alone
+    ui.run_page()

@@ -5,11 +5,12 @@ Not a page itself (app.py lists pages explicitly). Keeps Streamlit concerns here
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import runpy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -18,89 +19,58 @@ import streamlit as st
 
 from core import charts
 from core.app.jobs import COMPARE, CYCLE, running_job, start_first_model
+from core.app.judgement import record_judgement
 from core.app.pipeline import add_sample, alert_trigger
 from core.app.screening import out_of_range_decisions
 from core.auth.roles import required_role
 from core.data.sample import SAMPLE_NAME
 from core.forecast import risk
 from core.model.zoo import ZOO
-from core.store.workspace import Job, LoadedModel, ModelVersion, StoreError, Workspace, pid_alive, resolve_workspace
+from core.store.workspace import Job, LoadedModel, ModelVersion, StoreError, Workspace, resolve_workspace
 from pages import access
-
-try:  # a Streamlit internal that ensure_shell flips; feature-detected, as a later Streamlit may drop it
-    from streamlit.runtime import pages_manager as streamlit_pages
-except ImportError:  # pragma: no cover - depends on the installed Streamlit
-    streamlit_pages = None
 
 RESERVOIR_KEY = "reservoir"
 RESERVOIR_PARAM = "reservoir"  # ?reservoir=NAME in a link (core.notify.messages.RESERVOIR_PARAM) opens it
 ACTIVE = "active"  # version picker choice that follows whichever version is active
+ACTIVE_ROW = "background-color: #e3f0fb"  # the active version's row in a table (a light tint of the primary colour)
 FIRST_MODEL_ENV = "SENTINEL_FIRST_MODEL"  # "0"/"off": no background training of the sample's first model at start
 APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
-SHELL_FLAG = "uses_pages_directory"  # Streamlit internal: on = old multipage mode, which skips app.py
 
 PAGE_LINKS = {  # point_to's targets: page file, link text, icon
     "data": ("pages/data.py", "Go to the Data page", ":material/upload_file:"),
     "train": ("pages/train.py", "Go to the Train page", ":material/model_training:"),
 }
-_MISSING = object()
-
 log = logging.getLogger(__name__)
 
 
-def _shell_switch() -> Any | None:
-    """Streamlit's PagesManager while it still has the old-mode flag; None (warned once) when that internal changed."""
-    manager = getattr(streamlit_pages, "PagesManager", None)
-    if manager is None:
-        _warn_no_shell_fix("streamlit.runtime.pages_manager.PagesManager is gone")
-        return None
-    flag = getattr(manager, SHELL_FLAG, _MISSING)
-    if flag is _MISSING:
-        _warn_no_shell_fix(f"PagesManager.{SHELL_FLAG} is gone")
-        return None
-    if flag is not None and not isinstance(flag, bool):
-        _warn_no_shell_fix(f"PagesManager.{SHELL_FLAG} is no longer a flag ({flag!r})")
-        return None
-    return manager
+_IN_SHELL: ContextVar[bool] = ContextVar("sentinel_in_shell", default=False)  # app.py is running this page
 
 
-@functools.cache
-def _warn_no_shell_fix(reason: str) -> None:
-    """Say once per server (and reason) that a bookmarked page URL may open without the app's shell."""
-    log.warning(
-        "Reservoir Sentinel: %s in Streamlit %s, so a bookmarked page URL opened first after a server start may "
-        "show that page without the sidebar navigation (open / instead). pages/common.ensure_shell needs a look.",
-        reason,
-        st.__version__,
-    )
-
-
-def ensure_shell() -> None:
-    """Make a page that Streamlit ran on its own go through app.py instead; never fails the page.
-
-    With a `pages/` folder, the first request after a server start that asks for a page URL
-    (e.g. a bookmarked /forecast) runs that page file directly, in Streamlit's old multipage
-    mode, without app.py's navigation, sidebar and start-up. Turning that mode off and rerunning
-    runs app.py in its place, whose st.navigation then opens the requested page (the URL path is
-    the same), and stops this stray run. The switch is a Streamlit internal, so it is feature-detected:
-    when it is missing or cannot be set, the page renders as it is and the server log says why (once).
-    """
-    manager = _shell_switch()
-    if manager is None or not getattr(manager, SHELL_FLAG):
-        return
+@contextmanager
+def shell() -> Iterator[None]:
+    """app.py runs the page inside this: the page then knows the navigation, sidebar and start-up are drawn."""
+    token = _IN_SHELL.set(True)
     try:
-        setattr(manager, SHELL_FLAG, False)
-    except (AttributeError, TypeError) as exc:  # read-only in some future Streamlit
-        _warn_no_shell_fix(f"PagesManager.{SHELL_FLAG} cannot be set ({exc})")
-        return
-    runpy.run_path(str(APP_PATH), run_name="__main__")
-    st.stop()
+        yield
+    finally:
+        _IN_SHELL.reset(token)
 
 
-def run_page(render: Callable[[], None]) -> None:
-    """How every page file ends: through app.py's shell (see ensure_shell), then the page's own body."""
-    ensure_shell()
-    render()
+def run_page(render: Callable[[], None] | None = None) -> None:
+    """How every module under pages/ ends: inside app.py, draw the page; run on its own, run app.py instead.
+
+    With a `pages/` folder, the first request after a server start that asks for a page URL (a bookmarked
+    /forecast, or /train_jobs typed by hand) makes Streamlit run that file directly, in its old multipage mode,
+    with a sidebar listing every file in pages/. Running app.py in its place gives the real app: its
+    st.navigation (the official API, which also ends the old mode for the server) replaces that sidebar with the
+    app's own pages and opens the requested one (or the Overview, for a module that is not a page); the stray run
+    then stops. Section modules end with `run_page()` too, so no file under pages/ shows on its own.
+    """
+    if not _IN_SHELL.get():
+        runpy.run_path(str(APP_PATH), run_name="__main__")
+        st.stop()
+    if render is not None:
+        render()
 
 
 @st.cache_resource(show_spinner=False)
@@ -217,13 +187,8 @@ def _rerun_when_done(job_id: int) -> None:
 
 
 def fresh_job(job_id: int) -> Job:
-    """The job as stored now; one whose process died without reporting (killed, out of memory) is marked so."""
-    ws = workspace()
-    job = ws.job(job_id)
-    if job.active and job.pid is not None and not pid_alive(int(job.pid)):
-        ws.mark_interrupted()
-        job = ws.job(job_id)
-    return job
+    """The job as stored now; one whose process died without reporting (killed, out of memory) reads as interrupted."""
+    return workspace().job(job_id)
 
 
 def reservoir_names() -> list[str]:
@@ -232,38 +197,40 @@ def reservoir_names() -> list[str]:
 
 
 def reservoir_picker() -> str | None:
-    """Sidebar picker shared by all pages; the choice lives in session_state so it survives page changes."""
+    """Sidebar picker shared by all pages, bound to the address (`?reservoir=NAME`): a refresh, back/forward, a
+    bookmark or an alert e-mail's link opens the same reservoir, and page switches keep it."""
     names = reservoir_names()
     with st.sidebar:
         if not names:
             st.info("No reservoirs yet. Upload readings on the Data page.")
             return None
         reservoir_from_link(names)
-        current = st.session_state.get(RESERVOIR_KEY)
-        if current not in names:
+        if st.session_state.get(RESERVOIR_KEY) not in names:
             st.session_state[RESERVOIR_KEY] = names[0]
         st.selectbox(
             "Reservoir",
             names,
             key=RESERVOIR_KEY,
-            help="The reservoir every page shows. Add reservoirs by uploading a CSV on the Data page.",
+            bind="query-params",
+            help="The reservoir every page shows; it is part of the page address, so a bookmark or a shared link "
+            "opens it. Add reservoirs by uploading a CSV on the Data page.",
         )
         st.caption(f"Workspace: `{workspace().root}`")
     return st.session_state[RESERVOIR_KEY]
 
 
 def reservoir_from_link(names: Sequence[str]) -> None:
-    """A link's ?reservoir=NAME (alert messages link to /forecast?reservoir=NAME) picks that reservoir once; the
-    parameter is then removed, so the sidebar choice rules again and the address never names another reservoir."""
+    """The address names the reservoir: a link followed within the session (a card's 'Open forecast', back and
+    forward) moves the picker to it, and a case or spacing slip still finds the reservoir meant; a name the
+    workspace does not hold is said (the picker then keeps its reservoir)."""
     wanted = st.query_params.get(RESERVOIR_PARAM)
-    if wanted is None:
+    if wanted is None or wanted == st.session_state.get(RESERVOIR_KEY):
         return
-    match = next((n for n in names if n.lower() == str(wanted).strip().lower()), None)
+    match = wanted if wanted in names else next((n for n in names if n.lower() == str(wanted).strip().lower()), None)
     if match is not None:
         st.session_state[RESERVOIR_KEY] = match
     else:
         st.warning(f"The link names a reservoir '{md_escape(wanted)}' that is not in this workspace.")
-    del st.query_params[RESERVOIR_PARAM]
 
 
 def selected_reservoir() -> str | None:
@@ -409,6 +376,14 @@ def show_chart(fig: Any, filename: str, key: str, *, compact: bool = False) -> N
     st.plotly_chart(fig, width="stretch", config=charts.plotly_config(filename, compact=compact), key=key)
 
 
+def metric_row(metrics: Sequence[dict[str, Any]], *, border: bool = False, key: str | None = None) -> None:
+    """Metrics side by side that wrap onto the next line when the page narrows, each as wide as its text, so a
+    value or label is never cut ('4,18…'); each dict holds st.metric's arguments (label, value, delta, help...)."""
+    with st.container(horizontal=True, wrap=True, gap="medium", key=key):
+        for metric in metrics:
+            st.metric(**{"border": border, "width": "content", **metric})
+
+
 def show_table(frame: Any, **options: Any) -> None:
     """A table across the page without the row index, like every table in the app (options go to st.dataframe)."""
     st.dataframe(frame, hide_index=True, width="stretch", **options)
@@ -424,46 +399,6 @@ def show_error(exc: BaseException, where: Any = st) -> None:
             "If it happens again, note the time and check the server log.",
             icon=":material/error:",
         )
-
-
-def number_decimals(size: float) -> int:
-    """Decimals that suit a number's magnitude: none for storages in m³, 1-2 for hundreds, 3 for small values."""
-    size = abs(size)
-    if size >= 1e4:
-        return 0
-    if size >= 1e3:
-        return 1
-    if size >= 100:
-        return 2
-    return 3
-
-
-def fmt_value(value: float | None, unit: str | None = None, digits: int | None = None, *, signed: bool = False) -> str:
-    """A number with its unit for humans, decimals by magnitude (or `digits`), thousands separators, optional sign."""
-    if value is None or pd.isna(value):
-        return "-"
-    value = float(value)
-    sign = "+" if signed else ""
-    if digits is not None:
-        text = f"{value:{sign},.{digits}f}"
-    elif value != 0 and abs(value) < 1e-3:
-        text = f"{value:{sign}.2g}"  # a tiny non-zero value must not read as 0.000
-    else:
-        decimals = number_decimals(value)
-        text = f"{value:{sign},.{decimals}f}"
-        if decimals == 3 and "." in text:
-            text = text.rstrip("0").rstrip(".")  # 0.010 -> 0.01, 12.500 -> 12.5: three decimals at most
-    return f"{text} {unit}" if unit else text
-
-
-def number_format(values: Any) -> str:
-    """A printf format for a st.column_config.NumberColumn, picked from the column's largest magnitude.
-
-    Streamlit's sprintf supports ',' for thousands separators: "%,.0f" renders 436672580.944 as "436,672,581".
-    """
-    numbers = pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce").abs().dropna()
-    decimals = number_decimals(float(numbers.max())) if len(numbers) else 3
-    return f"%,.{decimals}f"
 
 
 def fmt_time(stamp: str | None) -> str:
@@ -493,6 +428,15 @@ def risk_key(reservoir: str) -> str:
     return repr(([lv.to_dict() for lv in ws.levels(reservoir)], alert_trigger(ws, reservoir)))
 
 
+def record_alert(forecast: Any) -> None:
+    """The active model's latest forecast was issued on this page: record its alert per side as the cycle does
+    (core.app.judgement), so the Alerts page and the notification log say the same; never fails the page."""
+    try:
+        record_judgement(workspace(), forecast)
+    except Exception as exc:  # noqa: BLE001 - a store or notification problem must not hide the forecast
+        log.warning("Reservoir Sentinel: the alert of %s was not recorded (%s).", forecast.reservoir, exc)
+
+
 def alert_banner(forecast: Any, prefix: str = "") -> None:
     """The forecast's operating-level alert in one coloured line (Forecast page and Overview cards); when both the
     flood and the drought side passed the trigger, one box names both, each with its reason."""
@@ -516,3 +460,7 @@ def alert_banner(forecast: Any, prefix: str = "") -> None:
         st.success(f"**No alert**: {reason}", icon=":material/check_circle:")
     elif reason:
         st.caption(f"Alert: {reason}")
+
+
+if __name__ == "__main__":  # run on its own (Streamlit's pages/ discovery): the app, never this module alone
+    run_page()

@@ -47,13 +47,20 @@ def _more_or_less(size: float) -> str:
 def _score(check: BalanceCheck) -> None:
     """The closure score as three metrics and the fitted balance in words."""
     fit = check.fit
-    verdict_col, r2_col, share_col = st.columns(3)
-    verdict_col.metric("Records", (check.verdict or "").replace("close the balance", "close").capitalize())
-    r2_col.metric("R² of the balance", f"{fit.r2:.2f}", help="1 = the flows explain every day's storage change.")
-    share_col.metric(
-        "Days within tolerance",
-        f"{check.within_share:.0%}",
-        help=f"Within ±{amount(check.day_tolerance or 0.0, check.unit)} of the fitted balance.",
+    ui.metric_row(
+        [
+            {"label": "Records", "value": (check.verdict or "").replace("close the balance", "close").capitalize()},
+            {
+                "label": "R² of the balance",
+                "value": f"{fit.r2:.2f}",
+                "help": "1 = the flows explain every day's storage change.",
+            },
+            {
+                "label": "Days within tolerance",
+                "value": f"{check.within_share:.0%}",
+                "help": f"Within ±{amount(check.day_tolerance or 0.0, check.unit)} of the fitted balance.",
+            },
+        ]
     )
     loss = amount(abs(fit.c), check.unit)
     st.caption(
@@ -87,3 +94,7 @@ def balance_section(ws: Workspace, info: ReservoirInfo) -> None:
         )
     st.caption(f"{len(check.drifts)} period(s) and {len(check.days)} short run(s) of days, largest first:")
     ui.show_table(findings_table(check), key=f"{K}findings")
+
+
+if __name__ == "__main__":  # run on its own (Streamlit's pages/ discovery): the app, never this section alone
+    ui.run_page()

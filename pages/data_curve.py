@@ -81,7 +81,7 @@ def curve_panel(name: str) -> None:
             )
         if not ui.allowed("edit", "Importing a curve"):
             return
-        st.file_uploader("Curve CSV", type=["csv", "txt", "tsv"], key=f"{K}file")
+        st.file_uploader("Curve table (CSV or .xlsx)", type=["csv", "txt", "tsv", "xlsx"], key=f"{K}file")
         left, mid, right = st.columns(3)
         left.text_input("Elevation unit", key=f"{K}elev_unit", placeholder="from the header, e.g. ft or m")
         mid.text_input("Storage unit", key=f"{K}stor_unit", placeholder="from the header, e.g. acre-ft, hm³")
@@ -108,3 +108,7 @@ def units_help() -> None:
             "where two units meet (a curve in feet on records in metres), with these factors:"
         )
         ui.show_table(pd.DataFrame(unit_rows()))
+
+
+if __name__ == "__main__":  # run on its own (Streamlit's pages/ discovery): the app, never this section alone
+    ui.run_page()

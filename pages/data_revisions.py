@@ -167,3 +167,7 @@ def revisions_section(ws: Workspace, info: ReservoirInfo, variable: str, unit: s
             _undo_row(ws, info.name, revisions)
             ui.show_flash(f"{K}undone")  # also after the last applied revision was undone
             _table(revisions)
+
+
+if __name__ == "__main__":  # run on its own (Streamlit's pages/ discovery): the app, never this section alone
+    ui.run_page()

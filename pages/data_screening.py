@@ -42,11 +42,7 @@ def upload_findings(issues: tuple[Issue, ...]) -> None:
 
 def _finding_rows(findings: list[Finding]) -> pd.DataFrame:
     """One row per run of a stored variable's findings."""
-    rows = [
-        [f.variable, FINDING_LABELS[f.kind], r.first, r.last, r.days, r.shown()]
-        for f in findings
-        for r in f.runs
-    ]
+    rows = [[f.variable, FINDING_LABELS[f.kind], r.first, r.last, r.days, r.shown()] for f in findings for r in f.runs]
     return pd.DataFrame(rows, columns=["variable", *RUN_COLUMNS[1:]])
 
 
@@ -88,3 +84,7 @@ def stored_screening(ws: Workspace, info: ReservoirInfo, variable: str) -> None:
         )
         if error := st.session_state.pop(f"{key}_error", None):
             st.error(ui.md_escape(error), icon=":material/error:")
+
+
+if __name__ == "__main__":  # run on its own (Streamlit's pages/ discovery): the app, never this section alone
+    ui.run_page()

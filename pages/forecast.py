@@ -14,10 +14,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import charts
+from core import charts, display
 from core.app.curves import stored_curve
 from core.app.pipeline import band_coverage, forecast_levels, forecast_reservoir
-from core.app.summary import model_skill, skill_sentence
+from core.app.summary import freshness, version_skill
 from core.data.curves import Curve
 from core.data.levels import OperatingLevel
 from core.data.variables import canonical_name
@@ -41,6 +41,10 @@ MIME = {
     "html": "text/html",
     "csv": "text/csv",
 }
+SKILL_HELP = (
+    "Skill compares the model's errors on its test period with assuming 'tomorrow = today': MAE is the average "
+    "miss, RMSE weighs large misses more. Above 0% the model is better, at or below 0% it is not."
+)
 CAUTION = (
     "This model does not beat 'tomorrow = today' on its test period; treat the forecast with caution. "
     "Run **Compare models** on the Train page: when no model beats it there either, this reservoir's level is "
@@ -110,9 +114,8 @@ def _pick_view(forecast: Forecast) -> str:
 
 
 def skill_label(record: ModelVersion) -> str:
-    """A version's test skill in a few characters, for the version picker."""
-    skill = model_skill(record)
-    return f"skill {skill:+.0%}" if skill is not None else "skill not measured"
+    """A version's test skill on MAE and RMSE in a few characters, for the version picker."""
+    return version_skill(record).short()
 
 
 # ----------------------------------------------------------------------------- cached data
@@ -146,22 +149,21 @@ def _export_file(forecast: Forecast, history: pd.Series, levels: list[OperatingL
 
 
 def _to_latest(last: dt.date) -> None:
-    """Button callback: back from a hindcast to the forecast from the latest readings."""
+    """Button callback: back from a hindcast to the forecast from the latest readings (the date's default)."""
     st.session_state[f"{K}as_of"] = last
 
 
 def _pick_as_of(first: dt.date, last: dt.date) -> dt.date:
-    """Date picker for hindcasts, bounded by the stored readings; stays on 'latest' when new readings arrive."""
-    chosen = st.session_state.get(f"{K}as_of")
-    was_latest = chosen == st.session_state.get(f"{K}last")
-    if not isinstance(chosen, dt.date) or not first <= chosen <= last or was_latest:
-        st.session_state[f"{K}as_of"] = last
-    st.session_state[f"{K}last"] = last
+    """Date picker for hindcasts, bounded by the stored readings and bound to the address (?forecast_as_of=DAY):
+    its default is the latest day, left out of the address, so a bookmark of the latest forecast stays the latest
+    when new readings arrive, and a bookmarked hindcast opens that day again."""
     as_of = st.date_input(
         "Forecast as of",
+        value=last,
         min_value=first,
         max_value=last,
         key=f"{K}as_of",
+        bind="query-params",
         format="YYYY-MM-DD",
         help="Leave on the latest day for the real forecast; pick an earlier day to see what the model "
         "would have said then, next to what actually happened (a hindcast).",
@@ -179,41 +181,58 @@ def _pick_as_of(first: dt.date, last: dt.date) -> dt.date:
 
 
 def _metrics_row(forecast: Forecast, record: ModelVersion) -> None:
-    """Last observed value, day-7 forecast with change, and the model version with its skill."""
+    """Last reading with its age, the last forecast day with its change, and the model version with its skill:
+    short labels, the unit on the value, compact numbers (the full ones in the help), wrapping on narrow pages."""
     unit = forecast.unit
     last = forecast.last_observed
     end = forecast.points[-1]
     change = end.value - float(last["value"])
-    skill = model_skill(record)
-    c1, c2, c3 = st.columns(3)
-    c1.metric(
-        f"Observed {forecast.target} on {last['date']}",
-        ui.fmt_value(last["value"], unit),
-        help="The last reading the forecast starts from (the issue date).",
+    age = freshness(last["date"], end.date)
+    skill = version_skill(record)
+    ui.metric_row(
+        [
+            {
+                "label": f"{forecast.target.capitalize()} on {last['date']}",
+                "value": display.compact(last["value"], unit),
+                "delta": f"last reading, {age.age}",
+                "delta_color": "red" if age.stale else "gray",
+                "delta_arrow": "off",
+                "help": f"{display.number(last['value'], unit)}: the reading the forecast starts from (the issue "
+                f"date), {age.age}.",
+            },
+            {
+                "label": f"Day {end.lead}: {end.date}",
+                "value": display.compact(end.value, unit),
+                "delta": f"{display.signed_change(change, unit, short=True)} vs last reading",
+                "delta_color": "off",
+                "help": f"{display.number(end.value, unit)}: the model's value for the last forecast day, "
+                f"{display.signed_change(change, unit)} from the last reading.",
+            },
+            {
+                "label": "Model" + (" (active)" if record.active else " (not active)"),
+                "value": f"version {forecast.version}",
+                "delta": skill.short(),
+                "delta_color": skill.colour(),
+                "delta_arrow": "off",
+                "help": SKILL_HELP,
+            },
+        ],
         border=True,
+        key=f"{K}metrics",
     )
-    c2.metric(
-        f"Forecast for {end.date} (day {end.lead})",
-        ui.fmt_value(end.value, unit),
-        delta=f"{ui.fmt_value(change, unit, signed=True)} vs {last['date']}",
-        delta_color="off",
-        help="The model's value for the last forecast day and how far it is from the last reading.",
-        border=True,
-    )
-    c3.metric(
-        "Model" + (" (the active version)" if record.active else " (not the active version)"),
-        f"version {forecast.version}",
-        delta=skill_label(record) + (" vs 'tomorrow = today'" if skill is not None else ""),
-        delta_color="gray" if skill is None else ("green" if skill > 0 else "red"),
-        delta_arrow="off",
-        help="Skill compares the model's average error on its test period with assuming 'tomorrow = today': "
-        "above 0% the model is better, at or below 0% it is not.",
-        border=True,
-    )
-    if skill is None or skill > 0:
-        st.caption(skill_sentence(skill))
+    if skill.mae is None or skill.mae > 0:
+        st.caption(skill.sentence())
     else:
         st.warning(CAUTION, icon=":material/warning:")
+
+
+def _freshness_note(forecast: Forecast) -> None:
+    """A forecast from a reading days or years old says so before anything else (a hindcast says it itself)."""
+    age = freshness(forecast.last_observed["date"], forecast.points[-1].date)
+    if age.past:
+        st.warning(f"**{age.title()}**, of {age.last_reading}. {age.meaning()}", icon=":material/history:")
+    elif age.stale:
+        st.info(age.words(), icon=":material/schedule:")
 
 
 def _hindcast_note(forecast: Forecast) -> None:
@@ -229,8 +248,8 @@ def _hindcast_note(forecast: Forecast) -> None:
     persistence_err = mae(obs, [last] * len(obs))
     st.info(
         f"Hindcast issued as of {forecast.issued}: over the {len(pairs)} forecast day(s) with readings the "
-        f"model missed by {ui.fmt_value(model_err, forecast.unit)} on average; assuming 'tomorrow = today' missed by "
-        f"{ui.fmt_value(persistence_err, forecast.unit)}.",
+        f"model missed by {display.number(model_err, forecast.unit)} on average; assuming 'tomorrow = today' missed by "
+        f"{display.number(persistence_err, forecast.unit)}.",
         icon=":material/history:",
     )
 
@@ -255,7 +274,7 @@ def _table(forecast: Forecast) -> None:
     for col in notes:  # days beyond the curve: why the converted value is empty
         config[col] = st.column_config.TextColumn(col, help="Why the converted value is unknown on that day.")
     values = [col for col in frame.columns if col not in config]
-    fmt = ui.number_format(frame[values].to_numpy().ravel())  # forecast, observed and bands share one format
+    fmt = display.printf_format(frame[values].to_numpy().ravel())  # forecast, observed and bands share one format
     for col in values:
         label, text = short.get(col, (col, None))
         config[col] = st.column_config.NumberColumn(label, help=text, format=fmt)
@@ -480,7 +499,8 @@ def render() -> None:
         return
     first, last = dt.date.fromisoformat(info.first), dt.date.fromisoformat(info.last)
 
-    ui.forget_on_switch(K, reservoir, ("version", "as_of", "last", "prepared"))  # start from its active model, today
+    if ui.forget_on_switch(K, reservoir, ("version", "prepared")):  # another reservoir: its active model, today
+        st.session_state[f"{K}as_of"] = last
     version_col, pick_date = st.columns(2)
     with version_col:
         record = ui.pick_version(
@@ -519,6 +539,8 @@ def render() -> None:
     except Exception as exc:  # noqa: BLE001 - the page must never show a traceback
         ui.show_error(exc)
         return
+    if record.active and not hindcast:
+        ui.record_alert(forecast)  # the reservoir's alert now: the Alerts page and the log say the same
     if not hindcast and forecast.issued != last.isoformat():
         pick_date.caption(
             f"Issued as of {forecast.issued}: the last day with all the readings the model needs "
@@ -536,6 +558,8 @@ def render() -> None:
     )
 
     _metrics_row(forecast, record)
+    if not hindcast:
+        _freshness_note(issued)
     ui.alert_banner(issued, f"(as issued on {forecast.issued}) " if hindcast else "")
     if hindcast:
         _hindcast_note(forecast)

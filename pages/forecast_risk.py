@@ -58,3 +58,7 @@ def exceedance_section(forecast: Forecast) -> None:
     st.subheader("Chance of crossing each level")
     st.caption(EXPLAINED)
     ui.show_table(frame, column_config=column_config(frame))
+
+
+if __name__ == "__main__":  # run on its own (Streamlit's pages/ discovery): the app, never this section alone
+    ui.run_page()

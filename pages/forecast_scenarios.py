@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core import display
 from core.app.whatif import RELEASE, unavailable_reason, what_if
 from core.charts.scenarios import scenario_figure
 from core.forecast.issue import Forecast
@@ -78,10 +79,10 @@ def _table(result: WhatIf) -> pd.DataFrame:
         for key, value in row.items():
             if key == "day 80 % band":
                 out["80 % band, last day"] = (
-                    "-" if value is None else f"{ui.fmt_value(value[0])} - {ui.fmt_value(value[1])}"
+                    "-" if value is None else f"{display.number(value[0])} - {display.number(value[1])}"
                 )
             elif key.endswith("median"):
-                out[f"{key} ({result.unit or 'storage'})"] = ui.fmt_value(value)
+                out[f"{key} ({result.unit or 'storage'})"] = display.number(value)
             else:
                 out[key] = value if value is not None else "-"
         rows.append(out)
@@ -123,7 +124,11 @@ def scenario_section(forecast: Forecast, hindcast: bool) -> None:
         ui.show_error(exc)
         return
     st.caption(
-        f"Today's release: {ui.fmt_value(result.assumed_release, unit)}. " + result.words()
+        f"Today's release: {display.number(result.assumed_release, unit)}. " + result.words()
     )
     ui.show_table(_table(result))
     ui.show_chart(scenario_figure(result), f"{forecast.reservoir}-what-if-{forecast.issued}", f"{K}chart")
+
+
+if __name__ == "__main__":  # run on its own (Streamlit's pages/ discovery): the app, never this section alone
+    ui.run_page()

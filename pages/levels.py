@@ -9,14 +9,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from core import display
 from core.app.pipeline import alert_trigger, relative_variables, set_alert_trigger, update_levels, verify_alerts
-from core.data.levels import SEVERITIES, SIDES, LevelError, OperatingLevel, check_level, check_unique_names
+from core.app.summary import latest_trend
+from core.data.levels import (
+    SEVERITIES,
+    SIDES,
+    LevelError,
+    OperatingLevel,
+    check_level,
+    check_unique_names,
+    level_warnings,
+)
 from core.data.typed_numbers import NumberEntryError, format_number, parse_number_strict
 from core.data.variables import main_variable
 from core.forecast import risk
@@ -282,7 +292,9 @@ def _levels_section(ws: Workspace, info: ReservoirInfo) -> None:
         else ""
     )
     st.caption(
-        "Each row is one line the forecast is checked against. " + how + "Units: "
+        "Each row is one line the forecast is checked against. "
+        + how
+        + "Units: "
         + ", ".join(f"{ui.md_escape(v.name)} in {ui.md_escape(v.unit or 'no unit given')}" for v in info.variables)
         + "."
     )
@@ -340,6 +352,7 @@ def _levels_section(ws: Workspace, info: ReservoirInfo) -> None:
         },
     )
     message = st.container()
+    _level_warnings(info, edited, levels)
     if not editable:
         return
     save = st.button(
@@ -363,6 +376,24 @@ def _levels_section(ws: Workspace, info: ReservoirInfo) -> None:
         st.session_state[f"{K}generation"] = st.session_state.get(f"{K}generation", 0) + 1
         st.rerun()
     ui.show_flash(f"{K}saved", message)
+
+
+def _level_warnings(info: ReservoirInfo, edited: pd.DataFrame, stored: Sequence[OperatingLevel]) -> None:
+    """Warnings on the table as it stands (the edits before a save, else the stored set): a side that disagrees
+    with the level's name, a line the latest reading has already crossed (core.data.levels.level_warnings)."""
+    try:
+        levels = levels_from_frame(edited, relative_variables(ui.workspace(), info.name))
+    except LevelError:  # a row Save would refuse: its own message comes with the Save
+        levels = list(stored)
+    units = {v.name: v.unit for v in info.variables}
+    levels = [replace(lv, unit=lv.unit or units.get(lv.variable)) for lv in levels]
+    latest = {}
+    for variable in {lv.variable for lv in levels} & set(info.variable_names):
+        trend = latest_trend(ui.readings(info.name, (variable,))[variable])
+        if trend is not None:
+            latest[variable] = (trend.date, trend.value)
+    for text in level_warnings(levels, latest):
+        st.warning(ui.md_escape(text), icon=":material/warning:")
 
 
 def _trigger_section(ws: Workspace, reservoir: str) -> float:
@@ -530,7 +561,7 @@ def _coverage_section(record: ModelVersion, info: ReservoirInfo) -> None:
             config[col] = st.column_config.NumberColumn(
                 col.capitalize(),
                 help="Average distance between the band's low and high ends.",
-                format=ui.number_format(frame[col]),
+                format=display.printf_format(frame[col]),
             )
     ui.show_table(frame, column_config=config)
     st.caption("Close to the aim is good. Well below it: the bands are too narrow, so alerts come late or not at all.")

@@ -7,12 +7,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import charts
+from core import charts, display
 from core.app.summary import SKILL_FORMAT, model_skill, skill_percent
+from core.model.leaderboard import Skill
 from core.store.workspace import ModelVersion, StoreError
 from pages import common as ui
 
 K = "models_"  # widget key prefix: stable keys that tests set by name
+MAX_TABLE_HEIGHT = 423  # px: ten rows and the header; more versions scroll under the fixed header
 # Shown left to right: with several kinds of model (the zoo) which model a version is matters as much as its
 # scores, so it comes right after the version and its active flag; creation time and the rest scroll into view.
 SHOWN_ORDER = (
@@ -20,6 +22,7 @@ SHOWN_ORDER = (
     "Active",
     "Model",
     "Skill",
+    "RMSE skill",
     "Test MAE",
     "Target",
     "Covariates",
@@ -38,6 +41,7 @@ def _row(m: ModelVersion) -> dict[str, Any]:
         "Version": m.version,
         "Active": m.active,
         "Skill": skill_percent(model_skill(m)),
+        "RMSE skill": skill_percent(Skill.of(m.metrics).rmse),
         "Test MAE": (m.metrics.get("model") or {}).get("mae"),
         "Target": m.target or None,
         "Covariates": ", ".join(m.features) or "-",
@@ -55,13 +59,23 @@ def model_label(m: ModelVersion) -> str:
     return ui.zoo_label(m.model or "?")
 
 
+def table_order(models: list[ModelVersion]) -> list[ModelVersion]:
+    """The active version first (never below the fold, however many versions there are), then newest first."""
+    return sorted(models, key=lambda m: (not m.active, -m.version))
+
+
+def _highlight_active(row: pd.Series) -> list[str]:
+    """The active version's row tinted, so it stands out wherever the table is scrolled."""
+    return [ui.ACTIVE_ROW if row["Active"] else ""] * len(row)
+
+
 def _table(models: list[ModelVersion], unit: str | None) -> None:
-    """All versions, newest first, with units on the error columns."""
-    suffix = f" ({unit})" if unit else ""
+    """All versions, the active one first and tinted, then newest first; the unit on the error values."""
     number = st.column_config.NumberColumn
-    frame = pd.DataFrame([_row(m) for m in reversed(models)])
+    frame = pd.DataFrame([_row(m) for m in table_order(models)])
     ui.show_table(
-        frame,
+        frame.style.apply(_highlight_active, axis=1),
+        height=min(38 + 35 * len(frame), MAX_TABLE_HEIGHT),
         column_order=[c for c in SHOWN_ORDER if c in frame.columns],
         column_config={
             "Version": number("Ver.", help="Version number; the newest is on top.", width=50),
@@ -69,21 +83,29 @@ def _table(models: list[ModelVersion], unit: str | None) -> None:
             "Skill": number(
                 "Skill",
                 format=SKILL_FORMAT,
-                help="Skill vs persistence: above 0 % = better than assuming 'tomorrow = today'.",
+                help="Skill vs persistence on the average error (MAE): above 0 % = better than assuming "
+                "'tomorrow = today'.",
                 width=70,
             ),
+            "RMSE skill": number(
+                "RMSE skill",
+                format=SKILL_FORMAT,
+                help="The same on RMSE, where large misses weigh more: at or below 0 % the version is no better "
+                "than 'tomorrow = today' on the days that move most.",
+                width=90,
+            ),
             "Test MAE": number(
-                f"Test MAE{suffix}",
-                format=ui.number_format(frame["Test MAE"]),
-                help="Average error on the untouched test days.",
+                "Test MAE",
+                format=display.printf_format(frame["Test MAE"], unit),
+                help="Average error on the untouched test days, in the reading's unit.",
             ),
             "Target": st.column_config.TextColumn(help="The reading the version forecasts.", width=70),
             "Covariates": st.column_config.TextColumn(help="Other readings the version uses."),
             "Data range": st.column_config.TextColumn(help="First and last day of the readings it learned from."),
             "Created": st.column_config.TextColumn("Created (UTC)", help="When the version was trained (UTC)."),
             "Val MAE": number(
-                f"Val MAE{suffix}",
-                format=ui.number_format(frame["Val MAE"]),
+                "Val MAE",
+                format=display.printf_format(frame["Val MAE"], unit),
                 help="Average error on the validation days (picks the active one).",
             ),
             "Train time (s)": number(format="%,.0f"),

@@ -9,14 +9,16 @@ core.app.pipeline.forecast_reservoir (cached per reservoir, model version and da
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
-from core import charts
+from core import charts, display
 from core.app.fleet import FleetRow, fleet_status
 from core.app.jobs import CYCLE
 from core.app.pipeline import forecast_reservoir
-from core.app.summary import headline_variables, latest_trend, levels_words, model_skill, skill_words
+from core.app.summary import freshness, headline_variables, latest_trend, levels_words, version_skill
 from core.forecast.issue import Forecast
 from core.store.workspace import ModelVersion, ReservoirInfo, VariableInfo
 from pages import common as ui
@@ -25,7 +27,7 @@ from pages.overview_cycle import cycle_section
 from pages.overview_fleet import chosen_cards, fleet_table
 
 K = "overview_"  # widget key prefix
-CARDS_PER_ROW = 3
+CARD_WIDTH = 390  # px: two numbers side by side fit; a wide page holds two or three, a phone one
 SPARK_DAYS = 30
 SMALL_FLEET = 3  # up to this many reservoirs, every card is the main content (no fleet table)
 
@@ -48,19 +50,11 @@ def card_forecast(
         return None, f"the forecast failed ({type(exc).__name__}: {exc})"
 
 
-def _open_forecast(name: str) -> None:
-    """Button callback: select the reservoir before the sidebar picker is drawn on the next run."""
-    st.session_state[ui.RESERVOIR_KEY] = name
-
-
 def _trend_delta(change: float | None, unit: str | None, days: int) -> str | None:
-    """st.metric delta text ('+0.42 m in 7 days', '-1 mcft in 7 days', 'no change in 7 days')."""
+    """st.metric delta text, short enough for a card ('+0.42 m in 7 days', '+25.5 M m³ in 7 days')."""
     if change is None:
         return None
-    if change == 0:
-        return f"no change in {days} days"
-    sign = "+" if change > 0 else "-"
-    return f"{sign}{ui.fmt_value(abs(change), unit)} in {days} days"
+    return f"{display.signed_change(change, unit, short=True)} in {days} days"
 
 
 def _trend_arrow(change: float | None) -> str:
@@ -77,10 +71,10 @@ def _model_lines(name: str, record: ModelVersion | None) -> bool:
             return True
         st.caption("No model yet — train one on the Train page.")
         return False
-    skill = model_skill(record)
+    skill = version_skill(record)
     model = ui.md_escape(ui.zoo_label(record.model or "?"))
-    text = f"Model v{record.version} · {model} ({ui.md_escape(record.target)}): {skill_words(skill)}"
-    if skill is not None and skill > 0:
+    text = f"Model v{record.version} · {model} ({ui.md_escape(record.target)}): {skill.words()}"
+    if skill.colour() == "green":
         st.markdown(f":material/check_circle: {text}")
     else:
         st.markdown(f":material/warning: {text}")
@@ -102,15 +96,17 @@ def _sparkline(info: ReservoirInfo, variable: str, record: ModelVersion | None) 
         )
         if forecast is not None:
             variable = forecast.target
+            ui.record_alert(forecast)  # the active model's latest forecast: its alert is the reservoir's
     history = ui.readings(info.name, (variable,))[variable] if variable in info.variable_names else pd.Series()
     fig = charts.sparkline_figure(history, forecast, days=SPARK_DAYS, height=90)
     ui.show_chart(fig, f"{info.name}-sparkline", f"{K}spark_{info.id}", compact=True)
     if forecast is not None:
         last = forecast.points[-1]
-        value = ui.md_escape(ui.fmt_value(last.value, forecast.unit))
+        age = freshness(forecast.issued, last.date)
+        value = ui.md_escape(display.compact(last.value, forecast.unit))
+        title = age.title() if age.past else f"Forecast issued {forecast.issued}"
         st.caption(
-            f"Forecast issued {forecast.issued}: {value} on {last.date}. "
-            f"Chart: last {SPARK_DAYS} days (dark) and the forecast (blue, dashed)."
+            f"{title}: {value} on {last.date}. Chart: last {SPARK_DAYS} days (dark) and the forecast (blue, dashed)."
         )
         if (forecast.alert or {}).get("state") != "no levels":  # the levels line below already says so
             ui.alert_banner(forecast)
@@ -118,67 +114,84 @@ def _sparkline(info: ReservoirInfo, variable: str, record: ModelVersion | None) 
         st.caption(f":material/error: No forecast: {ui.md_escape(reason)}")
 
 
-def _headline(info: ReservoirInfo, var: VariableInfo, *, forecast: bool) -> None:
-    """One headline reading with its unit and weekly trend (the forecast variable says so in its help)."""
+def _headline(info: ReservoirInfo, var: VariableInfo, *, forecast: bool) -> dict[str, Any] | None:
+    """One headline reading as st.metric arguments: the variable as the label, the unit on the value (compact, so
+    a nine-digit storage fits a card), the weekly change as the delta; the full value is in the help."""
     trend = latest_trend(ui.readings(info.name, (var.name,))[var.name])
     if trend is None:
-        st.info(f"No {ui.md_escape(var.name)} readings yet.")
-        return
-    unit = f" ({ui.md_escape(var.unit)})" if var.unit else ""
-    st.metric(
-        f"{ui.md_escape(var.name)}{unit} on {trend.date}",
-        ui.fmt_value(trend.value, var.unit),
-        delta=_trend_delta(trend.change, var.unit, trend.days),
-        delta_color="off",
-        delta_arrow=_trend_arrow(trend.change),
-        help=(
-            f"Latest stored {ui.md_escape(var.name)} reading"
+        return None
+    return {
+        "label": ui.md_escape(var.name.capitalize()),
+        "value": display.compact(trend.value, var.unit),
+        "delta": _trend_delta(trend.change, var.unit, trend.days),
+        "delta_color": "off",
+        "delta_arrow": _trend_arrow(trend.change),
+        "help": (
+            f"{ui.md_escape(display.number(trend.value, var.unit))} on {trend.date}: the latest stored "
+            f"{ui.md_escape(var.name)} reading"
             + (", the variable the active model forecasts" if forecast else "")
-            + f"; the arrow shows the change over the last {trend.days} days."
+            + (
+                f"; the change over the last {trend.days} days is below it."
+                if trend.change is not None
+                else f"; no reading {trend.days} days earlier to compare with."
+            )
         ),
-    )
-    if trend.change is None:
-        st.caption(f"No reading {trend.days} days earlier to compare with.")
+    }
+
+
+def _headlines(info: ReservoirInfo, variables: list[VariableInfo], record: ModelVersion | None) -> None:
+    """The headline readings side by side (wrapping on a narrow card), then how old the latest one is."""
+    target = record.target if record is not None else None
+    metrics = [_headline(info, var, forecast=var.name == target) for var in variables]
+    shown = [m for m in metrics if m is not None]
+    if shown:
+        ui.metric_row(shown)
+    for var, metric in zip(variables, metrics, strict=True):
+        if metric is None:
+            st.info(f"No {ui.md_escape(var.name)} readings yet.")
+    if info.last:
+        age = freshness(info.last)
+        line = f"Last reading {info.last} ({age.age})"
+        if age.stale:
+            st.markdown(f":red[:material/schedule: {line}: the feed may have stopped.]")
+        else:
+            st.caption(f":material/schedule: {line}.")
 
 
 def _card(info: ReservoirInfo) -> None:
     """One reservoir's card."""
     ws = ui.workspace()
-    with st.container(border=True):
-        st.subheader(ui.md_escape(info.name), anchor=False)
-        record = ws.active_version(info.name)
-        headline = headline_variables(info, record.target if record is not None else None)
-        if not headline:
-            st.info("No readings yet. Upload a CSV on the Data page.")
-            return
-        for column, var in zip(st.columns(len(headline)), headline, strict=True):
-            with column:
-                _headline(info, var, forecast=record is not None and var.name == record.target)
-        first_training = _model_lines(info.name, record)
-        _sparkline(info, headline[0].name, record)
-        running = [j for j in ws.jobs(info.name, active_only=True) if j.kind != CYCLE]  # the cycle is shown below
-        if running and not first_training:
-            what = "Model comparison" if running[0].kind == "compare" else "Training"
-            st.caption(f":material/model_training: {what} in progress (job #{running[0].id}).")
-        st.caption(f":material/flag: {levels_words(len(ws.levels(info.name)))}")
-        if st.button(
-            "Open forecast",
-            key=f"{K}open_{info.id}",
+    st.subheader(ui.md_escape(info.name), anchor=False)
+    record = ws.active_version(info.name)
+    headline = headline_variables(info, record.target if record is not None else None)
+    if not headline:
+        st.info("No readings yet. Upload a CSV on the Data page.")
+        return
+    _headlines(info, headline, record)
+    first_training = _model_lines(info.name, record)
+    _sparkline(info, headline[0].name, record)
+    running = [j for j in ws.jobs(info.name, active_only=True) if j.kind != CYCLE]  # the cycle is shown below
+    if running and not first_training:
+        what = "Model comparison" if running[0].kind == "compare" else "Training"
+        st.caption(f":material/model_training: {what} in progress (job #{running[0].id}).")
+    st.caption(f":material/flag: {levels_words(len(ws.levels(info.name)))}")
+    with st.container(key=f"{K}open_{info.id}"):
+        st.page_link(  # a link, not a button: the reservoir goes in the address, so a new tab or a bookmark keeps it
+            "pages/forecast.py",
+            label="Open forecast",
             icon=":material/timeline:",
-            on_click=_open_forecast,
-            args=(info.name,),
-            help="Select this reservoir and show its 7-day forecast.",
+            help="Show this reservoir's 7-day forecast.",
+            query_params={ui.RESERVOIR_PARAM: info.name},
             width="stretch",
-        ):
-            st.switch_page("pages/forecast.py")
+        )
 
 
 def _cards(reservoirs: list[ReservoirInfo]) -> None:
-    """Cards three to a row (Streamlit stacks them on narrow screens); one card's problem never hides the others."""
-    for start in range(0, len(reservoirs), CARDS_PER_ROW):
-        columns = st.columns(CARDS_PER_ROW)
-        for column, info in zip(columns, reservoirs[start : start + CARDS_PER_ROW], strict=False):
-            with column:
+    """Cards of a fixed width side by side, as many as fit (three on a wide screen, one on a phone): a narrow
+    page gets fewer cards per row, never narrower cards. One card's problem never hides the others."""
+    with st.container(horizontal=True, wrap=True, gap="small", key=f"{K}cards_row"):
+        for info in reservoirs:
+            with st.container(border=True, width=CARD_WIDTH, key=f"{K}card_{info.id}"):
                 try:
                     _card(info)
                 except Exception as exc:  # noqa: BLE001 - one card's problem must not hide the others

@@ -131,10 +131,26 @@ def _history_frame(rows: Sequence[CycleHistoryRow]) -> pd.DataFrame:
             "Failed": [r.failed for r in rows],
             "Files imported": [r.imported for r in rows],
             "Files refused": [r.inbox_failed for r in rows],
+            "Files held": [len(r.inbox_held) for r in rows],
             "Notifications": [r.notifications for r in rows],
             "Note": [r.message or "" for r in rows],
         }
     )
+
+
+def _held_notice(latest: CycleHistoryRow) -> None:
+    """The latest run's held inbox files, each with its questions and what to do: nothing is imported on a guess."""
+    if not latest.inbox_held:
+        return
+    lines = [
+        f"The last cycle held {len(latest.inbox_held)} inbox file(s) instead of importing them on a guess. Declare "
+        "their columns in the inbox's inbox.toml (or import them on the Data page), then move them back from "
+        "held/ into the inbox:"
+    ]
+    for held in latest.inbox_held:
+        lines.append(f"- **{ui.md_escape(str(held.get('file')))}**")
+        lines += [f"    - {ui.md_escape(str(q))}" for q in held.get("questions") or ()]
+    st.warning("\n".join(lines), icon=":material/pan_tool:")
 
 
 def _history() -> None:
@@ -143,6 +159,7 @@ def _history() -> None:
     if not rows:
         st.caption("The cycle has not run in this workspace yet.")
         return
+    _held_notice(rows[0])
     st.markdown("**Recent runs**")
     ui.show_table(
         _history_frame(rows),
@@ -152,6 +169,9 @@ def _history() -> None:
                 help="ok: every reservoir forecast; partial: some failed; interrupted: its process stopped."
             ),
             "Files refused": st.column_config.NumberColumn(help="Inbox files moved to failed/ with their reason."),
+            "Files held": st.column_config.NumberColumn(
+                help="Inbox files moved to held/: the Data page would ask to confirm how a column is read."
+            ),
             "Notifications": st.column_config.NumberColumn(help="Alert changes sent to the configured channels."),
         },
         key=f"{K}history",
@@ -201,3 +221,7 @@ def cycle_section() -> None:
     if busy:
         _follow()
     _history()
+
+
+if __name__ == "__main__":  # run on its own (Streamlit's pages/ discovery): the app, never this section alone
+    ui.run_page()

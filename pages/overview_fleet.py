@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
+from core import display
 from core.app.fleet import (
     EITHER,
     NO_FORECAST,
@@ -116,20 +117,21 @@ def _filters() -> FleetFilter:
 
 
 def _headline(rows: Sequence[FleetRow]) -> None:
-    """Five counts an operator checks first."""
+    """Five counts an operator checks first, side by side while they fit (wrapping on a narrow page)."""
     n = counts(rows)
-    for column, (label, value, help_text) in zip(
-        st.columns(5),
-        (
-            ("Reservoirs", n["reservoirs"], "Reservoirs in this workspace."),
-            ("Alerts raised", n["raised"], f"{n['danger']} at danger; watch, warning or danger on either side."),
-            ("Stale feeds", n["stale"], f"No reading for more than {STALE_DAYS} days."),
-            ("Failed last cycle", n["failed"], "The latest daily cycle could not forecast them; see 'Why'."),
-            ("Not run yet", n["not_run"], "Never forecast by the daily cycle: run it below."),
-        ),
-        strict=True,
-    ):
-        column.metric(label, value, help=help_text)
+    ui.metric_row(
+        [
+            {"label": label, "value": value, "help": help_text}
+            for label, value, help_text in (
+                ("Reservoirs", n["reservoirs"], "Reservoirs in this workspace."),
+                ("Alerts raised", n["raised"], f"{n['danger']} at danger; watch, warning or danger on either side."),
+                ("Stale feeds", n["stale"], f"No reading for more than {STALE_DAYS} days."),
+                ("Failed last cycle", n["failed"], "The latest daily cycle could not forecast them; see 'Why'."),
+                ("Not run yet", n["not_run"], "Never forecast by the daily cycle: run it below."),
+            )
+        ],
+        key=f"{K}counts",
+    )
 
 
 def fleet_table(rows: Sequence[FleetRow]) -> list[FleetRow]:
@@ -164,7 +166,7 @@ def _styled(frame: pd.DataFrame, rows: Sequence[FleetRow]) -> object:
     styled = styled.apply(lambda _: _stale_style(frame, rows), axis=None)
     formats = {
         "Age (days)": whole,
-        "Change (7 days)": lambda v: ui.fmt_value(v, signed=v != 0),  # decimals by magnitude: units differ by row
+        "Change (7 days)": lambda v: display.number(v, signed=v != 0),  # decimals by magnitude: units differ by row
         "Skill (%)": whole,
         "Coverage (%)": whole,
     }
@@ -189,3 +191,7 @@ def chosen_cards(rows: Sequence[FleetRow]) -> list[str]:
         "by default those with a raised alert, most severe first. Each card runs its forecast, so keep it to a few."
     )
     return st.multiselect("Show cards for", names, key=CARDS_KEY, placeholder="pick reservoirs")
+
+
+if __name__ == "__main__":  # run on its own (Streamlit's pages/ discovery): the app, never this section alone
+    ui.run_page()

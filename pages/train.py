@@ -12,11 +12,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import charts
+from core import charts, display
 from core.app.jobs import COMPARE, FIRST_ONLY, TRAIN, eta_seconds, running_job, start_training
 from core.app.pipeline import TrainSummary
-from core.app.summary import SKILL_FORMAT, skill_percent, skill_sentence, skill_value
-from core.store.workspace import Job, ModelVersion, StoreError, beats_active
+from core.app.summary import SKILL_FORMAT, skill_percent, skill_value
+from core.model.leaderboard import Skill, judge
+from core.store.workspace import Job, ModelVersion, StoreError
 from pages import common as ui
 from pages.train_compare import compare_running_section, compare_tab
 from pages.train_form import settings_form
@@ -36,11 +37,14 @@ from pages.train_jobs import (
 )
 
 JOB_HISTORY_ROWS = 8
-SKILL_EXPLAINED = (
-    "**Skill vs persistence** compares the model's average error with the error of simply assuming "
-    "*tomorrow = today* (the level stays where it is): 25 % means its errors are a quarter smaller, 0 % or below "
-    "means the model is no better than that guess."
-)
+def skill_explained(target: str) -> str:
+    """What skill vs persistence means, in the words of the variable the model forecasts (storage, level...)."""
+    return (
+        "**Skill vs persistence** compares the model's average error with the error of simply assuming "
+        f"*tomorrow = today* (the {target} stays where it is): 25 % means its errors are a quarter smaller, 0 % or "
+        "below means the model is no better than that guess. RMSE skill does the same with large misses weighing "
+        "more."
+    )
 
 
 def _eta_text(job: Job) -> str:
@@ -119,7 +123,7 @@ def _metrics_table(rows: list[dict[str, Any]], unit: str | None) -> None:
     suffix = f" ({unit})" if unit else ""
     number = st.column_config.NumberColumn
     frame = pd.DataFrame(rows)
-    error_format = ui.number_format(frame[["MAE", "RMSE"]].to_numpy().ravel())  # one rule for both error columns
+    error_format = display.printf_format(frame[["MAE", "RMSE"]].to_numpy().ravel())  # one rule for both error columns
     ui.show_table(
         frame,
         column_config={
@@ -144,21 +148,23 @@ def _advice(reservoir: str, result: TrainSummary) -> str:
 
 
 def _recommendation(reservoir: str, record: ModelVersion, active: ModelVersion | None) -> str:
-    """Whether to activate a new, inactive version, by the registry's rule (beats_active), in words."""
+    """Whether to activate a new, inactive version: only beyond noise (core.model.leaderboard.judge), in words."""
     version = record.version
     if active is None:
         return f"**Recommended: activate version {version}.** No version is active, so nothing forecasts yet."
     unit = ui.unit_of(reservoir, record.target)
-    scores = f"{ui.fmt_value(record.val_mae, unit)} against {ui.fmt_value(active.val_mae, unit)} average error"
-    if record.val_mae is not None and beats_active(active, record.val_mae):
+    if record.val_mae is None or active.val_mae is None:
+        return f"Version {version} is not active; version {active.version} (active) has no validation score to compare."
+    challenge = judge(active.val_mae, record.val_mae)
+    if challenge.meaningful:
         return (
-            f"**Recommended: activate version {version}.** It scored better on the validation days than the active "
-            f"version {active.version} ({scores}). The dashboard never changes the model forecasts use without you."
+            f"**Recommended: activate version {version}.** Against the active version {active.version}: "
+            f"{ui.md_escape(challenge.words(unit))}. The dashboard never changes the model forecasts use without you."
         )
     return (
-        f"Version {version} is not active: it did not score better on the validation days than the active version "
-        f"{active.version} ({scores}), so keeping version {active.version} is recommended. Activate it if you "
-        "prefer it anyway; the dashboard never changes the model forecasts use without you."
+        f"Version {version} is not active. Against the active version {active.version}: "
+        f"{ui.md_escape(challenge.words(unit))}, so keeping version {active.version} is recommended. Activate it if "
+        "you prefer it anyway; the dashboard never changes the model forecasts use without you."
     )
 
 
@@ -205,8 +211,11 @@ def _comparison(comparison: dict[str, Any], unit: str | None) -> None:
     days = comparison.get("champion_trained_on_window_days") or 0
     if days:
         st.caption(f"Note: the old model saw {days} of these days while training, which flatters it.")
-    better = comparison.get("better")
-    st.markdown(f"Better on these days: **{'the new model' if better == 'challenger' else 'the old model'}**.")
+    better = "the new model" if comparison.get("better") == "challenger" else "the old model"
+    if comparison.get("meaningful", True):  # comparisons stored before the noise rule: as they were said
+        st.markdown(f"Better on these days: **{better}**.")
+    else:
+        st.markdown(f"**No meaningful difference** on these days: {ui.md_escape(comparison.get('difference', ''))}.")
 
 
 def _result_section(reservoir: str, job: Job) -> None:
@@ -217,6 +226,7 @@ def _result_section(reservoir: str, job: Job) -> None:
     unit = ws.reservoir(reservoir).variable(result.target).unit
     metrics = result.metrics
     skill = skill_value(metrics.get("skill_vs_persistence"))
+    said = Skill.of(metrics)
     st.subheader(f"Result: version {version} · {ui.md_escape(ui.zoo_label(result.model or '?'))}")
     how = "stopped by you; the best epoch so far was kept" if result.stopped_by_user else "finished"
     test = result.splits["test"]
@@ -239,15 +249,17 @@ def _result_section(reservoir: str, job: Job) -> None:
     _metrics_table(rows, unit)
     if own_period is not None and list(own_period) != list(test):
         st.caption(f"*Scored on its own test period ({own_period[0]} to {own_period[1]}), so compare with care.")
-    st.markdown(SKILL_EXPLAINED)
+    st.markdown(skill_explained(ui.md_escape(result.target)))
     if skill is None or skill <= 0:
         st.warning(
-            f"This model does not beat 'tomorrow = today' on {ui.md_escape(reservoir)}. {skill_sentence(skill)} "
+            f"This model does not beat 'tomorrow = today' on {ui.md_escape(reservoir)}. {said.sentence()} "
             + _advice(reservoir, result),
             icon=":material/warning:",
         )
+    elif said.large_misses_worse:
+        st.warning(said.sentence(), icon=":material/warning:")
     else:
-        st.success(skill_sentence(skill), icon=":material/trending_up:")
+        st.success(said.sentence(), icon=":material/trending_up:")
     if result.comparison:
         _comparison(result.comparison, unit)
     st.markdown("**Error by lead day**: how the average miss grows the further ahead the forecast looks.")

@@ -13,11 +13,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import charts
+from core import charts, display
 from core.app.jobs import COMPARE, start_comparison
 from core.app.summary import SKILL_FORMAT, skill_percent
+from core.model.leaderboard import Challenge, Skill, judge, judge_rows
 from core.model.zoo import MODEL_NAMES, ZOO
-from core.store.workspace import Epoch, Job, beats_active
+from core.store.workspace import Epoch, Job, ModelVersion
 from pages import common as ui
 from pages.train_form import MEMBERS_LIST, settings_form
 from pages.train_jobs import TAB_COMPARE, K, job_tab, latest_job, loss_figure, open_tab_next, polled_job, stop_button
@@ -80,7 +81,7 @@ def _finished_so_far(done: list[dict[str, Any]], unit: str | None) -> None:
             "Version": number("Version", format="%d", width=60),
             "Val MAE": number(
                 f"Val MAE{suffix}",
-                format=ui.number_format(frame["Val MAE"]),
+                format=display.printf_format(frame["Val MAE"]),
                 help="Average error on the validation days, which rank the models.",
                 width=90,
             ),
@@ -150,7 +151,8 @@ def _beats_persistence(rows: list[dict[str, Any]]) -> bool:
 
 
 def _leaderboard_table(board: dict[str, Any], active: int | None, unit: str | None) -> None:
-    """The ranked models with validation and test scores; the recommended (★), default and active rows marked."""
+    """The ranked models with validation and test scores, every row shown (the table is as tall as the board);
+    the recommended (★), default and active rows marked, the active one tinted; the unit on the error values."""
     rows = []
     for r in board["models"]:
         scores = r["metrics"]["model"]
@@ -159,6 +161,7 @@ def _leaderboard_table(board: dict[str, Any], active: int | None, unit: str | No
             name += " ★"
         default, current = r["model"] == board.get("default"), r["version"] == active
         marks = [m for m, on in (("default", default), ("active", current)) if on]
+        skill = Skill.of(r["metrics"])
         rows.append(
             {
                 "Rank": r["rank"],
@@ -167,48 +170,59 @@ def _leaderboard_table(board: dict[str, Any], active: int | None, unit: str | No
                 "Val MAE": r.get("val_mae"),
                 "Test MAE": scores.get("mae"),
                 "RMSE": scores.get("rmse"),
+                "Skill": skill_percent(skill.mae),
+                "RMSE skill": skill_percent(skill.rmse),
                 "NSE": scores.get("nse"),
                 "KGE": scores.get("kge"),
-                "Skill": skill_percent(r["metrics"].get("skill_vs_persistence")),
                 "Train (s)": r.get("train_seconds"),
             }
         )
     frame = pd.DataFrame(rows)
-    suffix = f" ({unit})" if unit else ""
     number = st.column_config.NumberColumn
-    errors = ui.number_format(frame[["Val MAE", "Test MAE", "RMSE"]].to_numpy().ravel())
+    errors = display.printf_format(frame[["Val MAE", "Test MAE", "RMSE"]].to_numpy().ravel(), unit)
     ui.show_table(
-        frame,
+        frame.style.apply(lambda row: _tint(row, active), axis=1),
+        height=38 + 35 * len(frame),  # every model in view: the 11th row is never below a scroll
         column_config={
             "Rank": number("Rank", help="Order by the validation error (1 = smallest).", width=45),
             "Model": st.column_config.TextColumn(
-                help="★ = recommended (best on the validation days); default = the app's standard model; "
+                help="★ = best on the validation days; default = the app's standard model; "
                 "active = the version forecasts use now.",
                 width=200,
+                pinned=True,
             ),
             "Version": number("Ver.", format="%d", help="Each model was saved as a version.", width=45),
-            "Val MAE": number(f"Val MAE{suffix}", format=errors, help="Average error on the validation days."),
-            "Test MAE": number(f"Test MAE{suffix}", format=errors, help="Average error on the untouched test days."),
-            "RMSE": number(f"Test RMSE{suffix}", format=errors, help="Like MAE but large misses weigh more."),
+            "Val MAE": number("Val MAE", format=errors, help="Average error on the validation days (ranks them)."),
+            "Test MAE": number("Test MAE", format=errors, help="Average error on the untouched test days."),
+            "RMSE": number("Test RMSE", format=errors, help="Like MAE but large misses weigh more."),
+            "Skill": number(
+                "Skill", format=SKILL_FORMAT, help="MAE skill: above 0 % = better than 'tomorrow = today'.", width=65
+            ),
+            "RMSE skill": number(
+                "RMSE skill",
+                format=SKILL_FORMAT,
+                help="The same on RMSE: at or below 0 % the model is no better on large misses.",
+                width=85,
+            ),
             "NSE": number(
                 "NSE", format="%.3f", help="Nash-Sutcliffe efficiency on the test days: 1 is perfect.", width=55
             ),
             "KGE": number(
                 "KGE", format="%.3f", help="Kling-Gupta efficiency on the test days: 1 is perfect.", width=55
             ),
-            "Skill": number(
-                "Test skill",
-                format=SKILL_FORMAT,
-                help="Above 0 % = better than 'tomorrow = today' on the test days.",
-                width=75,
-            ),
             "Train (s)": number(format="%,.1f", help="Seconds it took to train on this machine.", width=70),
         },
     )
 
 
-def _recommend(reservoir: str, best: dict[str, Any], active: int | None) -> None:
+def _tint(row: pd.Series, active: int | None) -> list[str]:
+    """The active version's row tinted like the Models page's."""
+    return [ui.ACTIVE_ROW if row["Version"] == active else ""] * len(row)
+
+
+def _recommend(reservoir: str, board: dict[str, Any], active: int | None, unit: str | None) -> None:
     """The dashboard never activates a compared model by itself: whether the operator should, by beats_active."""
+    best = board["models"][0]
     name = f"{ui.md_escape(_name(best))} (version {best['version']})"
     if best["version"] == active:
         st.success(
@@ -218,26 +232,40 @@ def _recommend(reservoir: str, best: dict[str, Any], active: int | None) -> None
         )
         return
     record = ui.workspace().active_version(reservoir)
-    if record is None or beats_active(record, float(best["val_mae"])):
-        than = "no version is active yet" if record is None else f"it beats the active version {record.version}"
+    challenge = None if record is None or record.val_mae is None else _challenge(board, record, best)
+    if challenge is None or challenge.meaningful:
+        than = (
+            "no version is active yet"
+            if challenge is None
+            else f"against the active version {record.version}: {ui.md_escape(challenge.words(unit))}"
+        )
         st.info(
-            f"**Recommended: activate {name}.** It scored best on the validation days and {than}. The "
+            f"**Recommended: activate {name}.** It scored best on the validation days, {than}. The "
             "dashboard never changes the model forecasts use without you: activate it below (it is picked already).",
             icon=":material/recommend:",
         )
         return
     st.info(
-        f"The active model was not changed (version {record.version} is active): the recommended model, {name}, "
-        "did not beat it on the validation days. Activate any of the compared versions below if you prefer it.",
+        f"The active model was not changed (version {record.version} is active). The best-scoring model, {name}, "
+        f"against it: {ui.md_escape(challenge.words(unit))}, so keeping version {record.version} is recommended. "
+        "Activate any of the compared versions below if you prefer it.",
         icon=":material/info:",
     )
 
 
-def _board_activation(reservoir: str, board: dict[str, Any], active: int | None) -> None:
+def _challenge(board: dict[str, Any], active: ModelVersion, best: dict[str, Any]) -> Challenge:
+    """The best row against the active version: paired on the same validation days when the active one took part
+    in this comparison, else on the two validation MAEs alone (the stricter unpaired margin)."""
+    row = next((r for r in board["models"] if int(r["version"]) == active.version), None)
+    if row is not None:
+        return judge_rows(row, best)
+    return judge(float(active.val_mae), float(best["val_mae"]))
+
+
+def _board_activation(reservoir: str, board: dict[str, Any], active: int | None, unit: str | None) -> None:
     """Whether the recommended model was made active, and a control to activate any compared version."""
     outcome = st.session_state.pop(f"{K}compare_flash", None)  # what the Activate button below did
     rows = {int(r["version"]): r for r in board["models"]}
-    best = board["models"][0]
     if isinstance(outcome, str):
         st.success(outcome, icon=":material/check_circle:")
     elif board.get("activated") is not None:
@@ -250,13 +278,15 @@ def _board_activation(reservoir: str, board: dict[str, Any], active: int | None)
             icon=":material/check_circle:",
         )
     else:
-        _recommend(reservoir, best, active)
+        _recommend(reservoir, board, active, unit)
     if isinstance(outcome, BaseException):
         ui.show_error(outcome)
     existing = {m.version for m in ui.workspace().versions(reservoir)}
     versions = [v for v in rows if v in existing]
     if not versions:
         st.caption("The compared versions have since been deleted on the Models page.")
+        return
+    if not ui.allowed("activate", "Activating a compared version"):  # a viewer sees the lock, not a live button
         return
     if st.session_state.get(f"{K}compare_version") not in versions:
         st.session_state[f"{K}compare_version"] = versions[0]
@@ -386,7 +416,7 @@ def _leaderboard(reservoir: str, job: Job) -> None:
     record = ui.workspace().active_version(reservoir)
     active = record.version if record is not None else None
     _leaderboard_table(board, active, unit)
-    _board_activation(reservoir, board, active)
+    _board_activation(reservoir, board, active, unit)
     _board_charts(board, unit, job.id)
 
 
@@ -463,3 +493,7 @@ def compare_tab(reservoir: str, running: Job | None, jobs: list[Job]) -> None:
         intro="Train several kinds of model on the same days and see which forecasts this reservoir best, "
         "next to the simple guess 'tomorrow = today'. Every model is saved as a version you can activate.",
     )
+
+
+if __name__ == "__main__":  # run on its own (Streamlit's pages/ discovery): the app, never this section alone
+    ui.run_page()

@@ -252,3 +252,7 @@ def settings_form(
     except ValueError as exc:
         ui.show_error(exc)
         return None
+
+
+if __name__ == "__main__":  # run on its own (Streamlit's pages/ discovery): the app, never this section alone
+    ui.run_page()

@@ -116,3 +116,7 @@ def job_tab(
     elif intro:
         st.markdown(intro)
     start()
+
+
+if __name__ == "__main__":  # run on its own (Streamlit's pages/ discovery): the app, never this section alone
+    ui.run_page()

@@ -1,7 +1,7 @@
 """Helpers the AppTest page tests share: name a workspace to the app, start it, open a page, read what it shows.
 
 AppTest 1.67 resolves a switched-to page like an old-style multipage app (the app has a pages/ folder) and runs that
-page file first; pages/common.ensure_shell then reruns it through app.py, as for a bookmarked URL in a browser, so the
+page file first; pages/common.run_page then runs app.py in its place, as for a bookmarked URL in a browser, so the
 sidebar and its picker are there. `run` still sets the picked reservoir, so each test says which one it means.
 """
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -16,7 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,23 @@ def chromium_path() -> str | None:
         if candidate and Path(candidate).exists():
             return candidate
     return None
+
+
+@contextlib.contextmanager
+def headless_chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, through Playwright; the test skips when either is missing."""
+    import pytest
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (make dev installs it)")
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("Chromium is not installed (make test installs Debian's chromium package)")
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
 
 
 def free_port() -> int:
@@ -89,6 +107,20 @@ def start_app(port: int, workspace: Path, log_path: Path, extra: Sequence[str] =
         )
     finally:
         log.close()
+
+
+@contextlib.contextmanager
+def running_app(workspace: Path, log_path: Path, port: int | None = None, extra: Sequence[str] = ()) -> Iterator[str]:
+    """The app serving `workspace` until the block ends (its URL); the server and the workspace's training
+    processes (each in its own session) are always stopped, so a failed test leaves nothing running."""
+    port = port or free_port()
+    proc = start_app(port, workspace, log_path, extra)
+    try:
+        wait_healthy(proc, port, log_path)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_process_group(proc)
+        kill_jobs(workspace)
 
 
 def wait_healthy(proc: subprocess.Popen, port: int, log_path: Path, timeout: float = 90.0) -> None:
@@ -191,7 +223,7 @@ def open_page(page: Any, url_path: str) -> None:
     """Click the sidebar link to a page (same browser session, so the reservoir choice is kept)."""
     link = page.locator(f'[data-testid="stSidebarNavLink"][href$="/{url_path}"]')
     link.click()
-    page.wait_for_url(f"**/{url_path}")
+    page.wait_for_url(re.compile(rf"/{re.escape(url_path)}(\?.*)?$"))  # the address keeps ?reservoir=NAME
     wait_for_app(page)
 
 
@@ -237,3 +269,55 @@ def full_page_shot(page: Any, paths: list[Path]) -> None:
     for path in paths:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
+
+
+# What an operator reads first: a cut-off value, label, heading or alert is a bug (issue 20).
+READ_FIRST = {
+    "metric value": '[data-testid="stMetricValue"]',
+    "metric label": '[data-testid="stMetricLabel"]',
+    "metric delta": '[data-testid="stMetricDelta"]',
+    "heading": '[data-testid="stHeading"], [data-testid="stHeadingWithActionElements"]',
+    "alert": '[data-testid="stAlertContainer"]',
+}
+_TRUNCATED_JS = """(groups) => {
+  const cut = (el) => {
+    const s = getComputedStyle(el);
+    const hides = ['hidden', 'clip'].includes(s.overflowX) || s.textOverflow === 'ellipsis';
+    return hides && el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0;
+  };
+  const out = [];
+  for (const [kind, selector] of Object.entries(groups)) {
+    for (const root of document.querySelectorAll(selector)) {
+      if (!root.offsetParent && root.getClientRects().length === 0) continue;  // not shown
+      const hit = [root, ...root.querySelectorAll('*')].find(cut);
+      if (hit) out.push([kind, root.innerText.trim().slice(0, 80), hit.scrollWidth, hit.clientWidth]);
+    }
+  }
+  return out;
+}"""
+
+
+def truncated(page: Any) -> list[tuple[str, str, int, int]]:
+    """Every value, label, heading or alert shown cut off: (kind, its text, scrollWidth, clientWidth)."""
+    return [tuple(hit) for hit in page.evaluate(_TRUNCATED_JS, READ_FIRST)]
+
+
+_CONTROLS_JS = """() => {
+  const skip = '[data-testid="stPlotlyChart"], [data-testid="stElementToolbar"], [data-testid="stSidebarNav"], '
+    + '[data-testid="stSidebarCollapseButton"], [data-testid="stHeader"], [data-testid="stToolbar"]';
+  const controls = 'button[data-testid^="stBaseButton"], input, textarea, [contenteditable="true"]';
+  const live = [...document.querySelectorAll(controls)].filter(el =>
+    !el.disabled && !el.readOnly && el.getAttribute('aria-disabled') !== 'true' && el.type !== 'hidden'
+    && el.getClientRects().length && !el.closest(skip));
+  const keys = new Set(live.map(el => {
+    const holder = el.closest('[class*="st-key-"]');
+    return holder ? holder.className.match(/st-key-([^ ]+)/)[1] : '(no key) ' + (el.innerText || el.type).slice(0, 40);
+  }));
+  return [...keys].sort();
+}"""
+
+
+def enabled_controls(page: Any) -> list[str]:
+    """The widget keys of every enabled button, input or editable cell shown (chart and table toolbars left out)."""
+    return page.evaluate(_CONTROLS_JS)
+

@@ -152,3 +152,28 @@ def make_fleet(ws: Workspace, count: int, days: int = 60, end: date | None = Non
     inbox = {"imported": ["fleet.csv"], "failed": [{"file": "bad.csv", "reason": "no date column"}]}
     ws.finish_cycle(cycle_id, "partial" if failed else "ok", 12.5, inbox, [{"reservoir": names[0]}])
     return Fleet(tuple(names), end, cycle_id)
+
+
+def slow_task(spec):  # noqa: ANN001, ANN201 - a core.fleet task: TaskSpec in, TaskResult out
+    """A stand-in task for engine fault tests: notes its pid in the folder $SENTINEL_TEST_MARKS (else spec.reason),
+    then sleeps spec.clean_summary["sleep"] seconds (default 60) and returns an ok result."""
+    import os
+    import time
+    from pathlib import Path
+
+    from core.fleet.tasks import TaskResult
+
+    folder = Path(os.environ.get("SENTINEL_TEST_MARKS") or spec.reason)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{spec.reservoir}-{os.getpid()}").write_text(str(os.getpid()))
+    time.sleep(float(spec.clean_summary.get("sleep", 60)))
+    return TaskResult(reservoir=spec.reservoir, status="ok", reason=spec.reason, pid=os.getpid())
+
+
+def slow_specs(folder, count: int, sleep: float = 60.0) -> list:  # noqa: ANN001 - a Path
+    """`count` specs for slow_task, noting pids in `folder`."""
+    from core.fleet.tasks import TaskSpec
+
+    return [
+        TaskSpec(f"R{i}", pd.DataFrame(), {}, "no", str(folder), clean_summary={"sleep": sleep}) for i in range(count)
+    ]

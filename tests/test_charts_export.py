@@ -92,10 +92,12 @@ def test_forecast_figure_draws_history_forecast_and_issue_line():
 
 
 def test_forecast_title_and_axis_name_reservoir_version_issue_date_and_unit():
-    """A chart pasted into a report says what it is on its own."""
+    """A chart pasted into a report says what it is on its own: the reservoir, then a short line under it (two
+    lines, so a narrow chart does not cut the title)."""
     fig = charts.forecast_figure(make_history(), make_forecast())
-    title = fig.layout.title.text
-    assert "Sample Reservoir" in title and "v3" in title and "2026-11-23" in title and "level" in title
+    assert fig.layout.title.text == "Sample Reservoir"
+    subtitle = fig.layout.title.subtitle.text
+    assert "v3" in subtitle and "2026-11-23" in subtitle and "level (m)" in subtitle
     assert fig.layout.yaxis.title.text == "level (m)"
     custom = charts.forecast_figure(make_history(), make_forecast(), title="My title")
     assert custom.layout.title.text == "My title"
@@ -117,16 +119,16 @@ def test_levels_drawn_with_labels_far_ones_listed_other_variables_left_out():
     """Near levels are labelled lines; a crest 50 m up is named but does not squash the data."""
     fig = charts.forecast_figure(make_history(), make_forecast(), LEVELS)
     lines = {s.name: s for s in fig.layout.shapes if s.type == "line" and s.name and s.name != "issued"}
-    assert set(lines) == {"Flood warning 312.0 m", "Drought watch 304.0 m"}
+    assert set(lines) == {"Flood warning 312 m", "Drought watch 304 m"}
     zones = {s.name: s for s in fig.layout.shapes if s.type == "rect"}
     assert set(zones) == {"Flood warning zone", "Drought watch zone"}
     assert zones["Flood warning zone"].y0 == 312.0 and zones["Flood warning zone"].y1 > 312.0
     assert zones["Drought watch zone"].y0 == 304.0 and zones["Drought watch zone"].y1 < 304.0
-    assert lines["Flood warning 312.0 m"].label.text == "Flood warning 312.0 m"
-    assert lines["Flood warning 312.0 m"].line.color == LEVEL_COLOURS[("flood", "warning")]
-    assert lines["Drought watch 304.0 m"].line.dash == "dash"
+    assert lines["Flood warning 312 m"].label.text == "Flood warning 312 m"
+    assert lines["Flood warning 312 m"].line.color == LEVEL_COLOURS[("flood", "warning")]
+    assert lines["Drought watch 304 m"].line.dash == "dash"
     notes = [a.text for a in fig.layout.annotations if a.name == "off-chart levels"]
-    assert len(notes) == 1 and "Crest 360.0 m" in notes[0] and "Storage" not in notes[0]
+    assert len(notes) == 1 and "Crest 360 m" in notes[0] and "Storage" not in notes[0]
     low, high = fig.layout.yaxis.range
     assert low < 304.0 and 312.0 < high < 320.0
 
@@ -134,7 +136,7 @@ def test_levels_drawn_with_labels_far_ones_listed_other_variables_left_out():
 def test_level_in_the_forecast_unit_is_drawn_even_if_named_for_another_variable():
     level = OperatingLevel("Spillway", 311.0, "m", "flood", "danger", variable="stage")
     fig = charts.forecast_figure(make_history(), make_forecast(), [level])
-    assert any(s.name == "Spillway 311.0 m" for s in fig.layout.shapes)
+    assert any(s.name == "Spillway 311 m" for s in fig.layout.shapes)
 
 
 def test_bands_are_nested_fans_widest_first_and_lightest():
@@ -231,8 +233,8 @@ def test_loss_figure_reads_store_epochs_marks_best_and_goes_log_for_wide_ranges(
     ]
     fig = charts.loss_figure(epochs)
     assert trace_names(fig)[:2] == ["training error", "validation error (held-back days)"]
-    assert fig.layout.yaxis.title.text == "training error (lower is better)"
-    assert "mean absolute error of the scaled change" in fig.data[0].hovertemplate
+    assert fig.layout.yaxis.title.text == "error, in typical daily changes (lower is better)"  # the axis has a unit
+    assert "typical daily changes" in fig.data[0].hovertemplate
     assert fig.layout.xaxis.tickformat == "d" and fig.layout.xaxis.dtick is None  # 15 epochs: integer ticks
     best = next(t for t in fig.data if t.name.startswith("best epoch"))
     val = np.array([e["logs"]["val_loss"] for e in epochs])

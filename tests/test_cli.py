@@ -122,6 +122,9 @@ def test_train_forecast_models_json_contract(tmp_path, capsys):
     assert code == 0 and re["version"] == 2 and not re["active"]
     assert re["comparison"]["champion"]["version"] == 1 and re["comparison"]["challenger"]["version"] == 2
     assert re["comparison"]["window"] == re["splits"]["test"]
+    difference = re["comparison"]["difference"]  # the leaderboard's noise rule: same settings, same data
+    assert isinstance(re["comparison"]["meaningful"], bool) and "validation MAE" in difference
+    assert difference.startswith("a meaningful" if re["comparison"]["meaningful"] else "no meaningful difference")
 
 
 @pytest.mark.parametrize(

@@ -167,7 +167,7 @@ def check_json(ws: Workspace, tmp: Path, engine: str) -> None:
         code = main(args)
     data = json.loads(out.getvalue())
     assert code == 0 and set(data) == JSON_KEYS and data["engine"] == engine
-    assert set(data["inbox"]) == {"imported", "failed"}
+    assert set(data["inbox"]) == {"imported", "failed", "held"}
     (row,) = data["reservoirs"]
     assert set(row) >= ROW_KEYS and row["status"] == "ok" and row["version"] == 1 and row["error"] is None
     add_reservoir(ws, "Lonely", sample_frame(), tmp, train=False)

@@ -1,11 +1,12 @@
 """The daily cycle on a REAL local Ray instance: the same cases as the local engine (tests/test_cycle.py).
 
-One Ray instance serves the module (starting one costs seconds); the cycle finds it initialised and uses it
-without shutting it down, as it would join a cluster given by --ray-address.
+One Ray instance serves the module (starting one costs seconds); the cycle finds it initialised and its Ray driver
+process joins it without shutting it down, as it would join a cluster given by --ray-address.
 """
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 
 import pytest
@@ -21,6 +22,7 @@ def ray_instance():
     """A private two-CPU local Ray instance (no dashboard, small object store, its own temp folder)."""
     from core.fleet.engines import RAY_OBJECT_STORE_BYTES
 
+    temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
     try:
         ray.init(
             address="local",
@@ -28,12 +30,14 @@ def ray_instance():
             include_dashboard=False,
             log_to_driver=False,
             object_store_memory=RAY_OBJECT_STORE_BYTES,
-            _temp_dir=tempfile.mkdtemp(prefix="ray-", dir="/tmp"),
+            _temp_dir=temp,
         )
     except Exception as exc:  # noqa: BLE001 - any start-up failure is a reason to skip, said in words
+        shutil.rmtree(temp, ignore_errors=True)
         pytest.skip(f"a local Ray instance cannot start here: {exc}")
     yield ray
     ray.shutdown()
+    shutil.rmtree(temp, ignore_errors=True)  # a test run leaves no /tmp/ray-* behind either
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.__name__.removeprefix("check_"))

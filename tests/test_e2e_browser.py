@@ -19,24 +19,19 @@ import numpy as np
 import pandas as pd
 import pytest
 from e2e_helpers import (
-    CHROMIUM_ARGS,
     ROOT,
     VIEWPORT,
     by_key,
-    chromium_path,
-    free_port,
     full_page_shot,
-    kill_jobs,
+    headless_chromium,
     log_tail,
     nav_links,
     open_page,
+    running_app,
     select_option,
     selected,
-    start_app,
-    stop_process_group,
     wait_for_app,
     wait_for_charts,
-    wait_healthy,
 )
 
 from core.app.importplan import LAYOUT_LABELS, RESERVOIR_LAYOUT
@@ -72,33 +67,20 @@ APP_NAVIGATION = {  # app.py's st.navigation: URL path -> title ('' is the defau
 def app_server(tmp_path):
     """The app on a free port with an empty workspace (it loads the sample on first start); always stopped."""
     workspace = tmp_path / "ws"
-    port = free_port()
     log = tmp_path / "streamlit.log"
-    proc = start_app(port, workspace, log)
-    try:
-        wait_healthy(proc, port, log)
-        yield f"http://127.0.0.1:{port}", workspace, log
-    finally:
-        stop_process_group(proc)
-        kill_jobs(workspace)  # training runs in its own session: a failed test must not leave it running
+    with running_app(workspace, log) as url:  # stops the server and the training it started, whatever happens
+        yield url, workspace, log
 
 
 @pytest.fixture
 def browser_page(tmp_path):
     """A 1280x800 page in headless Debian Chromium; skips when Playwright or Chromium is missing."""
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("Chromium is not installed (make test installs Debian's chromium package)")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
-        try:
-            context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
-            page = context.new_page()
-            page.set_default_timeout(60_000)
-            yield page
-            context.close()
-        finally:
-            browser.close()
+    with headless_chromium() as browser:
+        context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        yield page
+        context.close()
 
 
 def palisades_csv(tmp_path: Path) -> Path:
@@ -294,7 +276,8 @@ def test_operator_journey(app_server, browser_page, tmp_path):
         open_page(page, "")
         page.get_by_role("heading", name="Palisades").wait_for()
         page.get_by_text(re.compile(rf"Model v1 · {re.escape(ZOO[DEFAULT_MODEL].label)} \(storage\)")).wait_for()
-        page.get_by_text(re.compile(r"Forecast issued \d{4}-\d\d-\d\d: ")).wait_for()
+        said = r"Forecast (issued \d{4}-\d\d-\d\d|from the last reading \([\d,]+ days ago\)): "  # Palisades ends 2016
+        page.get_by_text(re.compile(said)).wait_for()
         wait_for_charts(page)
         no_errors(page, "overview after training")
         shot("overview")
@@ -315,7 +298,7 @@ def test_bookmarked_page_url_opens_in_the_full_app(app_server, browser_page):
 
     With a pages/ folder, Streamlit runs such a first request in its old multipage mode, which skips app.py:
     no start-up (the sample never loads), no reservoir picker, and a sidebar listing every file in pages/.
-    pages/common.ensure_shell turns that run into an app.py run.
+    pages/common.run_page runs app.py in its place (its st.navigation replaces that list).
     """
     url, _, log = app_server
     page = browser_page

@@ -258,7 +258,7 @@ def test_cards_show_for_the_raised_alerts_then_for_the_chosen_few(app_fleet_ws):
     at.multiselect(key="overview_cards").set_value([fleet_name(10), fleet_name(20)]).run()
     assert not at.exception, at.exception
     assert [s.value for s in at.subheader if s.value in names] == [fleet_name(10), fleet_name(20)]
-    assert len([b for b in at.button if str(b.key).startswith("overview_open_")]) == 2
+    assert len([link for link in at.get("page_link") if link.proto.label == "Open forecast"]) == 2
 
 
 def test_run_the_cycle_now_starts_the_background_cycle_and_follows_it(app_fleet_ws, monkeypatch):

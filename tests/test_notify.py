@@ -17,15 +17,13 @@ from aiosmtpd.controller import Controller
 
 from core import notify
 from core.app.cli import main
-from core.app.pipeline import import_csv
 from core.forecast.risk import SideAlert
 from core.notify.messages import PAYLOAD_FIELDS
 from core.store.workspace import StoreError, Workspace
 from tests.e2e_helpers import free_port
+from tests.notify_support import NAME, lake_alpha
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16  # a tiny stand-in for the kaleido chart (tests need no Chromium)
-NAME = "Lake Alpha"
-CSV = b"date,level\n2024-01-01,300.0\n2024-01-02,300.5\n2024-01-03,301.0\n"
 
 
 # ---------------------------------------------------------------------- receivers
@@ -54,9 +52,7 @@ def smtp():
 
 @pytest.fixture
 def ws(tmp_path) -> Workspace:
-    w = Workspace(tmp_path / "ws")
-    import_csv(w, CSV, reservoir=NAME, filename="alpha.csv")
-    return w
+    return lake_alpha(tmp_path / "ws")
 
 
 @pytest.fixture
@@ -273,7 +269,7 @@ def test_a_receiver_that_stays_down_is_given_up_after_max_attempts(wired, receiv
     receiver.stop()
     notify.publish(wired, NAME, both("warning"), issued="2024-01-03")
     (one,) = [d for d in notify.deliver_pending(wired) if d.channel == "hook"]
-    assert one.status == "failed" and "could not be reached" in one.error
+    assert one.status == "failed" and "no acceptable answer" in one.error
     (two,) = notify.deliver_pending(wired)
     assert (two.status, two.attempts) == ("gave_up", 2)
     assert notify.deliver_pending(wired) == []
@@ -346,7 +342,12 @@ def test_cli_channels_events_ack_round_trip(ws, receiver, smtp, capsys):
     code, out, _ = cli(capsys, "--workspace", root, "channels", "--list", "--json")
     listed = json.loads(out)
     assert [c["name"] for c in listed["channels"]] == ["hook", "duty@example.org"]
-    assert listed["settings"] == {"base_url": "http://localhost:8501", "max_attempts": 5}
+    assert listed["settings"] == {
+        "base_url": "http://localhost:8501",
+        "max_attempts": 5,
+        "send_seconds": 20.0,
+        "delivery_seconds": 120.0,
+    }
 
     code, out, _ = cli(capsys, "--workspace", root, "channels", "--test", "hook")
     assert code == 0 and "delivered" in out and receiver.bodies[-1]["change"] == "test"
@@ -384,7 +385,7 @@ def test_cli_test_of_an_unreachable_channel_exits_1(ws, capsys):
     root = str(ws.root)
     cli(capsys, "--workspace", root, "channels", "--add-webhook", f"http://127.0.0.1:{free_port()}/x", "--name", "dead")
     code, out, _ = cli(capsys, "--workspace", root, "channels", "--test", "dead")
-    assert code == 1 and "NOT delivered" in out and "could not be reached" in out
+    assert code == 1 and "NOT delivered" in out and "no acceptable answer" in out
 
 
 # ---------------------------------------------------------------------- SMTP login and STARTTLS
@@ -396,7 +397,7 @@ def _login_server(inbox: Inbox) -> Controller:
 
     def check(server, session, envelope, mechanism, auth_data):
         ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"sentinel", b"s3cret")
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # handled=False: the server answers 535 to a wrong password
 
     return Controller(
         inbox, hostname="127.0.0.1", port=free_port(), authenticator=check, auth_required=True, auth_require_tls=False

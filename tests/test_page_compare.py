@@ -127,7 +127,8 @@ def test_compare_from_the_train_page_to_the_leaderboard(app_sample_ws):
     assert table[0]["Val MAE"] == pytest.approx(board["models"][0]["val_mae"])
     assert table[0]["Model"] == f"{board['models'][0]['label']} ★ (active)"  # the first versions: best activated
     columns = json.loads(at.dataframe[0].proto.columns)
-    assert columns["Test MAE"]["label"] == "Test MAE (m)" and columns["Val MAE"]["label"] == "Val MAE (m)"
+    assert columns["Test MAE"]["label"] == "Test MAE" and columns["Val MAE"]["label"] == "Val MAE"
+    assert columns["Test MAE"]["type_config"]["format"].endswith(" m")  # the unit on the values: short headers
     assert "made the active model" in " ".join(s.value for s in at.success)
     assert ws.version(SAMPLE_NAME).version == board["models"][0]["version"]
     assert chart_kinds(at) == ["bar", "scatter", "scatter", "box"]  # bars, lead errors, observed vs forecast, residuals

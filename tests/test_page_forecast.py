@@ -16,11 +16,11 @@ import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
+from core import display
 from core.app.pipeline import band_coverage, forecast_history, forecast_reservoir, import_csv
 from core.data.sample import SAMPLE_NAME
 from core.export import files, report
 from pages import forecast as page
-from pages.common import fmt_value
 from tests.apptest_support import open_page, run, texts
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
@@ -108,7 +108,7 @@ def test_latest_forecast_shows_chart_metrics_table_and_downloads(app_trained_ws,
     assert expected.issued == last_day
 
     spec = chart_spec(at)
-    title = spec["layout"]["title"]["text"]
+    title = spec["layout"]["title"]["text"] + " " + spec["layout"]["title"]["subtitle"]["text"]  # two short lines
     assert SAMPLE_NAME in title and "v1" in title and last_day in title and "(m)" in title
     assert {"observed", "forecast"} <= {t.get("name") for t in spec["data"]}
     observed = next(t for t in spec["data"] if t.get("name") == "observed")
@@ -117,18 +117,17 @@ def test_latest_forecast_shows_chart_metrics_table_and_downloads(app_trained_ws,
     config = json.loads(at.get("plotly_chart")[0].proto.config)
     assert config["toImageButtonOptions"]["filename"] == f"Sample-Reservoir_v1_{last_day}"
 
-    shown = metrics(at)
-    value, _ = shown[f"Observed level on {last_day}"]
-    assert value == f"{expected.last_observed['value']:.2f} m"
+    shown = metrics(at)  # short labels, the unit on the value, the age of the reading under it
+    value, age = shown[f"Level on {last_day}"]
+    assert value == f"{expected.last_observed['value']:.2f} m" and age.startswith("last reading, ")
     day7 = expected.points[-1]
-    value, delta = shown[f"Forecast for {day7.date} (day 7)"]
+    value, delta = shown[f"Day 7: {day7.date}"]
     assert value == f"{day7.value:.2f} m"
-    assert delta.endswith(f"m vs {last_day}")
     change = day7.value - expected.last_observed["value"]
-    assert delta == f"{fmt_value(change, 'm', signed=True)} vs {last_day}"  # shared rule, e.g. "+6,121,774 m³"
+    assert delta == f"{display.signed_change(change, 'm', short=True)} vs last reading"  # shared rule (core.display)
     assert delta[0] in "+-"
-    assert shown["Model (the active version)"][0] == "version 1"
-    assert "'tomorrow = today'" in shown["Model (the active version)"][1]
+    assert shown["Model (active)"][0] == "version 1"
+    assert shown["Model (active)"][1].startswith("skill ") and "MAE" in shown["Model (active)"][1]
 
     frame = table(at)
     assert len(frame) == 7
@@ -165,7 +164,7 @@ def test_hindcast_overlays_what_happened(app_trained_ws):
     truth = app_trained_ws.readings(SAMPLE_NAME, ["level"])["level"].reindex(days)
     assert frame["observed level (m)"].tolist() == pytest.approx(truth.tolist())
     assert f"Hindcast issued as of {HINDCAST_DAY.isoformat()}" in texts(at)
-    assert f"Observed level on {HINDCAST_DAY.isoformat()}" in metrics(at)
+    assert f"Level on {HINDCAST_DAY.isoformat()}" in metrics(at)
     names = {t.get("name") for t in chart_spec(at)["data"]}
     assert "observed (after issue)" in names
 
@@ -173,7 +172,7 @@ def test_hindcast_overlays_what_happened(app_trained_ws):
     run(at)
     last_day = app_trained_ws.reservoir(SAMPLE_NAME).last
     assert at.date_input(key="forecast_as_of").value.isoformat() == last_day
-    assert f"Observed level on {last_day}" in metrics(at)
+    assert f"Level on {last_day}" in metrics(at)
 
 
 def test_bands_recent_record_is_shown_under_the_forecast(app_trained_ws):
@@ -233,14 +232,15 @@ def test_model_that_does_not_beat_persistence_is_flagged(app_trained_ws):
         meta["metrics"]["skill_vs_persistence"] = -0.05
         conn.execute("UPDATE models SET meta = ? WHERE version = 1", (json.dumps(meta),))
     at = open_page("forecast")
-    assert [w.value for w in at.warning] == [page.CAUTION]
-    assert shown_skill(at) == "skill -5% vs 'tomorrow = today'"
-    assert "Active model (version 1) · skill -5%" in at.selectbox(key="forecast_version").options
+    assert page.CAUTION in [w.value for w in at.warning]  # beside the 'old readings' warning of the sample
+    assert shown_skill(at).startswith("skill -5% MAE")
+    options = at.selectbox(key="forecast_version").options
+    assert any(o.startswith("Active model (version 1) · skill -5% MAE, ") for o in options), options
 
 
 def shown_skill(at: AppTest) -> str:
     """The skill line under the model metric."""
-    return metrics(at)["Model (the active version)"][1]
+    return metrics(at)["Model (active)"][1]
 
 
 # ------------------------------------------------------------------------------------------------ exports

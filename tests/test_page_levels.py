@@ -256,3 +256,31 @@ def test_apply_edits_duplicate_names_and_no_op(app_empty_ws):
     with pytest.raises(ValueError, match=r"has no variable 'turbidity'"):
         page.apply_edits(app_empty_ws, SAMPLE_NAME, table)
     assert as_dict(app_empty_ws.levels(SAMPLE_NAME)) == SAMPLE_LEVELS
+
+
+def test_a_side_that_disagrees_with_the_name_or_a_crossed_line_is_warned():
+    """The walkthrough saved 'Drought watch' on the flood side without a word (core.data.levels.level_warnings)."""
+    from core.data.levels import level_warnings, side_from_name
+
+    assert side_from_name("Drought watch") == "drought" and side_from_name("Flood warning") == "flood"
+    assert side_from_name("Full supply") is None and side_from_name("Low flood risk") is None  # neither or both
+    slip = OperatingLevel("Drought watch", 300.0, "m", "flood", "watch")
+    crossed = OperatingLevel("Minimum operating", 307.5, "m", "drought", "danger")
+    fine = OperatingLevel("Flood warning", 313.5, "m", "flood", "warning")
+    words = level_warnings([slip, crossed, fine], {"level": ("2023-12-31", 306.99)})
+    assert len(words) == 3, words  # the slip is also crossed: 306.99 m is above a flood line at 300 m
+    assert words[0].startswith("'Drought watch' is on the flood side although its name speaks of drought")
+    assert "'Drought watch' (300 m) is already crossed: the latest level reading (306.99 m on 2023-12-31)" in words[1]
+    assert "'Minimum operating' (307.5 m) is already crossed" in words[2] and "below it" in words[2]
+    assert level_warnings([fine], {"level": ("2023-12-31", 306.99)}) == []
+
+
+def test_levels_page_warns_before_the_save(app_empty_ws):
+    """The table as edited is checked while the operator types, not only after a save."""
+    at = open_page("levels")
+    assert not at.warning  # the sample's own lines are on their right sides and not crossed
+    row = list(editor_table(at)["name"]).index("Drought watch")
+    (editor,) = at.data_editor
+    at.session_state[editor.key] = {"edited_rows": {row: {"side": "flood"}}, "added_rows": [], "deleted_rows": []}
+    run(at)
+    assert any("'Drought watch' is on the flood side" in m for m in messages(at, "warning"))

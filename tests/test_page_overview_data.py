@@ -32,13 +32,14 @@ from core.app.importplan import (
     retrain_candidates,
 )
 from core.app.pipeline import ImportRefused, add_sample, train_reservoir
-from core.app.summary import latest_trend, levels_words, main_variable, model_skill, skill_sentence, skill_words
+from core.app.summary import latest_trend, levels_words, main_variable, model_skill, version_skill
 from core.data.ingest import read_csv
 from core.data.sample import SAMPLE_NAME
 from core.model.config import TrainConfig
+from core.model.leaderboard import Skill
 from core.model.zoo import ZOO
 from core.store.workspace import ModelVersion, StoreError, UploadInfo, Workspace
-from pages.common import fmt_value, md_escape, number_format
+from pages.common import md_escape
 from tests.apptest_support import open_page, private_copy, run, start_app, texts
 from tests.conftest import tiny_config
 
@@ -106,19 +107,19 @@ def test_latest_trend_compares_with_the_reading_a_week_earlier():
 
 def test_skill_and_levels_in_words():
     """Skill reads as operator language, including the 'does not beat persistence' warning."""
-    assert skill_words(0.42) == "beats 'tomorrow = today' by 42 %"
-    assert skill_words(-0.1) == "does not beat persistence yet: forecasts are shown with a warning"
-    assert skill_words(0.0).startswith("does not beat persistence")
-    assert "not scored" in skill_words(None)
+    assert Skill(0.42, 0.3).words() == "beats 'tomorrow = today' by 42%"
+    assert Skill(-0.1, None).words() == "does not beat persistence yet: forecasts are shown with a warning"
+    assert Skill(0.0, None).words().startswith("does not beat persistence")
+    assert "not scored" in Skill(None, None).words()
     assert model_skill(ModelVersion.from_dict({"meta": {"metrics": {"skill_vs_persistence": float("nan")}}})) is None
     assert model_skill(ModelVersion.from_dict({"meta": {"metrics": {"skill_vs_persistence": "0.25"}}})) == 0.25
     assert model_skill(ModelVersion.from_dict({})) is None  # a row without metrics (an earlier app version)
     persistence = "simply assuming 'tomorrow = today' (persistence)."
-    assert skill_sentence(0.42) == f"On its test period its errors were 42% smaller than {persistence}"
-    assert skill_sentence(-0.12) == f"On its test period its errors were 12% larger than {persistence}"
-    assert skill_sentence(0.0) == f"On its test period its errors were the same as {persistence}"
-    assert "less than 1% smaller" in skill_sentence(0.004)
-    assert "could not be measured" in skill_sentence(None)
+    said = Skill(0.42, None).sentence()
+    assert said == f"On its test period its average error (MAE) was 42% smaller than {persistence}"
+    assert "12% larger than" in Skill(-0.12, None).sentence() and "the same as" in Skill(0.0, None).sentence()
+    assert "less than 1% smaller" in Skill(0.004, None).sentence()
+    assert "could not be measured" in Skill(None, None).sentence()
     assert levels_words(0) == "No operating levels set yet"
     assert levels_words(1) == "1 operating level set"
 
@@ -209,20 +210,6 @@ def test_long_runs_of_bad_lines_are_compressed_into_ranges():
     assert row["file lines"].startswith("5\u201322 (18 lines)") and row["examples"].startswith("bad")
 
 
-def test_numbers_are_shown_with_decimals_that_suit_their_size():
-    """Storage in m³ without decimals, levels with centimetres, small values with up to three decimals."""
-    assert fmt_value(436672580.944, "m³") == "436,672,581 m³"
-    assert fmt_value(6121773.62, "m³", signed=True) == "+6,121,774 m³"
-    assert fmt_value(-6121773.62) == "-6,121,774"
-    assert fmt_value(1234.56, "mcft") == "1,234.6 mcft"
-    assert fmt_value(306.987, "m") == "306.99 m"
-    assert fmt_value(0.995) == "0.995" and fmt_value(0.01, "m", signed=True) == "+0.01 m"
-    assert fmt_value(None, "m") == "-" and fmt_value(2.0, digits=2) == "2.00"
-    assert number_format([436672580.944, 1.0, None]) == "%,.0f"  # Streamlit's sprintf: "436,672,581"
-    assert number_format([306.99, 305.1]) == "%,.2f"
-    assert number_format([0.995, float("nan")]) == "%,.3f" and number_format([]) == "%,.3f"
-
-
 def test_retrain_offered_only_when_days_were_added_to_a_modelled_reservoir(trained_ws):
     """New days for a reservoir with an active model -> offer; a reservoir without a model -> no offer."""
     new_days = daily_csv(days=5, start="2024-01-01")
@@ -240,7 +227,8 @@ def test_md_escape_makes_user_text_inert():
 
 def test_parse_file_is_cached_per_content_and_options(monkeypatch):
     """Reruns do not parse the same file again; other read options do."""
-    import pages.data as data_page
+    import pages.data_upload as data_page
+    from core.data.ingest import ReadOptions
 
     calls = []
     real = data_page.read_csv
@@ -251,9 +239,9 @@ def test_parse_file_is_cached_per_content_and_options(monkeypatch):
 
     monkeypatch.setattr(data_page, "read_csv", counting)
     raw = b"date,level\n01/02/2024,1\n02/03/2024,2\n"
-    first = data_page.parse_file("sha-a", "a.csv", None, None, raw)
-    again = data_page.parse_file("sha-a", "a.csv", None, None, raw)
-    dayfirst = data_page.parse_file("sha-a", "a.csv", None, True, raw)
+    first = data_page.parse("sha-a", "a.csv", raw, ReadOptions())
+    again = data_page.parse("sha-a", "a.csv", raw, ReadOptions())
+    dayfirst = data_page.parse("sha-a", "a.csv", raw, ReadOptions(dayfirst=True))
     assert len(calls) == 2
     assert not first.report.ok and again.report.errors[0].code == "ambiguous_dates"
     assert dayfirst.report.ok and dayfirst.report.start == "2024-02-01"
@@ -278,7 +266,7 @@ def test_first_start_shows_the_sample_card(tmp_path, monkeypatch):
     assert [t.value for t in at.title] == ["Overview"]
     assert [s.value for s in at.subheader] == [SAMPLE_NAME]
     metric = at.metric[0]
-    assert metric.label == "level (m) on 2023-12-31"  # the forecast variable, with its unit
+    assert metric.label == "Level"  # short: the unit is on the value, the day on the line below
     assert metric.value.endswith(" m")
     assert metric.delta.endswith("m in 7 days")
     page = texts(at)
@@ -293,8 +281,8 @@ def test_overview_shows_model_version_skill_and_forecast(trained_ws):
     at = start_app()
     page = texts(at)
     label = ZOO[record.model].label  # the card names the kind of model too
-    assert f"Model v{record.version} · {label} (level): {skill_words(model_skill(record))}" in page
-    assert "Forecast issued 2023-12-31:" in page and "on 2024-01-07" in page  # the sample ends 2023-12-31
+    assert f"Model v{record.version} · {label} (level): {version_skill(record).words()}" in page
+    assert "Forecast from the last reading (" in page and "on 2024-01-07" in page  # the sample ends 2023-12-31
     assert "No forecast" not in page
 
 
@@ -306,7 +294,7 @@ def test_card_without_levels_says_so_once(trained_ws):
     at = start_app()
     assert not at.exception
     page = texts(at)
-    assert "No operating levels set yet" in page and "Forecast issued 2023-12-31:" in page
+    assert "No operating levels set yet" in page and "Forecast from the last reading (" in page
     assert "Alert:" not in page and "No operating levels are set" not in page
 
 
@@ -320,8 +308,9 @@ def test_card_with_a_failing_forecast_explains_in_one_line(trained_ws):
     assert "No forecast: The files of version 1 of 'Sample Reservoir' are missing" in page
 
 
-def test_open_forecast_button_selects_the_reservoir_and_switches_page(app_sample_ws):
-    """The card's button picks its reservoir for the Forecast page."""
+def test_open_forecast_links_to_the_forecast_page_of_its_reservoir(app_sample_ws):
+    """The card's link opens the Forecast page with its reservoir in the address (a new tab or a bookmark keeps it;
+    the sidebar picker follows the address), and following it shows that reservoir's forecast page."""
     app_sample_ws.merge(
         {"Aaa Lake": pd.DataFrame({"level": [1.0]}, index=pd.DatetimeIndex(["2024-01-01"], name="date"))},
         {"Aaa Lake": {"level": "m"}},
@@ -329,8 +318,13 @@ def test_open_forecast_button_selects_the_reservoir_and_switches_page(app_sample
     )
     at = start_app()
     assert [s.value for s in at.subheader] == ["Aaa Lake", SAMPLE_NAME]
-    open_buttons = [b for b in at.button if str(b.key).startswith("overview_open_")]
-    open_buttons[1].click().run()
+    links = [link.proto for link in at.get("page_link") if link.proto.label == "Open forecast"]
+    assert [(link.page, link.query_string) for link in links] == [
+        ("forecast", "reservoir=Aaa+Lake"),
+        ("forecast", "reservoir=Sample+Reservoir"),
+    ]
+    at.query_params["reservoir"] = SAMPLE_NAME  # what following the second link does
+    at.switch_page("pages/forecast.py").run()
     assert not at.exception, at.exception
     assert at.session_state["reservoir"] == SAMPLE_NAME
     assert [t.value for t in at.title] == ["Forecast"]
@@ -415,10 +409,10 @@ def test_bad_file_shows_errors_with_lines_and_imports_nothing(app_sample_ws):
 
 
 def test_unreadable_file_says_why(app_sample_ws):
-    """An Excel workbook renamed to .csv is explained, not crashed on, and cannot be imported."""
+    """A zip that is no workbook (here a damaged one) is explained, not crashed on, and cannot be imported."""
     at = open_page("data")
     upload(at, "book.csv", b"PK\x03\x04" + b"\x00" * 64)
-    assert "looks like an Excel workbook (.xlsx), not a CSV" in shown(at.error)
+    assert "This is a ZIP archive, not a CSV or an Excel workbook" in shown(at.error)
     assert widget(at.button, "_import").disabled
 
 
@@ -520,7 +514,7 @@ def test_trend_delta_text_and_arrow():
     from pages.overview import _trend_arrow, _trend_delta
 
     assert _trend_delta(-1.0, "mcft", 7) == "-1 mcft in 7 days"
-    assert _trend_delta(25501533.4, "m³", 7) == "+25,501,533 m³ in 7 days"
+    assert _trend_delta(25501533.4, "m³", 7) == "+25.5 M m³ in 7 days"  # short enough for a card
     assert _trend_delta(0.0, "m", 7) == "no change in 7 days"
     assert [_trend_arrow(c) for c in (0.5, -0.5, 0.0, None)] == ["up", "down", "off", "off"]
 

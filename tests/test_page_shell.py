@@ -1,103 +1,62 @@
-"""The app shell every page goes through: pages/common.ensure_shell (a bookmarked page URL after a server start still
-runs app.py) fails safe when the Streamlit internal it flips changes or goes, and every page file ends alike."""
+"""The app shell every page goes through: a module under pages/ that Streamlit runs on its own (its old pages/
+discovery, on the first request after a server start) runs app.py instead, through Streamlit's public API only; and
+every module under pages/ ends alike."""
 
 from __future__ import annotations
 
 import ast
-import logging
 from pathlib import Path
 
 import pytest
-from streamlit.runtime import pages_manager
 
 from pages import common
 
 ROOT = Path(__file__).resolve().parents[1]
-FLAG = common.SHELL_FLAG
 
 
 @pytest.fixture
 def calls(monkeypatch):
-    """Record what ensure_shell would do to the running script instead of doing it; warnings start afresh."""
+    """Record what run_page would do to the running script instead of doing it."""
     seen: list[tuple] = []
     monkeypatch.setattr(common.runpy, "run_path", lambda path, run_name: seen.append(("run_path", path, run_name)))
     monkeypatch.setattr(common.st, "stop", lambda: seen.append(("stop",)))
-    common._warn_no_shell_fix.cache_clear()
-    yield seen
-    common._warn_no_shell_fix.cache_clear()
+    return seen
 
 
-def shell_warnings(caplog) -> list[str]:
-    """The warnings ensure_shell logged."""
-    return [r.getMessage() for r in caplog.records if r.name == common.__name__ and r.levelno == logging.WARNING]
-
-
-def test_old_multipage_mode_reruns_through_app_py(monkeypatch, calls):
-    """Streamlit ran a page file on its own: the mode is switched off, app.py runs in its place, the stray run stops."""
-    monkeypatch.setattr(pages_manager.PagesManager, FLAG, True)
-    common.ensure_shell()
-    assert getattr(pages_manager.PagesManager, FLAG) is False
-    assert calls == [("run_path", str(common.APP_PATH), "__main__"), ("stop",)]
-
-
-@pytest.mark.parametrize("flag", [False, None])
-def test_run_through_app_py_already_leaves_the_page_alone(monkeypatch, calls, flag):
-    """st.navigation already runs the page (or Streamlit has not decided yet): nothing to do."""
-    monkeypatch.setattr(pages_manager.PagesManager, FLAG, flag)
-    common.ensure_shell()
-    assert calls == []
-    assert getattr(pages_manager.PagesManager, FLAG) is flag
-
-
-def test_a_streamlit_without_the_flag_renders_the_page_and_warns_once(monkeypatch, calls, caplog):
-    """The internal is gone: no exception, the page renders as it is, and the server log says why, once."""
-    monkeypatch.delattr(pages_manager.PagesManager, FLAG)
-    with caplog.at_level(logging.WARNING, logger=common.__name__):
-        common.ensure_shell()
-        common.ensure_shell()
-    assert calls == []
-    (warning,) = shell_warnings(caplog)
-    assert f"PagesManager.{FLAG} is gone" in warning and "bookmarked page URL" in warning
-
-
-def test_a_streamlit_without_the_pages_manager_renders_the_page(monkeypatch, calls, caplog):
-    """The whole module (or its class) is gone: the same quiet fallback."""
-    monkeypatch.setattr(common, "streamlit_pages", None)
-    with caplog.at_level(logging.WARNING, logger=common.__name__):
-        common.ensure_shell()
-    assert calls == []
-    (warning,) = shell_warnings(caplog)
-    assert "PagesManager is gone" in warning
-
-
-class _ReadOnly:
-    """A PagesManager stand-in whose flag reads as on but cannot be switched off."""
-
-    @property
-    def uses_pages_directory(self) -> bool:
-        return True
-
-
-@pytest.mark.parametrize(
-    ("manager", "says"),
-    [(_ReadOnly(), "cannot be set"), (type("Changed", (), {FLAG: "pages"}), "no longer a flag")],
-)
-def test_a_changed_flag_renders_the_page_and_warns(monkeypatch, calls, caplog, manager, says):
-    """The flag is still there but read-only, or no longer a bool: never an exception, never a half-done switch."""
-    monkeypatch.setattr(pages_manager, "PagesManager", manager)
-    with caplog.at_level(logging.WARNING, logger=common.__name__):
-        common.ensure_shell()
-    assert calls == []
-    (warning,) = shell_warnings(caplog)
-    assert says in warning
-
-
-def test_run_page_draws_the_page_after_the_shell_check(monkeypatch, calls):
-    """The shared page ending: ensure_shell, then the page's render()."""
-    monkeypatch.setattr(pages_manager.PagesManager, FLAG, False)
+def test_a_page_run_on_its_own_runs_app_py_instead(calls):
+    """Streamlit ran a page file directly: app.py runs in its place (its st.navigation opens the page), then stop."""
     drawn = []
     common.run_page(lambda: drawn.append("page"))
+    assert calls[:2] == [("run_path", str(common.APP_PATH), "__main__"), ("stop",)]
+
+
+def test_inside_app_py_the_page_draws(calls):
+    """app.py runs the page inside common.shell(): the page's render() and nothing else."""
+    drawn = []
+    with common.shell():
+        common.run_page(lambda: drawn.append("page"))
+        common.run_page()  # a section module inside the shell: nothing to draw
     assert drawn == ["page"] and calls == []
+    common.run_page(lambda: drawn.append("again"))  # the shell ended with the with-block
+    assert calls[0][0] == "run_path"
+
+
+def test_no_streamlit_internal_is_patched():
+    """The old fix flipped streamlit.runtime.pages_manager.PagesManager.uses_pages_directory; nothing under pages/
+    or app.py reaches into Streamlit's internals any more."""
+    sources = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]
+    for path in sources:
+        text = path.read_text()
+        assert "streamlit.runtime" not in text and "uses_pages_directory" not in text, path.name
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "pages").glob("[!_]*.py")), ids=lambda p: p.stem)
+def test_no_module_under_pages_runs_on_its_own(path):
+    """Streamlit's discovery would run any file in pages/: each one ends by handing over to the app."""
+    tree = ast.parse(path.read_text())
+    last = tree.body[-1]
+    assert isinstance(last, ast.If) and ast.unparse(last.test) == "__name__ == '__main__'", path.name
+    assert "run_page(" in ast.unparse(last), path.name
 
 
 def _page_files() -> list[Path]:

@@ -166,19 +166,20 @@ def test_interrupted_and_failed_jobs_show_their_message(app_sample_ws):
 
 
 def test_models_page_lists_versions(models_ws):
-    """Both versions are listed newest first with the active flag, scores and a comparison chart."""
+    """Both versions are listed, the active one first (never below the fold), then newest first."""
     at = open_page("models")
     table = at.dataframe[0].value
-    assert list(table["Version"]) == [2, 1]
-    assert list(table["Active"]) == [False, True]
+    assert list(table["Version"]) == [1, 2]
+    assert list(table["Active"]) == [True, False]
     assert list(table["Covariates"]) == ["rainfall, inflow", "rainfall, inflow"]
     assert list(table["Target"]) == ["level", "level"]
     assert table["Test MAE"].notna().all() and table["Skill"].notna().all()
-    important = ["Version", "Active", "Skill", "Test MAE", "Target", "Covariates", "Data range", "Created"]
+    important = ["Version", "Active", "Skill", "RMSE skill", "Test MAE", "Target", "Covariates", "Data range"]
     assert list(table.columns[:8]) == important  # what must fit at 1280 px comes first
-    assert list(table.columns[8:]) == ["Val MAE", "Epochs", "Train time (s)", "Model"]
+    assert list(table.columns[8:]) == ["Created", "Val MAE", "Epochs", "Train time (s)", "Model"]
     columns = json.loads(at.dataframe[0].proto.columns)
-    assert columns["Test MAE"]["type_config"]["format"] == "%,.3f"  # the sample's level errors are well below 100 m
+    assert columns["Test MAE"]["label"] == "Test MAE"  # short: the unit is on the values
+    assert columns["Test MAE"]["type_config"]["format"] == "%,.3f m"  # level errors well below 100 m, in m
     assert at.get("plotly_chart"), "versions chart missing"
     assert any(e.label.startswith("Settings of version") for e in at.expander)
     assert at.get("json"), "config JSON missing"
@@ -261,6 +262,12 @@ def test_result_without_skill_says_so_and_shows_comparison(models_ws):
     assert "Better on these days: the new model" in plain(texts(at)).replace("*", "")
     assert at.button(key="train_activate")  # v2 is not active yet
 
+    result["comparison"] |= {"meaningful": False, "difference": "no meaningful difference (validation MAE 0.04 ...)"}
+    models_ws.update_job(job_id, result=result)
+    at = open_page("train")
+    said = plain(texts(at)).replace("*", "")
+    assert "No meaningful difference on these days: no meaningful difference" in said and "Better on" not in said
+
 
 def test_skill_has_one_format_everywhere(models_ws):
     """Walkthrough: 65.89% on the Models page next to 66% elsewhere. Whole percent with its sign, on every page."""
@@ -274,7 +281,7 @@ def test_skill_has_one_format_everywhere(models_ws):
     assert table["Skill"].iloc[1] == skill_percent(skill) == round(100 * skill)
     columns = json.loads(at.dataframe[0].proto.columns)
     assert columns["Skill"]["type_config"]["format"] == SKILL_FORMAT == "%+.0f%%"
-    assert skill_label(record) == f"skill {SKILL_FORMAT % skill_percent(skill)}"  # the Forecast page's picker
+    assert skill_label(record).startswith(f"skill {SKILL_FORMAT % skill_percent(skill)} MAE")  # the Forecast picker
 
 
 def test_train_page_says_where_a_version_without_a_run_came_from(models_ws):
@@ -284,3 +291,11 @@ def test_train_page_says_where_a_version_without_a_run_came_from(models_ws):
     assert history.label == "Recent training runs (0 from this page; 2 versions saved outside the dashboard)"
     said = " ".join(c.value for c in history.caption)
     assert "v1 (" in said and "v2 (" in said and "python -m core train" in said
+
+
+def test_skill_is_explained_in_the_words_of_the_forecast_variable():
+    """With storage as the target the Train page said '(the level stays where it is)'."""
+    from pages.train import skill_explained
+
+    assert "(the storage stays where it is)" in skill_explained("storage")
+    assert "level" not in skill_explained("storage") and "RMSE" in skill_explained("storage")

@@ -58,3 +58,9 @@ def test_the_values_come_from_the_project_file(effective: None) -> None:
     # the defaults would pass some checks by luck: the address and hosts only hold if the file is read
     assert config.get_where_defined("server.address").endswith(str(Path(".streamlit") / "config.toml"))
     assert config.get_where_defined("server.allowedHosts").endswith("config.toml")
+
+
+def test_the_secrets_file_is_never_committed() -> None:
+    """The README says never commit .streamlit/secrets.toml (the OIDC client and cookie secrets): git ignores it."""
+    lines = {line.strip() for line in (REPO / ".gitignore").read_text().splitlines()}
+    assert ".streamlit/secrets.toml" in lines

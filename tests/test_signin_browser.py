@@ -6,31 +6,46 @@ the viewer and then as the operator an administrator added with `python -m core 
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
+from core.app.compare import compare_models
 from core.data.sample import SAMPLE_NAME
 from core.store.workspace import Workspace
+from tests.conftest import tiny_config
 from tests.e2e_helpers import (
-    CHROMIUM_ARGS,
     VIEWPORT,
-    chromium_path,
+    enabled_controls,
     free_port,
-    kill_jobs,
+    headless_chromium,
+    nav_links,
     open_page,
-    start_app,
-    stop_process_group,
+    running_app,
     wait_for_app,
-    wait_healthy,
 )
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is installed by make test")
+pytest.importorskip("playwright.sync_api", reason="playwright is installed by make test")
 oidc = pytest.importorskip("oidc_provider_mock", reason="oidc-provider-mock is installed by make test")
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "screenshots"
+FAST = ("persistence", "climatology", "ridge")
+TRAIN_TABS = {  # tab -> the lock line a viewer sees there instead of the write control
+    "Train one model": "Training a model needs the operator role",
+    "Compare models": "Activating a compared version needs the operator role",  # was a live Activate button
+}
+INTERNAL_NAMES = ("access", "common", "data balance", "train jobs", "train form", "overview fleet", "bulletin button")
+# What a viewer may use: reading controls (pickers, dates, chart options, what-if inputs that store nothing), the
+# exports, navigation and signing out. Any other enabled control on any page is a write control left live.
+VIEWER_MAY_USE = re.compile(
+    r"^(reservoir|sign_out|overview_open_\d+|\w+_bulletin|data_example|data_stored_\w+|train_mode"
+    r"|train_compare_(lead|shown|metric)|forecast_(as_of|latest|show_as|version|prepare|dl_\w+|whatif_\w+)"
+    r"|levels_(trigger|version)|models_version|alerts_scope)$"
+)
 
 
 def _secrets(path: Path, app_port: int, provider_port: int) -> Path:
@@ -46,39 +61,37 @@ def _secrets(path: Path, app_port: int, provider_port: int) -> Path:
     return path
 
 
+def _with_comparison(ws: Workspace) -> None:
+    """A finished comparison of the fast members as the Compare tab shows it (its activate control included)."""
+    config = tiny_config()
+    job = ws.create_job(SAMPLE_NAME, "compare", {"config": config.to_dict(), "models": list(FAST)})
+    board = compare_models(ws, SAMPLE_NAME, config, FAST, activate_best=False)
+    ws.update_job(job, status="done", message="compared", result=json.loads(json.dumps(board)))
+
+
 @pytest.fixture
-def signed_in_server(trained_sample, tmp_path):
-    """The app with sign-in configured, a viewer and an operator in its workspace, and the provider running."""
+def signed_in_server(trained_sample, tmp_path, request):
+    """The app with sign-in configured, a viewer and an operator in its workspace, and the provider running
+    (a test marked `with_comparison` also gets a finished comparison)."""
     root = tmp_path / "ws"
     shutil.copytree(trained_sample[0].root, root)
     ws = Workspace(root)
     ws.set_user("vera", "viewer", "vera@utility.example")
     ws.set_user("otto", "operator", "otto@utility.example")
+    if request.node.get_closest_marker("with_comparison"):
+        _with_comparison(ws)
     port = free_port()
     with oidc.run_server_in_thread(port=free_port()) as provider:
         secrets = _secrets(tmp_path / "secrets.toml", port, provider.server_port)
-        log = tmp_path / "streamlit.log"
-        proc = start_app(port, root, log, ["--secrets.files", str(secrets)])
-        try:
-            wait_healthy(proc, port, log)
-            yield f"http://127.0.0.1:{port}", ws
-        finally:
-            stop_process_group(proc)
-            kill_jobs(root)
+        with running_app(root, tmp_path / "streamlit.log", port, ["--secrets.files", str(secrets)]) as url:
+            yield url, ws
 
 
 @pytest.fixture
 def browser():
     """Headless Debian Chromium; skips when it is not installed."""
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("Chromium is not installed (make test installs Debian's chromium package)")
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with headless_chromium() as chromium:
+        yield chromium
 
 
 def _sign_in(browser, url: str, subject: str):
@@ -123,3 +136,36 @@ def test_unknown_subject_is_told_to_ask(signed_in_server, browser):
     text = page.locator('[data-testid="stMain"]').inner_text()
     assert "Ask an administrator" in text and "users --add stranger --role viewer" in text
     assert page.get_by_text(SAMPLE_NAME).count() == 0
+
+
+@pytest.mark.with_comparison
+def test_first_deep_request_shows_no_internal_names_and_a_viewer_finds_no_live_write_control(signed_in_server, browser):
+    """A fresh server with sign-in: the very first request is a deep URL to a module that is not a page (Streamlit's
+    pages/ discovery would list every file there); then a viewer walks every page and both Train tabs and finds
+    no enabled control that writes (each is hidden, or says which role it needs)."""
+    url, _ = signed_in_server
+    page = browser.new_context(viewport=VIEWPORT).new_page()
+    page.set_default_timeout(60_000)
+    page.goto(url + "/train_jobs")
+    wait_for_app(page, timeout=90_000)
+    assert nav_links(page) == {}  # no navigation before sign-in, and never the files in pages/
+    shown = page.locator("body").inner_text().lower()
+    assert not [name for name in INTERNAL_NAMES if name in shown], shown[:500]
+    assert page.get_by_role("button", name="Sign in").count() == 1
+    page.keyboard.press("Escape")  # Streamlit's "page not found" note: /train_jobs is no page of the app
+
+    viewer = _sign_in(browser, url, "vera")
+    live: dict[str, list[str]] = {}
+    for path in nav_links(viewer):
+        open_page(viewer, path)
+        tabs = TRAIN_TABS if path == "train" else {None: None}
+        for tab, lock in tabs.items():
+            if tab:
+                viewer.get_by_role("tab", name=tab).click()
+                viewer.get_by_text(lock).wait_for()  # the tab has drawn: its write control says the role it needs
+                wait_for_app(viewer)
+            wrong = [key for key in enabled_controls(viewer) if not VIEWER_MAY_USE.match(key)]
+            if wrong:
+                live[f"/{path}" + (f" ({tab})" if tab else "")] = wrong
+    assert live == {}, live
+

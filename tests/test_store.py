@@ -410,7 +410,7 @@ def test_version_1_database_is_upgraded_and_its_job_rows_load(tmp_path: Path) ->
     conn.commit()
     conn.close()
     upgraded = Workspace(ws.root)
-    assert upgraded.schema_version() == 3  # upgraded through every migration (3: revisions)
+    assert upgraded.schema_version() == 4  # upgraded through every migration (3: revisions, 4: channel ids)
     [job] = upgraded.jobs("B")
     assert (job.progress, job.params, job.config, job.result, job.epochs) == (None, {}, {}, None, ())
     upgraded.update_job(job.id, progress=JobProgress(0, 3, "ridge"))

@@ -11,7 +11,7 @@ import pytest
 
 from core.app.cli import main
 from core.app.curves import import_curve, stored_curve
-from core.app.importplan import guess_table, unconfirmed_guesses, unit_problems
+from core.app.importplan import GUESS_COLUMN, guess_table, unconfirmed_guesses, unit_problems
 from core.app.pipeline import forecast_levels, forecast_reservoir, import_csv, update_levels
 from core.data.columns import DeclarationError, guess_column, parse_declaration
 from core.data.curves import Curve, CurveError, CurveOptions, read_curve
@@ -79,6 +79,9 @@ def test_a_weak_guess_is_flagged_and_needs_confirming():
     assert unconfirmed_guesses(table) == ["c_elev"]
     table.loc[0, "unit"] = "ft"  # the operator says what it is: no longer a guess
     assert unconfirmed_guesses(table) == []
+    # what the Data page's editor keeps of that edit: the note says so instead of keeping the guess's stale words
+    redrawn = guess_table(["c_elev", "Storage_m3"], {"Storage_m3": "m³"}, edits={0: {"unit": "ft"}})
+    assert list(redrawn[GUESS_COLUMN]) == ["set by you", table.loc[1, GUESS_COLUMN]]
     assert unit_problems({"c_elev": "level"}, {"level": "cfs"})
 
 
@@ -142,9 +145,7 @@ def test_same_unit_spelled_differently_is_not_a_conflict(workspace, tmp_path):
 
 def test_curve_with_a_non_monotonic_row_is_refused_naming_the_row(tmp_path):
     path = curve_file(tmp_path, [(640, 1000), (650, 2000), (660, 1900), (670, 4000)])
-    with pytest.raises(
-        CurveError, match=r"line 4: storage_af 1900 \(at elevation_ft 660\) is not above 2000 on line 3"
-    ):
+    with pytest.raises(CurveError, match=r"line 4: storage_af 1900 \(at elevation_ft 660\) is below 2000 on line 3"):
         read_curve(path.read_bytes(), "curve.csv")
     repeated = curve_file(tmp_path, [(640, 1000), (640, 2000)], name="r.csv")
     with pytest.raises(CurveError, match="line 3: elevation_ft 640 is not above 640 on line 2"):
@@ -187,7 +188,10 @@ def test_curve_not_covering_the_recorded_range_is_refused_unless_partial(tmp_pat
     short = curve_file(tmp_path, [(640, 1000), (651, 2000)])  # the records reach 651.9 ft
     code, _, err = run(capsys, "--workspace", ws, "curve", "--reservoir", "Lake", str(short))
     assert code == 2
-    assert "The curve covers level 640 to 651 ft, but the recorded level runs up to 651.9 ft (on 2024-01-20)" in err
+    assert (
+        "The curve covers level 640 to 651 ft, but the recorded level (cleaned: logger codes and impossible values "
+        "masked) runs up to 651.9 ft (on 2024-01-20)" in err
+    )
     code, out, err = run(capsys, "--workspace", ws, "curve", "--reservoir", "Lake", str(short), "--partial", "--json")
     assert code == 0, err
     assert json.loads(out)["uncovered"]
@@ -291,7 +295,7 @@ def test_forecast_page_shows_the_forecast_as_the_other_variable(app_trained_ws, 
     assert "storage (hm³)" in shown.columns and "storage lower 80% (hm³)" in shown.columns
     toggle.set_value("storage").run()
     assert not at.exception
-    assert at.metric[0].label.startswith("Observed storage")
+    assert at.metric[0].label.startswith("Storage on")
     assert "hm³" in at.metric[0].value
 
 

@@ -7,12 +7,15 @@ be issued, gets a page saying so and what to do, never an exception that loses t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from core.app.judgement import record_judgement
 from core.app.pipeline import band_coverage, forecast_history, forecast_levels, forecast_reservoir
-from core.app.summary import model_skill, skill_sentence
+from core.app.summary import age_words, days_since, freshness, version_skill
+from core.display import chance, number, spread_decimals
 from core.export import files, report
 from core.export.bulletin import (
     Bulletin,
@@ -22,10 +25,7 @@ from core.export.bulletin import (
     SideWords,
     Table,
     bulletin_html,
-    decimals_for,
     html_to_pdf,
-    number_text,
-    percent_text,
 )
 from core.forecast import risk
 from core.forecast.coverage import RecentCoverage
@@ -35,6 +35,7 @@ from core.store.workspace import StoreError, Workspace
 if TYPE_CHECKING:
     from core.forecast.scenario import ReleasePlan, WhatIf
 
+log = logging.getLogger(__name__)
 CHART_WIDTH, CHART_HEIGHT = 1000, 400  # px of the embedded SVG: fits the printable width of A4 and Letter
 
 
@@ -54,10 +55,9 @@ def coverage_words(recent: RecentCoverage | None) -> str:
 
 
 def skill_words(record: Any) -> str:
-    """Skill vs persistence as a percentage and the sentence the Forecast page uses."""
-    skill = model_skill(record)
-    prefix = f"{skill:+.0%}: " if skill is not None else ""
-    return prefix + skill_sentence(skill)
+    """Skill vs persistence on MAE and RMSE, and the sentence the Forecast page uses."""
+    skill = version_skill(record)
+    return (f"{skill.short()}: " if skill.mae is not None else "") + skill.sentence()
 
 
 def forecast_table(fc: Forecast) -> Table:
@@ -65,14 +65,14 @@ def forecast_table(fc: Forecast) -> Table:
     u = f" ({fc.unit})" if fc.unit else ""
     has_bands = fc.points[0].lower_80 is not None
     columns = ("date", "lead day", f"median{u}") + ((f"80 % band{u}", f"95 % band{u}") if has_bands else ())
-    d = decimals_for(_typical_spread(fc))
+    d = spread_decimals(_typical_spread(fc))
     rows = []
     for p in fc.points:
-        row = (p.date, str(p.lead), number_text(p.value, d))
+        row = (p.date, str(p.lead), number(p.value, digits=d))
         if has_bands:
             row += (
-                f"{number_text(p.lower_80, d)} – {number_text(p.upper_80, d)}",
-                f"{number_text(p.lower_95, d)} – {number_text(p.upper_95, d)}",
+                f"{number(p.lower_80, digits=d)} – {number(p.upper_80, digits=d)}",
+                f"{number(p.lower_95, digits=d)} – {number(p.upper_95, digits=d)}",
             )
         rows.append(row)
     return Table(columns, tuple(rows))
@@ -95,7 +95,7 @@ def exceedance_table(fc: Forecast) -> Table | None:
         return None
     levels = [c for c in frame.columns if c not in (files.DATE_COLUMN, files.LEAD_COLUMN)]
     rows = tuple(
-        (str(r[files.DATE_COLUMN]), str(r[files.LEAD_COLUMN]), *(percent_text(float(r[c])) for c in levels))
+        (str(r[files.DATE_COLUMN]), str(r[files.LEAD_COLUMN]), *(chance(float(r[c])) for c in levels))
         for _, r in frame.iterrows()
     )
     return Table(("date", "lead day", *levels), rows)
@@ -154,14 +154,20 @@ def reservoir_sheet(
         recent = band_coverage(ws, fc, loaded=loaded)
     except ValueError as exc:  # ForecastError, StoreError: the data or the model file cannot give a forecast now
         return ReservoirSheet(name, "no forecast", message=f"The forecast of {name} could not be issued: {exc}")
+    try:
+        record_judgement(ws, fc)  # the same alert as the Alerts page and the notification log (one truth)
+    except ValueError as exc:  # the store refused (busy, read-only): the bulletin still goes out
+        log.warning("bulletin: the alert state of %s was not recorded (%s)", name, exc)
     svg, note = chart_svg(ws, fc) if chart else (None, "left out on request")
-    notes = tuple(n for n in (fc.bands_note,) if n)
+    age = freshness(fc.issued, fc.points[-1].date)
+    notes = tuple(n for n in (age.words() if age.past or age.stale else "", fc.bands_note) if n)
+    through = data_through(ws, name, fc.target)
     return ReservoirSheet(
         reservoir=name,
         status="forecast",
         target=fc.target,
         unit=fc.unit,
-        headline=headline(fc),
+        headline=(f"{age.title()}: " if age.past else "") + headline(fc),
         chart_svg=svg,
         chart_note=note,
         alerts=side_words(fc),
@@ -171,7 +177,7 @@ def reservoir_sheet(
         notes=notes,
         provenance=Provenance(
             forecast_from=fc.issued,
-            data_through=data_through(ws, name, fc.target),
+            data_through=f"{through} ({age_words(days_since(through))})" if through != "-" else through,
             model=fc.model,
             version=fc.version,
             trained=(record.created or "")[:10] or None,

@@ -14,12 +14,14 @@ from core.app.cli_bulletin import add_bulletin_command
 from core.app.cli_curves import add_curve_command
 from core.app.cli_cycle import add_cycle_command
 from core.app.cli_edits import add_edit_commands
+from core.app.cli_ingest import add_ingest_commands
 from core.app.cli_notify import add_notify_commands
 from core.app.cli_qc import add_qc_command
 from core.app.cli_store import add_store_commands
 from core.app.cli_users import add_users_commands
 from core.app.cli_whatif import add_what_if_option, cmd_hindcast_what_if, forecast_what_if, plans_of, what_if_lines
 from core.data.variables import main_variable
+from core.display import number
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
@@ -43,22 +45,6 @@ def _workspace(args: argparse.Namespace):  # noqa: ANN202
     return Workspace(resolve_workspace(args.workspace))
 
 
-def _options(args: argparse.Namespace):  # noqa: ANN202
-    """CSV reading overrides from the command line."""
-    from core.data.ingest import ReadOptions
-
-    return ReadOptions(date_column=args.date_column, dayfirst=args.dayfirst)
-
-
-def _fmt(value: Any, digits: int = 3) -> str:
-    """Numbers for humans: fixed significant digits, '-' for missing."""
-    if value is None or (isinstance(value, float) and value != value):
-        return "-"
-    if isinstance(value, float):
-        if abs(value) >= 1e4:
-            return f"{value:,.0f}"
-        return f"{value:.{digits}g}" if 0 < abs(value) < 1e-3 else f"{value:.{digits}f}"
-    return str(value)
 
 
 # ---------------------------------------------------------------- commands
@@ -82,70 +68,6 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if args.csv:
         lines.append(f"sample readings written to {args.csv}")
     _emit(args, data, lines)
-    return 0
-
-
-def cmd_inspect(args: argparse.Namespace) -> int:
-    """Validation report of a file, with the water-balance check when it holds storage, inflow and release."""
-    from core.data.balance import check_balance
-    from core.data.ingest import read_csv
-
-    parsed = read_csv(Path(args.file), options=_options(args))
-    data = parsed.report.to_dict()
-    balance = check_balance(parsed.frame, parsed.units) if parsed.frame is not None else None
-    if balance is not None:
-        data["balance"] = balance.to_dict()
-    extra = balance.summary_lines() if balance is not None and balance.available else []
-    _emit(args, data, lambda: [*parsed.report.summary_lines(), *extra])
-    return 0 if parsed.report.ok else EXIT_BAD_INPUT
-
-
-def cmd_import(args: argparse.Namespace) -> int:
-    """Validate and merge a file into the workspace."""
-    from core.app.pipeline import ImportRefused, import_csv
-    from core.data.columns import parse_declaration
-
-    ws = _workspace(args)
-    units = {}
-    if args.unit:
-        units = {args.variable.lower(): args.unit} if args.variable else {}
-    declarations = [parse_declaration(spec) for spec in args.column or []]
-    try:
-        outcome = import_csv(
-            ws,
-            Path(args.file),
-            reservoir=args.reservoir,
-            variable=args.variable,
-            options=_options(args),
-            units=units,
-            declarations=declarations,
-        )
-    except ImportRefused as exc:
-        report = exc.parsed.report
-        if args.json:
-            _emit(args, {"imported": False, "report": report.to_dict()}, [])
-        else:
-            print("Import refused; nothing was stored.", file=sys.stderr)
-            for line in report.summary_lines():
-                print(line, file=sys.stderr)
-        return EXIT_BAD_INPUT
-
-    def lines() -> list[str]:
-        out = []
-        for r in outcome.results:
-            note = " (this file was already imported; nothing changed)" if r.already_imported else ""
-            out.append(f"{r.reservoir}: {r.added} readings added, {r.changed} changed, {r.unchanged} unchanged{note}")
-        warnings = [i for i in outcome.report["issues"] if i["severity"] == "warning"]
-        out += [f"warning: {w['message']}" for w in warnings]
-        out += [f"  {c.column} -> {c.variable} ({c.unit or 'no unit'}): {c.note}" for c in outcome.columns]
-        out += [
-            f"warning: column '{c.column}' was stored as {c.variable} in {c.unit or 'no unit'} on a weak guess; "
-            f"if that is wrong, declare it: --column '{c.column}=VARIABLE:UNIT' (e.g. {c.column}=level:ft)"
-            for c in outcome.weak_guesses
-        ]
-        return out
-
-    _emit(args, {"imported": True, **outcome.to_dict()}, lines)
     return 0
 
 
@@ -192,10 +114,11 @@ def _train_lines(out: dict[str, Any]) -> list[str]:
     for name in ("model", "persistence"):
         s = m[name]
         lines.append(
-            f"  {name:12s}{_fmt(s['mae']):>12s}{_fmt(s['rmse']):>12s}{_fmt(s['nse']):>8s}{_fmt(s['kge']):>8s}{unit}"
+            f"  {name:12s}{number(s['mae']):>12s}{number(s['rmse']):>12s}"
+            f"{number(s['nse']):>8s}{number(s['kge']):>8s}{unit}"
         )
     lines.append(
-        f"  skill vs persistence: {_fmt(m['skill_vs_persistence'])} (above 0 = better than 'tomorrow = today')"
+        f"  skill vs persistence: {number(m['skill_vs_persistence'])} (above 0 = better than 'tomorrow = today')"
     )
     return lines
 
@@ -244,9 +167,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         for r in board["models"]:
             m = r["metrics"]
             out.append(
-                f"  {r['rank']:>2d} {r['model']:22s}{r['version']:>8d}{_fmt(r['val_mae']):>11s}"
-                f"{_fmt(m['model']['mae']):>11s}{_fmt(m['model']['rmse']):>11s}{_fmt(m['model']['nse']):>8s}"
-                f"{_fmt(m['model']['kge']):>8s}{_fmt(m['skill_vs_persistence']):>8s}{r['train_seconds']:>9.1f}"
+                f"  {r['rank']:>2d} {r['model']:22s}{r['version']:>8d}{number(r['val_mae']):>11s}"
+                f"{number(m['model']['mae']):>11s}{number(m['model']['rmse']):>11s}{number(m['model']['nse']):>8s}"
+                f"{number(m['model']['kge']):>8s}{number(m['skill_vs_persistence']):>8s}{r['train_seconds']:>9.1f}"
             )
         out += [f"  failed: {f['model']}: {f['error']}" for f in board["failed"]]
         out.append(f"  {board['verdict']}")
@@ -275,12 +198,14 @@ def cmd_retrain(args: argparse.Namespace) -> int:
         for side in ("champion", "challenger"):
             s = c[side]
             head.append(
-                f"    {side:10s} v{s['version']:<3d} MAE {_fmt(s['mae']):>12s}  skill {_fmt(s['skill_vs_persistence'])}"
+                f"    {side:10s} v{s['version']:<3d} MAE {number(s['mae']):>12s}  "
+                f"skill {number(s['skill_vs_persistence'])}"
             )
         if c["champion_trained_on_window_days"]:
             head.append(f"    note: the champion saw {c['champion_trained_on_window_days']} of these days in training")
+        said = c["better"] if c.get("meaningful", True) else f"{c['better']}, {c.get('difference', '')}"
         head.append(
-            f"  better on this window: {c['better']}"
+            f"  better on this window: {said}"
             + (
                 ""
                 if out["active"]
@@ -296,40 +221,54 @@ def cmd_retrain(args: argparse.Namespace) -> int:
 
 def cmd_forecast(args: argparse.Namespace) -> int:
     """Forecast from the latest readings or a past as-of date."""
+    from core.app.judgement import record_judgement
     from core.app.pipeline import forecast_reservoir
+    from core.app.summary import freshness
     from core.forecast import risk
 
     plans_of(args)  # a mistyped --what-if fails before the model loads
     ws = _workspace(args)
     fc = forecast_reservoir(ws, args.reservoir, version=args.version, as_of=args.as_of)
+    if args.as_of is None:  # the active model's latest forecast: its alert is the reservoir's (one truth)
+        try:
+            if args.version is None or ws.version(args.reservoir).version == fc.version:
+                record_judgement(ws, fc)
+        except ValueError as exc:  # the store refused (e.g. the database is busy): the forecast still stands
+            print(f"note: the alert state was not recorded ({exc})", file=sys.stderr)
     whatif = forecast_what_if(args, ws, fc)
-    data = fc.to_dict() if whatif is None else {**fc.to_dict(), "what_if": whatif.to_dict()}
+    age = freshness(fc.last_observed["date"], fc.points[-1].date)
+    data = {**fc.to_dict(), "freshness": age.to_dict()}
+    if whatif is not None:
+        data["what_if"] = whatif.to_dict()
 
     def lines() -> list[str]:
         unit = f" {fc.unit}" if fc.unit else ""
+        what = age.title().lower() if args.as_of is None else "forecast"
         out = [
-            f"{fc.reservoir}: {fc.target} forecast by version {fc.version}, issued {fc.issued}"
-            f" (last observed {_fmt(fc.last_observed['value'])}{unit})"
+            f"{fc.reservoir}: {fc.target} {what} by version {fc.version}, issued {fc.issued}"
+            f" (last observed {number(fc.last_observed['value'])}{unit})"
         ]
+        if args.as_of is None and (age.past or age.stale):
+            out.append(f"  {age.words()}")
         has_bands = fc.points[0].lower_80 is not None
         header = f"  {'date':10s}  {'forecast':>12s}"
         if has_bands:
             header += f"  {'80 % band':>27s}  {'95 % band':>27s}"
         out.append(header + ("   observed" if fc.points[0].observed is not None else ""))
         for p in fc.points:
-            row = f"  {p.date}  {_fmt(p.value):>12s}"
+            row = f"  {p.date}  {number(p.value):>12s}"
             if has_bands:
-                row += f"  {_fmt(p.lower_80):>12s} - {_fmt(p.upper_80):>12s}"
-                row += f"  {_fmt(p.lower_95):>12s} - {_fmt(p.upper_95):>12s}"
+                row += f"  {number(p.lower_80):>12s} - {number(p.upper_80):>12s}"
+                row += f"  {number(p.lower_95):>12s} - {number(p.upper_95):>12s}"
             if p.observed is not None:
-                row += f"   {_fmt(p.observed)}"
+                row += f"   {number(p.observed)}"
             out.append(row)
         if fc.converted is not None:
             c = fc.converted
             out.append(f"  as {c.variable} ({c.unit or 'no unit'}, via the {c.via}):")
             for i, p in enumerate(c.points):
                 note = c.note(i)
-                out.append(f"  {p.date}  {_fmt(p.value):>12s}" + (f"   {note}" if note else ""))
+                out.append(f"  {p.date}  {number(p.value):>12s}" + (f"   {note}" if note else ""))
         if fc.bands_note:
             out.append(f"  note: {fc.bands_note}")
         out += [f"  {line}" for line in risk.alert_lines(fc.alert, fc.alerts, upper=True)]
@@ -362,7 +301,7 @@ def cmd_levels(args: argparse.Namespace) -> int:
         for lv in sorted(levels, key=lambda lv: -lv.value):
             arrow = "above" if lv.side == "flood" else "below"
             out.append(
-                f"  {lv.name:24s} {_fmt(lv.value):>12s} {lv.unit or '':6s} {lv.variable:10s}"
+                f"  {lv.name:24s} {number(lv.value):>12s} {lv.unit or '':6s} {lv.variable:10s}"
                 f" alert {arrow}, {lv.severity}"
             )
         if not levels:
@@ -407,9 +346,9 @@ def cmd_hindcast(args: argparse.Namespace) -> int:
         out = [f"{len(forecasts)} hindcasts issued {args.date_from} to {args.date_to}"]
         for f in forecasts:
             last = f.points[-1]
-            obs = _fmt(last.observed) if last.observed is not None else "-"
+            obs = number(last.observed) if last.observed is not None else "-"
             out.append(
-                f"  {f.issued}: day {last.lead} forecast {_fmt(last.value)}, observed {obs}; alert {f.alert['state']}"
+                f"  {f.issued}: day {last.lead} forecast {number(last.value)}, observed {obs}; alert {f.alert['state']}"
             )
         return out
 
@@ -438,7 +377,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             out.append(
                 f"  {r['level']:24s} {r['events']:>6d} {r['alerts']:>6d} {r['hits']:>5d} {r['misses']:>5d}"
                 f" {r['false_alarms']:>5d}"
-                f" {_fmt(r['pod'], 2):>5s} {_fmt(r['far'], 2):>5s} {_fmt(r['csi'], 2):>5s}"
+                f" {number(r['pod'], digits=2):>5s} {number(r['far'], digits=2):>5s} {number(r['csi'], digits=2):>5s}"
             )
         if not result["levels"]:
             out.append("  no operating levels on this model's variable")
@@ -497,8 +436,8 @@ def cmd_models(args: argparse.Namespace) -> int:
         for r in rows:
             out.append(
                 f"{'*' if r['active'] else ' ':2s}{r['version']:>4d}  {r['created'][:19]:20s} {r['target']:10s}"
-                f" {_fmt(r['val_mae']):>10s} {_fmt(r['metrics']['model']['mae']):>10s}"
-                f" {_fmt(r['metrics']['skill_vs_persistence']):>7s}"
+                f" {number(r['val_mae']):>10s} {number(r['metrics']['model']['mae']):>10s}"
+                f" {number(r['metrics']['skill_vs_persistence']):>7s}"
             )
         out.append("* = active")
         return out
@@ -605,24 +544,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--if-empty", action="store_true", help="only add it when the workspace has no reservoirs yet")
     p.set_defaults(func=cmd_sample)
 
-    p = sub.add_parser("inspect", parents=[common, csv_opts], help="validation report of a CSV (stores nothing)")
-    p.add_argument("file")
-    p.set_defaults(func=cmd_inspect)
-
-    p = sub.add_parser("import", parents=[common, csv_opts], help="validate a CSV and merge it into the workspace")
-    p.add_argument("file")
-    who = p.add_mutually_exclusive_group(required=True)
-    who.add_argument("--reservoir", help="the file is one reservoir; its columns are variables")
-    who.add_argument("--variable", help="wide file: its columns are reservoirs, all holding this variable")
-    p.add_argument("--unit", help="unit of the variable in a wide file, e.g. mcft")
-    p.add_argument(
-        "--column",
-        action="append",
-        metavar="COL=VARIABLE[:UNIT]",
-        help="declare what a column holds and its unit, e.g. 'c_elev=level:ft' (units such as m, ft, m3, hm3, "
-        "acre-ft, mcft, m3/s, cfs, mm, in); checks follow the declaration; repeatable",
-    )
-    p.set_defaults(func=cmd_import)
+    add_ingest_commands(sub, common, csv_opts, _emit, _workspace)
 
     p = sub.add_parser("train", parents=[common, train_opts], help="train a new model version")
     p.add_argument("--reservoir", required=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from core.app.cli_parts import Emit, WorkspaceOf, reservoir_command
+from core.display import entered
 
 CURVE_HELP = "import (or show, or remove) a reservoir's storage-elevation curve"
 CURVE_DESCRIPTION = (
@@ -29,8 +30,8 @@ def _curve_lines(name: str, curve: Any, uncovered: tuple[str, ...] = ()) -> list
     lo_s, hi_s = curve.span("storage")
     out = [
         f"{name}: storage-elevation curve from {curve.source or 'a file'}, {len(curve.elevation)} rows",
-        f"  level {lo_e:g} to {hi_e:g} {curve.elevation_unit or '(no unit)'}; "
-        f"storage {lo_s:g} to {hi_s:g} {curve.storage_unit or '(no unit)'}",
+        f"  level {entered(lo_e)} to {entered(hi_e)} {curve.elevation_unit or '(no unit)'}; "
+        f"storage {entered(lo_s)} to {entered(hi_s)} {curve.storage_unit or '(no unit)'}",
     ]
     out += [f"  {note}" for note in curve.notes]
     out += [f"  warning: {text}" for text in uncovered]

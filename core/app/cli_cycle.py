@@ -10,6 +10,7 @@ import argparse
 from typing import Any
 
 from core.app.cli_parts import Emit, WorkspaceOf
+from core.display import number
 
 EXIT_PARTIAL = 3
 CYCLE_HELP = "the daily cycle: import the inbox, retrain where due, forecast every reservoir, send alert changes"
@@ -24,15 +25,6 @@ CYCLE_DESCRIPTION = (
 )
 
 
-def _fmt(value: Any, digits: int = 3) -> str:
-    """A number for the summary table ('-' when missing)."""
-    if value is None or (isinstance(value, float) and value != value):
-        return "-"
-    if isinstance(value, float):
-        return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:.{digits}g}"
-    return str(value)
-
-
 def summary_lines(report: Any) -> list[str]:
     """The human summary: one row per reservoir, then the inbox and the notifications."""
     ok = len(report.reservoirs) - len(report.failed)
@@ -45,17 +37,24 @@ def summary_lines(report: Any) -> list[str]:
     for r in report.reservoirs:
         tail = r.alert if r.status == "ok" else f"error: {r.error}"
         out.append(
-            f"  {r.reservoir[:22]:22s} {r.status:7s} {_fmt(r.version):>7s} {_fmt(r.new_version):>4s} "
-            f"{(r.issued or '-'):10s} {_fmt(r.last_value, 6):>10s} {_fmt(r.end_median, 6):>10s} {_fmt(r.skill, 2):>6s} "
+            f"  {r.reservoir[:22]:22s} {r.status:7s} {number(r.version):>7s} {number(r.new_version):>4s} "
+            f"{(r.issued or '-'):10s} {number(r.last_value):>10s} {number(r.end_median):>10s} "
+            f"{number(r.skill, digits=2):>6s} "
             f"{(f'{r.coverage:.0%}' if r.coverage is not None else '-'):>6s}  {tail}"
         )
         if r.retrained or (r.retrain_reason and r.status == "ok"):
             out.append(f"  {'':22s} {'retrained' if r.retrained else 'kept'}: {r.retrain_reason}")
     inbox = report.inbox
-    if inbox.imported or inbox.failed:
-        out.append(f"inbox: {len(inbox.imported)} file(s) imported, {len(inbox.failed)} refused")
+    if inbox.imported or inbox.failed or inbox.held:
+        out.append(
+            f"inbox: {len(inbox.imported)} file(s) imported, {len(inbox.failed)} refused, {len(inbox.held)} held "
+            "(not imported on a guess)"
+        )
         out += [f"  imported {i['file']}: {i['added']} readings added, {i['changed']} changed" for i in inbox.imported]
         out += [f"  refused {f['file']}: {f['reason']}" for f in inbox.failed]
+        for h in inbox.held:
+            out.append(f"  held {h['file']} (in {h['moved_to']}): confirm in inbox.toml, then move it back")
+            out += [f"    {q}" for q in h["questions"]]
     out += _notification_lines(report.notifications)
     return out
 

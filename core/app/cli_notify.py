@@ -49,6 +49,10 @@ def _list(args: argparse.Namespace, emit: Emit, ws: Any) -> int:
     lines = ["notification channels:", *lines]
     lines.append(f"dashboard link in messages: {settings.base_url}  (change with --base-url URL)")
     lines.append(f"a failed delivery is retried on each cycle, {settings.max_attempts} attempts at most")
+    lines.append(
+        f"one attempt may take {settings.send_seconds:g} s (connect, send, answer), all sending of a cycle "
+        f"{settings.delivery_seconds:g} s (--send-seconds, --delivery-seconds)"
+    )
     emit(args, {"channels": [c.to_dict() for c in channels], "settings": settings.to_dict()}, lines)
     return 0
 
@@ -111,8 +115,14 @@ def cmd_channels(args: argparse.Namespace, emit: Emit, workspace: WorkspaceOf) -
         return _test(args, emit, ws)
     if args.send_pending:
         return _send_pending(args, emit, ws)
-    if args.base_url is not None or args.max_attempts is not None:
-        notify.save_notify_settings(ws, base_url=args.base_url, max_attempts=args.max_attempts)
+    wanted = {
+        "base_url": args.base_url,
+        "max_attempts": args.max_attempts,
+        "send_seconds": args.send_seconds,
+        "delivery_seconds": args.delivery_seconds,
+    }
+    if any(v is not None for v in wanted.values()):
+        notify.save_notify_settings(ws, **wanted)
     return _list(args, emit, ws)
 
 
@@ -210,6 +220,15 @@ def add_notify_commands(sub: Any, common: argparse.ArgumentParser, emit: Emit, w
     p.add_argument("--reservoir", help="with --test: attach this reservoir's forecast chart to a test email")
     p.add_argument("--base-url", metavar="URL", help="the dashboard address used in links (default localhost:8501)")
     p.add_argument("--max-attempts", type=int, metavar="N", help="give a failed delivery up after N attempts")
+    p.add_argument(
+        "--send-seconds", type=float, metavar="S", help="one attempt as a whole: connect, send, answer (default 20)"
+    )
+    p.add_argument(
+        "--delivery-seconds",
+        type=float,
+        metavar="S",
+        help="all sending of one cycle (default 120); what is left waits for the next cycle",
+    )
     p.set_defaults(func=lambda args: cmd_channels(args, emit, workspace))
 
     p = sub.add_parser("events", parents=[common], help=EVENTS_HELP, description=EVENTS_HELP)

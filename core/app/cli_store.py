@@ -54,6 +54,7 @@ def cmd_restore(args: argparse.Namespace, emit: Emit, workspace: WorkspaceOf) ->
     ws = workspace(args)
     lines = [f"restored {args.file} (made {result.created}) into {result.workspace}: {result.versions} model versions"]
     lines += [f"  moved aside: {path}" for path in result.moved_aside]
+    lines += [f"  warning: left out {name}: the backup's manifest does not list it" for name in result.left_out]
     lines.append(f"  reservoirs: {', '.join(r.name for r in ws.reservoirs()) or 'none'}")
     emit(args, result.to_dict(), lines)
     return 0
@@ -72,7 +73,7 @@ def cmd_repair(args: argparse.Namespace, emit: Emit, workspace: WorkspaceOf) -> 
     for res in result.reservoirs:
         listed = ", ".join(f"v{v}" for v in res.versions)
         lines.append(f"  {res.name}: {listed} (active: v{res.active})")
-    lines += [f"  skipped {rel}: no readable meta.json or model file" for rel in result.skipped]
+    lines += [f"  left out {why}" for why in result.skipped]
     lines.append("readings were not in the model folders: re-import the CSV files (python -m core import ...)")
     emit(args, result.to_dict(), lines)
     return 0

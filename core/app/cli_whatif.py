@@ -10,6 +10,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from core.data.variables import canonical_name
+from core.display import number
 
 if TYPE_CHECKING:  # the scenario module pulls in pandas/numpy; `python -m core --help` stays light
     from core.forecast.scenario import ReleasePlan, WhatIf
@@ -92,13 +93,6 @@ def hindcast_what_if(args: argparse.Namespace, ws: Any) -> list[WhatIf]:
     return what_if_hindcast(ws, args.reservoir, args.date_from, args.date_to, plans_of(args), version=args.version)
 
 
-def _fmt(value: float | None) -> str:
-    """A storage figure for the table."""
-    if value is None:
-        return "-"
-    return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:.4g}"
-
-
 def what_if_lines(result: WhatIf | None, balance: bool = True) -> list[str]:
     """The scenario table under the forecast: per scenario the last-day median and band, alert per side."""
     if result is None:
@@ -109,10 +103,10 @@ def what_if_lines(result: WhatIf | None, balance: bool = True) -> list[str]:
         out.append(f"    {result.words()}")
     for row in result.table():
         band = row["day 80 % band"]
-        band_text = f"80 % {_fmt(band[0])} - {_fmt(band[1])}" if band else "no bands"
+        band_text = f"80 % {number(band[0])} - {number(band[1])}" if band else "no bands"
         median = next(v for k, v in row.items() if k.endswith("median"))
         out.append(
-            f"    {row['scenario']}: {row['release']}; day {len(result.plain.points)} {_fmt(median)} ({band_text}); "
+            f"    {row['scenario']}: {row['release']}; day {len(result.plain.points)} {number(median)} ({band_text}); "
             f"{row['flood alert']}, {row['drought alert']}"
         )
     return out

@@ -33,6 +33,7 @@ def _row(outcome: TrainOutcome) -> dict[str, Any]:
         "metrics": out["metrics"],
         "stopped_by_user": out["stopped_by_user"],
         "test_pred": outcome.result.test_predictions["pred"],
+        "val_errors": list(outcome.result.val_errors),  # the same validation days for every member: the noise test
     }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.app.screening import clean_record
 from core.data.curves import (
     ELEVATION,
     STORAGE,
@@ -50,13 +51,14 @@ class CurveOutcome:
 
 
 def recorded_spans(ws: Workspace, reservoir: str) -> list[Recorded]:
-    """Lowest and highest stored level and storage, with their days, for the coverage check."""
+    """Lowest and highest level and storage of the cleaned record (logger codes and impossible values masked,
+    mis-dated days left out), with their days, for the coverage check."""
     info = ws.reservoir(reservoir)
     out = []
     for variable in (ELEVATION, STORAGE):
         if variable not in info.variable_names:
             continue
-        values = ws.readings(info.name, [variable])[variable].dropna()
+        values = clean_record(ws, info.name, [variable]).values[variable].dropna()
         if values.empty:
             continue
         out.append(

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
-from core.app.summary import model_skill
+from core.app.summary import STALE_DAYS, days_since, model_skill, today_utc
 from core.data.levels import SEVERITIES, SIDES
 from core.data.variables import main_variable
 from core.jsonio import AsDict, number
 from core.store.workspace import CycleReservoir, CycleRun, ModelVersion, Workspace
 
-STALE_DAYS = 3  # a daily record whose last reading is older than this is "stale": the feed probably stopped
 NOT_RUN = "not run yet"  # never forecast by the daily cycle
 NO_FORECAST = "no forecast"  # the latest cycle failed for this reservoir
 RANK = {state: i + 1 for i, state in enumerate(SEVERITIES)}  # watch 1 < warning 2 < danger 3
@@ -109,11 +108,7 @@ class CycleHistoryRow(AsDict):
     inbox_failed: int
     notifications: int
     message: str | None
-
-
-def today_utc() -> date:
-    """Today's date in UTC, the day ages are counted to (stored days are calendar days)."""
-    return datetime.now(UTC).date()
+    inbox_held: tuple[dict, ...] = ()  # files held (not imported on a guess): {"file", "questions", "moved_to"}
 
 
 def _side_states(result: CycleReservoir | None) -> dict[str, str]:
@@ -163,16 +158,6 @@ def _reading_variable(
     return None
 
 
-def _age(last: str | None, today: date) -> int | None:
-    """Whole days from a stored day to today (None without a reading)."""
-    if not last:
-        return None
-    try:
-        return (today - date.fromisoformat(str(last)[:10])).days
-    except ValueError:
-        return None
-
-
 def _row(
     name: str,
     days: dict[str, str | None],
@@ -187,7 +172,7 @@ def _row(
     alert, reason = _overall(result, states, top)
     variable = _reading_variable(days, result, record)
     last = days.get(variable) if variable else max((d for d in days.values() if d), default=None)
-    age = _age(last, today)
+    age = days_since(last, today)
     ok = result is not None and result.status == "ok"
     return FleetRow(
         reservoir=name,
@@ -288,6 +273,7 @@ def _history_row(run: CycleRun) -> CycleHistoryRow:
         inbox_failed=len(inbox.get("failed") or ()),
         notifications=len(run.notifications or ()),
         message=run.message,
+        inbox_held=tuple(inbox.get("held") or ()),
     )
 
 

@@ -5,7 +5,7 @@ Pure functions over core.data.ingest / core.app.pipeline results, so the page st
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,8 @@ from typing import Any
 import pandas as pd
 
 from core.app.pipeline import ImportOutcome, import_csv, variable_mapping
-from core.data.columns import guess_columns
+from core.data.columns import guess_columns, proposed_mapping
+from core.data.formats import NOT_MAPPED, SourceFile
 from core.data.ingest import ReadOptions
 from core.data.report import Issue, ValidationReport
 from core.data.units import check_unit
@@ -22,15 +23,21 @@ from core.store.workspace import StoreError, Workspace
 
 RESERVOIR_LAYOUT = "reservoir"  # one reservoir per file, columns are variables
 WIDE_LAYOUT = "wide"  # columns are reservoirs, all holding one variable
+STATIONS_LAYOUT = "stations"  # an agency file with several stations: one reservoir per station
 LAYOUT_LABELS = {
     RESERVOIR_LAYOUT: "One reservoir per file (columns are variables)",
     WIDE_LAYOUT: "Wide file (columns are reservoirs, one variable)",
+    STATIONS_LAYOUT: "Several stations (one reservoir per station)",
 }
 MAPPING_COLUMNS = ("column", "variable", "unit")  # the mapping table's columns, named once
+IMPORT_COLUMN = "import"  # the mapping table's tick: a column left unticked is not imported
 
 
-def guess_layout(columns: Sequence[str]) -> str:
-    """Wide when several value columns and none names a known variable (e.g. one column per reservoir)."""
+def guess_layout(columns: Sequence[str], source: SourceFile | None = None) -> str:
+    """Several stations for an agency file holding several; wide when several value columns and none names a known
+    variable (e.g. one column per reservoir); else one reservoir."""
+    if source is not None:
+        return STATIONS_LAYOUT if source.multi_station else RESERVOIR_LAYOUT
     names = [canonical_name(c) for c in columns]
     if len(names) >= 2 and not any(n in KINDS for n in names):
         return WIDE_LAYOUT
@@ -67,25 +74,83 @@ def mapping_table(columns: Sequence[str], units: dict[str, str | None]) -> pd.Da
 GUESS_COLUMN = "how it was read"  # the mapping table's read-only note: declared, guessed, weak guess
 
 
-def guess_table(columns: Sequence[str], units: dict[str, str | None]) -> pd.DataFrame:
-    """mapping_table plus a note per column saying what is a guess, and which guesses are weak."""
-    table = mapping_table(columns, units)
-    table[GUESS_COLUMN] = [g.note for g in guess_columns(list(columns))]
-    return table
+SET_BY_YOU = "set by you"  # the note of a row whose variable or unit the operator changed in the table
 
 
-def unconfirmed_guesses(table: pd.DataFrame) -> list[str]:
-    """Columns left on a weak guess (variable and unit as proposed): the operator must confirm or change them."""
-    proposed = mapping_table([str(c) for c in table["column"]], {}).set_index("column")
-    weak = {g.column for g in guess_columns([str(c) for c in table["column"]]) if g.weak}
+def guess_table(
+    columns: Sequence[str],
+    units: dict[str, str | None],
+    source: SourceFile | None = None,
+    skipped: Sequence[str] = (),
+    edits: Mapping[int, Mapping[str, Any]] | None = None,
+) -> pd.DataFrame:
+    """The table the operator edits: whether each column is imported, its variable and unit, and a note saying
+    what is read from the file, what is a guess and which guesses are weak (`skipped`: unticked at first); a row
+    whose variable or unit the operator changed (`edits`: row -> edited cells, as Streamlit's data editor keeps
+    them) says so instead of the guess's words, which no longer describe it."""
+    guesses = guess_columns(list(columns), source=source)
+    proposed: dict[str, str] = {}
+    for station in dict.fromkeys(_station(g.column, source) for g in guesses):  # per station: two may share one
+        mapped = [g for g in guesses if g.variable != NOT_MAPPED and _station(g.column, source) == station]
+        proposed.update(proposed_mapping(mapped))
+    changed = {int(row) for row, cells in (edits or {}).items() if {"variable", "unit"} & set(cells)}
+    rows = []
+    for i, g in enumerate(guesses):
+        unit = g.unit if g.unit_source in ("format", "header", "declared") else units.get(g.column) or g.unit
+        variable = "" if g.variable == NOT_MAPPED else proposed.get(g.column, g.variable)
+        rows.append([g.column not in skipped, g.column, variable, unit or "", SET_BY_YOU if i in changed else g.note])
+    return pd.DataFrame(rows, columns=[IMPORT_COLUMN, *MAPPING_COLUMNS, GUESS_COLUMN])
+
+
+def unconfirmed_guesses(table: pd.DataFrame, source: SourceFile | None = None) -> list[str]:
+    """Imported columns left on a weak guess (variable and unit as proposed): the operator must confirm or change
+    them."""
+    columns = [str(c) for c in table["column"]]
+    proposed = guess_table(columns, {}, source).set_index("column")
+    weak = {g.column for g in guess_columns(columns, source=source) if g.weak}
     out = []
     for row in table.to_dict("records"):
         column = str(row["column"])
+        if not _ticked(row):
+            continue
         same_variable = _text(row.get("variable")) in ("", proposed.at[column, "variable"])
         same_unit = _text(row.get("unit")) in ("", proposed.at[column, "unit"])
         if column in weak and same_variable and same_unit:
             out.append(column)
     return out
+
+
+def skipped_columns(table: pd.DataFrame) -> tuple[str, ...]:
+    """The columns the operator left unticked: not imported (their bad cells are only a warning)."""
+    return tuple(str(row["column"]) for row in table.to_dict("records") if not _ticked(row))
+
+
+def _ticked(row: dict[str, Any]) -> bool:
+    """A mapping row's import tick (a table without the column imports every row)."""
+    value = row.get(IMPORT_COLUMN, True)
+    return True if value is None or (isinstance(value, float) and pd.isna(value)) else bool(value)
+
+
+def stations_table(source: SourceFile, existing: Sequence[str]) -> pd.DataFrame:
+    """Station id -> the reservoir its readings go to (the id at first, renameable), and its name in the file."""
+    known = {n.lower() for n in existing}
+    rows = [
+        [station, station, name, "adds to existing" if station.lower() in known else "new"]
+        for station, name in source.stations.items()
+    ]
+    return pd.DataFrame(rows, columns=["station", "reservoir", "name in the file", ""])
+
+
+def read_stations(table: pd.DataFrame) -> tuple[dict[str, str], list[str]]:
+    """The edited stations table as import_csv's `stations`, plus problems (a blank or repeated name)."""
+    names = {str(r["station"]): _text(r.get("reservoir")) or str(r["station"]) for r in table.to_dict("records")}
+    seen: dict[str, str] = {}
+    problems = []
+    for station, name in names.items():
+        if name.lower() in seen:
+            problems.append(f"Stations {seen[name.lower()]} and {station} both go to reservoir '{name}'; name each.")
+        seen.setdefault(name.lower(), station)
+    return names, problems
 
 
 def unit_problems(mapping: dict[str, str], units: dict[str, str | None]) -> list[str]:
@@ -98,20 +163,25 @@ def unit_problems(mapping: dict[str, str], units: dict[str, str | None]) -> list
     return problems
 
 
-def read_mapping(table: pd.DataFrame) -> tuple[dict[str, str], dict[str, str | None], list[str]]:
-    """The edited table as import_csv's mapping and units, plus problems that must block the import."""
+def read_mapping(
+    table: pd.DataFrame, source: SourceFile | None = None
+) -> tuple[dict[str, str], dict[str, str | None], list[str]]:
+    """The edited table as import_csv's mapping and units, plus problems that must block the import (two columns
+    of one reservoir, or one station of an agency file, on one variable)."""
     mapping: dict[str, str] = {}
     units: dict[str, str | None] = {}
     problems: list[str] = []
     auto = variable_mapping([str(c) for c in table["column"]])
     for row in table.to_dict("records"):
         column = str(row["column"])
+        if not _ticked(row):
+            continue
         variable = _text(row.get("variable")) or auto[column]
         mapping[column] = variable
         units[variable] = _text(row.get("unit")) or None
-    seen: dict[str, str] = {}
+    seen: dict[tuple[str, str], str] = {}
     for column, variable in mapping.items():
-        key = variable.lower()
+        key = (_station(column, source), variable.lower())
         if key in seen:
             problems.append(
                 f"Columns '{seen[key]}' and '{column}' are both mapped to variable '{variable}'; "
@@ -119,6 +189,12 @@ def read_mapping(table: pd.DataFrame) -> tuple[dict[str, str], dict[str, str | N
             )
         seen.setdefault(key, column)
     return mapping, units, problems
+
+
+def _station(column: str, source: SourceFile | None) -> str:
+    """The station a column belongs to ('' for a plain file)."""
+    found = source.column(column) if source is not None else None
+    return (found.station or "") if found is not None else ""
 
 
 def _text(value: Any) -> str:
@@ -129,12 +205,13 @@ def _text(value: Any) -> str:
 
 
 def report_summary(report: ValidationReport) -> str:
-    """One line on how the file was read: size, dates, encoding, separator, date column and order."""
+    """One line on how the file was read: size, dates, encoding, separator, date column and order (an agency
+    format's own description is shown apart, core.data.report.ValidationReport.described)."""
     if report.start and report.end:
         size = f"{report.n_rows:,} days, {report.start} to {report.end}"
     else:
         size = f"{report.n_rows:,} data rows"
-    return " · ".join([size, *report.read_as()])
+    return " · ".join([size, *report.read_as()[len(report.described) :]])
 
 
 def line_ranges(lines: Sequence[int]) -> str:
@@ -193,13 +270,15 @@ def outcome_lines(results: Sequence[dict[str, Any]]) -> list[str]:
 class ImportPlan:
     """The user's choices for one file, as the Data page collected them; `apply` hands them to import_csv."""
 
-    layout: str  # RESERVOIR_LAYOUT or WIDE_LAYOUT
+    layout: str  # RESERVOIR_LAYOUT, WIDE_LAYOUT or STATIONS_LAYOUT
     reservoir: str | None = None  # RESERVOIR_LAYOUT: the reservoir the columns belong to
     variable: str | None = None  # WIDE_LAYOUT: the variable every column holds
     unit: str | None = None  # WIDE_LAYOUT: its unit
     mapping: dict[str, str] = field(default_factory=dict)  # RESERVOIR_LAYOUT: column -> variable
     units: dict[str, str | None] = field(default_factory=dict)  # RESERVOIR_LAYOUT: variable -> unit
     options: ReadOptions = ReadOptions()
+    stations: dict[str, str] = field(default_factory=dict)  # STATIONS_LAYOUT: station id -> reservoir name
+    decisions: dict[str, str] = field(default_factory=dict)  # variable -> mask/keep/relative, stored with the import
 
     def problems(self) -> list[str]:
         """Why the plan cannot be imported yet (empty when it can)."""
@@ -220,16 +299,24 @@ def apply(ws: Workspace, data: bytes, filename: str, plan: ImportPlan) -> Import
     if plan.layout == WIDE_LAYOUT:
         variable = canonical_name(plan.variable or "")
         return import_csv(
-            ws, data, variable=variable, filename=filename, options=plan.options, units={variable: plan.unit or None}
+            ws,
+            data,
+            variable=variable,
+            filename=filename,
+            options=plan.options,
+            units={variable: plan.unit or None},
+            decisions=dict(plan.decisions),
         )
     return import_csv(
         ws,
         data,
-        reservoir=(plan.reservoir or "").strip(),
+        reservoir=None if plan.layout == STATIONS_LAYOUT else (plan.reservoir or "").strip(),
         filename=filename,
         options=plan.options,
         mapping=dict(plan.mapping),
         units=dict(plan.units),
+        stations=dict(plan.stations),
+        decisions=dict(plan.decisions),
     )
 
 

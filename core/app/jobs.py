@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from core.app.pipeline import first_model_config  # lives in pipeline (the cycle needs it too); kept importable here
+from core.auth.roles import system_actor
 from core.model.config import TrainConfig
 from core.store.locks import refusal
 from core.store.workspace import Job, JobProgress, Workspace
@@ -65,6 +66,13 @@ def run_job(ws: Workspace, job_id: int) -> dict[str, Any]:
     job = ws.job(job_id)
     if job.kind not in (TRAIN, COMPARE, CYCLE):
         raise ValueError(f"Unknown job kind '{job.kind}'.")
+    ws = ws.acting_as(system_actor(f"{job.kind} job #{job_id}"))  # its writes are logged as the job's
+    with ws.in_use(f"{job.kind} job #{job_id} of '{job.reservoir}'"):  # a restore is refused while it runs
+        return _run_job(ws, job_id, job)
+
+
+def _run_job(ws: Workspace, job_id: int, job: Job) -> dict[str, Any]:
+    """run_job's body: the work of one job kind, its progress and outcome in the job's row."""
     if job.kind == CYCLE:
         return _cycle(ws, job_id, job.params)
     ws.update_job(job_id, status="running", pid=os.getpid(), message="preparing data")
@@ -196,8 +204,8 @@ def start_first_model(ws: Workspace, reservoir: str) -> int | None:
 
 
 def running_job(ws: Workspace, reservoir: str) -> Job | None:
-    """The reservoir's queued or running job, so a page can re-attach to it after a refresh."""
-    ws.mark_interrupted()
+    """The reservoir's queued or running job, so a page can re-attach to it after a refresh (a dead one reads as
+    interrupted, so it is not returned)."""
     jobs = ws.jobs(reservoir, active_only=True)
     return jobs[0] if jobs else None
 

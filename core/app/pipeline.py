@@ -10,11 +10,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from core.data.clean import CleanFrame, clean_daily
+from core.data.clean import CleanFrame
 from core.data.config import RELATIVE, CleanConfig
 from core.data.ingest import ParsedCSV, ReadOptions, read_csv
 from core.data.levels import OperatingLevel
+from core.data.plausible import plausible_readings
+from core.data.screen import spans
+from core.display import entered, number
 from core.model.config import TrainConfig, TrainError
+from core.model.leaderboard import judge
 from core.model.train import TrainResult
 from core.model.zoo import EpochHook, StopHook
 from core.store.workspace import MergeResult, ModelVersion, StoreError, UploadInfo, Workspace
@@ -26,10 +30,24 @@ if TYPE_CHECKING:
     from core.model.uncertainty import ResidualHistory
     from core.store.versions import LoadedModel
 from core.app.curves import stored_curve
-from core.app.screening import coded_days, out_of_range_decisions
-from core.data.columns import ColumnDeclaration, ColumnGuess, check_declarations, guess_columns
-from core.data.variables import KINDS, MAIN_VARIABLES, canonical_name
+from core.app.screening import (
+    clean_record,
+    coded_days,
+    decide_out_of_range,
+    out_of_range_decisions,
+    stored_units,
+)
+from core.data.columns import ColumnDeclaration, ColumnGuess, check_declarations, guess_columns, proposed_mapping
+from core.data.variables import KINDS, MAIN_VARIABLES, canonical_name, lag_of
 from core.forecast.convert import attach, levels_on
+
+
+class NeedsConfirmation(ValueError):
+    """An import that must not go ahead on a guess (the inbox): the columns the Data page would ask about."""
+
+    def __init__(self, filename: str, questions: Sequence[str]):
+        self.questions = tuple(questions)
+        super().__init__(f"{filename}: not imported on a guess: " + " ".join(self.questions))
 
 
 class ImportRefused(ValueError):
@@ -68,13 +86,8 @@ class ImportOutcome:
 
 
 def variable_mapping(columns: list[str] | tuple[str, ...]) -> dict[str, str]:
-    """Column -> variable name; columns that would collide keep their own tidy name."""
-    proposed = {c: canonical_name(c) for c in columns}
-    counts = pd.Series(list(proposed.values())).value_counts()
-    out = {}
-    for col, name in proposed.items():
-        out[col] = name if counts[name] == 1 else canonical_name(f"x {col}").removeprefix("x_")
-    return out
+    """Column -> variable name guessed from the headers; columns that would collide keep their own tidy name."""
+    return proposed_mapping(guess_columns(list(columns)))
 
 
 def import_csv(
@@ -88,25 +101,30 @@ def import_csv(
     mapping: dict[str, str] | None = None,
     units: dict[str, str | None] | None = None,
     declarations: Sequence[ColumnDeclaration] = (),
+    stations: dict[str, str] | None = None,
+    decisions: dict[str, str] | None = None,
+    split_stations: bool = False,
+    sure_only: bool = False,
 ) -> ImportOutcome:
-    """Read, validate and merge one file: --reservoir (columns are variables) or --variable (columns are reservoirs).
+    """Read, validate and merge one file: --reservoir (columns are variables), --variable (columns are reservoirs),
+    or neither for an agency file holding several stations (each becomes a reservoir, named as `stations` says or
+    by its station id).
 
     `declarations` (the CLI's --column COL=VARIABLE[:UNIT]) override the guesses, and the checks judge each
     declared column as its declared variable. Readings are stored in the unit given, never converted.
+    `decisions` (variable -> mask/keep/relative) is the operator's word on out-of-range values, chosen before the
+    import and stored with it. `split_stations`: a file holding several stations goes to one reservoir per station
+    even though `reservoir` names one (the inbox's default, the file stem); without it such a file with
+    `reservoir` is refused (a one-station agency file then goes to its station too, so a daily feed's file names do
+    not matter). `sure_only`: raise NeedsConfirmation instead of storing a weak guess (the inbox).
     """
-    if bool(reservoir) == bool(variable):
+    if reservoir and variable:
         raise StoreError(
             "Say either which reservoir the file belongs to, or which variable its columns hold (wide file)."
         )
-    if declarations and not reservoir:
+    if declarations and variable:
         raise StoreError("--column declares the columns of a one-reservoir file; use it with --reservoir.")
-    options = options or ReadOptions()
-    if declarations:
-        options = replace(
-            options,
-            variables=tuple((d.column, d.variable) for d in declarations),
-            units=tuple((d.column, d.unit) for d in declarations if d.unit),
-        )
+    options = _declared(options or ReadOptions(), declarations)
     parsed = read_csv(source, filename=filename, options=options)
     if not parsed.report.ok or parsed.frame is None:
         raise ImportRefused(parsed)
@@ -114,33 +132,98 @@ def import_csv(
     problems = check_declarations(declarations, list(frame.columns))
     if problems:
         raise StoreError(" ".join(problems))
-    guesses = tuple(guess_columns(list(frame.columns), declarations)) if reservoir else ()
-    if declarations:
-        declared = {g.column: g for g in guesses if g.variable_source == "declared"}
-        mapping = {**(mapping or {}), **{c: g.variable for c, g in declared.items()}}
-        units = {**(units or {}), **{g.variable: g.unit for g in declared.values() if g.unit}}
+    several = parsed.source is not None and parsed.source.multi_station
+    if several and reservoir and not split_stations:
+        listed = ", ".join(parsed.source.stations)
+        raise StoreError(
+            f"{parsed.report.filename} holds several stations ({listed}): import it without a reservoir, so each "
+            "station becomes a reservoir (named by its id; rename with --station ID=NAME or on the Data page)."
+        )
+    by_station = (not reservoir and not variable) or bool(split_stations and parsed.source and parsed.source.stations)
+    if by_station and (parsed.source is None or not parsed.source.stations):
+        raise StoreError(
+            "Say either which reservoir the file belongs to, or which variable its columns hold (wide file)."
+        )
     upload = UploadInfo(
         filename=parsed.report.filename,
         sha256=parsed.sha256,
         warnings=tuple(i.to_dict() for i in parsed.report.warnings),
     )
-    if reservoir:
-        mapping = {c: (mapping or {}).get(c) or auto for c, auto in variable_mapping(list(frame.columns)).items()}
-        data = {reservoir.strip(): frame.rename(columns=mapping)}
-        unit_map = {
-            reservoir.strip(): {mapping[c]: (units or {}).get(mapping[c], parsed.units.get(c)) for c in frame.columns}
-        }
-        sources = {reservoir.strip(): {mapping[c]: c for c in frame.columns}}
+    if variable:
+        data, unit_map, sources, mapping = _wide_data(frame, variable, units)
+        guesses: tuple[ColumnGuess, ...] = ()
     else:
-        var = canonical_name(variable or "")
-        mapping = {c: c.strip() for c in frame.columns}
-        data = {mapping[c]: frame[[c]].rename(columns={c: var}) for c in frame.columns}
-        kind = KINDS.get(var)
-        unit = (units or {}).get(var) or (kind.default_unit if kind else None)
-        unit_map = {name: {var: unit} for name in data}
-        sources = {name: {var: variable or var} for name in data}
+        guesses = tuple(guess_columns(list(frame.columns), declarations, spans(frame), parsed.source))
+        weak = [g for g in guesses if g.weak and not (mapping or {}).get(g.column)]
+        if sure_only and weak:
+            raise NeedsConfirmation(parsed.report.filename, [f"Column '{g.column}': {g.note}." for g in weak])
+        groups = _station_groups(frame, parsed, stations) if by_station else {reservoir.strip(): list(frame.columns)}
+        data, unit_map, sources, mapping = _reservoir_data(frame, groups, guesses, mapping, units)
     results = ws.merge(data, unit_map, upload, source_columns=sources)
+    for name in data:
+        for var, decision in (decisions or {}).items():
+            if var in data[name].columns:
+                decide_out_of_range(ws, name, var, decision)
     return ImportOutcome(report=parsed.report.to_dict(), results=tuple(results), mapping=mapping, columns=guesses)
+
+
+def _reservoir_data(
+    frame: pd.DataFrame,
+    groups: dict[str, list[str]],
+    guesses: Sequence[ColumnGuess],
+    mapping: dict[str, str] | None,
+    units: dict[str, str | None] | None,
+) -> tuple[dict[str, pd.DataFrame], dict, dict, dict[str, str]]:
+    """Each reservoir's frame (columns renamed to variables), units and source headers: the operator's mapping and
+    units over the declarations over the guesses (two columns of one reservoir never share a variable; two
+    stations may)."""
+    declared = {g.column: g for g in guesses if g.variable_source == "declared"}
+    mapping = {**(mapping or {}), **{c: g.variable for c, g in declared.items()}}
+    units = {**(units or {}), **{g.variable: g.unit for g in declared.values() if g.unit}}
+    proposed = {
+        c: v for cols in groups.values() for c, v in proposed_mapping([g for g in guesses if g.column in cols]).items()
+    }
+    mapping = {c: mapping.get(c) or proposed[c] for c in frame.columns}
+    read = {g.column: g.unit for g in guesses if g.unit_source in ("declared", "header", "format")}  # never assumed
+    data = {name: frame[cols].rename(columns=mapping) for name, cols in groups.items()}
+    unit_map = {name: {mapping[c]: units.get(mapping[c], read.get(c)) for c in cols} for name, cols in groups.items()}
+    sources = {name: {mapping[c]: c for c in cols} for name, cols in groups.items()}
+    return data, unit_map, sources, mapping
+
+
+def _declared(options: ReadOptions, declarations: Sequence[ColumnDeclaration]) -> ReadOptions:
+    """The read options with the operator's declarations, so the checks judge each column as declared."""
+    if not declarations:
+        return options
+    return replace(
+        options,
+        variables=(*options.variables, *((d.column, d.variable) for d in declarations)),
+        units=(*options.units, *((d.column, d.unit) for d in declarations if d.unit)),
+    )
+
+
+def _wide_data(
+    frame: pd.DataFrame, variable: str, units: dict[str, str | None] | None
+) -> tuple[dict[str, pd.DataFrame], dict, dict, dict[str, str]]:
+    """A wide file: every column a reservoir holding the one variable."""
+    var = canonical_name(variable)
+    mapping = {c: c.strip() for c in frame.columns}
+    data = {mapping[c]: frame[[c]].rename(columns={c: var}) for c in frame.columns}
+    kind = KINDS.get(var)
+    unit = (units or {}).get(var) or (kind.default_unit if kind else None)
+    return data, {name: {var: unit} for name in data}, {name: {var: variable} for name in data}, mapping
+
+
+def _station_groups(frame: pd.DataFrame, parsed: ParsedCSV, stations: dict[str, str] | None) -> dict[str, list[str]]:
+    """Reservoir name -> its columns, for an agency file read station by station (named by `stations` or the id)."""
+    assert parsed.source is not None
+    groups: dict[str, list[str]] = {}
+    for column in frame.columns:
+        found = parsed.source.column(column)
+        station = found.station if found and found.station else ""
+        name = ((stations or {}).get(station) or station).strip()
+        groups.setdefault(name, []).append(column)
+    return groups
 
 
 def resolve_variables(
@@ -153,23 +236,22 @@ def resolve_variables(
 
 def load_clean(ws: Workspace, reservoir: str, variables: list[str], config: CleanConfig) -> CleanFrame:
     """Stored readings of some variables on a daily calendar, QC-masked (out-of-range values as the operator
-    decided) and short gaps filled."""
-    raw = ws.readings(reservoir, variables)
-    if raw.empty:
-        raise StoreError(f"'{reservoir}' has no readings of {', '.join(variables)}.")
-    elsewhere = coded_days(ws, reservoir, list(raw.columns))
-    return clean_daily(raw, config, out_of_range_decisions(ws, reservoir), elsewhere, stored_units(ws, reservoir))
-
-
-def stored_units(ws: Workspace, reservoir: str) -> dict[str, str | None]:
-    """Each stored variable's unit, so cleaning judges a level's physical range in the unit it was stored in."""
-    return {v.name: v.unit for v in ws.reservoir(reservoir).variables}
+    decided), mis-dated days left out and short gaps filled."""
+    return clean_record(ws, reservoir, variables, config)
 
 
 def default_features(ws: Workspace, reservoir: str, target: str) -> tuple[str, ...]:
-    """Covariates used when none are named: every other stored variable except other state variables."""
+    """Covariates used when none are named: every other stored variable except other state variables and lagged
+    copies of a reading ('level_previous_day', 'storage_last_year': they only repeat the record's own history)."""
     info = ws.reservoir(reservoir)
-    return tuple(v.name for v in info.variables if v.name != target and v.name not in MAIN_VARIABLES)
+    return tuple(
+        v.name
+        for v in info.variables
+        if v.name != target
+        and v.name not in MAIN_VARIABLES
+        and lag_of(v.name) is None
+        and lag_of(v.source_column or "") is None
+    )
 
 
 def first_model_config(ws: Workspace, reservoir: str) -> TrainConfig:
@@ -450,14 +532,15 @@ def update_levels(
             current[level.name.lower()] = _curve_level(level, curve)
             continue
         var = info.variable(level.variable)
-        stored = ws.readings(name, [var.name])[var.name].dropna()
+        stored = clean_record(ws, name, [var.name]).values[var.name].dropna()  # codes and impossible values masked
         if not stored.empty:
             lo, hi = float(stored.min()), float(stored.max())
             span = max(hi - lo, abs(hi) * 0.01, 1e-9)
             if not lo - 3 * span <= level.value <= hi + 3 * span:
                 raise LevelError(
-                    f"Level '{level.name}' = {level.value:g} is far outside the recorded {var.name} "
-                    f"({lo:g} to {hi:g} {var.unit or ''}). Is it in {var.unit or 'the same unit as the data'}?"
+                    f"Level '{level.name}' = {entered(level.value)} is far outside the recorded {var.name} "
+                    f"({number(lo)} to {number(hi, var.unit)}, cleaned: logger codes and impossible values "
+                    f"masked). Is it in {var.unit or 'the same unit as the data'}?"
                 )
         current[level.name.lower()] = replace(level, variable=var.name, unit=level.unit or var.unit)
     levels = sorted(current.values(), key=lambda lv: (lv.variable, lv.value))
@@ -475,8 +558,8 @@ def _curve_level(level: OperatingLevel, curve: Curve) -> OperatingLevel:
     unit = curve.unit_of(variable)
     if not lo <= level.value <= hi:
         raise LevelError(
-            f"Level '{level.name}' = {level.value:g} is outside the storage-elevation curve's {variable} "
-            f"({lo:g} to {hi:g} {unit or ''}), so it cannot be converted. Is it in {unit or 'the curve unit'}?"
+            f"Level '{level.name}' = {entered(level.value)} is outside the storage-elevation curve's {variable} "
+            f"({number(lo)} to {number(hi, unit)}), so it cannot be converted. Is it in {unit or 'the curve unit'}?"
         )
     return replace(level, variable=variable, unit=level.unit or unit)
 
@@ -605,7 +688,7 @@ def hindcast(
         raise StoreError("--from must not be after --to.")
     if len(days) > 3700:
         raise StoreError("A hindcast covers at most about 10 years (3,700 issue days); shorten the range.")
-    raw = ws.readings(name, [cfg.target, *cfg.features])
+    raw, _ = plausible_readings(ws.readings(name, [cfg.target, *cfg.features]))
     decisions = out_of_range_decisions(ws, name)
     elsewhere = coded_days(ws, name, list(raw.columns))  # codes in other variables mask companions here too
     units = stored_units(ws, name)
@@ -658,12 +741,17 @@ def retrain_reservoir(
     start, end = outcome.result.bounds.to_dict()["test"]
     old = score_version(ws, name, champion.version, start, end)
     new = outcome.result.metrics
+    better = "challenger" if new["model"]["mae"] < old["model"]["mae"] else "champion"
+    winner, loser = (new, old) if better == "challenger" else (old, new)
+    difference = judge(loser["model"]["mae"], winner["model"]["mae"])  # beyond noise? (the leaderboard's rule)
     comparison = {
         "window": [start, end],
         "champion": {"version": champion.version, **_brief(old)},
         "challenger": {"version": outcome.record.version, **_brief(new)},
         "champion_trained_on_window_days": old["trained_on_window_days"],
-        "better": "challenger" if new["model"]["mae"] < old["model"]["mae"] else "champion",
+        "better": better,
+        "meaningful": difference.meaningful,  # False: the smaller MAE is within noise, no reason to switch
+        "difference": difference.words(),
     }
     return outcome, comparison
 

@@ -6,13 +6,15 @@ forecasts, hindcasts and charts all follow it; CLI `qc` and the Data page both g
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import pandas as pd
 
 from core.data.balance import BalanceCheck, check_balance
-from core.data.config import MASK, OUT_OF_RANGE_DECISIONS
+from core.data.clean import CleanFrame, clean_daily
+from core.data.config import MASK, OUT_OF_RANGE_DECISIONS, CleanConfig
+from core.data.plausible import plausible_readings
 from core.data.report import DateRun
 from core.data.screen import date_runs, long_runs, screen_frame
 from core.store.workspace import StoreError, Workspace
@@ -78,6 +80,26 @@ def coded_days(ws: Workspace, reservoir: str, besides: list[str]) -> pd.Series |
         return None
     codes = screen_frame(ws.readings(info.name, others)).codes
     return codes.any(axis=1)
+
+
+def stored_units(ws: Workspace, reservoir: str) -> dict[str, str | None]:
+    """Each stored variable's unit, so cleaning judges a level's physical range in the unit it was stored in."""
+    return {v.name: v.unit for v in ws.reservoir(reservoir).variables}
+
+
+def clean_record(
+    ws: Workspace, reservoir: str, variables: list[str], config: CleanConfig = CleanConfig()
+) -> CleanFrame:
+    """The cleaned record of some variables: mis-dated days left out, logger codes, companions and impossible
+    values masked (out-of-range ones as the operator decided), short gaps filled. Training, forecasts and every
+    consistency check (curve coverage, levels against the record) judge this, never the raw readings."""
+    raw, held = plausible_readings(ws.readings(reservoir, variables))
+    if raw.empty:
+        raise StoreError(f"'{reservoir}' has no readings of {', '.join(variables)}.")
+    elsewhere = coded_days(ws, reservoir, list(raw.columns))
+    decisions = out_of_range_decisions(ws, reservoir)
+    clean = clean_daily(raw, config, decisions, elsewhere, stored_units(ws, reservoir))
+    return replace(clean, held_out=held) if held else clean
 
 
 def frame_findings(frame: pd.DataFrame, decisions: dict[str, str]) -> list[Finding]:

@@ -6,15 +6,19 @@ Pure functions over stored data, so the Overview page only renders and tests can
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
 
 from core.data import variables
+from core.display import number as number_text
 from core.jsonio import number
+from core.model.leaderboard import Skill
 from core.store.workspace import ModelVersion, ReservoirInfo, VariableInfo
 
 TREND_DAYS = 7
+STALE_DAYS = 3  # a daily record whose last reading is older than this is "stale": the feed probably stopped
 
 
 @dataclass(frozen=True)
@@ -85,28 +89,9 @@ def model_skill(record: ModelVersion) -> float | None:
     return skill_value(record.metrics.get("skill_vs_persistence"))
 
 
-def skill_words(skill: float | None) -> str:
-    """Skill in operator language: how much the model beats the 'tomorrow = today' guess, or that it does not."""
-    if skill is None:
-        return "not scored against 'tomorrow = today' yet"
-    if skill > 0:
-        percent = round(skill * 100)
-        return f"beats 'tomorrow = today' by {percent} %" if percent >= 1 else "beats 'tomorrow = today' by < 1 %"
-    return "does not beat persistence yet: forecasts are shown with a warning"
-
-
-def skill_sentence(skill: float | None) -> str:
-    """Skill as a full sentence an operator can repeat: how the test errors compared with 'tomorrow = today'."""
-    if skill is None:
-        return "Its skill against 'tomorrow = today' could not be measured on its test period."
-    percent = f"{abs(skill):.0%}" if round(abs(skill) * 100) >= 1 else "less than 1%"
-    if skill > 0:
-        how = f"{percent} smaller than"
-    elif skill < 0:
-        how = f"{percent} larger than"
-    else:
-        how = "the same as"
-    return f"On its test period its errors were {how} simply assuming 'tomorrow = today' (persistence)."
+def version_skill(record: ModelVersion) -> Skill:
+    """A version's test skill on MAE and RMSE side by side (core.model.leaderboard.Skill: words, colour, sentence)."""
+    return Skill.of(record.metrics)
 
 
 def levels_words(count: int) -> str:
@@ -114,3 +99,78 @@ def levels_words(count: int) -> str:
     if count == 0:
         return "No operating levels set yet"
     return f"{count} operating level{'s' if count != 1 else ''} set"
+
+
+def today_utc() -> date:
+    """Today's date in UTC, the day ages are counted to (stored days are calendar days)."""
+    return datetime.now(UTC).date()
+
+
+def days_since(day: str | None, today: date | None = None) -> int | None:
+    """Whole days from a stored day (YYYY-MM-DD...) to today; None without a day or for one that does not parse."""
+    if not day:
+        return None
+    try:
+        return ((today or today_utc()) - date.fromisoformat(str(day)[:10])).days
+    except ValueError:
+        return None
+
+
+def age_words(days: int | None) -> str:
+    """'today', 'yesterday', '12 days ago', '3,627 days ago'; 'no reading' without one."""
+    if days is None:
+        return "no reading"
+    if days <= 0:
+        return "today"
+    if days == 1:
+        return "yesterday"
+    return f"{number_text(days)} days ago"
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How old the reading a forecast starts from is, and whether the forecast's days are already past."""
+
+    last_reading: str  # the day the forecast starts from (YYYY-MM-DD)
+    days: int  # whole days from that reading to today
+    past: bool  # every forecast day lies before today: what the model would have said then, not what comes
+    stale: bool  # older than STALE_DAYS: the feed may have stopped
+
+    @property
+    def age(self) -> str:
+        """'yesterday', '3,627 days ago'."""
+        return age_words(self.days)
+
+    def title(self) -> str:
+        """What to call the forecast: 'Forecast', or 'Forecast from the last reading (3,627 days ago)' when its
+        days are past, so nobody reads a forecast of 2017 on a page dated today as what comes next."""
+        return f"Forecast from the last reading ({self.age})" if self.past else "Forecast"
+
+    def meaning(self) -> str:
+        """What the age means for the forecast, without the date ('' for a fresh reading)."""
+        if self.past:
+            return (
+                "Every forecast day is already past: this is what the model says from that reading, not a forecast "
+                "of the days ahead. Upload newer readings for a real forecast."
+            )
+        if self.stale:
+            return f"No reading for more than {STALE_DAYS} days: the feed may have stopped."
+        return ""
+
+    def words(self) -> str:
+        """One sentence or two for a card, a page or a bulletin: the last reading's day and age, and what that means."""
+        return f"Last reading {self.last_reading} ({self.age}). {self.meaning()}".strip()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form for the CLI (`forecast --json` gains 'freshness')."""
+        return {**asdict(self), "age": self.age, "title": self.title()}
+
+
+def freshness(last_reading: str, last_day: str | None = None, today: date | None = None) -> Freshness:
+    """The age of the reading a forecast starts from; `last_day` is the forecast's last day (past when before
+    today). Without `last_day` only the age counts (a card's latest reading)."""
+    today = today or today_utc()
+    days = days_since(last_reading, today)
+    days = 0 if days is None else days
+    past = last_day is not None and (days_since(last_day, today) or 0) > 0
+    return Freshness(str(last_reading)[:10], days, past, days > STALE_DAYS)

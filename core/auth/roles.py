@@ -2,7 +2,8 @@
 
 The rule lives here once. The workspace checks it on every write (core.store), so a page that forgot to hide a
 button still cannot delete a version for a viewer; pages use `allows` only to hide what would be refused.
-The CLI and background processes act as LOCAL_ACTOR: whoever can run them already holds the workspace's files.
+The CLI acts as LOCAL_ACTOR: whoever can run it already holds the workspace's files. A background run (a training
+job's process, the daily cycle) writes as its own `system_actor`, so the activity log names the run.
 """
 
 from __future__ import annotations
@@ -81,3 +82,10 @@ def required_role(action: str) -> Role:
 
 
 LOCAL_ACTOR = Actor("local", "local user", Role.admin)
+
+
+def system_actor(run: str, started_by: Actor | None = None) -> Actor:
+    """Who a background run (a job, the daily cycle) writes as: named for the run, never more than an operator."""
+    role = Role.operator if started_by is None else min(started_by.role, Role.operator)
+    name = run if started_by is None else f"{run} (started by {started_by.name})"
+    return Actor(f"system:{run}", name, Role(role))

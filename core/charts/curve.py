@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from core.charts.style import axis_label, base_figure, unit_suffix
 from core.data.curves import ELEVATION, STORAGE, Curve
+from core.display import d3_format
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -23,7 +24,8 @@ def curve_figure(curve: Curve, height: int = 300) -> go.Figure:
             mode="lines+markers",
             name="curve",
             marker={"size": 5},
-            hovertemplate=f"%{{x:,.4g}}{unit_suffix(curve.storage_unit)} at %{{y:,.4g}}"
+            hovertemplate=f"%{{x:{d3_format(curve.storage)}}}{unit_suffix(curve.storage_unit)} at "
+            f"%{{y:{d3_format(curve.elevation)}}}"
             f"{unit_suffix(curve.elevation_unit)}<extra></extra>",
         )
     )

@@ -26,13 +26,11 @@ from core.charts.style import (
     finite_values,
     legend_below_axis_title,
     placeholder,
-    py_format,
     rgba,
     safe_text,
-    tick_format,
     unit_suffix,
-    value_format,
 )
+from core.display import d3_format, tick_format
 
 if TYPE_CHECKING:  # plotly and core.forecast.issue (which pulls in the model code) load only when a figure is drawn
     import plotly.graph_objects as go
@@ -149,18 +147,16 @@ def forecast_view(
         bands=fans,
         exceedance=forecast.exceedance or {},
         data=data,
-        fmt=value_format(data),
+        fmt=d3_format(data),
         notes=forecast.converted.notes if forecast.converted is not None else (),
     )
 
 
-def _default_title(forecast: Forecast) -> str:
-    """'Sample — level (m) forecast, model v3, issued 2024-05-01'."""
+def _default_subtitle(forecast: Forecast) -> str:
+    """'level (m) forecast, model v3, issued 2024-05-01': the line under the reservoir's name (two short lines, so
+    a narrow chart does not cut the title; plotly never wraps one)."""
     unit_text = f" ({forecast.unit})" if forecast.unit else ""
-    return (
-        f"{forecast.reservoir} — {forecast.target}{unit_text} forecast, model v{forecast.version}, "
-        f"issued {forecast.issued}"
-    )
+    return f"{forecast.target}{unit_text} forecast, model v{forecast.version}, issued {forecast.issued}"
 
 
 def _draw_bands(fig: go.Figure, view: ForecastView) -> None:
@@ -222,11 +218,10 @@ def _draw_observed(fig: go.Figure, view: ForecastView, name: str = "observed") -
 
 def _hover_text(view: ForecastView) -> list[str]:
     """Per path point, the band ranges (narrowest first) and the exceedance chances, for the forecast's hover."""
-    pf = py_format(view.fmt)
     texts = [""] if view.anchor else []
     for k in range(len(view.dates)):
         note = view.notes[k] if k < len(view.notes) else ""
-        parts = [f"{b.coverage:g}%: {b.lower[k]:{pf}}–{b.upper[k]:{pf}}" for b in reversed(view.bands)]
+        parts = [f"{b.coverage:g}%: {b.lower[k]:{view.fmt}}–{b.upper[k]:{view.fmt}}" for b in reversed(view.bands)]
         parts += [f"P({name}): {probs[k]:.0%}" for name, probs in view.exceedance.items() if probs[k] > 0]
         parts += [safe_text(note)] if note else []
         texts.append("<br>" + "<br>".join(parts) if parts else "")
@@ -309,7 +304,9 @@ def forecast_figure(
     bands=None draws the forecast's own calibrated bands when it has them; pass {} to draw none. `observed_name`
     labels the history line (e.g. 'observed level as storage' when it was converted through a curve).
     """
-    fig = base_figure(height, _default_title(forecast) if title is None else title)
+    fig = base_figure(height, forecast.reservoir if title is None else title)
+    if title is None:
+        fig.update_layout(title_subtitle_text=safe_text(_default_subtitle(forecast)), margin_t=84)
     view = forecast_view(history, forecast, bands)
     _draw_bands(fig, view)  # fans first, so lines and markers sit on top of them
     _draw_observed(fig, view, observed_name)
@@ -469,7 +466,7 @@ def sparkline_figure(
     fig = _sparkline_base(height)
     series = _recent(history, forecast, days)
     unit = forecast.unit if forecast is not None else None
-    hover = f"%{{x|%Y-%m-%d}}: %{{y:{value_format(series.to_numpy())}}}{unit_suffix(unit)}"
+    hover = f"%{{x|%Y-%m-%d}}: %{{y:{d3_format(series.to_numpy())}}}{unit_suffix(unit)}"
     fig.add_trace(
         go.Scatter(
             x=series.index,

@@ -16,12 +16,10 @@ from core.charts.style import (
     base_figure,
     finite_values,
     placeholder,
-    py_format,
-    tick_format,
     unit_suffix,
-    value_format,
 )
 from core.data.qc import MASKED_FLAGS, QcFlag
+from core.display import d3_format, tick_format
 
 if TYPE_CHECKING:  # plotly loads only when a figure is drawn
     import plotly.graph_objects as go
@@ -110,7 +108,7 @@ def _draw_flags(
         ys = (guide if code in MASKED_FLAGS else series).to_numpy()[idx]
         if raw is not None and code in MASKED_FLAGS:
             raw_vals = raw.to_numpy()[idx]
-            text = [f"raw {v:{py_format(fmt)}}{suffix}" if np.isfinite(v) else "raw missing" for v in raw_vals]
+            text = [f"raw {v:{fmt}}{suffix}" if np.isfinite(v) else "raw missing" for v in raw_vals]
         else:
             text = [""] * len(idx)
         fig.add_trace(
@@ -161,7 +159,7 @@ def history_figure(
     if series.dropna().empty:
         return placeholder(fig, f"No {variable} readings to show yet.")
     suffix = unit_suffix(unit)
-    fmt = value_format(series.to_numpy())
+    fmt = d3_format(series.to_numpy())
     fig.add_trace(
         go.Scatter(
             x=series.index,

@@ -23,13 +23,11 @@ from core.charts.style import (
     legend_right,
     model_colour,
     placeholder,
-    py_format,
     rgba,
     safe_text,
-    tick_format,
     unit_suffix,
-    value_format,
 )
+from core.display import d3_format, tick_format
 
 if TYPE_CHECKING:  # plotly loads only when a figure is drawn
     import plotly.graph_objects as go
@@ -90,7 +88,7 @@ def versions_figure(models: Sequence[Mapping[str, Any]], *, unit: str | None = N
         return placeholder(fig, "no trained versions yet")
     bars = _version_bars(models)
     colours = [FORECAST if active else rgba(FORECAST, 0.55) for active in bars.active]
-    fmt = value_format(bars.model_mae + bars.persistence_mae)
+    fmt = d3_format(bars.model_mae + bars.persistence_mae)
     suffix = unit_suffix(unit)
     fig.add_trace(
         go.Bar(
@@ -137,7 +135,7 @@ def lead_error_figure(metrics: Mapping[str, Any], *, unit: str | None = None, he
     pers = [as_float(v) for v in (_mae(metrics, "persistence", "mae_by_horizon") or [])]
     if not model and not pers:
         return placeholder(fig, "no test scores for this version")
-    fmt = value_format(model + pers)
+    fmt = d3_format(model + pers)
     suffix = unit_suffix(unit)
     n = max(len(model), len(pers))
     leads = list(range(1, n + 1))
@@ -245,8 +243,8 @@ def _bars(board: Mapping[str, Any], rows: list[Mapping[str, Any]], metric: str, 
         texts = [f"{v:+.0%}" if math.isfinite(v) else "n/a" for v in values]
     else:
         beats = [math.isfinite(v) and math.isfinite(persistence) and v < persistence for v in values]
-        fmt, suffix = value_format([*values, persistence]), unit_suffix(unit)
-        texts = [f"{v:{py_format(fmt)}}{suffix}" if math.isfinite(v) else "n/a" for v in values]
+        fmt, suffix = d3_format([*values, persistence]), unit_suffix(unit)
+        texts = [f"{v:{fmt}}{suffix}" if math.isfinite(v) else "n/a" for v in values]
     finite = finite_values(values)
     low = min([0.0, *finite])
     cut = skill_metric and low < SKILL_FLOOR
@@ -405,7 +403,7 @@ def leaderboard_lead_errors(
                 meta={"model": row["model"]},
             )
         )
-    fmt = value_format(every)
+    fmt = d3_format(every)
     _hover_each(fig, f"%{{y:{fmt}}}{suffix}")
     _persistence_by_lead(fig, pers, unit, fmt, marker_size=5, meta={"model": "persistence"})
     legend_right(fig)
@@ -519,7 +517,7 @@ def observed_vs_predicted(
         )
     if not extent:
         return placeholder(fig, "no test forecasts to plot")
-    fmt = value_format(extent)
+    fmt = d3_format(extent)
     _hover_each(fig, f"issued %{{customdata}}<br>observed %{{x:{fmt}}}{suffix}<br>forecast %{{y:{fmt}}}{suffix}")
     pad = (max(extent) - min(extent)) * 0.03 or 1.0
     square = [min(extent) - pad, max(extent) + pad]
@@ -574,7 +572,7 @@ def residual_distribution(
         )
     if not every:
         return placeholder(fig, "no test forecasts to plot")
-    fmt = value_format(every)
+    fmt = d3_format(every)
     _hover_each(fig, f"issued %{{customdata}}: %{{y:+{fmt.lstrip(',')}}}{unit_suffix(unit)}")
     fig.add_hline(y=0, line={"color": OBSERVED, "width": 1.5, "dash": "dot"})
     fig.update_yaxes(

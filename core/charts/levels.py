@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from core.charts.style import LEVEL_COLOURS, LEVEL_DASH, rgba, safe_text, unit_suffix
 from core.data.variables import canonical_name
+from core.display import entered
 
 if TYPE_CHECKING:  # plotly loads only when a figure is drawn
     import plotly.graph_objects as go
@@ -56,15 +57,7 @@ def level_matches(level: OperatingLevel, variable: str, unit: str | None) -> boo
 
 def level_label(level: OperatingLevel, unit: str | None = None) -> str:
     """'Flood warning 312.0 m': the text written on a level line."""
-    return safe_text(f"{level.name} {_number(float(level.value))}{unit_suffix(level.unit or unit)}")
-
-
-def _number(value: float) -> str:
-    """Level value as written in its label, e.g. 312.0 or 1,250,000."""
-    if abs(value) >= 1e4:
-        return f"{value:,.0f}"
-    text = f"{value:,.3f}".rstrip("0")  # as many decimals as the operator typed, up to 3, at least 1
-    return text + "0" if text.endswith(".") else text
+    return safe_text(f"{level.name} {entered(float(level.value))}{unit_suffix(level.unit or unit)}")
 
 
 def split_levels(
@@ -123,7 +116,7 @@ def draw_levels(
             continue
         group.sort(key=lambda x: -float(x.value))
         fig.add_annotation(
-            text=("↑ " if above else "↓ ") + "off chart: " + "; ".join(level_label(lv, unit) for lv in group),
+            text=("↑ " if above else "↓ ") + "off chart: " + "<br>".join(level_label(lv, unit) for lv in group),
             name="off-chart levels",
             xref="paper",
             yref="paper",

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from core.charts.style import PERSISTENCE, py_format, unit_suffix, value_format
+from core.charts.style import PERSISTENCE, unit_suffix
+from core.display import d3_format
 
 if TYPE_CHECKING:  # plotly loads only when a figure is drawn
     import plotly.graph_objects as go
@@ -25,7 +26,7 @@ def draw_raw(fig: go.Figure, raw: pd.Series, changed: pd.DataFrame, unit: str | 
     import plotly.graph_objects as go  # lazy: plotly loads only when a figure is drawn
 
     suffix = unit_suffix(unit)
-    fmt = value_format(raw.to_numpy())
+    fmt = d3_format(raw.to_numpy())
     fig.add_trace(
         go.Scatter(
             x=raw.index,
@@ -40,7 +41,7 @@ def draw_raw(fig: go.Figure, raw: pd.Series, changed: pd.DataFrame, unit: str | 
     if changed.empty:
         return fig
     shown = changed["revised"].where(changed["revised"].notna(), changed["raw"])  # a marked-bad day sits on raw
-    spell = py_format(fmt)
+    spell = fmt
     text = [
         f"raw {_word(r, spell)}{suffix} → revised {_word(v, spell)}{suffix if np.isfinite(v) else ''}"
         for r, v in zip(changed["raw"].to_numpy(), changed["revised"].to_numpy(), strict=True)

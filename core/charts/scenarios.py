@@ -18,10 +18,8 @@ from core.charts.style import (
     base_figure,
     legend_below_axis_title,
     safe_text,
-    tick_format,
-    unit_suffix,
-    value_format,
 )
+from core.display import d3_format, number, tick_format
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -51,8 +49,7 @@ def _level_lines(fig: go.Figure, levels: tuple[dict, ...], unit: str | None) -> 
     """The forecast's operating levels as labelled dotted lines, so a scenario crossing one shows."""
     for lv in levels:
         colour = LEVEL_COLOURS.get((lv["side"], lv["severity"]), "#666")
-        value = f"{lv['value']:,.0f}" if abs(lv["value"]) >= 1e4 else f"{lv['value']:.4g}"
-        label = f"{lv['name']} ({value}{unit_suffix(unit)})"
+        label = f"{lv['name']} ({number(lv['value'], unit)})"
         fig.add_hline(y=lv["value"], line={"color": colour, "dash": "dot", "width": 1.5},
                       annotation_text=safe_text(label), annotation_position="top left",
                       annotation_font={"color": colour, "size": 12})  # fmt: skip
@@ -77,7 +74,7 @@ def scenario_figure(result: WhatIf, *, height: int = 380) -> go.Figure:
     lo, hi = min(values + [start[1]]), max(values + [start[1]])
     room = (hi - lo) * 0.5 or abs(hi) * 0.05
     _level_lines(fig, tuple(lv for lv in result.plain.levels if lo - room <= lv["value"] <= hi + room), result.unit)
-    fmt = value_format(values)
+    fmt = d3_format(values)
     fig.update_yaxes(title=axis_label(result.target, result.unit), tickformat=tick_format(fmt))
     fig.update_xaxes(tickformat="%b %d", dtick=86_400_000)
     legend_below_axis_title(fig)

@@ -11,7 +11,6 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:  # plotly loads only when a figure is drawn
@@ -123,28 +122,6 @@ def axis_label(variable: str, unit: str | None) -> str:
 def unit_suffix(unit: str | None) -> str:
     """' m' after a hover value, or nothing when the unit is unknown."""
     return f" {unit}" if unit else ""
-
-
-def value_format(values: Iterable[float]) -> str:
-    """d3 number format that shows centimetres on levels but no false precision on big volumes."""
-    arr = np.asarray([v for v in values if v is not None], dtype=float)
-    arr = arr[np.isfinite(arr)]
-    biggest = float(np.abs(arr).max()) if arr.size else 1.0
-    if biggest >= 1e4:
-        return ",.0f"
-    if biggest >= 1:
-        return ",.2f"
-    return ".3g"
-
-
-def tick_format(fmt: str) -> str | None:
-    """Full numbers on big-volume axes (not '2.3G'); plotly's own ticks elsewhere."""
-    return ",.0f" if fmt == ",.0f" else None
-
-
-def py_format(d3: str) -> str:
-    """The Python format spec matching the d3 one, for hover text built in Python."""
-    return {",.0f": ",.0f", ",.2f": ",.2f"}.get(d3, ".3g")
 
 
 def finite_values(values: Iterable[Any]) -> list[float]:

@@ -20,6 +20,10 @@ from core.charts.style import (
 if TYPE_CHECKING:  # plotly loads only when a figure is drawn
     import plotly.graph_objects as go
 
+# The loss is the mean absolute error of the daily change scaled by its typical size on the training days
+# (core.model.preprocess: delta_scale), so its unit is "typical daily changes" whatever the reading's unit.
+LOSS_AXIS = "error, in typical daily changes (lower is better)"
+
 
 def _epoch_rows(epochs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """Flatten epochs as the trainer reports them or as the store returns them ({'logs': {...}})."""
@@ -57,7 +61,7 @@ def _draw_losses(fig: go.Figure, frame: pd.DataFrame) -> None:
                     line={"color": colour, "width": 2},
                     marker={"size": 5},
                     customdata=secs,
-                    hovertemplate="epoch %{x}: mean absolute error of the scaled change %{y:.4g} "
+                    hovertemplate="epoch %{x}: mean absolute error %{y:.3f} typical daily changes "
                     "(%{customdata:.1f} s)<extra>" + name + "</extra>",
                 )
             )
@@ -92,7 +96,7 @@ def _loss_axes(fig: go.Figure, frame: pd.DataFrame) -> None:
     positive = [v for v in losses if v > 0]
     log_y = bool(positive) and len(positive) == len(losses) and max(positive) / min(positive) > 10
     fig.update_yaxes(
-        title_text="training error (lower is better)", type="log" if log_y else "linear", dtick="D2" if log_y else None
+        title_text=LOSS_AXIS, type="log" if log_y else "linear", dtick="D2" if log_y else None
     )
     few = int(frame["epoch"].max()) <= 12
     fig.update_xaxes(  # whole epochs only: every epoch when few, integer ticks otherwise

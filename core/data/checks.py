@@ -137,3 +137,8 @@ def frame_warnings(
         few_days_issue(len(daily)),
     ]
     return [issue for issue in found if issue is not None]
+
+
+def record_warnings(index: pd.DatetimeIndex) -> list[Issue]:
+    """The warnings about a record's calendar alone (gaps, too few days), for one station of a multi-station file."""
+    return [issue for issue in (gap_issue(index), few_days_issue(len(index))) if issue is not None]

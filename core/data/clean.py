@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from core.data import qc
 from core.data.config import KEEP, MASK, CleanConfig, CleanError
+from core.data.plausible import held_text
 from core.data.qc import QcFlag
 from core.data.screen import Screen, screen_frame
 
@@ -21,6 +22,7 @@ class CleanFrame:
     values: pd.DataFrame
     flags: pd.DataFrame
     config: CleanConfig = CleanConfig()  # the settings that produced it, for messages and provenance
+    held_out: dict[str, str] = field(default_factory=dict)  # day -> why a stored reading was left out (mis-dated)
 
     def summary(self) -> dict[str, dict[str, int]]:
         """Per variable, how many cells got each QC code (OK cells are not counted)."""
@@ -65,6 +67,11 @@ class CleanFrame:
             if n_kept:
                 parts.append(f"{n_kept} out-of-range {'value' if n_kept == 1 else 'values'} kept (as you chose)")
             lines.append(f"{column}: " + (", ".join(parts) if parts else "no changes"))
+        if self.held_out:
+            lines.append(
+                f"{len(self.held_out)} mis-dated stored {'day' if len(self.held_out) == 1 else 'days'} left out: "
+                f"{held_text(self.held_out)}. Correct or delete those readings (python -m core edit ... --missing)."
+            )
         return lines
 
 

@@ -10,29 +10,38 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from core.data.units import check_unit, find_unit, normalize_unit
-from core.data.variables import KINDS, canonical_name, guess_unit, header_words
+from core.data.formats import SourceColumn, SourceFile
+from core.data.units import check_unit, find_unit, normalize_unit, per_day, quantity_of
+from core.data.variables import FULL_WORDS, KINDS, LAG_WORDS, canonical_name, guess_unit, header_words, lag_of
 
-# Header words that name a variable outright; any other alias ('elev', 'wl', 'in') is an abbreviation.
-FULL_WORDS = frozenset(
+# Words a header may carry beside its variable and unit without making the guess weak.
+FILLER_WORDS = frozenset(
     {
-        "level",
-        "elevation",
-        "stage",
-        "storage",
-        "volume",
-        "inflow",
-        "outflow",
-        "release",
-        "releases",
-        "discharge",
-        "rainfall",
-        "rain",
-        "precipitation",
-        "evaporation",
+        "daily",
+        "mean",
+        "avg",
+        "average",
+        "total",
+        "reservoir",
+        "res",
+        "obs",
+        "observed",
+        "value",
+        "today",
+        "todays",
+        "s",
+        "current",
+        "present",
+        "the",
+        "of",
+        "at",
+        "in",
+        "on",
+        "gross",
+        "live",
     }
 )
-FILLER_WORDS = frozenset({"daily", "mean", "avg", "average", "total", "reservoir", "res", "obs", "observed", "value"})
+LAG_TEXT = {"previous_day": "the previous day's value", "last_year": "last year's value on the same date"}
 
 
 class DeclarationError(ValueError):
@@ -58,6 +67,9 @@ class ColumnGuess:
     variable_source: str  # "declared", "header", "abbreviation", "unknown"
     unit_source: str  # "declared", "header", "default", "none"
     weak: bool
+    question: str = ""  # what the operator must confirm about a weak guess, in words
+    lagged: str | None = None  # "previous_day" / "last_year": a lagged copy, left out unless imported on purpose
+    detail: str = ""  # variable_source "format": what the file's format says the column is
 
     @property
     def note(self) -> str:
@@ -65,11 +77,19 @@ class ColumnGuess:
         if self.variable_source == "declared":
             return "declared" + ("" if self.unit_source == "declared" else f"; unit {self._unit_words()}")
         words = {
+            "format": f"read from the file: {self.detail}",
             "header": f"guessed from the header word for {self.variable}",
             "abbreviation": f"guessed from an abbreviation in '{self.column}'",
             "unknown": "not a variable the app knows: stored under this name, no range checks",
         }[self.variable_source]
         text = f"{words}; unit {self._unit_words()}"
+        if self.lagged:
+            text = (
+                f"a lagged copy ({LAG_TEXT[self.lagged]}): left out unless you import it, and never a covariate by "
+                f"default; {text}"
+            )
+        if self.question:
+            text = f"{text}; {self.question}"
         return f"weak guess, confirm: {text}" if self.weak else text
 
     def _unit_words(self) -> str:
@@ -78,6 +98,7 @@ class ColumnGuess:
             "declared": f"{self.unit} declared",
             "header": f"{self.unit} from the header",
             "default": f"{self.unit} assumed (not in the header)",
+            "format": f"{self.unit} as the file gives it",
             "none": "not given",
         }[self.unit_source]
 
@@ -115,34 +136,104 @@ def check_declarations(declarations: Sequence[ColumnDeclaration], columns: Seque
     return problems
 
 
-def guess_column(column: str, declared: ColumnDeclaration | None = None) -> ColumnGuess:
-    """The variable and unit proposed for one column, with where each came from and whether to ask."""
+def guess_column(
+    column: str, declared: ColumnDeclaration | None = None, span: tuple[float, float] | None = None
+) -> ColumnGuess:
+    """The variable and unit proposed for one column, with where each came from and whether to ask (`span`: the
+    column's lowest and highest value, quoted when the header's unit contradicts its variable)."""
     header_unit = guess_unit(column)
     if declared is not None:
         unit, unit_source = _unit_for(declared.variable, declared.unit, header_unit)
         return ColumnGuess(column, declared.variable, unit, "declared", unit_source, False)
     variable = canonical_name(column)
-    source = _variable_source(column, variable)
-    unit, unit_source = _unit_for(variable, None, header_unit)
-    weak = source == "abbreviation" and unit_source != "header"
-    return ColumnGuess(column, variable, unit, source, unit_source, weak)
+    lag = lag_of(column)
+    base = variable.removesuffix(f"_{lag}") if lag else variable
+    source = _variable_source(column, base)
+    unit, unit_source = _unit_for(base, None, header_unit)
+    unit, question = _unit_question(base, unit, unit_source, span)
+    weak = bool(question) or (source == "abbreviation" and unit_source != "header")
+    return ColumnGuess(column, variable, unit, source, unit_source, weak, question, lag)
 
 
-def guess_columns(columns: Sequence[str], declarations: Sequence[ColumnDeclaration] = ()) -> list[ColumnGuess]:
-    """One guess per column; a declared column (matched in any case) takes its declaration."""
+def _unit_question(
+    variable: str, unit: str | None, source: str, span: tuple[float, float] | None
+) -> tuple[str | None, str]:
+    """(unit, question): a header unit that does not measure what the variable is (a 'level' in TMC, a day's
+    inflow in a volume) is questioned; a volume given for a flow is proposed per day."""
+    found = find_unit(unit) if source == "header" else None
+    quantity = quantity_of(variable)
+    if found is None or quantity is None or found.quantity == quantity:
+        return unit, ""
+    values = f" (values {span[0]:,.6g} to {span[1]:,.6g})" if span else ""
+    daily = per_day(found) if quantity == "flow" else None
+    if daily is not None:
+        return daily.symbol, (
+            f"the header gives a volume, {found.symbol}{values}, for the {variable}: a day's {variable} in "
+            f"{found.symbol} is read as {daily.symbol}; confirm, or change the unit"
+        )
+    return unit, (
+        f"the header says {variable} but {found.symbol} is a unit of {found.quantity}{values}: which is it? "
+        "Change the variable or the unit"
+    )
+
+
+def format_guess(source: SourceColumn) -> ColumnGuess:
+    """What an agency format says a column is (a parameter code, a sensor type), as a guess: sure unless the
+    format itself asks (USGS discharge: release or inflow?)."""
+    return ColumnGuess(
+        source.column,
+        source.variable,
+        source.unit,
+        "format",
+        "format" if source.unit else "none",
+        bool(source.question),
+        source.question,
+        None,
+        source.note,
+    )
+
+
+def guess_columns(
+    columns: Sequence[str],
+    declarations: Sequence[ColumnDeclaration] = (),
+    spans: dict[str, tuple[float, float]] | None = None,
+    source: SourceFile | None = None,
+) -> list[ColumnGuess]:
+    """One guess per column: a declared column (matched in any case) takes its declaration, else what the file's
+    format says about it, else what its header says."""
     by_column = {d.column.lower(): d for d in declarations}
-    return [guess_column(column, by_column.get(column.lower())) for column in columns]
+    out = []
+    for column in columns:
+        declared = by_column.get(column.lower())
+        known = source.column(column) if source is not None and declared is None else None
+        out.append(format_guess(known) if known else guess_column(column, declared, (spans or {}).get(column)))
+    return out
+
+
+def proposed_mapping(guesses: Sequence[ColumnGuess]) -> dict[str, str]:
+    """Column -> variable name from the guesses; a column whose variable another column already takes keeps its
+    own tidy name (two level columns never merge into one)."""
+    counts: dict[str, int] = {}
+    for g in guesses:
+        counts[g.variable] = counts.get(g.variable, 0) + 1
+    return {g.column: g.variable if counts[g.variable] == 1 else _own_name(g.column) for g in guesses}
+
+
+def _own_name(column: str) -> str:
+    """A column's own tidy name ('Level 2' -> 'level_2'), for a variable two columns would share."""
+    return "_".join(header_words(column)) or "value"
 
 
 def _variable_source(column: str, variable: str) -> str:
-    """'header' when the header names the variable outright, 'abbreviation' otherwise, 'unknown' for no kind."""
+    """'header' when a whole word names the variable and every other word is a unit, a filler or a lag word;
+    'abbreviation' otherwise; 'unknown' for a variable the app does not know."""
     if variable not in KINDS:
         return "unknown"
     tokens = header_words(column)
     if {"qin", "qout"} & set(tokens) or "_".join(tokens[:2]) in ("q_in", "q_out"):
         return "header"  # hydrologists' standard names for inflow and outflow
-    words = [w for w in tokens if find_unit(w) is None and w not in FILLER_WORDS]
-    if words and all(w in FULL_WORDS for w in words):
+    words = [w for w in tokens if find_unit(w) is None and w not in FILLER_WORDS and w not in LAG_WORDS]
+    if any(w in FULL_WORDS for w in words) and all(w in FULL_WORDS or w.isdigit() for w in words):
         return "header"
     return "abbreviation"
 

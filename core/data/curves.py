@@ -1,8 +1,18 @@
 """Storage-elevation curves: read an elevation-storage (or elevation-area-capacity) table, check it, convert both ways.
 
 Operators set flood lines as elevations while records and models often carry storage; a curve turns one into the
-other. The table must be strictly monotonic (storage rises with elevation) so numpy.interp can run both ways;
-values outside the table are never extrapolated (they convert to NaN).
+other. Tables are read as agencies publish them (a Texas Water Development Board table has one row per 0.1 ft, up
+to 11,500 rows, an area column, and the site number in its headers): elevation must rise on every row and the
+capacity must never fall, but it may stay flat. Flat runs are kept for elevation -> storage (the published value)
+and collapsed to one point for storage -> elevation, which needs a rising capacity:
+
+* the run of zero (lowest) capacity below the dead pool collapses to its *highest* elevation: storage 0 maps to
+  the dead-pool level, the top of the water that is not counted;
+* an interior flat step (a capacity rounded in the table) collapses to its *middle*: the true capacity passes
+  through the published value somewhere within the step;
+* a flat run at the top collapses to its *lowest* elevation: the capacity is reached there.
+
+A capacity that decreases is refused with its line. Values outside the table are never extrapolated (NaN).
 """
 
 from __future__ import annotations
@@ -15,8 +25,9 @@ import numpy as np
 import pandas as pd
 
 from core.data import numbers, reading
+from core.data.formats import excel
 from core.data.units import UnitError, check_unit, conversion_text, convert, normalize_unit
-from core.data.variables import canonical_name, guess_unit
+from core.data.variables import canonical_name, guess_unit, header_words
 
 ELEVATION, STORAGE = "level", "storage"  # the variables a curve links
 MAX_LISTED = 5  # offending rows named in one message
@@ -54,11 +65,11 @@ class Curve:
 
     def convert(self, values: Any, variable: str) -> np.ndarray:
         """Values of `variable` (level or storage) in the other variable; NaN outside the table."""
-        x, y = (
-            (self.elevation, self.storage) if canonical_name(variable) == ELEVATION else (self.storage, self.elevation)
-        )
         arr = np.asarray(values, dtype=float)
-        return np.interp(arr, x, y, left=np.nan, right=np.nan)
+        if canonical_name(variable) == ELEVATION:
+            return np.interp(arr, self.elevation, self.storage, left=np.nan, right=np.nan)
+        storage, elevation = inverse(np.asarray(self.elevation), np.asarray(self.storage))
+        return np.interp(arr, storage, elevation, left=np.nan, right=np.nan)
 
     def frame(self) -> pd.DataFrame:
         """The table for the Data page, unit in each header."""
@@ -93,7 +104,7 @@ class Curve:
             columns=tuple(data.get("columns") or ("", "")),  # type: ignore[arg-type]
             notes=tuple(data.get("notes") or ()),
         )
-        _check_increasing(np.array(curve.elevation), np.array(curve.storage), list(range(len(curve.elevation))))
+        check_rising(np.array(curve.elevation), np.array(curve.storage), list(range(len(curve.elevation))))
         return curve
 
 
@@ -124,7 +135,7 @@ def read_curve(data: bytes, filename: str, options: CurveOptions = CurveOptions(
     line_list = lines.tolist()
     if len(elev) >= 2 and elev[0] > elev[-1]:  # a table written from the top of the dam down: read it upwards
         elev, stor, line_list = elev[::-1], stor[::-1], line_list[::-1]
-    _check_increasing(elev, stor, line_list, (elev_col, stor_col))
+    check_rising(elev, stor, line_list, (elev_col, stor_col))
     units = (
         normalize_unit(options.elevation_unit or guess_unit(elev_col)),
         normalize_unit(options.storage_unit or guess_unit(stor_col)),
@@ -133,39 +144,117 @@ def read_curve(data: bytes, filename: str, options: CurveOptions = CurveOptions(
         problem = check_unit(variable, unit, f"{filename}, column '{column}'")
         if problem:
             raise CurveError(problem)
+    flats = flat_notes(elev, stor, units)
     return Curve(
-        tuple(float(v) for v in elev),
-        tuple(float(v) for v in stor),
+        tuple(elev.tolist()),
+        tuple(stor.tolist()),
         units[0],
         units[1],
         source=filename,
         columns=(elev_col, stor_col),
-        notes=(note,),
+        notes=(note, *flats),
     )
 
 
+def _runs(stor: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) row of every run of two or more rows with the same capacity."""
+    same = np.r_[0, (stor[1:] == stor[:-1]).astype(int), 0]  # same[k + 1]: rows k and k + 1 are equal
+    edges = np.flatnonzero(np.diff(same))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def inverse(elev: np.ndarray, stor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(storage, elevation) with capacity strictly rising, for storage -> elevation: each flat run collapsed to
+    its top (the zero run below the dead pool), its middle (an interior step) or its bottom (a run at the top)."""
+    runs = _runs(stor)
+    if not runs:
+        return stor, elev
+    keep = np.ones(len(stor), dtype=bool)
+    points = elev.astype(float).copy()
+    for first, last in runs:
+        keep[first + 1 : last + 1] = False
+        if first == 0:
+            points[first] = elev[last]
+        elif last == len(stor) - 1:
+            points[first] = elev[first]
+        else:
+            points[first] = (elev[first] + elev[last]) / 2
+    return stor[keep], points[keep]
+
+
+def flat_notes(elev: np.ndarray, stor: np.ndarray, units: tuple[str | None, str | None]) -> list[str]:
+    """What was collapsed for storage -> elevation, in words: the dead pool, the rounded steps, a flat top."""
+    runs = _runs(stor)
+    e_unit, s_unit = (f" {u}" if u else "" for u in units)
+    notes = []
+    interior = [(a, b) for a, b in runs if a > 0 and b < len(stor) - 1]
+    for first, last in runs:
+        if first == 0:
+            notes.append(
+                f"{last - first + 1} rows of capacity {stor[0]:g}{s_unit} below the dead pool ({elev[0]:g} to "
+                f"{elev[last]:g}{e_unit}): storage {stor[0]:g} maps to the dead-pool elevation {elev[last]:g}"
+                f"{e_unit}, the highest one that still holds no counted storage"
+            )
+        elif last == len(stor) - 1:
+            notes.append(
+                f"the capacity stays at {stor[first]:g}{s_unit} from {elev[first]:g} to {elev[last]:g}{e_unit} at "
+                f"the top: that storage maps to {elev[first]:g}{e_unit}, where it is first reached"
+            )
+    if interior:
+        first, last = interior[0]
+        rows = sum(b - a + 1 for a, b in interior)
+        notes.append(
+            f"{len(interior)} flat steps of rounded capacity ({rows} rows; e.g. {stor[first]:g}{s_unit} from "
+            f"{elev[first]:g} to {elev[last]:g}{e_unit}): for storage -> elevation each maps to the middle of its "
+            "step, since the published capacity is rounded and the true one passes through it within the step"
+        )
+    return notes
+
+
 def _cells(data: bytes, filename: str) -> tuple[pd.DataFrame, pd.Series]:
-    """The file's cells as text with their file lines; CurveError when it is not a readable table."""
-    decoded = reading.decode(data)
-    if decoded.text is None:
-        raise CurveError(f"{filename}: {decoded.problem}")
-    table = reading.split_table(decoded.text)
-    if isinstance(table, str):
-        raise CurveError(f"{filename}: {table}")
-    parsed = reading.cell_frame(table)
-    if parsed.cells.empty:
+    """The file's cells as text with their file lines (a workbook's first sheet too); CurveError when it is not a
+    readable table."""
+    if excel.is_workbook(data):
+        book = excel.read(data, filename)
+        if isinstance(book, str):
+            raise CurveError(book)
+        cells, lines = book.blocks[0].cells.cells, book.blocks[0].cells.lines
+    else:
+        decoded = reading.decode(data)
+        if decoded.text is None:
+            raise CurveError(f"{filename}: {decoded.problem}")
+        table = reading.split_table(decoded.text)
+        if isinstance(table, str):
+            raise CurveError(f"{filename}: {table}")
+        parsed = reading.cell_frame(table)
+        cells, lines = parsed.cells, parsed.lines
+    if cells.empty:
         raise CurveError(f"{filename} has a header line but no rows. Add one row per elevation.")
-    return parsed.cells, parsed.lines
+    return cells, lines
+
+
+AREA_WORDS = frozenset({"area", "acres", "acre", "ha", "hectares", "km2", "km²", "sqkm", "surface"})
+
+
+def is_area(column: str) -> bool:
+    """A surface-area column of an elevation-area-capacity table ('Area (acres)', 'Surface area km2'): not storage."""
+    words = set(header_words(column))
+    return bool(words & AREA_WORDS) and canonical_name(column) != STORAGE
 
 
 def _pick_columns(usable: list[str], options: CurveOptions, filename: str) -> tuple[str, str, str]:
-    """Elevation and storage columns: as forced, else by header name, else the first and last numeric columns."""
-    if len(usable) < 2:
+    """Elevation and storage columns: as forced, else by header name, else by position (elevation first, storage
+    last); area columns of an elevation-area-capacity table are never taken for storage."""
+    candidates = [c for c in usable if not is_area(c)]
+    if len(candidates) < 2 and options.storage_column is None:
+        areas = [c for c in usable if is_area(c)]
+        held = f" ({', '.join(areas)} {'is' if len(areas) == 1 else 'are'} surface area)" if areas else ""
         raise CurveError(
-            f"{filename} needs two numeric columns (elevation and storage); it has "
-            f"{len(usable)}: {', '.join(usable) or 'none'}."
+            f"{filename} needs two numeric columns, elevation and storage (capacity); it has "
+            f"{len(usable)}: {', '.join(usable) or 'none'}{held}. An elevation-area table alone cannot convert "
+            "storage: add the capacity column."
         )
-    named = {canonical_name(c): c for c in reversed(usable)}
+    named = {canonical_name(c): c for c in reversed(candidates)}
     picked = []
     for forced, variable, flag in (
         (options.elevation_column, ELEVATION, "--elevation-column"),
@@ -182,11 +271,14 @@ def _pick_columns(usable: list[str], options: CurveOptions, filename: str) -> tu
         elif variable in named:
             picked.append((named[variable], "detected by name"))
         else:
-            picked.append((usable[0] if variable == ELEVATION else usable[-1], "by position"))
+            picked.append((candidates[0] if variable == ELEVATION else candidates[-1], "by position"))
     (elev, how_e), (stor, how_s) = picked
     if elev == stor:
         raise CurveError(f"{filename}: elevation and storage cannot both be read from column '{elev}'.")
+    areas = [c for c in usable if is_area(c)]
     note = f"elevation from '{elev}' ({how_e}), storage from '{stor}' ({how_s})"
+    if areas:
+        note += f"; {', '.join(repr(a) for a in areas)} (surface area) not used"
     return elev, stor, note
 
 
@@ -204,30 +296,37 @@ def _column_values(
     return values.to_numpy(dtype=float)
 
 
-def _check_increasing(
+def check_rising(
     elev: np.ndarray, stor: np.ndarray, lines: list[int], columns: tuple[str, str] = ("elevation", "storage")
 ) -> None:
-    """Both columns must rise row after row; the first offending rows are named with their file lines."""
+    """Elevation must rise row after row and the capacity never fall (flat runs are read, see the module); the
+    first offending rows are named with their file lines."""
     if len(elev) < 2:
         raise CurveError("A curve needs at least two rows (two elevations with their storage).")
+    if len(np.unique(stor)) < 2:
+        raise CurveError(f"The curve's {columns[1]} is {stor[0]:g} on every row; a curve needs it to rise.")
+    bad_elev = np.flatnonzero(np.diff(elev) <= 0) + 1
+    bad_stor = np.flatnonzero(np.diff(stor) < 0) + 1
     problems = []
-    for i in range(1, len(elev)):
+    for i in sorted({*bad_elev.tolist(), *bad_stor.tolist()})[: MAX_LISTED + 1]:
         if elev[i] <= elev[i - 1]:
             problems.append(
                 f"line {lines[i]}: {columns[0]} {elev[i]:g} is not above {elev[i - 1]:g} on line {lines[i - 1]}"
             )
-        elif stor[i] <= stor[i - 1]:
+        else:
             problems.append(
-                f"line {lines[i]}: {columns[1]} {stor[i]:g} (at {columns[0]} {elev[i]:g}) is not above "
+                f"line {lines[i]}: {columns[1]} {stor[i]:g} (at {columns[0]} {elev[i]:g}) is below "
                 f"{stor[i - 1]:g} on line {lines[i - 1]}"
             )
+    total = len(set(bad_elev.tolist()) | set(bad_stor.tolist()))
     if problems:
-        more = f" (and {len(problems) - MAX_LISTED} more)" if len(problems) > MAX_LISTED else ""
+        more = f" (and {total - MAX_LISTED} more)" if total > MAX_LISTED else ""
         raise CurveError(
             "The curve is not monotonic: "
             + "; ".join(problems[:MAX_LISTED])
             + more
-            + ". Storage must rise with elevation on every row; fix or remove those rows."
+            + ". Elevation must rise on every row and the storage must never fall as it does; fix or remove those "
+            "rows."
         )
 
 
@@ -283,7 +382,8 @@ def coverage_problems(curve: Curve, recorded: list[Recorded]) -> list[str]:
             if r.high > hi:
                 gaps.append(f"up to {r.high:g}{unit} (on {r.high_date})")
             problems.append(
-                f"The curve covers {r.variable} {lo:g} to {hi:g}{unit}, but the recorded {r.variable} runs "
+                f"The curve covers {r.variable} {lo:g} to {hi:g}{unit}, but the recorded {r.variable} (cleaned: logger "
+                f"codes and impossible values masked) runs "
                 f"{' and '.join(gaps)}. Extend the table to cover them, or store it anyway: readings outside "
                 "the curve are not converted."
             )

@@ -106,7 +106,7 @@ def _classify_iso(cells: pd.Series) -> pd.DataFrame | None:
         return None  # an impossible time: the loop says which cell
     secs = number["H"] * 3600.0 + number["M"] * 60.0 + number["S"]
     kind = np.full(len(text), "iso", dtype=object)
-    frame = {"kind": kind, "y": number["y"], "a": number["m"], "b": number["d"], "secs": secs}
+    frame = {"kind": kind, "y": number["y"], "a": number["m"], "b": number["d"], "secs": secs, "short": False}
     return pd.DataFrame(frame, index=cells.index)
 
 
@@ -130,6 +130,7 @@ def _classify_dates(cells: pd.Series, allow_compact: bool) -> pd.DataFrame:
     a = np.full(n, np.nan)
     b = np.full(n, np.nan)
     secs = np.zeros(n)
+    short = np.zeros(n, dtype=bool)  # written NN-NN-NN: the year may come first (18-10-01 for 2018-10-01)
     named: list[int] = []
     for i, text in enumerate(texts):
         if not text:
@@ -143,7 +144,8 @@ def _classify_dates(cells: pd.Series, allow_compact: bool) -> pd.DataFrame:
             if match:
                 year = int(match["y"])
                 if len(match["y"]) == 2:
-                    year += 2000 if year <= 68 else 1900
+                    year = _century(year)
+                    short[i] = len(match["a"]) == len(match["b"]) == 2
                 kind[i], y[i], a[i], b[i] = "dmy", year, int(match["a"]), int(match["b"])
             elif allow_compact and (match := _COMPACT.match(text)):
                 kind[i], y[i], a[i], b[i] = "iso", int(match["y"]), int(match["m"]), int(match["d"])
@@ -160,7 +162,12 @@ def _classify_dates(cells: pd.Series, allow_compact: bool) -> pd.DataFrame:
     for i, stamp in _named_month_dates([texts[i] for i in named]).items():
         row = named[i]
         kind[row], y[row], a[row], b[row] = "iso", stamp.year, stamp.month, stamp.day
-    return pd.DataFrame({"kind": kind, "y": y, "a": a, "b": b, "secs": secs}, index=cells.index)
+    return pd.DataFrame({"kind": kind, "y": y, "a": a, "b": b, "secs": secs, "short": short}, index=cells.index)
+
+
+def _century(year: int) -> int:
+    """A two-digit year in full: 00-68 -> 2000s, 69-99 -> 1900s (the POSIX rule spreadsheets follow)."""
+    return year + (2000 if year <= 68 else 1900)
 
 
 def _named_month_dates(texts: list[str]) -> dict[int, pd.Timestamp]:
@@ -173,7 +180,10 @@ def _named_month_dates(texts: list[str]) -> dict[int, pd.Timestamp]:
         todo = stamps.isna()
         if not todo.any():
             break
-        stamps[todo] = pd.to_datetime(subset[todo], format=fmt, errors="coerce")
+        try:
+            stamps[todo] = pd.to_datetime(subset[todo], format=fmt, errors="coerce")
+        except (ValueError, OverflowError):  # pandas' own limits: those cells stay unread and are named as bad
+            continue
     return {int(j): stamp for j, stamp in stamps.dropna().items()}
 
 
@@ -245,8 +255,41 @@ def _stamps(info: pd.DataFrame, dayfirst: bool | None) -> pd.Series:
     days = info["b"].copy()
     if dayfirst is True:  # dd/mm/yyyy
         months[dmy], days[dmy] = info["b"][dmy], info["a"][dmy]
-    stamps = pd.to_datetime(pd.DataFrame({"year": info["y"], "month": months, "day": days}), errors="coerce")
-    return stamps + pd.to_timedelta(info["secs"], unit="s")
+    years = info["y"].where(info["y"].between(1000, 2999))  # beyond: not a date a record holds, named as bad
+    try:
+        stamps = pd.to_datetime(pd.DataFrame({"year": years, "month": months, "day": days}), errors="coerce")
+    except (ValueError, OverflowError):  # pandas' own limits: every cell is then judged by the message below
+        stamps = pd.Series(pd.NaT, index=info.index, dtype="datetime64[ns]")
+    return (stamps + pd.to_timedelta(info["secs"], unit="s")).astype("datetime64[ns]")
+
+
+def _year_first(info: pd.DataFrame) -> pd.Series | None:
+    """Dates written NN-NN-NN read year first (18-10-01 = 2018-10-01) when only that reading makes the rows a
+    daily sequence: its median step between rows is a week or less, the day- or month-first readings' ten times
+    that or more."""
+    dmy = info["kind"] == "dmy"
+    if dmy.sum() < 3 or not info["short"][dmy].all():
+        return None
+    a, b, year = info["a"][dmy], info["b"][dmy], info["y"][dmy]
+    readings = {
+        "year": (a + np.where(a <= 68, 2000, 1900), b, year % 100),
+        "day": (year, b, a),
+        "month": (year, a, b),
+    }
+    steps: dict[str, tuple[float, pd.Series]] = {}
+    for name, (y, m, d) in readings.items():
+        stamps = pd.to_datetime(pd.DataFrame({"year": y, "month": m, "day": d}), errors="coerce")
+        if stamps.notna().all():
+            gaps = np.abs(np.diff(stamps.to_numpy()).astype("timedelta64[D]").astype(float))
+            steps[name] = (float(np.median(gaps)), stamps)
+    if "year" not in steps:
+        return None
+    step = steps["year"][0]
+    if step > 7 or any(other < 10 * max(step, 1.0) for name, (other, _) in steps.items() if name != "year"):
+        return None
+    out = pd.Series(pd.NaT, index=info.index, dtype="datetime64[ns]")
+    out[dmy] = steps["year"][1].astype("datetime64[ns]")
+    return out + pd.to_timedelta(info["secs"], unit="s")
 
 
 def _bad_dates_issue(
@@ -278,6 +321,12 @@ def parse_dates(
     info = _classify_dates(cells, allow_compact)
     raw = cells.astype("string").str.strip()
     dmy = info["kind"] == "dmy"
+    yearfirst = _year_first(info) if dayfirst is None else None
+    if yearfirst is not None:  # 18-10-01, 18-10-02, ...: 2018-10-01 onwards, not 18 October 2001, 2002, ...
+        stamps = yearfirst.where(dmy, _stamps(info, None))
+        bad = stamps.isna()
+        issues = (_bad_dates_issue(info, raw, lines, bad, column, None),) if bad.any() else ()
+        return ParsedDates(stamps, None, issues, bool((info["secs"] != 0).any()))
     order = dayfirst
     if dmy.any() and order is None:
         decided = _decide_order(info, raw, lines, column)

@@ -13,8 +13,9 @@ from core.data.screen import Screen, date_runs, long_runs
 from core.data.variables import canonical_name, physical_range
 
 DECIDE_HINT = (
-    "Decide per variable on the Data page (stored data) or with `python -m core qc --reservoir NAME "
-    "--variable VAR --out-of-range mask|keep|relative`"
+    "Decide per variable before the import (the Data page's choice under the file, or `python -m core import ... "
+    "--out-of-range VARIABLE=mask|keep|relative`) or afterwards (Stored data, or `python -m core qc --reservoir NAME "
+    "--variable VAR --out-of-range ...`)"
 )
 
 

@@ -1,9 +1,11 @@
-"""Read a reservoir CSV into a validated daily frame plus a report the user can act on; store nothing.
+"""Read a reservoir file (CSV, USGS RDB, CDEC CSV, Excel workbook) into a validated daily frame plus a report the
+user can act on; store nothing.
 
 Content problems never raise: they become `Issue`s in the `ValidationReport` (errors block the
 import, warnings travel with the data). Only misuse (a path that does not exist) raises.
-The steps live in their own modules: reading (bytes to text cells), dates, numbers, daily (one row
-per day) and checks (warnings about the frame); this module runs them in order.
+The steps live in their own modules: formats (agency files into blocks of text cells), reading (bytes to text
+cells), dates, plausible (mis-dated readings held out), numbers, daily (one row per day) and checks (warnings about
+the frame); this module runs them in order, block by block (a station or series of an agency file), and joins them.
 """
 
 from __future__ import annotations
@@ -16,9 +18,13 @@ import pandas as pd
 
 from core.data import checks, dates, numbers, reading
 from core.data.daily import LINE, STAMP, to_daily
-from core.data.report import ERROR, Issue, ValidationReport, make_issue, runs_text
+from core.data.formats import Block, SourceFile
+from core.data.formats.detect import read_source
+from core.data.names import name_problem, shown
+from core.data.plausible import held_out, held_text
+from core.data.report import ERROR, WARNING, Cells, Issue, ValidationReport, make_issue, plural, runs_text, verb
 from core.data.screen import date_runs, find_companions
-from core.data.variables import guess_unit
+from core.data.variables import bracket_unit, guess_unit, lag_of
 
 
 class IngestError(ValueError):
@@ -33,6 +39,9 @@ class ReadOptions:
     dayfirst: bool | None = None  # None: decide from unambiguous rows; ambiguous file -> error
     variables: tuple[tuple[str, str], ...] = ()  # (column, variable) the operator declared: checks judge by these
     units: tuple[tuple[str, str], ...] = ()  # (column, unit) the operator declared: ranges are judged in these
+    skip: tuple[str, ...] | None = None  # columns not imported; None: lagged copies and what a format leaves out
+    sheet: str | None = None  # a workbook's sheet (None: the first)
+    today: str | None = None  # the import day (ISO); readings after it are held out (None: today, UTC)
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,6 +52,7 @@ class ParsedCSV:
     frame: pd.DataFrame | None
     units: dict[str, str | None]
     sha256: str
+    source: SourceFile | None = None  # what an agency format said about the file (None: a plain CSV)
 
 
 def _read_bytes(source: str | Path | bytes, filename: str | None) -> tuple[bytes, str]:
@@ -76,6 +86,8 @@ class _Draft:
     end: str | None = None
     columns: tuple[str, ...] = ()
     issues: list[Issue] = field(default_factory=list)
+    described: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
 
     def stop(self, issue: Issue) -> _Stop:
         """Record a blocking error and return the exception that ends reading."""
@@ -96,78 +108,109 @@ class _Draft:
         return ValidationReport(filename=filename, issues=tuple(self.issues), **fields)
 
 
+@dataclass
+class _Reading:
+    """What the blocks of one file share while they are read: options, the source, what is declared and skipped."""
+
+    name: str
+    options: ReadOptions
+    source: SourceFile | None
+    multi: bool
+    today: pd.Timestamp | None
+
+    @property
+    def declared(self) -> dict[str, str]:
+        """Column -> variable: the operator's declarations over the format's mappings."""
+        mapped = {c.column: c.variable for c in self.source.columns if c.mapped} if self.source else {}
+        return {**mapped, **dict(self.options.variables)}
+
+    def unit(self, column: str) -> str | None:
+        """The column's unit: declared, else the format's, else read from its header."""
+        found = self.source.column(column) if self.source else None
+        return dict(self.options.units).get(column) or (found.unit if found else None) or guess_unit(column)
+
+    def skipped(self, column: str) -> bool:
+        """True for a column left out of the import: as the options say, else a lagged copy or a column the
+        format does not map; a declared column is never left out."""
+        if column in dict(self.options.variables):
+            return False
+        if self.options.skip is not None:
+            return column in self.options.skip
+        found = self.source.column(column) if self.source else None
+        return (found is not None and not found.mapped) or (found is None and lag_of(column) is not None)
+
+
 def read_csv(
     source: str | Path | bytes, *, filename: str | None = None, options: ReadOptions = ReadOptions()
 ) -> ParsedCSV:
-    """Read a CSV (path or bytes) into a validated daily frame and a report; never writes anything."""
+    """Read a file (path or bytes) into a validated daily frame and a report; never writes anything."""
     data, name = _read_bytes(source, filename)
     sha256 = hashlib.sha256(data).hexdigest()
     held = [data]  # handed over: the bytes are dropped once decoded, so a large file is not held twice
     del data
     draft = _Draft()
     frame: pd.DataFrame | None = None
+    reading_state: list[_Reading] = []
     try:
-        frame = _read(held, name, options, draft)
+        frame = _read(held, name, options, draft, reading_state)
     except _Stop:
         frame = None
     report = draft.report(name)
-    units = {c: guess_unit(c) for c in draft.columns}
-    return ParsedCSV(report=report, frame=frame if report.ok else None, units=units, sha256=sha256)
+    state = reading_state[0] if reading_state else None
+    units = {c: state.unit(c) if state else guess_unit(c) for c in draft.columns}
+    src = state.source.without_blocks() if state and state.source else None
+    return ParsedCSV(report=report, frame=frame if report.ok else None, units=units, sha256=sha256, source=src)
 
 
-def _read(held: list[bytes], name: str, options: ReadOptions, draft: _Draft) -> pd.DataFrame | None:
+def _read(
+    held: list[bytes], name: str, options: ReadOptions, draft: _Draft, state: list[_Reading]
+) -> pd.DataFrame | None:
     """All reading steps in order (`held`: the file's bytes, taken out to be decoded); fills `draft` and raises
     _Stop when a step cannot go on."""
-    parsed = _table(held.pop(), name, draft)
-    draft.issues += parsed.issues
-    cells, lines = parsed.cells, parsed.lines
-    draft.n_rows = len(cells)
-    if cells.empty:
-        raise draft.unreadable(f"{name} has a header line but no data rows. Add one row per date.")
-    date_column = _date_column(cells, options, name, draft)
-    time_column = dates.find_time_column(cells, date_column)
-    date_cells = cells[date_column]
-    if time_column is not None:
-        date_cells = (date_cells + " " + cells[time_column]).str.strip()
-    stamps = dates.parse_dates(date_cells, lines, date_column, options.dayfirst, dates.is_date_name(date_column))
-    draft.issues += stamps.issues
-    draft.dayfirst = stamps.dayfirst
-
-    value_cells = cells.drop(columns=[c for c in (date_column, time_column) if c])
-    values, codes = _values(value_cells, lines, parsed.separator, name, date_column, draft)
-    valid = stamps.stamps.notna()
-    if not valid.any():
-        raise _Stop("no valid dates")
-    readings = values[valid].assign(**{STAMP: stamps.stamps[valid], LINE: lines[valid]})
-    daily = to_daily(readings, list(values.columns), stamps.has_time)
-    draft.issues += daily.issues
-    draft.n_rows = len(daily.frame)
-    draft.start = daily.frame.index[0].date().isoformat()
-    draft.end = daily.frame.index[-1].date().isoformat()
-    if draft.has_errors():
-        return None
-    declared = {c: v for c, v in options.variables if c in daily.frame.columns}
-    known_codes = codes[valid].groupby(stamps.stamps[valid].dt.normalize().to_numpy()).any()
-    known_codes.index = daily.frame.index
-    draft.issues = [_dated(issue, known_codes) if issue.code == "sentinel" else issue for issue in draft.issues]
-    units = {c: dict(options.units).get(c) or guess_unit(c) for c in daily.frame.columns}
-    draft.issues += checks.frame_warnings(daily.frame, daily.first_line, declared, known_codes, units)
-    # A fixed no-data code was read as missing, so its companions are too: cleaning could no longer see the code.
-    return daily.frame.mask(find_companions(known_codes, daily.frame, declared))
+    source, blocks = _blocks(held.pop(), name, options, draft)
+    today = pd.Timestamp(options.today) if options.today else None
+    reading = _Reading(name, options, source, len(blocks) > 1, today)
+    state.append(reading)
+    results = []
+    for block in blocks:
+        result = _read_block(block, reading, draft)
+        if result is not None:
+            results.append(result)
+    if not results:
+        raise draft.stop(make_issue(ERROR, "no_numeric_columns", f"{name} holds no readings the app can import."))
+    frame = pd.concat(results, axis=1).sort_index() if len(results) > 1 else results[0]
+    if reading.multi:
+        draft.issues += _station_warnings(frame, reading.source)
+    draft.n_rows = len(frame)
+    draft.start = frame.index[0].date().isoformat()
+    draft.end = frame.index[-1].date().isoformat()
+    draft.skipped = tuple(c for c in draft.columns if reading.skipped(c))
+    return None if draft.has_errors() else frame
 
 
-def _dated(issue: Issue, known_codes: pd.DataFrame) -> Issue:
-    """A no-data-code warning (found before dates were read) with the days its codes are on."""
-    if issue.column not in known_codes.columns:
-        return issue
-    runs = date_runs(known_codes[issue.column])
-    return replace(issue, runs=runs, message=f"{issue.message} Days: {runs_text(runs)}.")
+def _blocks(data: bytes, name: str, options: ReadOptions, draft: _Draft) -> tuple[SourceFile | None, list[Block]]:
+    """The file's blocks of text cells: read by its format (RDB, CDEC, workbook), else as one plain table."""
+    binary = data.startswith(b"PK\x03\x04")  # a workbook (or another zip): never decoded as text
+    decoded = None if binary else reading.decode(data)
+    source = read_source(data, name, decoded.text if decoded is not None else None, options.sheet)
+    if source is None and decoded is None:
+        source = f"{name}: {reading.wrong_kind(data)}"  # a zip that is not a workbook
+    del data  # the text (or the source's cells) replace the bytes
+    if isinstance(source, str):
+        raise draft.unreadable(source)
+    if source is None:
+        assert decoded is not None
+        return None, [Block(_table(decoded, name, draft), None)]
+    draft.encoding = decoded.encoding if decoded is not None else None
+    draft.described = source.described
+    draft.issues += source.issues
+    if not source.blocks:
+        raise draft.unreadable(f"{name} is a {source.format} file without any rows of readings.")
+    return source, list(source.blocks)
 
 
-def _table(data: bytes, name: str, draft: _Draft) -> reading.CellFrame:
-    """The file's text cells in named columns with their file lines; stops when the bytes are not a table."""
-    decoded = reading.decode(data)
-    del data  # the text replaces the bytes
+def _table(decoded: reading.Decoded, name: str, draft: _Draft) -> reading.CellFrame:
+    """The file's text cells in named columns with their file lines; stops when the text is not a table."""
     draft.encoding = decoded.encoding
     if decoded.text is None:
         raise draft.unreadable(f"{name}: {decoded.problem}")
@@ -177,6 +220,130 @@ def _table(data: bytes, name: str, draft: _Draft) -> reading.CellFrame:
         raise draft.unreadable(f"{name}: {parsed}")
     draft.separator = parsed.separator
     return parsed
+
+
+def _label(block: Block, columns: list[str]) -> str:
+    """How a block is named in its messages: its station, or its one series."""
+    return columns[0] if len(columns) == 1 else (block.station or "")
+
+
+def _read_block(block: Block, reading_state: _Reading, draft: _Draft) -> pd.DataFrame | None:
+    """One block's dates, values, daily frame and warnings (its issues go to the draft); None when it holds none."""
+    name, options = reading_state.name, reading_state.options
+    parsed = block.cells
+    draft.issues += parsed.issues
+    cells, lines = parsed.cells, parsed.lines
+    if cells.empty:
+        if reading_state.multi:
+            return None
+        draft.n_rows = 0
+        raise draft.unreadable(f"{name} has a header line but no data rows. Add one row per date.")
+    draft.n_rows += len(cells)
+    date_column = block.date_column or _date_column(cells, options, name, draft)
+    draft.date_column = draft.date_column or date_column
+    time_column = dates.find_time_column(cells, date_column)
+    date_cells = cells[date_column]
+    if time_column is not None:
+        date_cells = (date_cells + " " + cells[time_column]).str.strip()
+    stamps = dates.parse_dates(date_cells, lines, date_column, options.dayfirst, dates.is_date_name(date_column))
+    draft.issues += stamps.issues
+    draft.dayfirst = stamps.dayfirst if draft.dayfirst is None else draft.dayfirst
+    valid = stamps.stamps.notna() & ~_held(stamps.stamps, lines, reading_state, draft)
+    value_cells = cells.drop(columns=[c for c in (date_column, time_column) if c])
+    values, codes = _values(value_cells, lines, draft.separator, name, date_column, reading_state, draft)
+    if values is None or not valid.any():
+        if reading_state.multi:
+            return None
+        if values is not None and stamps.stamps.notna().any():  # every dated row is held out
+            raise draft.stop(
+                make_issue(
+                    ERROR,
+                    "no_plausible_dates",
+                    f"Every row of {name} is dated where no reading can be (see the held-out rows above); nothing "
+                    "can be imported. Correct the dates in the file and import it again.",
+                )
+            )
+        raise _Stop("no valid dates" if values is not None else "no values")
+    readings = values[valid].assign(**{STAMP: stamps.stamps[valid], LINE: lines[valid]})
+    daily = to_daily(readings, list(values.columns), stamps.has_time)
+    label = _label(block, list(values.columns)) if reading_state.multi else ""
+    draft.issues += _labelled(daily.issues, label)
+    if any(i.severity == ERROR for i in daily.issues):
+        return daily.frame
+    declared = {c: v for c, v in reading_state.declared.items() if c in daily.frame.columns}
+    known_codes = codes[valid].groupby(stamps.stamps[valid].dt.normalize().to_numpy()).any()
+    known_codes.index = daily.frame.index
+    draft.issues = [
+        _dated(issue, known_codes) if issue.code == "sentinel" and issue.column in values.columns else issue
+        for issue in draft.issues
+    ]
+    units = {c: reading_state.unit(c) for c in daily.frame.columns}
+    if reading_state.multi:  # the calendar is judged per station, once its blocks are joined (_station_warnings)
+        warnings = checks.qc_issues(daily.frame, daily.first_line, declared, known_codes, units)
+    else:
+        warnings = checks.frame_warnings(daily.frame, daily.first_line, declared, known_codes, units)
+    draft.issues += _labelled(warnings, label)
+    # A fixed no-data code was read as missing, so its companions are too: cleaning could no longer see the code.
+    return daily.frame.mask(find_companions(known_codes, daily.frame, declared))
+
+
+def _station_warnings(frame: pd.DataFrame, source: SourceFile | None) -> list[Issue]:
+    """Gaps and short records per station of a file holding several (or per block when they name none)."""
+    by_station: dict[str, list[str]] = {}
+    for column in frame.columns:
+        found = source.column(column) if source else None
+        by_station.setdefault((found.station if found else None) or str(column), []).append(column)
+    out: list[Issue] = []
+    for station, columns in by_station.items():
+        days = frame.index[frame[columns].notna().any(axis=1).to_numpy()]
+        out += _labelled(checks.record_warnings(days), f"Station {station}")
+    return out
+
+
+def _explained(issues: list[Issue], source: SourceFile | None) -> list[Issue]:
+    """Without the 'empty cells' warning of a column whose empty cells an agency code already explained."""
+    if source is None:
+        return issues
+    return [i for i in issues if not (i.code == "missing_values" and i.count <= source.explained.get(str(i.column), 0))]
+
+
+def _labelled(issues: list[Issue] | tuple[Issue, ...], label: str) -> list[Issue]:
+    """Issues about a whole block (gaps, few days) prefixed with the block's name when the file has several."""
+    if not label:
+        return list(issues)
+    return [i if i.column else replace(i, message=f"{label}: {i.message}", column=label) for i in issues]
+
+
+def _held(stamps: pd.Series, lines: pd.Series, reading_state: _Reading, draft: _Draft) -> pd.Series:
+    """Rows dated after the import day, before any daily record, or stranded far from the rest: held out of the
+    record, with a warning naming their lines and dates."""
+    valid = stamps.notna()
+    found = held_out(stamps[valid], reading_state.today)
+    mask = pd.Series(False, index=stamps.index)
+    if not found.any:
+        return mask
+    mask[valid] = found.mask
+    cells = Cells.pick(stamps.dt.strftime("%Y-%m-%d"), lines, mask)
+    n = cells.count
+    draft.issues.append(
+        cells.issue(
+            WARNING,
+            "held_out_dates",
+            f"{plural(n, 'row')} {verb(n, 'is', 'are')} dated where no reading can be and {verb(n, 'is', 'are')} "
+            f"held out of the record, not imported ({cells.where()}): {held_text(found.reasons)}. A date like this "
+            "is nearly always a typing or export error (a two-digit year, a spreadsheet's zero date). Correct the "
+            "date in the file and import it again; the other rows are imported as they are.",
+        )
+    )
+    return mask
+
+
+def _dated(issue: Issue, known_codes: pd.DataFrame) -> Issue:
+    """A no-data-code warning (found before dates were read) with the days its codes are on."""
+    if issue.column not in known_codes.columns:
+        return issue
+    runs = date_runs(known_codes[issue.column])
+    return replace(issue, runs=runs, message=f"{issue.message} Days: {runs_text(runs)}.")
 
 
 def _date_column(cells: pd.DataFrame, options: ReadOptions, name: str, draft: _Draft) -> str:
@@ -193,19 +360,33 @@ def _date_column(cells: pd.DataFrame, options: ReadOptions, name: str, draft: _D
                 "Add a header line such as 'date,level' at the top.",
             )
         )
-    draft.date_column = found
     return found
 
 
 def _values(
-    cells: pd.DataFrame, lines: pd.Series, separator: str | None, name: str, date_column: str, draft: _Draft
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The numeric columns as floats and where they held no-data codes; stops when no column holds numbers."""
-    draft.decimal = numbers.detect_decimal(cells, separator)
+    cells: pd.DataFrame,
+    lines: pd.Series,
+    separator: str | None,
+    name: str,
+    date_column: str,
+    reading_state: _Reading,
+    draft: _Draft,
+) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+    """The imported numeric columns as floats and where they held no-data codes (None when the block has none).
+
+    A column left out of the import is read too (so it can be offered), but its bad cells are only a warning.
+    """
+    draft.decimal = draft.decimal or numbers.detect_decimal(cells, separator)
     values, issues, codes = numbers.read_values(cells, lines, draft.decimal)
-    draft.issues += issues
-    draft.columns = tuple(values.columns)
+    skipped = [c for c in values.columns if reading_state.skipped(c)]
+    kept_issues = [_not_imported(i) if i.column in skipped else i for i in issues]
+    draft.issues += _explained([i for i in kept_issues if i is not None], reading_state.source)
+    draft.issues += _bad_units([c for c in values.columns if c not in skipped])
+    draft.columns = (*draft.columns, *values.columns, *_bad_columns(issues, values.columns, skipped))
+    values, codes = values.drop(columns=skipped), codes.drop(columns=skipped)
     if values.columns.empty:
+        if reading_state.multi or skipped:
+            return None, codes
         raise draft.stop(
             make_issue(
                 ERROR,
@@ -215,3 +396,31 @@ def _values(
             )
         )
     return values, codes
+
+
+def _bad_columns(issues: list[Issue], read: pd.Index, skipped: list[str]) -> list[str]:
+    """Columns dropped as text that are left out anyway: still listed, so they can be chosen."""
+    return [i.column for i in issues if i.code == "ignored_column" and i.column in skipped and i.column not in read]
+
+
+def _not_imported(issue: Issue) -> Issue | None:
+    """A finding in a column that is not imported: bad cells become a warning, everything else goes."""
+    if issue.code != "non_numeric":
+        return None
+    return replace(
+        issue,
+        severity=WARNING,
+        code="not_imported_bad_cells",
+        message=f"{issue.message.split(' Fix or blank')[0].rstrip('.')}. The column is not imported, so this does "
+        "not stop the import; fix the cells if you want to import it.",
+    )
+
+
+def _bad_units(columns: list[str]) -> list[Issue]:
+    """bad_unit errors: a unit in a header's brackets that holds control characters or is absurdly long."""
+    out = []
+    for column in columns:
+        inside = bracket_unit(column)
+        if inside is not None and (problem := name_problem(inside, f"The unit of column {shown(column)}")):
+            out.append(make_issue(ERROR, "bad_unit", f"{problem} Rename the column in the file.", column=column))
+    return out

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from core.data.typed_numbers import NumberEntryError, parse_number_strict
 from core.data.variables import canonical_name, is_nonnegative
+from core.display import entered
 
 SIDES = ("flood", "drought")  # flood: alert when above; drought: alert when below
 SEVERITIES = ("watch", "warning", "danger")
@@ -62,7 +65,7 @@ def check_level(level: OperatingLevel, *, relative: bool = False) -> None:
         raise LevelError(f"Level '{level.name}': value must be a finite number.")
     if level.value < 0 and is_nonnegative(canonical_name(level.variable)) and not relative:
         raise LevelError(
-            f"Level '{level.name}': {level.value:g} is below zero, but {level.variable} cannot be negative; "
+            f"Level '{level.name}': {entered(level.value)} is below zero, but {level.variable} cannot be negative; "
             "check the sign and the unit (or declare the variable relative on the Data page or with "
             "`qc --out-of-range relative` when it is counted from a pool bottom)."
         )
@@ -90,8 +93,8 @@ def check_levels(levels: list[OperatingLevel]) -> None:
             low_flood = min(flood, key=lambda lv: lv.value)
             if top_drought.value >= low_flood.value:
                 raise LevelError(
-                    f"Drought level '{top_drought.name}' ({top_drought.value:g}) must lie below flood level "
-                    f"'{low_flood.name}' ({low_flood.value:g})."
+                    f"Drought level '{top_drought.name}' ({entered(top_drought.value)}) must lie below flood level "
+                    f"'{low_flood.name}' ({entered(low_flood.value)})."
                 )
         for side, group, sign in (("flood", flood, 1), ("drought", drought, -1)):
             for a in group:
@@ -99,9 +102,47 @@ def check_levels(levels: list[OperatingLevel]) -> None:
                     if rank[a.severity] < rank[b.severity] and sign * (a.value - b.value) > 0:
                         direction = "below" if side == "flood" else "above"
                         raise LevelError(
-                            f"On the {side} side, '{a.name}' ({a.severity}, {a.value:g}) should lie {direction} "
-                            f"'{b.name}' ({b.severity}, {b.value:g}): more severe levels are further out."
+                            f"On the {side} side, '{a.name}' ({a.severity}, {entered(a.value)}) should lie {direction} "
+                            f"'{b.name}' ({b.severity}, {entered(b.value)}): more severe levels are further out."
                         )
+
+
+# Words in a level's name that say which side it belongs on; a name with words of one side set on the other is
+# probably a slip ('Drought watch' saved on the flood side alerts when the water RISES past it).
+SIDE_WORDS = {
+    "flood": frozenset({"flood", "spill", "spillway", "crest", "overflow", "high", "maximum", "max", "top"}),
+    "drought": frozenset({"drought", "low", "minimum", "min", "dead", "empty", "dry", "shortage", "bottom"}),
+}
+
+
+def side_from_name(name: str) -> str | None:
+    """The side a level's name speaks of ('flood' for 'Flood warning'), or None when it names neither or both."""
+    words = set(re.findall(r"[a-z]+", name.lower()))
+    sides = [side for side, vocabulary in SIDE_WORDS.items() if words & vocabulary]
+    return sides[0] if len(sides) == 1 else None
+
+
+def level_warnings(levels: Sequence[OperatingLevel], latest: Mapping[str, tuple[str, float]]) -> list[str]:
+    """What a valid set may still get wrong, in words: a line whose side disagrees with its name, and a line the
+    latest reading (`latest`: variable -> (day, value)) has already crossed, so its alert is raised from the start."""
+    out = []
+    for lv in levels:
+        named = side_from_name(lv.name)
+        if named is not None and named != lv.side:
+            rises = "rises above" if lv.side == "flood" else "falls below"
+            out.append(
+                f"'{lv.name}' is on the {lv.side} side although its name speaks of {named}: it alerts when the "
+                f"{lv.variable} {rises} {entered(lv.value, lv.unit)}. Check the side."
+            )
+        day, value = latest.get(lv.variable, (None, None))
+        if value is not None and (value > lv.value if lv.side == "flood" else value < lv.value):
+            where = "above" if lv.side == "flood" else "below"
+            out.append(
+                f"'{lv.name}' ({entered(lv.value, lv.unit)}) is already crossed: the latest {lv.variable} reading "
+                f"({entered(value, lv.unit)} on {day}) is {where} it, so its {lv.severity} alert is raised from the "
+                "first forecast. Check the value and the unit if that is not so."
+            )
+    return out
 
 
 def parse_level(spec: str, unit: str | None, variable: str, *, relative: bool = False) -> OperatingLevel:

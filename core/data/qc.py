@@ -57,9 +57,7 @@ def find_sentinels(values: pd.Series) -> pd.Series:
     return numbers.isin(SENTINELS).astype(bool)
 
 
-def find_impossible(
-    values: pd.Series, variable: str, *, relative: bool = False, unit: str | None = None
-) -> pd.Series:
+def find_impossible(values: pd.Series, variable: str, *, relative: bool = False, unit: str | None = None) -> pd.Series:
     """Mark values outside the physical range of the variable's kind: negative storage, rainfall or release,
     elevations below any plausible bed (judged in the declared unit); a variable declared relative may go below
     zero."""

@@ -17,14 +17,29 @@ import pandas as pd
 from core.data import arrowtext
 from core.data.report import ERROR, SEPARATOR_NAMES, WARNING, Issue, lines_text, make_issue, plural, verb
 
+MAX_COLUMNS = 500  # value columns read at once (a 500-reservoir regional file); wider: refused before reading
 SEPARATORS = ("\t", ";", ",", "|")  # tie-break order: a comma may be a decimal mark, the others not
 NO_TABLE = "The file has no header line or data. Upload a CSV with a header line and one row per date."
 
 _NOT_TEXT = {
     "empty": "The file is empty. Upload a CSV with a header line and one row per date.",
-    "xlsx": (
-        "This looks like an Excel workbook (.xlsx), not a CSV. "
-        "Save the sheet as CSV (comma, semicolon or tab separated) and upload that."
+    "zip": (
+        "This is a ZIP archive, not a CSV or an Excel workbook. Unzip it and upload the CSV (or .xlsx) file inside."
+    ),
+    "gzip": (
+        "This is a gzip-compressed file (what a '.csv.gz' download holds), not a plain CSV. Decompress it first "
+        "(e.g. gunzip, 7-Zip or the archive tool of your system) and upload the CSV inside."
+    ),
+    "pdf": (
+        "This is a PDF document, not a table of readings. Ask the agency for the CSV or spreadsheet the report was "
+        "made from, or copy the table into a spreadsheet and save it as CSV or .xlsx."
+    ),
+    "xls": (
+        "This is an Excel 97-2003 workbook (.xls) or a password-protected workbook, which the app cannot read. Open "
+        "it in Excel or LibreOffice and save it as .xlsx (without a password) or as CSV."
+    ),
+    "compressed": (
+        "This is a compressed archive ({kind}), not a CSV. Extract it and upload the CSV (or .xlsx) file inside."
     ),
     "binary": (
         "The file contains binary data, not text. "
@@ -73,12 +88,35 @@ class CellFrame:
 # --------------------------------------------------------------------------- bytes -> text
 
 
+# Leading bytes ("magic numbers") of files people upload by mistake, and what each is.
+_MAGIC = (
+    (b"\x1f\x8b", "gzip"),
+    (b"%PDF-", "pdf"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "xls"),  # OLE2: .xls, .doc, encrypted .xlsx
+    (b"PK\x03\x04", "zip"),  # a workbook (.xlsx) is a zip too: core.data.formats reads those before this
+    (b"PK\x05\x06", "zip"),  # an empty zip
+    (b"BZh", "bzip2"),
+    (b"7z\xbc\xaf\x27\x1c", "7-Zip"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"Rar!\x1a\x07", "RAR"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+)
+
+
+def wrong_kind(data: bytes) -> str | None:
+    """What the bytes are when they are a known non-text file (gzip, PDF, .xls, zip, ...), in words; else None."""
+    for magic, kind in _MAGIC:
+        if data.startswith(magic):
+            return _NOT_TEXT.get(kind) or _NOT_TEXT["compressed"].format(kind=kind)
+    return None
+
+
 def decode(data: bytes) -> Decoded:
-    """Text and its encoding; a problem instead when the bytes are empty, a workbook, binary or a web page."""
+    """Text and its encoding; a problem instead when the bytes are empty, an archive, a PDF, binary or a web page."""
     if not data.strip():
         return Decoded(None, None, _NOT_TEXT["empty"])
-    if data.startswith(b"PK\x03\x04"):
-        return Decoded(None, None, _NOT_TEXT["xlsx"])
+    if (kind := wrong_kind(data)) is not None:
+        return Decoded(None, None, kind)
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         with contextlib.suppress(UnicodeDecodeError):
             return Decoded(data.decode("utf-16"), "utf-16")
@@ -189,6 +227,20 @@ def _body_start(all_lines: list[str]) -> tuple[int, str | None]:
     return skip, None
 
 
+def too_wide(columns: int) -> str:
+    """Why a file with this many columns is not read: checks cost time per column, so a wider file would take
+    minutes; refused at once, before its cells are read."""
+    return (
+        f"The file has {columns:,} columns; the app reads at most {MAX_COLUMNS:,} value columns (plus the date) at "
+        f"once. Split it into files of up to {MAX_COLUMNS:,} columns (e.g. by region) and import each."
+    )
+
+
+def _width(line: str, sep: str | None) -> int:
+    """Fields on a header line (quotes respected)."""
+    return _field_counts([line], sep or ",")[0]
+
+
 def split_table(text: str) -> Table | str:
     """Split text into header and rows, or return why it cannot be read."""
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
@@ -199,6 +251,8 @@ def split_table(text: str) -> Table | str:
     if not sample:
         return NO_TABLE
     sep = forced_sep or sniff_separator(sample)
+    if (width := _width(sample[0], sep)) > MAX_COLUMNS + 1:
+        return too_wide(width)
     reader = csv.reader(io.StringIO("\n".join(body)), delimiter=sep or ",")
     header: list[str] | None = None
     rows: list[list[str]] = []
@@ -336,8 +390,8 @@ def _fast_cells(text: str) -> CellFrame | None:
         return None
     sample = [ln for ln in head[skip:] if ln.strip()][:60]
     sep = forced_sep or sniff_separator(sample)
-    if sep is None:
-        return None
+    if sep is None or _width(sample[0], sep) > MAX_COLUMNS + 1:
+        return None  # the careful reader refuses a file that is too wide, with its message
     offset = start + sum(len(line) + 1 for line in head[:skip])
     end = len(text)
     while end > offset and text[end - 1] == "\n":

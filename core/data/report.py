@@ -78,6 +78,8 @@ class ValidationReport:
     end: str | None
     columns: tuple[str, ...]
     issues: tuple[Issue, ...]
+    described: tuple[str, ...] = ()  # how an agency format was read ('USGS RDB', 'parameter 00054 storage acre-ft')
+    skipped: tuple[str, ...] = ()  # value columns left out of the import (lagged copies, unmapped codes, chosen)
 
     @property
     def ok(self) -> bool:
@@ -98,6 +100,8 @@ class ValidationReport:
         """JSON-safe dict, including the derived 'ok' flag."""
         data = asdict(self)
         data["columns"] = list(self.columns)
+        data["described"] = list(self.described)
+        data["skipped"] = list(self.skipped)
         data["issues"] = [i.to_dict() for i in self.issues]
         data["ok"] = self.ok
         data["n_errors"] = len(self.errors)
@@ -106,7 +110,8 @@ class ValidationReport:
 
     def read_as(self) -> list[str]:
         """How the file was read (encoding, separator, decimal mark, date column and order), for every report view."""
-        how = [f"encoding {self.encoding}"] if self.encoding else []
+        how = list(self.described)
+        how += [f"encoding {self.encoding}"] if self.encoding else []
         if self.separator:
             how.append(f"{SEPARATOR_NAMES.get(self.separator, repr(self.separator))}-separated")
         if self.decimal:
@@ -121,6 +126,8 @@ class ValidationReport:
         lines = [self._headline()]
         if self.columns:
             lines.append("  columns: " + ", ".join(self.columns))
+        if self.skipped:
+            lines.append("  left out of the import: " + ", ".join(self.skipped))
         how = self.read_as()
         if how:
             lines.append("  read as: " + ", ".join(how))

@@ -227,3 +227,15 @@ def values_text(held: np.ndarray, listed: int = 3) -> str:
 def long_runs(runs: Collection[DateRun]) -> list[DateRun]:
     """Runs long enough to be a convention (relative storage) rather than a glitch."""
     return [run for run in runs if run.days >= LONG_RUN_DAYS]
+
+
+def spans(frame: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """Each column's lowest and highest reading once logger codes and absurd magnitudes are masked: the range a
+    header's unit is judged against (a -999999 code says nothing about the unit)."""
+    out = {}
+    for column in frame.columns:
+        values = frame[column]
+        real = values[~(find_codes(values) | qc.find_sentinels(values) | find_absurd(values))].dropna()
+        if len(real):
+            out[str(column)] = (float(real.min()), float(real.max()))
+    return out

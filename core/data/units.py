@@ -81,6 +81,9 @@ UNITS: tuple[Unit, ...] = (
     Unit("cfs", FLOW, _FT3, ("cfs", "ft³/s", "ft3/s", "cusecs", "cusec", "cubic feet per second"), "US customary"),
     Unit("kcfs", FLOW, 1e3 * _FT3, ("kcfs",), "US customary"),
     Unit("acre-ft/day", FLOW, _ACRE_FT / _DAY, ("acre-ft/day", "af/d", "afd", "af/day", "acft/day"), "US customary"),
+    # Daily volumes that department bulletins give as a day's inflow or release ("Inflows in TMC" on a daily table).
+    Unit("mcft/day", FLOW, 1e6 * _FT3 / _DAY, ("mcft/day", "mcft/d", "mcftd"), "US customary"),
+    Unit("TMC/day", FLOW, 1e9 * _FT3 / _DAY, ("tmc/day", "tmc/d", "tmcd"), "US customary"),
     Unit("mm", DEPTH, 1.0, ("mm", "millimeter", "millimeters", "millimetre", "millimetres"), "metric"),
     Unit("in", DEPTH, 25.4, ("in", "inch", "inches", '"'), "US customary"),
 )
@@ -107,6 +110,36 @@ def normalize_unit(text: str | None) -> str | None:
         return None
     unit = find_unit(text)
     return unit.symbol if unit else str(text).strip()
+
+
+_PER_DAY = {"ML": "ML/day", "m³": "m³/day", "acre-ft": "acre-ft/day", "mcft": "mcft/day", "TMC": "TMC/day"}
+
+
+def per_day(unit: Unit) -> Unit | None:
+    """The flow unit 'this volume per day' (TMC -> TMC/day), for a day's inflow a daily table gives as a volume."""
+    return find_unit(_PER_DAY.get(unit.symbol))
+
+
+_HEADER_SKIP = frozenset({"in"})  # 'Level in Feet': 'in' introduces the unit; as a unit (inches) only at the end
+
+
+def unit_in_header(words: list[str]) -> Unit | None:
+    """The unit a header's words name ('Level in Feet' -> ft, 'Q_out_m3d' -> m³/day, 'Drawl in MLD' -> ML/day),
+    or None: read after an 'in', else the last word(s) that name a unit; the first word is the variable's."""
+    phrases = []
+    if "in" in words[1:-1]:
+        after = words[words.index("in", 1) + 1 :]
+        phrases += [" ".join(after[:n]) for n in (3, 2, 1)]
+    for i in range(len(words) - 1, 0, -1):
+        phrases += [" ".join(words[i : i + 2])] if i + 1 < len(words) else []
+        phrases.append(words[i])
+    for phrase in phrases:
+        if phrase in _HEADER_SKIP and phrase != words[-1]:
+            continue
+        unit = find_unit(phrase)
+        if unit is not None:
+            return unit
+    return None
 
 
 def quantity_of(variable: str) -> str | None:

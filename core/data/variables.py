@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from core.data.units import LENGTH, find_unit
+from core.data.names import name_problem
+from core.data.units import LENGTH, find_unit, normalize_unit, unit_in_header
 
 
 @dataclass(frozen=True)
@@ -33,34 +34,32 @@ KINDS: dict[str, VariableKind] = {
 # is the one its overview card leads with, new levels are set on and a forecast targets by default.
 MAIN_VARIABLES: tuple[str, ...] = ("level", "storage")
 
-# Header words that identify a canonical variable (checked in order, on lower-cased tokens).
-_ALIASES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("rainfall", ("rainfall", "rain", "precip", "precipitation", "prcp", "ppt")),
-    ("evaporation", ("evaporation", "evap", "pan")),
-    ("inflow", ("inflow", "q_in", "qin", "in")),
-    ("outflow", ("outflow", "release", "releases", "discharge", "q_out", "qout", "out")),
-    ("storage", ("storage", "volume", "stor", "vol", "capacity")),
-    ("level", ("level", "elevation", "elev", "stage", "wl", "head", "lvl")),
+# Header words that name each canonical variable: whole words first (plurals and the words agencies and departments
+# use: 'drawl' is the water drawn from a reservoir), then abbreviations. A header is read word by word, never by
+# substrings, and a whole word beats an abbreviation wherever it stands ('Level in Feet' is a level: 'in' there
+# introduces the unit, it is not an inflow).
+_WORDS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("rainfall", ("rainfall", "rain", "precipitation", "rains"), ("precip", "prcp", "ppt")),
+    ("evaporation", ("evaporation",), ("evap", "pan")),
+    ("inflow", ("inflow", "inflows"), ("q_in", "qin", "in")),
+    (
+        "outflow",
+        ("outflow", "outflows", "release", "releases", "discharge", "drawl", "drawal", "withdrawal", "outgo"),
+        ("q_out", "qout", "out"),
+    ),
+    ("storage", ("storage", "volume", "capacity", "content"), ("stor", "vol")),
+    ("level", ("level", "levels", "elevation", "stage"), ("elev", "wl", "head", "lvl")),
 )
+FULL_WORDS = frozenset(w for _, full, _ in _WORDS for w in full)
 
-_UNIT_HINTS: tuple[tuple[str, str], ...] = (
-    ("m3d", "m³/day"),
-    ("m3/d", "m³/day"),
-    ("m3s", "m³/s"),
-    ("m3/s", "m³/s"),
-    ("cumecs", "m³/s"),
-    ("cfs", "ft³/s"),
-    ("mcft", "mcft"),
-    ("tmc", "TMC"),
-    ("hm3", "hm³"),
-    ("mcm", "MCM"),
-    ("af", "acre-ft"),
-    ("acft", "acre-ft"),
-    ("m3", "m³"),
-    ("mm", "mm"),
-    ("ft", "ft"),
-    ("masl", "m"),
-    ("m", "m"),
+# Headers of a lagged copy of a reading ('Level on previous day', 'Last year Level in Feet on same date'): the
+# value repeats the record's own history, so it is never a covariate by default. (suffix, phrases of header words)
+_LAGS: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = (
+    ("previous_day", (("previous", "day"), ("prev", "day"), ("yesterday",), ("day", "before"), ("yesterdays",))),
+    ("last_year", (("last", "year"), ("previous", "year"), ("last", "yr"), ("prev", "year"), ("same", "date"))),
+)
+LAG_WORDS = frozenset(
+    {"previous", "prev", "day", "yesterday", "yesterdays", "before", "last", "year", "yr", "same", "date", "on"}
 )
 
 
@@ -75,29 +74,64 @@ def header_words(column: str) -> list[str]:
     return _tokens(column)
 
 
-def canonical_name(column: str) -> str:
-    """Map a logger header to a canonical variable name, or a tidy slug when it is unknown."""
+def lag_of(column: str) -> str | None:
+    """'previous_day' / 'last_year' when the header describes a lagged copy of a reading, else None."""
+    tokens = _tokens(column)
+    for suffix, phrases in _LAGS:
+        for phrase in phrases:
+            n = len(phrase)
+            if any(tuple(tokens[i : i + n]) == phrase for i in range(len(tokens) - n + 1)):
+                return suffix
+    return None
+
+
+def variable_word(column: str) -> tuple[str, bool] | None:
+    """(variable, read from a whole word) for the first whole word of the header naming a variable, else the first
+    abbreviation; None when the header names none."""
     tokens = _tokens(column)
     joined = "_".join(tokens)
-    for name, aliases in _ALIASES:
-        for alias in aliases:
-            if alias in tokens or ("_" in alias and alias in joined):
-                return name
-    slug = re.sub(r"[^0-9a-z]+", "_", joined).strip("_")
+    for pick_full in (True, False):
+        hits = []
+        for name, full, short in _WORDS:
+            for alias in full if pick_full else short:
+                if alias in tokens:
+                    hits.append((tokens.index(alias), name))
+                elif "_" in alias and alias in joined:
+                    hits.append((joined[: joined.index(alias)].count("_"), name))  # q_in / q_out: its first word
+        if hits:
+            return min(hits)[1], pick_full
+    return None
+
+
+def canonical_name(column: str) -> str:
+    """Map a logger header to a canonical variable name (a lagged copy gets a suffix: 'level_previous_day'), or a
+    tidy slug when it names none."""
+    found = variable_word(column)
+    if found is not None:
+        lag = lag_of(column)
+        return f"{found[0]}_{lag}" if lag else found[0]
+    slug = re.sub(r"[^0-9a-z]+", "_", "_".join(_tokens(column))).strip("_")
     return slug or "value"
 
 
-def guess_unit(column: str) -> str | None:
-    """Read a unit from a header suffix ('Storage_m3' -> m³); None when the header gives none."""
-    tokens = _tokens(column)
+def bracket_unit(column: str) -> str | None:
+    """The text in a header's first brackets ('Level (m)' -> 'm'), as written, or None."""
     bracket = re.search(r"[\(\[]([^\)\]]+)[\)\]]", column)
-    if bracket:
-        return bracket.group(1).strip()
-    for token in reversed(tokens[1:]):
-        for hint, unit in _UNIT_HINTS:
-            if token == hint:
-                return unit
-    return None
+    return bracket.group(1).strip() if bracket else None
+
+
+def guess_unit(column: str) -> str | None:
+    """Read a unit from a header: in brackets ('Rain (mm)'), after 'in' ('Level in Feet') or as a suffix
+    ('Storage_m3'); None when the header gives none, or its bracket text is not a usable name (core.data.names)."""
+    inside = bracket_unit(column)
+    if inside is not None:
+        if name_problem(inside, "unit") is not None:
+            return None  # ingest reports the column (core.data.ingest): never a control sequence as a unit
+        if find_unit(inside) is None and (found := unit_in_header(["", *_tokens(inside)])) is not None:
+            return found.symbol  # 'Elevation (feet NGVD29)', 'Capacity (acre-feet)': the unit among other words
+        return normalize_unit(inside)
+    found = unit_in_header(_tokens(column))
+    return found.symbol if found else None
 
 
 def is_nonnegative(variable: str) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import html
-import math
 import os
 import subprocess
 import tempfile
@@ -17,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.display import number
 from core.export.files import ExportError, find_chromium
 from core.jsonio import write_atomic
 
@@ -110,32 +110,6 @@ class Bulletin:
 # ---------------------------------------------------------------- numbers and words
 
 
-def number_text(value: float | None, decimals: int | None = None) -> str:
-    """A value as an operator writes it: thousands separated, `decimals` (default: by size), '-' when missing."""
-    if value is None or value != value:
-        return "-"
-    if decimals is None:
-        size = abs(value)
-        decimals = 0 if size >= 1000 else 1 if size >= 10 else 2
-    return f"{value:,.{decimals}f}"
-
-
-def decimals_for(spread: float) -> int:
-    """Decimals that show a spread (e.g. a typical band width) with two significant digits: 0.12 m -> 2, 40 -> 0."""
-    if not spread > 0 or spread != spread:
-        return 2
-    return int(min(max(1 - math.floor(math.log10(spread)), 0), 4))
-
-
-def percent_text(value: float) -> str:
-    """An exceedance probability (0..100) for the table: '<1 %' for tiny non-zero values."""
-    if value == 0:
-        return "0 %"
-    if value < 1:
-        return "<1 %"
-    return f"{value:.0f} %"
-
-
 def scenario_table(scenarios: Sequence[BulletinScenario], unit: str | None) -> Table:
     """The scenario rows as a table: name, release, end-of-horizon median and 80 % band, alerts."""
     u = f" ({unit})" if unit else ""
@@ -143,8 +117,8 @@ def scenario_table(scenarios: Sequence[BulletinScenario], unit: str | None) -> T
         (
             s.name,
             s.release,
-            number_text(s.median_end),
-            "-" if s.band_end is None else f"{number_text(s.band_end[0])} to {number_text(s.band_end[1])}",
+            number(s.median_end),
+            "-" if s.band_end is None else f"{number(s.band_end[0])} to {number(s.band_end[1])}",
             s.alert_words,
         )
         for s in scenarios

@@ -191,8 +191,9 @@ def figure_html(fig: go.Figure, *, title: str | None = None, filename: str = "ch
     from core.charts import plotly_config
 
     if title is None:
-        layout_title = fig.layout.title.text if fig.layout.title is not None else None
-        title = _plain_title(layout_title) or "Reservoir Sentinel chart"
+        head = fig.layout.title
+        parts = [_plain_title(head.text), _plain_title(head.subtitle.text)] if head is not None else []
+        title = " — ".join(p for p in parts if p) or "Reservoir Sentinel chart"
     body = fig.to_html(
         full_html=False,
         include_plotlyjs=True,

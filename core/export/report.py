@@ -11,6 +11,7 @@ import pandas as pd
 
 from core import charts
 from core.data.levels import OperatingLevel
+from core.display import entered
 from core.export import files
 from core.forecast import risk
 from core.forecast.issue import Forecast
@@ -103,7 +104,6 @@ def exceedance_frame(forecast: Forecast, cumulative: bool = False) -> pd.DataFra
         return pd.DataFrame()
     by_day = by_day_chance(forecast) if cumulative else {}
     levels = {lv["name"]: lv for lv in forecast.levels}
-    unit = f" {forecast.unit}" if forecast.unit else ""
     frame = pd.DataFrame(
         {
             files.DATE_COLUMN: [p.date for p in forecast.points],
@@ -113,7 +113,7 @@ def exceedance_frame(forecast: Forecast, cumulative: bool = False) -> pd.DataFra
     for name, probs in forecast.exceedance.items():
         lv = levels.get(name, {})
         side = "above" if lv.get("side") == "flood" else "below"
-        column = f"{name} ({side} {float(lv.get('value', 'nan')):g}{unit})"
+        column = f"{name} ({side} {entered(lv.get('value'), forecast.unit)})"
         frame[column] = [round(100 * p, 1) for p in probs]
         if name in by_day:
             frame[column + BY_THEN] = [round(100 * p, 1) for p in by_day[name]]

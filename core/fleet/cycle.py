@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from core.auth.roles import system_actor
 from core.fleet.adopt import adopt_archive
 from core.fleet.archive import pack_folder
 from core.fleet.due import TRAIN_NO, DueRule, verdict
@@ -31,6 +34,7 @@ from core.model.config import SplitConfig, TrainConfig, with_overrides
 from core.store.workspace import CycleReservoir, ModelVersion, Workspace
 
 log = logging.getLogger(__name__)
+LOG_DIR = "logs"  # <workspace>/logs/cycle-<id>.log: the workers' and Ray's output of each run
 DRILL_ENV = "SENTINEL_CYCLE_CRASH_DRILL"  # "FOLDER[:TIMES[:RESERVOIR,...]]": the fault drill (core.fleet.tasks)
 NOT_CONFIGURED = {"kind": "setup", "status": "not configured", "message": "notifications not configured"}
 Progress = Callable[[int, int, str], None]  # (reservoirs done, total, reservoir just finished)
@@ -88,6 +92,28 @@ class _Context:
     active: ModelVersion | None
 
 
+class Interrupted(KeyboardInterrupt):
+    """The cycle was told to stop (SIGTERM: systemd's stop or timeout, kill): workers are killed, the run ends as
+    'interrupted', and the CLI exits like Ctrl-C."""
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """While the cycle runs, SIGTERM raises Interrupted (so cleanup runs) instead of ending the process at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise Interrupted(f"stopped by signal {signal.Signals(signum).name} before it finished")
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def drill_from_env() -> CrashDrill | None:
     """The fault drill named by $SENTINEL_CYCLE_CRASH_DRILL, if any."""
     text = os.environ.get(DRILL_ENV, "").strip()
@@ -105,18 +131,22 @@ def run_cycle(ws: Workspace, options: CycleOptions, progress: Progress | None = 
         raise ValueError(f"--retrain must be one of {', '.join(RETRAIN_MODES)}, not '{options.retrain}'.")
     if options.inbox is not None and not Path(options.inbox).is_dir():
         raise InboxError(f"The inbox {options.inbox} is not a folder; create it or pass another --inbox DIR.")
-    t0 = time.perf_counter()
-    cycle_id = ws.start_cycle(options.engine.name, options.retrain, pid=os.getpid())
-    try:
-        report = _run(ws, cycle_id, options, progress, t0)
-    except BaseException as exc:
-        ws.finish_cycle(cycle_id, "failed", time.perf_counter() - t0, message=f"{type(exc).__name__}: {exc}")
-        raise
-    message = f"{len(report.reservoirs) - len(report.failed)} of {len(report.reservoirs)} reservoirs ok"
-    ws.finish_cycle(
-        cycle_id, report.status, report.seconds, report.inbox.to_dict(), list(report.notifications), message
-    )
-    return report
+    with ws.in_use("the daily cycle"), _sigterm_interrupts():  # a restore is refused while the cycle runs
+        t0 = time.perf_counter()
+        cycle_id = ws.start_cycle(options.engine.name, options.retrain, pid=os.getpid())
+        ws = ws.acting_as(system_actor(f"daily cycle #{cycle_id}", ws.actor))  # the run's writes name the run
+        try:
+            report = _run(ws, cycle_id, options, progress, t0)
+        except BaseException as exc:  # the run row always ends: interrupted (Ctrl-C, SIGTERM) or failed
+            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            words = str(exc) if isinstance(exc, Interrupted) else f"{type(exc).__name__}: {exc}"
+            ws.finish_cycle(cycle_id, status, time.perf_counter() - t0, message=words)
+            raise
+        message = f"{len(report.reservoirs) - len(report.failed)} of {len(report.reservoirs)} reservoirs ok"
+        ws.finish_cycle(
+            cycle_id, report.status, report.seconds, report.inbox.to_dict(), list(report.notifications), message
+        )
+        return report
 
 
 def _run(ws: Workspace, cycle_id: int, options: CycleOptions, progress: Progress | None, t0: float) -> CycleReport:
@@ -164,7 +194,7 @@ def _run(ws: Workspace, cycle_id: int, options: CycleOptions, progress: Progress
             yield spec
 
     try:
-        run_tasks(specs(), options.engine, on_result)
+        run_tasks(specs(), options.engine, on_result, log=_log_file(ws, cycle_id))
     finally:
         for lock in locks.values():
             lock.close()
@@ -182,6 +212,13 @@ def _run(ws: Workspace, cycle_id: int, options: CycleOptions, progress: Progress
         notifications=tuple(notifications),
         timings=tuple(timings),
     )
+
+
+def _log_file(ws: Workspace, cycle_id: int) -> Path:
+    """Where the run's workers and Ray write their output: <workspace>/logs/cycle-<id>.log (never stdout)."""
+    folder = ws.root / LOG_DIR
+    folder.mkdir(exist_ok=True)
+    return folder / f"cycle-{cycle_id}.log"
 
 
 def _names(ws: Workspace, wanted: tuple[str, ...]) -> list[str]:
@@ -316,37 +353,54 @@ def _timing(task: TaskResult) -> dict[str, Any]:
 
 
 def _finish(ws: Workspace, task: TaskResult, context: _Context) -> CycleReservoir:
-    """Adopt what the task trained, judge its forecast's alerts; any problem becomes this reservoir's failed row."""
+    """Keep what the task trained, judge its forecast's alerts; any problem becomes this reservoir's failed row.
+
+    A version the task trained is kept even when its forecast failed (a first model is not thrown away because its
+    first forecast cannot be issued, and the newest version's data end stops the next cycle retraining it);
+    `retrained` is true only when a version was kept.
+    """
     base = CycleReservoir(
         reservoir=task.reservoir,
         status="failed",
-        retrained=task.retrained,
         version=context.active.version if context.active else None,
         error=task.error,
         data_through=context.last_day,
         seconds=task.seconds,
         retrain_reason=task.reason,
     )
-    if task.status != "ok":
-        return base
     try:
-        return _judge(ws, task, context, base)
+        record = _keep(ws, task)
+    except Exception as exc:  # noqa: BLE001 - recorded in words (a full disk says so); the others go on
+        log.warning("cycle: the version %s trained could not be kept: %s", task.reservoir, exc)
+        return replace(base, error=_words(exc))
+    if record is not None:
+        version = record.version if record.active else base.version
+        base = replace(base, retrained=True, new_version=record.version, version=version)
+    if task.status != "ok":
+        kept = f" Version {record.version}, trained this cycle, is kept." if record is not None else ""
+        return replace(base, error=f"{task.error or 'the task failed'}{kept}")
+    try:
+        return _judge(ws, task, base, record)
     except Exception as exc:  # noqa: BLE001 - recorded in words; the other reservoirs go on
         log.warning("cycle: %s failed after its task: %s", task.reservoir, exc)
         return replace(base, error=_words(exc))
 
 
-def _judge(ws: Workspace, task: TaskResult, context: _Context, base: CycleReservoir) -> CycleReservoir:
-    """Register the new version (if any), settle which version forecast, attach levels, alerts and the curve."""
+def _keep(ws: Workspace, task: TaskResult) -> ModelVersion | None:
+    """Register the version the task trained (None when it trained none); the store's rule activates it."""
+    if task.archive is None or task.meta is None or task.val_mae is None:
+        return None
+    return adopt_archive(ws, task.reservoir, task.archive, task.meta, task.val_mae)
+
+
+def _judge(ws: Workspace, task: TaskResult, base: CycleReservoir, record: ModelVersion | None) -> CycleReservoir:
+    """Settle which version forecast, attach levels, alerts and the curve."""
     from core.app.curves import stored_curve
     from core.app.pipeline import alert_trigger, forecast_levels, forecast_reservoir
     from core.forecast import risk
     from core.forecast.convert import attach
 
     name = task.reservoir
-    record = None
-    if task.archive is not None and task.meta is not None and task.val_mae is not None:
-        record = adopt_archive(ws, name, task.archive, task.meta, task.val_mae)
     fc = task.forecast
     from_new = task.forecast_from == "new"
     if record is not None and from_new == record.active:
@@ -373,7 +427,6 @@ def _judge(ws: Workspace, task: TaskResult, context: _Context, base: CycleReserv
         model=fc.model,
         skill=task.skill,
         coverage=task.coverage,
-        new_version=record.version if record is not None else None,
     )
 
 
@@ -423,4 +476,4 @@ def _deliver(ws: Workspace, notify: Any, events: list[dict[str, Any]]) -> list[d
     except Exception as exc:  # noqa: BLE001 - retried on the next cycle
         log.warning("cycle: deliveries failed: %s", exc)
         return [*events, {"kind": "delivery", "status": "failed", "error": _words(exc)}]
-    return [*events, *({"kind": "delivery", **d.to_dict()} for d in deliveries)]
+    return [*events, *({**d.to_dict(), "kind": "delivery", "channel_kind": d.kind} for d in deliveries)]

@@ -8,7 +8,10 @@ driver writes the workspace; engines never do). Rules shared by local and ray:
   starts;
 * processes are spawned, never forked: the driver keeps TensorFlow out of its own process before workers start;
 * a worker that dies (killed, out of memory, os._exit) is retried up to `max_retries` times; a task that keeps
-  dying becomes a "failed" result with the reason. A dead worker returns nothing, so nothing of it is adopted.
+  dying becomes a "failed" result with the reason. A dead worker returns nothing, so nothing of it is adopted;
+* workers die with the driver, write to the run's log and keep temp files in its scratch folder
+  (core.fleet.workers); Ray itself runs in a child process of the driver (core.fleet.raydriver), so a Ray node,
+  agent or raylet dying can only fail (and retry) reservoirs, never the driver or its stdout.
 
 `serial` runs in the driver's process (tests, debugging): no isolation, no retries.
 """
@@ -17,55 +20,39 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing import connection, get_context
 from pathlib import Path
 from typing import Any
 
 from core.fleet.modes import ENGINES
-from core.fleet.tasks import TaskResult, TaskSpec, run_task
+from core.fleet.raydriver import RAY_OBJECT_STORE_BYTES, run_ray
+from core.fleet.runs import EngineError, EngineSettings, OnResult, Run, Task, failed
+from core.fleet.tasks import TaskSpec, run_task
+from core.fleet.workers import die_with_parent, kill_group, scratch, to_log, use_scratch
 
-MAX_RETRIES = 2
-RAY_OBJECT_STORE_BYTES = 256 * 1024 * 1024  # a local instance's object store: archives are small
-RAY_IN_FLIGHT_PER_CPU = 2  # tasks submitted ahead per cluster CPU (bounds the driver's and the store's memory)
-
-Task = Callable[[TaskSpec], TaskResult]
-OnResult = Callable[[TaskResult], None]
+__all__ = ["RAY_OBJECT_STORE_BYTES", "EngineError", "EngineSettings", "Run", "failed", "run_tasks"]
 
 
-class EngineError(ValueError):
-    """An engine cannot start (Ray missing or its cluster unreachable); the message says what to do."""
-
-
-@dataclass(frozen=True)
-class EngineSettings:
-    """Which engine and how wide: workers (local processes / local Ray CPUs), Ray address, retries, CPUs per task."""
-
-    name: str = "local"
-    workers: int | None = None  # default: the machine's CPU count
-    ray_address: str | None = None  # None: $RAY_ADDRESS, else a new local instance
-    max_retries: int = MAX_RETRIES
-    cpus_per_task: int = 1
-
-    def width(self) -> int:
-        """How many tasks run at once on this machine."""
-        return max(1, int(self.workers or os.cpu_count() or 1))
-
-
-def failed(spec: TaskSpec, error: str) -> TaskResult:
-    """The result of a task that never returned (its worker died every time)."""
-    return TaskResult(reservoir=spec.reservoir, status="failed", error=error, reason=spec.reason, seconds=0.0)
-
-
-def run_tasks(specs: Iterable[TaskSpec], settings: EngineSettings, on_result: OnResult, task: Task = run_task) -> None:
-    """Run every spec on the chosen engine, handing each result to `on_result` as it arrives."""
+def run_tasks(
+    specs: Iterable[TaskSpec],
+    settings: EngineSettings,
+    on_result: OnResult,
+    task: Task = run_task,
+    log: Path | None = None,
+) -> None:
+    """Run every spec on the chosen engine, handing each result to `on_result` as it arrives; workers' output goes
+    to `log` (when given)."""
     if settings.name not in ENGINES:
         raise EngineError(f"--engine must be one of {', '.join(ENGINES)}, not '{settings.name}'.")
-    runner = {"serial": _serial, "local": _local, "ray": _ray}[settings.name]
-    runner(iter(specs), settings, on_result, task)
+    if settings.name == "serial":
+        _serial(iter(specs), settings, on_result, task)
+        return
+    with scratch() as folder:
+        runner = _local if settings.name == "local" else run_ray
+        runner(iter(specs), settings, on_result, task, Run(folder, log))
 
 
 def _serial(specs: Iterator[TaskSpec], settings: EngineSettings, on_result: OnResult, task: Task) -> None:
@@ -79,8 +66,12 @@ def _serial(specs: Iterator[TaskSpec], settings: EngineSettings, on_result: OnRe
 # ---------------------------------------------------------------- local processes
 
 
-def _child(task: Task, spec: TaskSpec, out: str) -> None:
-    """Body of a spawned worker: run the task, write the pickled result atomically (a dead worker writes none)."""
+def _child(task: Task, spec: TaskSpec, out: str, parent: int, run: Run) -> None:
+    """Body of a spawned worker: tie it to the driver, run the task, write the pickled result atomically (a dead
+    worker writes none)."""
+    die_with_parent(parent)
+    to_log(run.log)
+    use_scratch(run.scratch)
     result = task(spec)
     tmp = f"{out}.part"
     with open(tmp, "wb") as fh:
@@ -98,39 +89,39 @@ class _Running:
     out: Path
 
 
-def _local(specs: Iterator[TaskSpec], settings: EngineSettings, on_result: OnResult, task: Task) -> None:
-    """A fresh spawned process per task, `width()` at a time; a process that dies is started again."""
+def _local(specs: Iterator[TaskSpec], settings: EngineSettings, on_result: OnResult, task: Task, run: Run) -> None:
+    """A fresh spawned process per task, `width()` at a time; a process that dies is started again; whatever ends
+    the driver's loop (the end, an error, SIGTERM) kills the workers still at work, each with its process group."""
     from dataclasses import replace
 
     ctx = get_context("spawn")
     retry: deque[tuple[TaskSpec, int]] = deque()
     running: dict[int, _Running] = {}
-    with tempfile.TemporaryDirectory(prefix="sentinel-cycle-") as tmp:
-        counter = 0
-        try:
-            while True:
-                while len(running) < settings.width():
-                    nxt = retry.popleft() if retry else _next(specs)
-                    if nxt is None:
-                        break
-                    spec, attempt = nxt
-                    counter += 1
-                    out = Path(tmp) / f"result-{counter}.pickle"
-                    spec = replace(spec, threads=settings.cpus_per_task)
-                    # not daemonic: a member may start its own pool (random_forest uses n_jobs=-1)
-                    proc = ctx.Process(target=_child, args=(task, spec, str(out)))
-                    proc.start()
-                    running[proc.sentinel] = _Running(proc, spec, attempt, out)
-                if not running:
-                    return
-                for sentinel in connection.wait(list(running)):
-                    job = running.pop(sentinel)  # type: ignore[arg-type]
-                    job.process.join()
-                    _local_done(job, settings, on_result, retry)
-        finally:
-            for job in running.values():
-                job.process.kill()
+    counter = 0
+    try:
+        while True:
+            while len(running) < settings.width():
+                nxt = retry.popleft() if retry else _next(specs)
+                if nxt is None:
+                    break
+                spec, attempt = nxt
+                counter += 1
+                out = run.scratch / f"result-{counter}.pickle"
+                spec = replace(spec, threads=settings.cpus_per_task)
+                # not daemonic: a member may start its own pool (random_forest uses n_jobs=-1)
+                proc = ctx.Process(target=_child, args=(task, spec, str(out), os.getpid(), run))
+                proc.start()
+                running[proc.sentinel] = _Running(proc, spec, attempt, out)
+            if not running:
+                return
+            for sentinel in connection.wait(list(running)):
+                job = running.pop(sentinel)  # type: ignore[arg-type]
                 job.process.join()
+                _local_done(job, settings, on_result, retry)
+    finally:
+        for job in running.values():
+            kill_group(job.process.pid)
+            job.process.join()
 
 
 def _next(specs: Iterator[TaskSpec]) -> tuple[TaskSpec, int] | None:
@@ -152,81 +143,3 @@ def _local_done(job: _Running, settings: EngineSettings, on_result: OnResult, re
         retry.append((job.spec, job.attempt + 1))
         return
     on_result(failed(job.spec, f"the worker process died (exit code {code}) on all {job.attempt} attempts"))
-
-
-# ---------------------------------------------------------------- ray
-
-
-def _ray(specs: Iterator[TaskSpec], settings: EngineSettings, on_result: OnResult, task: Task) -> None:
-    """Ray core tasks (one per worker process, retried when the worker dies); starts or joins a cluster."""
-    ray = _ray_module()
-    started = _ray_start(ray, settings)
-    try:
-        remote = ray.remote(max_calls=1, max_retries=settings.max_retries, num_cpus=settings.cpus_per_task)(task)
-        limit = max(1, int(ray.cluster_resources().get("CPU", 1)) * RAY_IN_FLIGHT_PER_CPU)
-        pending: dict[Any, TaskSpec] = {}
-        for spec in specs:
-            spec = _with_threads(spec, settings.cpus_per_task)
-            pending[remote.remote(spec)] = spec
-            while len(pending) >= limit:
-                _ray_collect(ray, pending, on_result, settings)
-        while pending:
-            _ray_collect(ray, pending, on_result, settings)
-    finally:
-        if started:
-            ray.shutdown()
-
-
-def _with_threads(spec: TaskSpec, threads: int) -> TaskSpec:
-    """The spec with the task's CPU count (TensorFlow's intra-op threads)."""
-    from dataclasses import replace
-
-    return replace(spec, threads=threads)
-
-
-def _ray_module() -> Any:
-    """Ray, imported only for --engine ray (heavy: about a second and many threads)."""
-    try:
-        import ray
-    except ImportError as exc:
-        raise EngineError(
-            "--engine ray needs the 'ray' package: pip install 'ray>=2.9' (make run installs it)."
-        ) from exc
-    return ray
-
-
-def _ray_start(ray: Any, settings: EngineSettings) -> bool:
-    """Join --ray-address / $RAY_ADDRESS, or start a private local instance; True when this call started it."""
-    if ray.is_initialized():
-        return False
-    address = settings.ray_address or os.environ.get("RAY_ADDRESS") or None
-    try:
-        if address:
-            ray.init(address=address, log_to_driver=False)
-        else:
-            ray.init(
-                address="local",
-                num_cpus=settings.width(),
-                include_dashboard=False,
-                log_to_driver=False,
-                object_store_memory=RAY_OBJECT_STORE_BYTES,
-                _temp_dir=tempfile.mkdtemp(prefix="ray-", dir="/tmp"),
-            )
-    except (ConnectionError, RuntimeError, ValueError) as exc:
-        where = f"the Ray cluster at {address}" if address else "a local Ray instance"
-        raise EngineError(f"Could not start or join {where}: {exc}. Check the address, or use --engine local.") from exc
-    return True
-
-
-def _ray_collect(ray: Any, pending: dict[Any, TaskSpec], on_result: OnResult, settings: EngineSettings) -> None:
-    """Wait for one task to finish and hand over its result (or a failure in words when its worker kept dying)."""
-    done, _ = ray.wait(list(pending), num_returns=1)
-    for ref in done:
-        spec = pending.pop(ref)
-        try:
-            result = ray.get(ref)
-        except ray.exceptions.RayError as exc:
-            attempts = settings.max_retries + 1
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            result = failed(spec, f"the Ray task failed after {attempts} attempts ({type(exc).__name__}: {first})")
-        on_result(result)

@@ -5,8 +5,9 @@ frame, the training settings as a dict and, when the reservoir has one, the acti
 bytes. It trains when told to (or when the skill rule says so), forecasts with the version that will be active
 after the driver adopts the result (the store's rule, `beats_active`, applied to the same numbers), and returns
 everything as a picklable `TaskResult`. The same function runs in-process (serial), in a spawned process (local)
-or in a Ray worker. A user-facing problem (ValueError) becomes a "failed" result with its message; a worker that
-dies returns nothing, so nothing of it is ever adopted.
+or in a Ray worker. A user-facing problem (ValueError) becomes a "failed" result with its message; a version
+trained before the forecast failed is still returned (the driver keeps it: a first model is not thrown away
+because its first forecast cannot be issued); a worker that dies returns nothing, so nothing of it is adopted.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ import pandas as pd
 
 from core.fleet.archive import pack_folder, unpack_into
 from core.fleet.due import TRAIN_IF_SKILL_DROPPED, TRAIN_YES, DueRule, data_end, skill_verdict
+from core.fleet.workers import TASK_PREFIX
 from core.jsonio import dumps, write_atomic
 from core.model.config import TrainConfig
-from core.store.versions import META_FILE, LoadedModel, ModelVersion, VersionError, _sha256, beats_active
+from core.store.versions import META_FILE, LoadedModel, ModelVersion, VersionError, _sha256, beats_active, read_model
 
 if TYPE_CHECKING:
     from core.forecast.issue import Forecast
@@ -104,7 +106,7 @@ def run_task(spec: TaskSpec) -> TaskResult:
     out: dict[str, Any]
     try:
         cap_threads(spec.threads, _needs_tensorflow(spec))
-        with tempfile.TemporaryDirectory(prefix="sentinel-task-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=f"{TASK_PREFIX}{os.getpid()}-") as tmp:  # a killed task's is swept
             out = _work(spec, Path(tmp))
     except ValueError as exc:  # every user-facing error class in core derives from ValueError
         out = {"status": "failed", "error": str(exc)}
@@ -162,12 +164,17 @@ def _work(spec: TaskSpec, tmp: Path) -> dict[str, Any]:
             loaded, values, used = new, spec.values, "new"
     if loaded is None:
         raise VersionError(f"'{spec.reservoir}' has no model yet; run the cycle with --retrain due to train one.")
-    return {**out, **_forecast(loaded, values, spec.unit), "forecast_from": used}
+    try:
+        issued = _forecast(loaded, values, spec.unit)
+    except ValueError as exc:  # the trained version (if any) still goes back to be kept
+        if not train:
+            raise
+        return {**out, "status": "failed", "error": f"No forecast could be issued: {exc}", "forecast_from": used}
+    return {**out, **issued, "forecast_from": used}
 
 
 def load_archived(archived: ArchivedVersion, folder: Path) -> LoadedModel:
     """A stored version from its archive, loaded only when its model file matches the recorded checksum."""
-    from core.model import zoo
     from core.model.preprocess import Scaling
 
     record = ModelVersion.from_dict(archived.record)
@@ -179,7 +186,7 @@ def load_archived(archived: ArchivedVersion, folder: Path) -> LoadedModel:
     config = TrainConfig.from_dict(record.config)
     return LoadedModel(
         record=record,
-        model=zoo.load(folder, path.name, config.model.name),
+        model=read_model(record, path, config.model.name),
         scaling=Scaling.from_dict(record.meta["scaling"]),
         config=config,
     )

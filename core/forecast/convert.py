@@ -18,6 +18,7 @@ import pandas as pd
 from core.data.curves import Curve
 from core.data.levels import OperatingLevel
 from core.data.variables import canonical_name
+from core.display import entered
 from core.forecast.issue import Converted, Forecast, ForecastPoint
 
 _POINT_FIELDS = ("value", "observed", "lower_50", "upper_50", "lower_80", "upper_80", "lower_95", "upper_95")
@@ -44,11 +45,10 @@ def beyond(curve: Curve, value: float | None, variable: str) -> str:
     key = canonical_name(variable)
     low, high = curve.span(key)
     unit = curve.unit_of(key)
-    suffix = f" {unit}" if unit else ""
     if value > high:
-        return f"above the curve's top, {high:g}{suffix} of {key}"
+        return f"above the curve's top, {entered(high, unit)} of {key}"
     if value < low:
-        return f"below the curve's bottom, {low:g}{suffix} of {key}"
+        return f"below the curve's bottom, {entered(low, unit)} of {key}"
     return ""
 
 

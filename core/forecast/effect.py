@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from core.display import number
+
 MIN_EFFECT_WINDOWS = 60  # fewer complete validation forecasts than this: the water balance is used instead
 FOLDS = 5  # contiguous blocks of validation issue days for the cross-validated choices
 RIDGE_GRID = (0.0, 0.01, 0.1, 1.0, 10.0)  # penalty per window on standardised coefficients
@@ -104,13 +106,13 @@ class ReleaseEffect:
         if self.source == "balance":
             return (
                 f"Release effect from the water balance (too few validation forecasts to learn it): releasing {rate} "
-                f"more every day lowers day {self.horizon} storage by {last:.4g} {su}."
+                f"more every day lowers day {self.horizon} storage by {number(last, su)}."
             )
         none = [str(h + 1) for h, v in enumerate(self.per_unit()) if v == 0]
         text = (
             f"Release effect learned from {self.windows} validation forecasts ({self.start} to {self.end}): "
-            f"releasing {rate} more every day lowers day {self.horizon} storage by {last:.4g} {su} (the water "
-            f"balance alone: {physics:.4g}); it includes the inflow that came with larger releases in the record."
+            f"releasing {rate} more every day lowers day {self.horizon} storage by {number(last, su)} (the water "
+            f"balance alone: {number(physics)}); it includes the inflow that came with larger releases in the record."
         )
         if none:
             text += f" The record shows no release effect at day {', '.join(none)}."

@@ -10,6 +10,7 @@ import numpy as np
 
 from core.data.levels import SEVERITIES, SIDES, OperatingLevel
 from core.data.variables import canonical_name
+from core.display import entered
 from core.forecast.issue import Forecast
 from core.jsonio import AsDict
 
@@ -45,7 +46,6 @@ def alert_state(
     """The most severe level whose crossing within the horizon is at least `trigger` likely, in words."""
     if not 0 < trigger < 1:
         raise ValueError("The trigger probability must be between 0 and 1 (e.g. 0.2 for 20 %).")
-    unit = f" {forecast.unit}" if forecast.unit else ""
     base = {"trigger": trigger, "state": "normal", "level": None, "probability": 0.0, "date": None}
     if forecast.samples is None:
         return {**base, "state": "unknown", "reason": "This model version has no calibrated bands; retrain it."}
@@ -79,7 +79,8 @@ def alert_state(
         "probability": p,
         "date": date,
         "days_until_likely": likely,
-        "reason": f"{p:.0%} chance of {verb} {lv.name} ({lv.value:g}{unit}) by {forecast.points[-1].date}; "
+        "reason": f"{p:.0%} chance of {verb} {lv.name} ({entered(lv.value, forecast.unit)}) by "
+        f"{forecast.points[-1].date}; "
         f"first day at or above {trigger:.0%}: {date}.",
     }
 

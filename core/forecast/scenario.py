@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.display import entered, number
 from core.forecast.effect import (
     DEFAULT_EFFECT,
     EffectSettings,
@@ -81,7 +82,7 @@ class Balance:
         return (
             f"Water balance learned on {self.days} training days ({self.start} to {self.end}) {quality}: it "
             f"explains {self.explained:.0%} of the daily storage change. Releasing {rate} more for one day "
-            f"lowers storage by {self.release_coef:.4g} {storage_unit or 'storage units'}."
+            f"lowers storage by {number(self.release_coef, storage_unit or 'storage units')}."
         )
 
 
@@ -156,7 +157,7 @@ def plan(name: str, rates: Sequence[float] | None) -> ReleasePlan:
     if not all(math.isfinite(v) for v in values):
         raise ScenarioError(f"Scenario '{name}': every release must be a number.")
     if any(v < 0 for v in values):
-        raise ScenarioError(f"Scenario '{name}': a release cannot be negative (got {min(values):g}).")
+        raise ScenarioError(f"Scenario '{name}': a release cannot be negative (got {entered(min(values))}).")
     return ReleasePlan(name, values)
 
 
@@ -241,11 +242,6 @@ class Scenario:
         return {**self.plan.to_dict(), "releases": list(self.releases), **{k: fc[k] for k in keep if k in fc}}
 
 
-def _rate(value: float) -> str:
-    """A release rate for reading: whole numbers with separators when large, 4 significant digits otherwise."""
-    return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:.4g}"
-
-
 def summary_row(name: str, release: str, forecast: Forecast) -> dict[str, Any]:
     """One line of the scenario table: last-day median and 80 % band, the alert per side, the top exceedance."""
     last = forecast.points[-1]
@@ -300,12 +296,14 @@ class WhatIf:
     def table(self) -> list[dict[str, Any]]:
         """The scenario table (plain forecast first): what a bulletin or a screen lists per scenario."""
         unit = f" {self.release_unit}" if self.release_unit else ""
-        rows = [summary_row("plain forecast", f"today's {_rate(self.assumed_release)}{unit} carries on", self.plain)]
+        rows = [summary_row("plain forecast", f"today's {number(self.assumed_release)}{unit} carries on", self.plain)]
         for s in self.scenarios:
             rates = np.asarray(s.releases)
             same = np.ptp(rates) == 0
             words = (
-                f"{_rate(rates[0])}{unit} every day" if same else f"{_rate(rates.min())} to {_rate(rates.max())}{unit}"
+                f"{number(rates[0])}{unit} every day"
+                if same
+                else f"{number(rates.min())} to {number(rates.max())}{unit}"
             )
             rows.append(summary_row(s.plan.name, ("recorded: " if s.plan.recorded else "") + words, s.forecast))
         return rows

@@ -42,6 +42,13 @@ class TrainResult:
     calibration: Calibration | None = None
     stopped_by_user: bool = False
     test_predictions: dict[str, list] = field(default_factory=dict)  # issue dates, truth, forecasts (charts)
+    val_errors: tuple[float, ...] = ()  # per validation window, the mean absolute error over the horizon (tests)
+
+
+def window_errors(truth: np.ndarray, pred: np.ndarray) -> tuple[float, ...]:
+    """Each forecast's mean absolute error over its horizon: the loss series the leaderboard's noise test reads."""
+    errors = np.mean(np.abs(np.asarray(truth, dtype=float) - np.asarray(pred, dtype=float)), axis=1)
+    return tuple(float(f"{e:.6g}") for e in errors)
 
 
 def fingerprint(values: pd.DataFrame) -> str:
@@ -144,6 +151,7 @@ def fit(
         data_range=(values.index.min().date().isoformat(), values.index.max().date().isoformat()),
         calibration=calibration,
         stopped_by_user=log.stopped,
+        val_errors=window_errors(val.truth, val_pred),
         test_predictions={
             "issued": [d.date().isoformat() for d in test.issued],
             "truth": np.round(test.truth, 6).tolist(),

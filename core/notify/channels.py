@@ -1,23 +1,28 @@
 """Notification channels: checking what an operator enters, and sending one message through a webhook or email.
 
-* Webhook: the payload (core.notify.messages.payload) as a JSON POST, 10 s timeout; any 2xx answer is delivered.
+Every attempt is bounded as a whole (connect + send + answer, core.notify.timebox): `seconds`, default
+SEND_SECONDS, the workspace's `send_seconds` setting.
+
+* Webhook: the payload (core.notify.messages.payload) as a JSON POST; any 2xx answer is delivered. Redirects are
+  not followed (a 3xx is not delivered), a URL carrying a user name or password (user:pass@host) is refused, and
+  a failure says "no acceptable answer" with the HTTP status when there was one, never the socket's error (refused,
+  reset, timed out...), so a webhook test cannot map which ports answer. Webhooks to private addresses are allowed
+  on purpose: incident systems usually live inside the utility's network; adding a channel needs an admin.
 * Email: a plain-text message (the payload's message) with the forecast chart attached as PNG, sent through the
-  channel's SMTP server (smtplib, 10 s timeout). No login by default (a relay inside the utility's network); for a
-  server that needs it, add the channel with STARTTLS on (``--starttls``) and set SENTINEL_SMTP_USER and
-  SENTINEL_SMTP_PASSWORD in the environment of whoever sends (the cycle, the dashboard): passwords are never
-  stored in the workspace.
+  channel's SMTP server (smtplib). No login by default (a relay inside the utility's network); for a server that
+  needs it, add the channel with STARTTLS on (``--starttls``) and set SENTINEL_SMTP_USER and SENTINEL_SMTP_PASSWORD
+  in the environment of whoever sends (the cycle, the dashboard): passwords are never stored in the workspace.
 
 A failed send raises SendError with the reason in words; core.notify.deliver logs it and retries later.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
 import smtplib
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -25,9 +30,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from core.notify.messages import NotifyError
+from core.notify.timebox import Expired, Line, post_json, run_within
 from core.store.notices import Channel
 
-TIMEOUT_S = 10.0
+SEND_SECONDS = 20.0  # one attempt as a whole (connect + send + answer), unless the workspace sets send_seconds
 ENV_SMTP_USER = "SENTINEL_SMTP_USER"
 ENV_SMTP_PASSWORD = "SENTINEL_SMTP_PASSWORD"
 DEFAULT_SENDER = "reservoir-sentinel@localhost"
@@ -64,12 +70,21 @@ def check_name(name: str) -> str:
 
 
 def check_webhook_url(url: str) -> str:
-    """An http(s) URL with a host, as the receiver gave it."""
+    """An http(s) URL with a host and no user name or password in it, as the receiver gave it."""
     url = str(url or "").strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        host, _ = parts.hostname, parts.port
+    except ValueError:  # a port that is not a number, brackets that do not close
+        host, parts = None, urlsplit("")
+    if parts.scheme not in ("http", "https") or not host:
         raise NotifyError(
             f"'{url}' is not a webhook URL; give the full address, e.g. https://hooks.example.org/alerts."
+        )
+    if "@" in parts.netloc:
+        raise NotifyError(
+            "A webhook URL must not carry a user name or password (user:password@host): they would be stored and "
+            "shown in the log. Use the token the receiver gives in the path or query instead."
         )
     return url
 
@@ -111,31 +126,33 @@ def email_spec(
 # ---------------------------------------------------------------------- sending
 
 
-def send(channel: Channel, payload: dict[str, Any], chart: bytes | None) -> str:
-    """Send one message through a channel; a short receipt ('HTTP 200', 'accepted by host:port') or SendError."""
+def send(channel: Channel, payload: dict[str, Any], chart: bytes | None, seconds: float = SEND_SECONDS) -> str:
+    """Send one message through a channel within `seconds`; a short receipt ('HTTP 200', 'accepted by host:port')
+    or SendError."""
     if channel.kind == "webhook":
-        return send_webhook(channel.target, payload)
+        return send_webhook(channel.target, payload, seconds)
     if channel.kind == "email":
-        return send_email(channel, payload, chart)
+        return send_email(channel, payload, chart, seconds)
     raise SendError(f"unknown channel kind '{channel.kind}'")
 
 
-def send_webhook(url: str, payload: dict[str, Any], timeout: float = TIMEOUT_S) -> str:
-    """POST the payload as JSON; 2xx is delivered, anything else (or no answer) is a SendError."""
-    data = json.dumps(payload, allow_nan=False, default=str).encode("utf-8")
-    request = urllib.request.Request(  # noqa: S310 - the operator's configured http(s) URL
-        url, data=data, method="POST", headers={"Content-Type": "application/json", "User-Agent": "ReservoirSentinel"}
-    )
+def send_webhook(url: str, payload: dict[str, Any], seconds: float = SEND_SECONDS) -> str:
+    """POST the payload as JSON within `seconds`; 2xx is delivered, anything else (or no answer) is a SendError."""
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - checked http(s) URL
-            status = int(response.status)
-    except urllib.error.HTTPError as exc:
-        raise SendError(f"the webhook answered HTTP {exc.code} {exc.reason}") from exc
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise SendError(f"the webhook could not be reached ({reason})") from exc
+        check_webhook_url(url)
+    except NotifyError as exc:
+        raise SendError(f"not sent: {exc}") from exc
+    data = json.dumps(payload, allow_nan=False, default=str).encode("utf-8")
+    headers = {"Content-Type": "application/json", "User-Agent": "ReservoirSentinel"}
+    try:
+        status = post_json(url, data, seconds, headers)
+    except (Expired, OSError, ValueError, http.client.HTTPException) as exc:  # never the socket's own words
+        why = f"nothing answered 2xx within {seconds:g} s"
+        raise SendError(f"no acceptable answer from the webhook ({why})") from exc
+    if 300 <= status < 400:
+        raise SendError(f"no acceptable answer from the webhook (HTTP {status}: redirects are not followed)")
     if not 200 <= status < 300:
-        raise SendError(f"the webhook answered HTTP {status}")
+        raise SendError(f"no acceptable answer from the webhook (HTTP {status})")
     return f"HTTP {status}"
 
 
@@ -155,22 +172,32 @@ def email_message(channel: Channel, payload: dict[str, Any], chart: bytes | None
     return msg
 
 
-def send_email(channel: Channel, payload: dict[str, Any], chart: bytes | None, timeout: float = TIMEOUT_S) -> str:
-    """Hand the email to the channel's SMTP server (STARTTLS and login when configured); SendError when refused."""
+def send_email(channel: Channel, payload: dict[str, Any], chart: bytes | None, seconds: float = SEND_SECONDS) -> str:
+    """Hand the email to the channel's SMTP server within `seconds` (STARTTLS and login when configured); SendError
+    when refused or not answered."""
     host, port = parse_smtp(channel.options.get("smtp", ""))
     msg = email_message(channel, payload, chart)
-    try:
-        with smtplib.SMTP(host, port, timeout=timeout) as smtp:
+
+    def exchange(line: Line) -> dict[str, Any]:
+        smtp = smtplib.SMTP(timeout=max(0.1, seconds))
+        line.conn = smtp
+        with smtp:
+            smtp.connect(host, port)
             if channel.options.get("starttls"):
                 smtp.starttls()
             user = os.environ.get(ENV_SMTP_USER, "").strip()
             if user:
                 smtp.login(user, os.environ.get(ENV_SMTP_PASSWORD, ""))
-            refused = smtp.send_message(msg)
+            return smtp.send_message(msg)
+
+    try:
+        refused = run_within(seconds, exchange)
+    except smtplib.SMTPServerDisconnected as exc:
+        raise SendError(f"the mail server {host}:{port} ended the connection without an acceptable answer") from exc
     except smtplib.SMTPException as exc:
         raise SendError(f"the mail server {host}:{port} refused the message ({exc})") from exc
-    except (TimeoutError, OSError) as exc:
-        raise SendError(f"the mail server {host}:{port} could not be reached ({exc})") from exc
+    except (Expired, OSError) as exc:  # never the socket's own words
+        raise SendError(f"the mail server {host}:{port} gave no acceptable answer within {seconds:g} s") from exc
     if refused:
         raise SendError(f"the mail server {host}:{port} refused {', '.join(refused)}")
     return f"accepted by {host}:{port}"

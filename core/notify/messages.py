@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from core.display import entered
 from core.forecast.risk import SideAlert
 
 DEFAULT_BASE_URL = "http://localhost:8501"
@@ -72,7 +73,7 @@ def _numbers(alert: SideAlert) -> list[str]:
     """The figures behind a raised alert, one per line."""
     lines = []
     if alert.level is not None:
-        value = f" ({alert.value:g})" if alert.value is not None else ""
+        value = f" ({entered(alert.value)})" if alert.value is not None else ""
         lines.append(f"Operating level:  {alert.level}{value}")
     lines.append(f"Chance:           {alert.probability:.0%} of crossing it within the forecast horizon")
     if alert.date:

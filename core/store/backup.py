@@ -5,33 +5,48 @@ backup API, so the app may keep running) and every registered version folder und
 lists each version folder with the sha256 of each of its files. The archive is written to a temp file beside
 the target and renamed, so a half-written backup never carries the final name.
 
-Restore extracts into a staging folder inside the target workspace, verifies every checksum and the
-database's integrity, and only then moves the files into place. A target that already holds a workspace is
-refused unless ``force``, which first moves its database and models aside (``*.replaced-<time>``); nothing is
-deleted. Stop the dashboard and trainings on the target before restoring.
+Restore extracts into a staging folder inside the target workspace only the files the manifest lists (anything
+else in the archive is left out and reported), verifies every checksum and the database's integrity, and only
+then moves the files into place (core.store.swap: a journalled swap that the next open finishes if a kill stops
+it). A target that already holds a workspace is refused unless ``force``, which first moves its database and
+models aside (``*.replaced-<time>``); nothing is deleted. Restore holds the workspace exclusively
+(core.store.inuse) and every reservoir's training lock: while a training, the cycle, an import, a job or the
+dashboard uses the target, it is refused with who holds it.
+
+Leftovers of a killed backup (its staging folder and temp archive) or restore (its staging folder) carry the
+process id in their names and are removed at the next start of the same command once that process is gone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import re
 import shutil
 import sqlite3
 import tarfile
 import tempfile
-import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from core.jsonio import dumps, loads
+from core.store import inuse, swap
 from core.store.connection import DB_NAME, MODELS_DIR, StoreError, now_utc
-from core.store.health import version_folders
+from core.store.health import failure_kind, version_folders
+from core.store.leftovers import sweep, tagged
+from core.store.locks import LOCK_NAME, read_holder, refusal
 
 MANIFEST = "manifest.json"
 FORMAT = "reservoir-sentinel-backup"
 FORMAT_VERSION = 1
+BACKUP_STAGING = ".sentinel-backup-"  # + <pid>-<random>: the database copy and manifest while a backup is written
+ARCHIVE_TMP = ".tmp-"  # .<archive name>.tmp-<pid>-<random>: the archive being written
+RESTORE_STAGING = ".restore-"  # + <pid>-<random>: a restore's extracted, verified files before they move in
+_VERSION_PATH = re.compile(rf"^{MODELS_DIR}/r\d+/v\d+$")
 
 
 @dataclass(frozen=True)
@@ -57,10 +72,11 @@ class RestoreResult:
     versions: int
     created: str  # when the backup was made
     moved_aside: tuple[str, ...]
+    left_out: tuple[str, ...] = ()  # archive members the manifest does not list: not restored
 
     def to_dict(self) -> dict[str, Any]:
         """The CLI's --json output."""
-        return {**self.__dict__, "moved_aside": list(self.moved_aside)}
+        return {**self.__dict__, "moved_aside": list(self.moved_aside), "left_out": list(self.left_out)}
 
 
 def sha256_file(path: Path) -> str:
@@ -121,14 +137,29 @@ def _target(out: Path) -> Path:
     return out
 
 
+def _backup_failed(exc: BaseException, target: Path) -> StoreError:
+    """The words for a backup that could not be written: a full disk named as such, anything else with its cause."""
+    if failure_kind(exc) == "full":
+        return StoreError(
+            f"The disk holding {target.parent} is full: the backup {target.name} was not written and the workspace "
+            "is untouched. Free some space there, or choose another --out folder, and run the backup again."
+        )
+    detail = getattr(exc, "strerror", None) or str(exc)
+    return StoreError(f"Could not write the backup {target} ({detail}); nothing was replaced.")
+
+
 def backup(root: Path, db_path: Path, out: Path) -> BackupResult:
     """Write one .tar.gz of the database and every registered version folder, atomically; returns what it holds."""
     root, target = Path(root), _target(out)
     if not target.parent.is_dir():
         raise StoreError(f"The folder {target.parent} for the backup does not exist; create it or choose another.")
-    tmp_archive = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex}"
+    sweep(target.parent, (BACKUP_STAGING, ARCHIVE_TMP))  # what killed backups left there
+    tmp_archive = target.parent / tagged(f".{target.name}{ARCHIVE_TMP}")
     try:
-        with tempfile.TemporaryDirectory(dir=target.parent, prefix=".sentinel-backup-") as staging:
+        with (
+            _holding(root, "backup"),
+            tempfile.TemporaryDirectory(dir=target.parent, prefix=tagged(BACKUP_STAGING)) as staging,
+        ):
             db_copy = Path(staging) / DB_NAME
             _snapshot(db_path, db_copy)
             entries, missing, n_res = _version_entries(db_copy, root)
@@ -150,8 +181,8 @@ def backup(root: Path, db_path: Path, out: Path) -> BackupResult:
         with open(tmp_archive, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp_archive, target)
-    except OSError as exc:
-        raise StoreError(f"Could not write the backup {target} ({exc.strerror or exc}); nothing was replaced.") from exc
+    except (OSError, sqlite3.Error) as exc:
+        raise _backup_failed(exc, target) from exc
     finally:
         tmp_archive.unlink(missing_ok=True)
     return BackupResult(str(target), target.stat().st_size, n_res, len(entries), tuple(missing))
@@ -204,33 +235,56 @@ def _occupied(root: Path) -> bool:
     return (db.exists() and db.stat().st_size > 0) or bool(version_folders(root / MODELS_DIR))
 
 
-def _move_aside(root: Path) -> tuple[str, ...]:
-    """Move the current database (with -wal/-shm) and models/ to *.replaced-<time>; never delete them."""
-    when, moved = stamp(), []
-    models = root / MODELS_DIR
-    if models.is_dir() and not any(models.iterdir()):
-        models.rmdir()  # an empty folder holds nothing to keep
-    for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", MODELS_DIR):
-        path = root / name
-        if path.exists():
-            aside = root / f"{name}.replaced-{when}"
-            path.rename(aside)
-            moved.append(str(aside))
-    return tuple(moved)
+def _listed(manifest: dict[str, Any], file: Path) -> set[str]:
+    """The archive paths the manifest lists (the database and each version folder's files), each checked for shape."""
+    names = {DB_NAME}
+    for entry in manifest.get("versions") or []:
+        folder = str(entry.get("path") or "") if isinstance(entry, dict) else ""
+        files = entry.get("files") if isinstance(entry, dict) else None
+        if not _VERSION_PATH.match(folder) or not isinstance(files, dict):
+            raise StoreError(f"The manifest of {file} lists a version folder '{folder}' that is not ours; refused.")
+        for name in files:
+            if not name or name.startswith("/") or ".." in Path(name).parts:
+                raise StoreError(f"The manifest of {file} lists a file '{folder}/{name}' that is not ours; refused.")
+            names.add(f"{folder}/{name}")
+    return names
 
 
-def _extract(file: Path, staging: Path) -> dict[str, Any]:
-    """Unpack our members only (manifest, database, models/) with tarfile's safe 'data' filter."""
+def _extract(file: Path, staging: Path) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """Unpack only the manifest's files (plain files, the safe 'data' filter); the manifest and what was left out."""
     try:
         with tarfile.open(file, "r:*") as tar:
             manifest = _read_manifest(tar, file)
-            members = [
-                m for m in tar.getmembers() if m.name in (MANIFEST, DB_NAME) or m.name.startswith(f"{MODELS_DIR}/")
-            ]
+            listed = _listed(manifest, file)
+            members = [m for m in tar.getmembers() if m.name in listed and m.isfile()]
+            extra = [m.name for m in tar.getmembers() if m.isfile() and m.name not in listed | {MANIFEST}]
             tar.extractall(staging, members=members, filter="data")
     except (tarfile.TarError, EOFError) as exc:
         raise StoreError(f"{file} is not a readable backup archive ({exc}); nothing was restored.") from exc
-    return manifest
+    return manifest, tuple(sorted(extra))
+
+
+@contextlib.contextmanager
+def _holding(root: Path, what: str, alone: bool = False) -> Iterator[None]:
+    """Use the workspace as a long writer (backup), or alone (restore: refused naming whoever uses it)."""
+    try:
+        with inuse.exclusive(root, what) if alone else inuse.shared(root, what):
+            yield
+    except inuse.InUse as exc:
+        raise StoreError(str(exc)) from exc
+
+
+@contextlib.contextmanager
+def _training_locks(root: Path) -> Iterator[None]:
+    """Every reservoir's training lock, taken without waiting (a training holding one refuses the restore)."""
+    names = {f"r{f.reservoir_id}": f.reservoir for f in version_folders(root / MODELS_DIR) if f.reservoir}
+    with contextlib.ExitStack() as stack:
+        for path in sorted((root / MODELS_DIR).glob(f"r*/{LOCK_NAME}")):
+            fh = stack.enter_context(open(path, "a+", encoding="utf-8"))  # noqa: SIM115 - closed by the stack
+            if not inuse.try_flock(fh):
+                raise refusal(names.get(path.parent.name, path.parent.name), read_holder(path))
+            stack.callback(inuse.unflock, fh)
+        yield
 
 
 def restore(file: Path, root: Path, force: bool = False) -> RestoreResult:
@@ -239,22 +293,27 @@ def restore(file: Path, root: Path, force: bool = False) -> RestoreResult:
     if not file.is_file():
         raise StoreError(f"No backup file {file}; give the path of a file written by `python -m core backup`.")
     root.mkdir(parents=True, exist_ok=True)
-    if _occupied(root) and not force:
-        raise StoreError(
-            f"{root} already holds a workspace; restore into an empty folder (--workspace DIR), or add --force to "
-            "move its database and models aside (kept as *.replaced-<time>) first."
-        )
-    staging = root / f".restore-{uuid.uuid4().hex}"
-    staging.mkdir()
-    try:
-        manifest = _extract(file, staging)
-        count = _verify(staging, manifest, file)
-        moved = _move_aside(root)
-        (staging / MODELS_DIR).mkdir(exist_ok=True)
-        (staging / MODELS_DIR).rename(root / MODELS_DIR)
-        os.replace(staging / DB_NAME, root / DB_NAME)
-    except OSError as exc:
-        raise StoreError(f"Could not restore into {root} ({exc.strerror or exc}).") from exc
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return RestoreResult(str(root), count, str(manifest.get("created") or ""), moved)
+    with _holding(root, "restore", alone=True), _training_locks(root):
+        swap.finish_interrupted(root, DB_NAME, MODELS_DIR)  # an earlier restore killed mid-swap first
+        sweep(root, (RESTORE_STAGING,))  # then what killed restores left before their swap
+        if _occupied(root) and not force:
+            raise StoreError(
+                f"{root} already holds a workspace; restore into an empty folder (--workspace DIR), or add --force "
+                "to move its database and models aside (kept as *.replaced-<time>) first."
+            )
+        staging = root / tagged(RESTORE_STAGING)
+        try:
+            staging.mkdir()
+            manifest, left_out = _extract(file, staging)
+            count = _verify(staging, manifest, file)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        try:
+            moved = swap.swap_in(root, staging, stamp(), DB_NAME, MODELS_DIR)
+        except OSError as exc:
+            raise StoreError(
+                f"Could not finish the restore into {root} ({exc.strerror or exc}); nothing was deleted, and the next "
+                "command that opens the workspace finishes it."
+            ) from exc
+    return RestoreResult(str(root), count, str(manifest.get("created") or ""), moved, left_out)

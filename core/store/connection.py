@@ -3,15 +3,18 @@
 Several processes use the same workspace at once, so every operation opens its own short-lived connection
 (WAL mode, 30 s busy timeout) and every write runs in one short ``BEGIN IMMEDIATE`` transaction.
 
-A damaged workspace is never started afresh: a missing or 0-byte database beside saved version folders is
-refused (WorkspaceDamaged, naming what is there and how to recover), and database or disk failures (full,
-file-size limit, read-only, stale -shm, malformed, not a database, I/O) become specific StoreErrors worded in
-core.store.health; nothing is deleted or overwritten on the way.
+Every transaction holds the workspace's shared lock for its moment (core.store.inuse), so a restore or repair
+never swaps the files under it; a restore a kill interrupted is finished (or rolled back) before anything else
+opens the workspace (core.store.swap). A damaged workspace is never started afresh: a missing or 0-byte database
+beside saved version folders is refused (WorkspaceDamaged, naming what is there and how to recover), and database
+or disk failures (full, file-size limit, read-only, stale -shm, malformed, not a database, I/O) become specific
+StoreErrors worded in core.store.health; nothing is deleted or overwritten on the way.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -22,6 +25,7 @@ from typing import Any, Self
 
 from core.auth.roles import LOCAL_ACTOR, Actor
 from core.jsonio import JSONError, clean, dumps
+from core.store import inuse, swap
 from core.store.health import (
     damaged_text,
     disk_cause,
@@ -30,13 +34,14 @@ from core.store.health import (
     folder_problem,
     version_folders,
 )
+from core.store.inuse import pid_alive  # noqa: F401 - re-exported (workspace, jobs, cycles)
 
 DB_NAME = "sentinel.db"
 MODELS_DIR = "models"
 ENV_WORKSPACE = "SENTINEL_WORKSPACE"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_S = 30.0
-_STILL_ACTIVE = 259  # Windows exit code of a process that has not ended
+log = logging.getLogger(__name__)
 
 
 class StoreError(ValueError):
@@ -53,6 +58,11 @@ class WorkspaceDamaged(StoreError):
 
 class StorageFailure(StoreError):
     """The disk or file system refused a read or write (full, read-only, stale -shm, I/O error); nothing was lost."""
+
+
+class WorkspaceInUse(StoreError):
+    """A restore or repair holds the workspace (a writer waits or is refused), or a writer holds it (a restore is
+    refused); the message names who."""
 
 
 def resolve_workspace(path: str | Path | None) -> Path:
@@ -85,40 +95,6 @@ def to_json(obj: Any, where: str) -> str:
         return dumps(obj, indent=None, where=where)
     except JSONError as exc:
         raise StoreError(str(exc)) from exc
-
-
-def pid_alive(pid: int | None) -> bool:
-    """True while a process with this pid exists and is not a zombie (a finished child nobody reaped)."""
-    if pid is None or pid <= 0:
-        return False
-    if os.name == "nt":  # os.kill(pid, 0) would terminate the process on Windows
-        return _windows_pid_alive(pid)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except (OverflowError, OSError):
-        return False
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
-def _windows_pid_alive(pid: int) -> bool:
-    """Ask Windows for the process's exit code: STILL_ACTIVE means it runs."""
-    import ctypes  # Windows only
-
-    handle = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-    if not handle:
-        return False
-    code = ctypes.c_ulong()
-    ctypes.windll.kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
-    ctypes.windll.kernel32.CloseHandle(handle)
-    return code.value == _STILL_ACTIVE
 
 
 _SCHEMA = """
@@ -285,7 +261,7 @@ CREATE TABLE IF NOT EXISTS epochs (
 -- notifications (core.store.notices): channels, settings, alert state per side, change events, deliveries,
 -- attempts, acknowledgements (new tables need no version bump)
 CREATE TABLE IF NOT EXISTS notify_channels (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: a delivery's channel_id can only mean its own channel
     name TEXT NOT NULL UNIQUE COLLATE NOCASE,
     kind TEXT NOT NULL,
     target TEXT NOT NULL,
@@ -368,8 +344,29 @@ def _add_revisions(conn: sqlite3.Connection) -> None:
     conn.execute("SELECT COUNT(*) FROM revisions").fetchone()
 
 
+def _channel_ids_never_reused(conn: sqlite3.Connection) -> None:
+    """Version 3 -> 4: notify_channels gets AUTOINCREMENT, its counter past every id a delivery ever named, so a
+    removed channel's id never comes back (a stuck delivery of a removed channel went to the channel that reused
+    it); each id keeps its channel."""
+    conn.execute("ALTER TABLE notify_channels RENAME TO notify_channels_v3")
+    create = next(s for s in _SCHEMA.split(";") if "CREATE TABLE IF NOT EXISTS notify_channels " in s)
+    conn.execute(create)
+    conn.execute("INSERT INTO notify_channels SELECT * FROM notify_channels_v3")
+    conn.execute("DROP TABLE notify_channels_v3")
+    top = conn.execute(
+        "SELECT MAX(COALESCE((SELECT MAX(id) FROM notify_channels), 0), "
+        "COALESCE((SELECT MAX(channel_id) FROM deliveries), 0))"
+    ).fetchone()[0]
+    conn.execute("DELETE FROM sqlite_sequence WHERE name = 'notify_channels'")
+    conn.execute("INSERT INTO sqlite_sequence(name, seq) VALUES ('notify_channels', ?)", (int(top),))
+
+
 # version N -> function upgrading a version-N database to N+1 (run inside the schema transaction).
-_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _add_job_progress, 2: _add_revisions}
+_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _add_job_progress,
+    2: _add_revisions,
+    3: _channel_ids_never_reused,
+}
 
 
 class StoreBase:
@@ -381,9 +378,24 @@ class StoreBase:
             raise StoreError(f"Workspace path {self.root} is a file; choose a folder (it is created if missing).")
         self.db_path: Path = self.root / DB_NAME
         self.models_dir: Path = self.root / MODELS_DIR
+        self._finish_restore()
         self._prepare_folder()
         self._refuse_damaged()
         self._init_schema()
+
+    def _finish_restore(self) -> None:
+        """A restore killed half-way is finished (or rolled back) here, before anything could start afresh."""
+        if not (self.root / swap.JOURNAL).exists():
+            return
+        try:
+            with inuse.exclusive(self.root, "finishing an interrupted restore", tries_s=BUSY_TIMEOUT_S):
+                done = swap.finish_interrupted(self.root, DB_NAME, MODELS_DIR)
+        except inuse.InUse as exc:
+            raise WorkspaceInUse(str(exc)) from exc
+        except OSError as exc:
+            raise StorageFailure(f"A restore into {self.root} was interrupted and cannot be finished ({exc}).") from exc
+        if done:
+            log.warning("Workspace %s: %s.", self.root, done)
 
     def _prepare_folder(self) -> None:
         """Create the workspace and models/ folders, or say why they cannot be (read-only, no space)."""
@@ -444,7 +456,15 @@ class StoreBase:
     def _guard(
         self, conn: sqlite3.Connection | None, action: str, reservoir: str | None = None, detail: str = ""
     ) -> None:
-        """The role check every write makes first; with `conn` (a write transaction) it also logs who did what."""
+        """The role check every public write makes first; with `conn` (its write transaction) it also logs who did
+        what, so the row and the change commit together.
+
+        The rule: every public method of the workspace that changes the database or its files calls this before the
+        change. Changes someone made (imports, versions, jobs' status, cycle results, deliveries...) pass `conn` and
+        log one activity row; progress of something already logged (a job's epochs and messages, claiming a
+        delivery, holding the training lock, a temp folder for a save) passes None: checked, not logged again.
+        tests/test_write_guard.py runs every public method as a viewer and fails on a writer that skips it.
+        """
         self.actor.require(action)
         if conn is not None:
             conn.execute(
@@ -471,8 +491,32 @@ class StoreBase:
         return conn
 
     @contextmanager
+    def in_use(self, what: str) -> Iterator[None]:
+        """Hold the workspace for a writer's whole run (training, cycle, import, job): a restore is refused naming
+        `what` meanwhile, and while a restore holds it this is refused (core.store.inuse)."""
+        try:
+            with inuse.shared(self.root, what):
+                yield
+        except inuse.InUse as exc:
+            raise WorkspaceInUse(str(exc)) from exc
+
+    @contextmanager
+    def _shared(self) -> Iterator[None]:
+        """The workspace's shared lock for one transaction (waits while a restore holds it, up to the busy time)."""
+        try:
+            with inuse.shared(self.root, None, wait_s=BUSY_TIMEOUT_S):
+                yield
+        except inuse.InUse as exc:
+            raise WorkspaceInUse(str(exc)) from exc
+
+    @contextmanager
     def _tx(self, write: bool) -> Iterator[sqlite3.Connection]:
         """One short transaction: IMMEDIATE for writes (no lock upgrade deadlocks), deferred snapshot for reads."""
+        with self._shared():
+            yield from self._tx_body(write)
+
+    def _tx_body(self, write: bool) -> Iterator[sqlite3.Connection]:
+        """The transaction itself (see _tx)."""
         conn = self._connect()
         try:
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
@@ -493,6 +537,11 @@ class StoreBase:
 
     def _init_schema(self) -> None:
         """Create or upgrade the schema in one transaction; refuse a database written by a newer app version."""
+        with self._shared():
+            self._init_schema_body()
+
+    def _init_schema_body(self) -> None:
+        """The schema transaction itself (see _init_schema)."""
         conn = self._connect()
         try:
             try:

@@ -93,7 +93,10 @@ class CycleStore(StoreBase):
             raise StoreError(f"Cycle result status must be one of {', '.join(RESULT_STATUSES)}, not {result.status!r}.")
         text = to_json(result.to_dict(), "cycle result")
         with self._tx(write=True) as conn:
-            rid = self._reservoir_row(conn, result.reservoir)["id"]
+            res = self._reservoir_row(conn, result.reservoir)
+            rid = res["id"]
+            new = f", version {result.new_version} saved" if result.new_version is not None else ""
+            self._guard(conn, "cycle", res["name"], f"cycle #{cycle_id}: {result.status}{new}")
             conn.execute(
                 "INSERT OR REPLACE INTO cycle_results(cycle_id, reservoir_id, result, time) VALUES (?, ?, ?, ?)",
                 (int(cycle_id), rid, text, now_utc()),
@@ -112,6 +115,8 @@ class CycleStore(StoreBase):
         if status not in CYCLE_STATUSES or status == "running":
             raise StoreError(f"A finished cycle's status must be ok, partial, failed or interrupted, not {status!r}.")
         with self._tx(write=True) as conn:
+            said = f" ({message})" if message else ""
+            self._guard(conn, "cycle", None, f"cycle #{cycle_id} finished: {status}{said}")
             conn.execute(
                 "UPDATE cycles SET status = ?, finished = ?, seconds = ?, inbox = ?, notifications = ?, message = ? "
                 "WHERE id = ?",

@@ -90,18 +90,20 @@ class Job:
 
 
 def _job(row: sqlite3.Row, epochs: tuple[Epoch, ...] = ()) -> Job:
-    """A job row as a Job; NULL JSON columns read as empty."""
+    """A job row as a Job; NULL JSON columns read as empty; a queued/running job whose process is gone reads as
+    interrupted (any reader sees it at once; mark_interrupted writes it down)."""
+    dead = row["status"] in ACTIVE_JOB_STATUSES and _job_dead(row)
     return Job(
         id=int(row["id"]),
         reservoir=row["reservoir"],
         kind=row["kind"],
-        status=row["status"],
+        status="interrupted" if dead else row["status"],
         params=loads(row["params"], {}) or {},
         pid=row["pid"],
         created=row["created"],
         started=row["started"],
         finished=row["finished"],
-        message=row["message"],
+        message=_interrupted_text(row) if dead else row["message"],
         result=loads(row["result"]),
         stop_requested=bool(row["stop_requested"]),
         progress=JobProgress.from_dict(loads(row["progress"])),
@@ -132,17 +134,18 @@ def _job_dead(row: sqlite3.Row) -> bool:
     return age > PIDLESS_GRACE_S
 
 
+def _interrupted_text(row: sqlite3.Row) -> str:
+    """What an interrupted job's message says."""
+    pid = f" (pid {row['pid']})" if row["pid"] is not None else ""
+    return f"The {row['kind']} process{pid} stopped without reporting (app restart or crash); start it again."
+
+
 def _interrupt(conn: sqlite3.Connection, row: sqlite3.Row) -> int:
     """Mark one dead job interrupted (if it is still queued/running); returns the rows changed."""
-    pid = f" (pid {row['pid']})" if row["pid"] is not None else ""
     cur = conn.execute(
         "UPDATE jobs SET status = 'interrupted', finished = ?, message = ? "
         "WHERE id = ? AND status IN ('queued', 'running')",
-        (
-            now_utc(),
-            f"The {row['kind']} process{pid} stopped without reporting (app restart or crash); start it again.",
-            row["id"],
-        ),
+        (now_utc(), _interrupted_text(row), row["id"]),
     )
     return cur.rowcount
 
@@ -216,7 +219,12 @@ class JobStore(StoreBase):
             raise StoreError(f"Job status must be one of {', '.join(JOB_STATUSES)}, not '{status}'.")
         sets, args = _job_sets(status, pid, message, result, progress)
         with self._tx(write=True) as conn:
-            self._job_row(conn, job_id)
+            row = self._job_row(conn, job_id)
+            action = "cycle" if row["kind"] == "cycle" else "train"
+            if status is None:  # progress of a logged job: checked, not logged
+                self._guard(None, action)
+            else:
+                self._guard(conn, action, row["reservoir"], f"{row['kind']} job #{job_id} {status}")
             if sets:
                 conn.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?", (*args, int(job_id)))
 
@@ -224,7 +232,8 @@ class JobStore(StoreBase):
         """Record one finished epoch (re-reporting an epoch replaces it) so the page can draw live curves."""
         logs_json = to_json({str(k): float(v) if v is not None else None for k, v in logs.items()}, "epoch logs")
         with self._tx(write=True) as conn:
-            self._job_row(conn, job_id)
+            row = self._job_row(conn, job_id)
+            self._guard(None, "cycle" if row["kind"] == "cycle" else "train")  # progress of a logged job
             conn.execute(
                 "INSERT OR REPLACE INTO epochs(job_id, epoch, logs, seconds, total_epochs, time) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -247,7 +256,8 @@ class JobStore(StoreBase):
         return _job(row, tuple(_epoch(e) for e in epochs))
 
     def jobs(self, reservoir: str | None = None, active_only: bool = False) -> list[Job]:
-        """Jobs newest first (without epochs; use job(id) for those), optionally one reservoir / only queued+running."""
+        """Jobs newest first (without epochs; use job(id) for those), optionally one reservoir / only queued+running
+        (a job whose process is gone reads as interrupted, so it is not 'active')."""
         sql = f"{_JOB_SELECT} WHERE 1"
         args: list[Any] = []
         with self._tx(write=False) as conn:
@@ -257,7 +267,8 @@ class JobStore(StoreBase):
             if active_only:
                 sql += " AND j.status IN ('queued', 'running')"
             rows = conn.execute(sql + " ORDER BY j.id DESC", args).fetchall()
-        return [_job(r) for r in rows]
+        jobs = [_job(r) for r in rows]
+        return [j for j in jobs if j.active] if active_only else jobs
 
     def request_stop(self, job_id: int) -> None:
         """Ask the job's process to stop after the current epoch (it polls stop_requested)."""
@@ -272,7 +283,11 @@ class JobStore(StoreBase):
             return bool(self._job_row(conn, job_id)["stop_requested"])
 
     def mark_interrupted(self) -> int:
-        """Mark queued/running jobs whose process is gone as 'interrupted' (call at app start); returns how many."""
+        """Write 'interrupted' on queued/running jobs whose process is gone (the app's start); returns how many."""
+        self._guard(None, "train")
         with self._tx(write=True) as conn:
-            rows = conn.execute("SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY id").fetchall()
-            return sum(_interrupt(conn, row) for row in rows if _job_dead(row))
+            rows = conn.execute(f"{_JOB_SELECT} WHERE j.status IN ('queued', 'running') ORDER BY j.id").fetchall()
+            dead = [row for row in rows if _job_dead(row)]
+            for row in dead:
+                self._guard(conn, "train", row["reservoir"], f"{row['kind']} job #{row['id']} marked interrupted")
+            return sum(_interrupt(conn, row) for row in dead)

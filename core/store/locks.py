@@ -8,7 +8,8 @@ the holder's pid and start time, so the operator can wait or stop it. The OS dro
 ends, however it ends (kill -9 included), so a crashed trainer never leaves the reservoir locked.
 
 The lock file's content (``pid start-time``) is only a hint for the message; the lock itself is ``flock``
-(``msvcrt.locking`` on Windows).
+(``msvcrt.locking`` on Windows; the primitives are core.store.inuse's). Holding it also holds the workspace in use,
+so a restore is refused while any training runs.
 """
 
 from __future__ import annotations
@@ -21,13 +22,10 @@ from pathlib import Path
 from typing import IO
 
 from core.store.connection import StoreError, now_utc
+from core.store.inuse import try_flock, unflock
 
 LOCK_NAME = ".train.lock"
 
-try:  # POSIX
-    import fcntl
-except ImportError:  # Windows: msvcrt byte-range locks instead
-    fcntl = None  # type: ignore[assignment]
 
 
 class TrainingLocked(StoreError):
@@ -54,34 +52,6 @@ def refusal(reservoir: str, holder: LockHolder) -> TrainingLocked:
         f"Reservoir '{reservoir}' is already being trained ({holder.describe()}); wait for it to finish "
         "or stop it on the Train page (a command-line run: end that process)."
     )
-
-
-def _try_lock(fh: IO[str]) -> bool:
-    """Take the OS lock without waiting; False when someone else holds it."""
-    try:
-        if fcntl is not None:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        else:  # pragma: no cover - Windows
-            import msvcrt
-
-            msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
-    except (BlockingIOError, PermissionError, OSError):
-        return False
-    return True
-
-
-def _unlock(fh: IO[str]) -> None:
-    """Release the OS lock (closing the file would too; this makes it explicit)."""
-    try:
-        if fcntl is not None:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-        else:  # pragma: no cover - Windows
-            import msvcrt
-
-            fh.seek(0)
-            msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
-    except OSError:
-        pass
 
 
 def read_holder(path: Path) -> LockHolder:
@@ -112,7 +82,7 @@ def training_lock(folder: Path, reservoir: str) -> Iterator[None]:
     path = Path(folder) / LOCK_NAME
     fh = _open(path)
     try:
-        if not _try_lock(fh):
+        if not try_flock(fh):
             raise refusal(reservoir, read_holder(path))
         fh.seek(0)
         fh.truncate()
@@ -124,7 +94,7 @@ def training_lock(folder: Path, reservoir: str) -> Iterator[None]:
             fh.seek(0)
             fh.truncate()
             fh.flush()
-            _unlock(fh)
+            unflock(fh)
     finally:
         fh.close()
 
@@ -139,8 +109,8 @@ def is_locked(folder: Path) -> LockHolder | None:
     except OSError:
         return None
     try:
-        if _try_lock(fh):
-            _unlock(fh)
+        if try_flock(fh):
+            unflock(fh)
             return None
         return read_holder(path)
     finally:

@@ -62,9 +62,7 @@ class MetaStore(StoreBase):
             for r in rows
         ]
 
-    def set_levels(
-        self, reservoir: str, levels: Sequence[OperatingLevel], relative: Collection[str] = ()
-    ) -> None:
+    def set_levels(self, reservoir: str, levels: Sequence[OperatingLevel], relative: Collection[str] = ()) -> None:
         """Replace the whole set; each level is checked (LevelError; `relative`: variables declared relative may be
         negative) and names must be unique (StoreError)."""
         levels = list(levels)

@@ -28,6 +28,7 @@ CHANNEL_KINDS = ("webhook", "email")
 # sending: claimed by a sender right now; delivered; gave_up: failed max attempts; dropped: its channel was removed.
 DELIVERY_STATUSES = ("queued", "failed", "sending", "delivered", "gave_up", "dropped")
 RETRYABLE = ("queued", "failed")
+UNSENT = (*RETRYABLE, "sending")  # a removed channel's deliveries in these states are dropped
 STALE_SENDING_S = 600  # a claim older than this belongs to a sender that died; the delivery is retried
 TEST_CHANGE = "test"
 _EVENT_SELECT = "SELECT e.*, r.name AS reservoir FROM alert_events e LEFT JOIN reservoirs r ON r.id = e.reservoir_id"
@@ -208,15 +209,16 @@ class NoticeStore(StoreBase):
             return _channel(self._channel_row(conn, name))
 
     def remove_channel(self, name: str) -> Channel:
-        """Remove a channel; its deliveries still waiting are marked dropped (kept in the log)."""
+        """Remove a channel; its deliveries not yet delivered (waiting, or stuck 'sending' by a sender that died) are
+        marked dropped and kept in the log. Channel ids are never reused, so nothing can reach another channel."""
         with self._tx(write=True) as conn:
             row = self._channel_row(conn, name)
             self._guard(conn, "channels", None, f"remove channel {row['name']}")
-            placeholders = ",".join("?" * len(RETRYABLE))
+            placeholders = ",".join("?" * len(UNSENT))
             conn.execute(
                 f"UPDATE deliveries SET status = 'dropped', error = 'channel removed', updated = ? "
                 f"WHERE channel_id = ? AND status IN ({placeholders})",
-                (now_utc(), row["id"], *RETRYABLE),
+                (now_utc(), row["id"], *UNSENT),
             )
             conn.execute("DELETE FROM notify_channels WHERE id = ?", (row["id"],))
         return _channel(row)
@@ -276,10 +278,14 @@ class NoticeStore(StoreBase):
         """
         self._guard(None, "cycle")  # recording alert changes is part of the cycle
         now = now or now_utc()
+        changes = [f"{p.side} {p.change} ({p.previous} -> {p.state})" for p in planned if p.change is not None]
         with self._tx(write=True) as conn:
-            rid = self._reservoir_row(conn, reservoir)["id"]
+            res = self._reservoir_row(conn, reservoir)
+            rid = res["id"]
             if self._seen(conn, rid) != dict(expected):
                 raise StateMoved(f"The alert state of '{reservoir}' changed while it was being compared; try again.")
+            if changes:  # refreshing an unchanged state is bookkeeping; a change is logged
+                self._guard(conn, "cycle", res["name"], "alert " + ", ".join(changes))
             recorded = [self._record_side(conn, rid, p, issued, channels, chart, now) for p in planned]
             ids = [i for i in recorded if i is not None]
             return self._events(conn, "WHERE e.id IN ({}) ORDER BY e.id".format(",".join("?" * len(ids))), ids)
@@ -373,7 +379,7 @@ class NoticeStore(StoreBase):
             rows = conn.execute(
                 _DELIVERY_SELECT
                 + " WHERE d.status IN ('queued', 'failed') OR (d.status = 'sending' AND d.updated < ?) "
-                "ORDER BY d.id",
+                "ORDER BY d.attempts, d.id",  # the least tried first: a budget cut short never starves one
                 (stale,),
             ).fetchall()
             if only is not None:
@@ -381,7 +387,7 @@ class NoticeStore(StoreBase):
             out = []
             for r in rows:
                 ch = conn.execute("SELECT * FROM notify_channels WHERE id = ?", (r["channel_id"],)).fetchone()
-                if ch is None:
+                if ch is None or (ch["kind"], ch["target"]) != (r["kind"], r["target"]):  # only what the log names
                     conn.execute(
                         "UPDATE deliveries SET status = 'dropped', error = 'channel removed', updated = ? WHERE id = ?",
                         (now, r["id"]),
@@ -392,17 +398,34 @@ class NoticeStore(StoreBase):
                 out.append(PendingDelivery(_delivery(r), _channel(ch), loads(ev["payload"], {}), ev["chart"]))
         return out
 
+    def release_deliveries(self, delivery_ids: Sequence[int], now: str | None = None) -> None:
+        """Hand claimed deliveries that were never attempted back to waiting (queued, or failed when tried before)."""
+        self._guard(None, "cycle")  # undoing this sender's own claim: checked, not logged
+        ids = [int(i) for i in delivery_ids]
+        if not ids:
+            return
+        with self._tx(write=True) as conn:
+            conn.execute(
+                "UPDATE deliveries SET status = CASE WHEN attempts = 0 THEN 'queued' ELSE 'failed' END, updated = ? "
+                f"WHERE status = 'sending' AND id IN ({','.join('?' * len(ids))})",
+                (now or now_utc(), *ids),
+            )
+
     def finish_delivery(
         self, delivery_id: int, error: str | None, max_attempts: int, now: str | None = None
     ) -> Delivery:
-        """Log one attempt: delivered when error is None, else failed (retried later) or gave_up at max_attempts."""
+        """Log one attempt: delivered when error is None, else failed (retried later) or gave_up at max_attempts; a
+        delivery dropped while it was being sent (its channel removed) stays dropped unless it got through."""
         now = now or now_utc()
         with self._tx(write=True) as conn:
-            row = conn.execute("SELECT attempts FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
+            row = conn.execute(_DELIVERY_SELECT + " WHERE d.id = ?", (delivery_id,)).fetchone()
             if row is None:
                 raise StoreError(f"No delivery #{delivery_id} in this workspace.")
             attempt = int(row["attempts"]) + 1
             status = "delivered" if error is None else "gave_up" if attempt >= max_attempts else "failed"
+            if row["status"] == "dropped" and error is not None:
+                status = "dropped"
+            self._guard(conn, "cycle", row["reservoir"], f"delivery #{delivery_id} to {row['channel']}: {status}")
             conn.execute(
                 "UPDATE deliveries SET status = ?, attempts = ?, error = ?, updated = ? WHERE id = ?",
                 (status, attempt, error, now, delivery_id),

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.data.names import name_problem
 from core.data.units import UnitError, conversion_text, normalize_unit
 from core.data.variables import canonical_name
 from core.jsonio import AsDict, loads
@@ -166,9 +167,11 @@ def check_upload(
     seen: dict[str, str] = {}
     out = []
     for name, frame in data.items():
-        clean_name = str(name).strip()
-        if not clean_name:
+        if not str(name).strip():
             raise StoreError("A reservoir in the upload has an empty name; give every reservoir a name.")
+        if problem := name_problem(str(name), "Reservoir name"):  # names are text, never control sequences
+            raise StoreError(problem)
+        clean_name = str(name).strip()
         if clean_name.lower() in seen:
             raise StoreError(
                 f"The upload names reservoir '{seen[clean_name.lower()]}' twice ('{name}'); merge those columns first."
@@ -177,6 +180,11 @@ def check_upload(
         index = _clean_index(clean_name, frame)
         values = _clean_values(clean_name, frame, index)
         res_units = _per_reservoir(units, name, clean_name)
+        for variable in frame.columns:
+            unit = res_units.get(str(variable).strip())
+            for text, what in ((str(variable), f"Variable name of {clean_name}"), (unit, f"Unit of {variable}")):
+                if text is not None and str(text).strip() and (problem := name_problem(str(text), what)):
+                    raise StoreError(problem)
         out.append(_Incoming(clean_name, values, res_units, _per_reservoir(source_columns, name, clean_name)))
     return out
 

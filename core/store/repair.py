@@ -5,8 +5,11 @@ scores and the model file's name. Repair builds a fresh database in a staging fo
 reservoir keeps its id, so the folder paths stay right; each version's checksum is recomputed; per reservoir
 the version with the best validation MAE becomes active, as the activation rule would have it), then moves the
 damaged database aside as ``sentinel.db.damaged-<time>`` (with its -wal/-shm) and puts the new one in place.
-Nothing is deleted. Readings, uploads, levels and the audit trail lived only in the database: repair cannot
-rebuild them, so the operator re-imports the CSV files (or restores a backup instead).
+A folder that cannot be rebuilt (its meta.json unreadable or not JSON, its model file missing) is moved to
+``models/r<id>/quarantine/`` and reported with the file and the reason; every other version is rebuilt. Repair
+holds the workspace alone (core.store.inuse), like restore. Nothing is deleted. Readings, uploads, levels and the
+audit trail lived only in the database: repair cannot rebuild them, so the operator re-imports the CSV files (or
+restores a backup instead).
 """
 
 from __future__ import annotations
@@ -14,17 +17,20 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from core.jsonio import dumps, loads, number
+from core.store import inuse
 from core.store.backup import sha256_file, stamp
 from core.store.connection import DB_NAME, MODELS_DIR, StoreBase, StoreError, now_utc
-from core.store.health import VersionFolder, version_folders
+from core.store.health import META_FILE, VersionFolder, version_folders
+from core.store.leftovers import sweep, tagged
+from core.store.versions import quarantine
 
 DEFAULT_MODEL_FILE = "model.keras"
+REPAIR_STAGING = ".repair-"  # + <pid>-<random>: the new database while it is built
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,7 @@ class RepairResult:
     state: str  # "healthy" (nothing done) or what was wrong
     moved_aside: tuple[str, ...] = ()
     reservoirs: tuple[RebuiltReservoir, ...] = ()
-    skipped: tuple[str, ...] = field(default=())  # folders left out (no model file, unreadable meta.json)
+    skipped: tuple[str, ...] = field(default=())  # "models/r1/v5/meta.json: why", each folder left out, quarantined
 
     def to_dict(self) -> dict[str, Any]:
         """The CLI's --json output."""
@@ -77,13 +83,21 @@ def diagnose(db_path: Path) -> str | None:
     return None if check == "ok" else f"integrity check failed: {check}"
 
 
-def _read_meta(folder: VersionFolder) -> dict[str, Any] | None:
-    """A version folder's meta.json as a dict, or None when it cannot be read."""
+def _read_meta(folder: VersionFolder) -> tuple[dict[str, Any] | None, str]:
+    """A version folder's meta.json as a dict, or None and why it cannot be used (in words, naming the file)."""
+    where = f"{MODELS_DIR}/r{folder.reservoir_id}/v{folder.version}"
     try:
-        meta = loads((folder.path / "meta.json").read_text(encoding="utf-8"), None)
-    except (OSError, UnicodeDecodeError):
-        return None
-    return meta if isinstance(meta, dict) else None
+        meta = loads((folder.path / META_FILE).read_text(encoding="utf-8"), None)
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, f"{where}/{META_FILE} cannot be read ({getattr(exc, 'strerror', None) or exc})"
+    except ValueError as exc:
+        return None, f"{where}/{META_FILE} is not valid JSON ({exc})"
+    if not isinstance(meta, dict):
+        return None, f"{where}/{META_FILE} does not hold a version's settings (a JSON object)"
+    model_file = str(meta.get("model_file") or DEFAULT_MODEL_FILE)
+    if Path(model_file).name != model_file or not (folder.path / model_file).is_file():
+        return None, f"{where} has no model file '{model_file}' (meta.json names it)"
+    return meta, ""
 
 
 def _pick_active(rows: list[tuple[int, float | None]]) -> int:
@@ -97,10 +111,10 @@ def _fill(staging_db: StoreBase, folders: list[VersionFolder]) -> tuple[list[Reb
     by_res: dict[int, list[tuple[VersionFolder, dict[str, Any]]]] = {}
     skipped: list[str] = []
     for folder in folders:
-        meta = _read_meta(folder)
-        model_file = str((meta or {}).get("model_file") or DEFAULT_MODEL_FILE)
-        if meta is None or not (folder.path / model_file).is_file():
-            skipped.append(f"models/r{folder.reservoir_id}/v{folder.version}")
+        meta, why = _read_meta(folder)
+        if meta is None:
+            moved = quarantine(folder.path, why)
+            skipped.append(f"{why}; moved to {moved.relative_to(folder.path.parents[2]).as_posix()}")
             continue
         by_res.setdefault(folder.reservoir_id, []).append((folder, meta))
     rebuilt: list[RebuiltReservoir] = []
@@ -165,11 +179,21 @@ def repair(root: Path, force: bool = False) -> RepairResult:
     state = diagnose(db_path)
     if state is None and not force:
         return RepairResult("healthy")
-    folders = version_folders(root / MODELS_DIR)
-    staging = root / f".repair-{uuid.uuid4().hex}"
+    try:
+        with inuse.exclusive(root, "repair"):
+            sweep(root, (REPAIR_STAGING,))  # what killed repairs left
+            rebuilt, moved, skipped = _rebuild(root, db_path)
+    except inuse.InUse as exc:
+        raise StoreError(str(exc)) from exc
+    return RepairResult(state or "rebuilt on request", moved, tuple(rebuilt), tuple(skipped))
+
+
+def _rebuild(root: Path, db_path: Path) -> tuple[list[RebuiltReservoir], tuple[str, ...], list[str]]:
+    """Build the new database in a staging folder, set the damaged one aside, put the new one in place."""
+    staging = root / tagged(REPAIR_STAGING)
     try:
         staging.mkdir()
-        rebuilt, skipped = _fill(StoreBase(staging), folders)
+        rebuilt, skipped = _fill(StoreBase(staging), version_folders(root / MODELS_DIR))
         moved = _set_aside(root)
         os.replace(staging / DB_NAME, db_path)
     except OSError as exc:
@@ -177,4 +201,4 @@ def repair(root: Path, force: bool = False) -> RepairResult:
         raise StoreError(f"Could not repair {root} ({why}); the damaged database is untouched.") from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return RepairResult(state or "rebuilt on request", moved, tuple(rebuilt), tuple(skipped))
+    return rebuilt, moved, skipped

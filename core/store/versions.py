@@ -182,6 +182,17 @@ class LoadedModel:
         return Calibration.from_dict(data) if data else None
 
 
+def read_model(record: ModelVersion, path: Path, name: str) -> zoo.Forecaster:
+    """The version's model from its (checksum-checked) file; a damaged file is a VersionError naming the version."""
+    try:
+        return zoo.load(path.parent, path.name, name)
+    except zoo.ModelFileDamaged as exc:
+        raise VersionError(
+            f"Version {record.version} of '{record.reservoir}' cannot be used: {exc}. Activate another version "
+            "(or retrain), and restore the folder from a backup if you need this one."
+        ) from exc
+
+
 def beats_active(active: ModelVersion | None, val_mae: float) -> bool:
     """The activation rule: the first version, or one with a better validation MAE than the active one, wins."""
     if active is None:
@@ -311,6 +322,7 @@ class VersionStore(StoreBase):
         mae = number(val_mae)
         with self._tx(write=True) as conn:
             row = self._reservoir_row(conn, reservoir)
+            self._guard(conn, "train", row["name"], f"version {version} registered ({rel})")
             rid = row["id"]
             exists = conn.execute(
                 "SELECT 1 FROM models WHERE reservoir_id = ? AND version = ?", (rid, int(version))
@@ -451,8 +463,13 @@ class VersionStore(StoreBase):
 
     @contextmanager
     def training_lock(self, reservoir: str) -> Iterator[None]:
-        """Hold the reservoir's training lock for the block, or refuse at once (the rule: core.store.locks)."""
-        with training_lock(self._reservoir_dir(reservoir), self.reservoir_name(reservoir)):
+        """Hold the reservoir's training lock for the block, or refuse at once (the rule: core.store.locks); the
+        workspace is held in use meanwhile, so a restore is refused rather than swapped in under the training."""
+        self._guard(None, "train")
+        with (  # the workspace first (during a restore: refused at once), then the reservoir's lock
+            self.in_use(f"training of '{str(reservoir).strip()}'"),
+            training_lock(self._reservoir_dir(reservoir), self.reservoir_name(reservoir)),
+        ):
             yield
 
     def training_holder(self, reservoir: str) -> LockHolder | None:
@@ -466,6 +483,7 @@ class VersionStore(StoreBase):
 
     def new_tmp_folder(self, reservoir: str) -> Path:
         """An empty models/r<id>/.tmp-<uuid> folder to write a version into before adopt_folder registers it."""
+        self._guard(None, "train")
         tmp = self._reservoir_dir(reservoir) / f"{TMP_PREFIX}{uuid.uuid4().hex}"
         try:
             tmp.mkdir(parents=True)
@@ -566,6 +584,7 @@ class VersionStore(StoreBase):
     def clean_leftovers(self, older_than_s: float = LEFTOVER_AGE_S) -> Leftovers:
         """Remove temp folders of killed saves and quarantine version folders no row knows (one log line each)."""
         with self._tx(write=True) as conn:
+            self._guard(conn, "train", None, "leftovers of interrupted saves cleaned")
             return self._clean_leftovers(conn, older_than_s)
 
     def _on_open(self, conn: sqlite3.Connection) -> None:
@@ -614,7 +633,7 @@ class VersionStore(StoreBase):
         config = TrainConfig.from_dict(record.config)
         return LoadedModel(
             record=record,
-            model=zoo.load(path.parent, path.name, config.model.name),
+            model=read_model(record, path, config.model.name),
             scaling=Scaling.from_dict(record.meta["scaling"]),
             config=config,
         )

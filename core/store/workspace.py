@@ -31,6 +31,7 @@ from core.store.connection import (
     StoreError,
     UnknownReservoir,
     WorkspaceDamaged,
+    WorkspaceInUse,
     pid_alive,
     resolve_workspace,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "VersionError",
     "Workspace",
     "WorkspaceDamaged",
+    "WorkspaceInUse",
     "beats_active",
     "pid_alive",
     "resolve_workspace",

@@ -42,18 +42,29 @@ def create(cfg: ModelConfig, n_steps: int, n_features: int, horizon: int, seed: 
     return ZOO[check_name(cfg.name)].create(cfg, n_steps, n_features, horizon, seed)
 
 
+class ModelFileDamaged(ValueError):
+    """A model file whose checksum matches what was recorded cannot be read: it was damaged before being recorded,
+    or replaced together with its recorded checksum."""
+
+
 def load(folder: Path, filename: str, name: str) -> Forecaster:
-    """Rebuild a saved member from the file its version registered (never pickle)."""
+    """Rebuild a saved member from the file its version registered (never pickle); a file its reader cannot read
+    is a ModelFileDamaged in words, never the zip, JSON or Keras reader's own exception."""
     member = ZOO[check_name(name)]
     if filename != member.file:
         raise ValueError(f"{filename} does not hold a '{name}' model (expected {member.file}).")
-    return member.load(folder / filename)
+    try:
+        return member.load(folder / filename)
+    except Exception as exc:  # noqa: BLE001 - BadZipFile, JSONDecodeError, KeyError, Keras' ValueError...
+        kind = "Keras archive" if filename == KERAS_FILE else f"'{name}' model file"
+        raise ModelFileDamaged(f"its model file {filename} is damaged: it is not a readable {kind}") from exc
 
 
 __all__ = [
     "DEFAULT_MODEL",
     "KERAS_FILE",
     "MODEL_NAMES",
+    "ModelFileDamaged",
     "ZOO",
     "EpochHook",
     "FitLog",
