@@ -597,7 +597,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--remove", action="append", metavar="NAME", help="remove a level by name; repeatable")
     p.add_argument(
         "--variable",
-        help="variable the levels apply to (default: the active model's target when recorded, else level, else storage)",
+        help="variable the levels apply to (default: the active model's target if recorded, else level, else storage)",
     )
     p.add_argument("--trigger", type=float, help="alert when a crossing is at least this likely (0-1, default 0.2)")
     p.set_defaults(func=cmd_levels)
