@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.data.levels import LevelError, OperatingLevel, check_levels, parse_level
+from core.data.levels import SEVERITIES, LevelError, OperatingLevel, check_levels, parse_level
 from core.forecast.issue import Forecast, ForecastPoint
 from core.forecast.risk import alert_state, assess, exceedance, verify, within_horizon
 from core.model.uncertainty import BANDS, Calibration, calibrate, conformal_quantiles, coverage
@@ -199,4 +199,15 @@ def test_trained_version_stores_coverage_and_forecast_carries_bands(trained_samp
         "Flood warning",
         "Dam crest",
     }
-    assert data["alert"]["state"] in ("normal", "watch", "warning", "danger")
+    # The alert is the most severe level at least `trigger` likely to be crossed within the week, read from the
+    # forecast's own samples ("normal", with the highest chance, when none is).
+    alert, samples = data["alert"], fc.samples
+    chance = {
+        lv.name: float(((samples > lv.value) if lv.side == "flood" else (samples < lv.value)).any(axis=1).mean())
+        for lv in ws.levels(SAMPLE_NAME)
+    }
+    severity = {lv.name: lv.severity for lv in ws.levels(SAMPLE_NAME)}
+    likely = [name for name, p in chance.items() if p >= alert["trigger"]]
+    expected = max((severity[n] for n in likely), key=SEVERITIES.index, default="normal")
+    assert alert["state"] == expected, (alert, chance)
+    assert alert["probability"] == pytest.approx(chance[alert["level"]] if likely else max(chance.values()))
