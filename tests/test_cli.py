@@ -84,6 +84,7 @@ def test_user_errors_are_one_line_without_traceback(tmp_path, argv, fragment):
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_train_forecast_models_json_contract(tmp_path, capsys):
     ws = str(tmp_path / "ws")
     run(capsys, "--workspace", ws, "sample")
@@ -174,6 +175,7 @@ def test_export_writes_the_right_file_type(trained_sample, tmp_path, capsys, fmt
         assert len([line for line in text.splitlines() if line[:4].isdigit()]) == 7
 
 
+@pytest.mark.slow
 def test_output_cut_short_by_head_ends_quietly(tmp_path):
     """`python -m core ... | head` must end with the SIGPIPE status, not a BrokenPipeError traceback."""
     ws = tmp_path / "ws"

@@ -16,7 +16,7 @@ from core.data.sample import SAMPLE_NAME
 from pages import levels as page
 from tests.apptest_support import open_page, run, texts
 
-pytestmark = pytest.mark.usefixtures("fresh_caches")
+pytestmark = [pytest.mark.usefixtures("fresh_caches"), pytest.mark.slow]  # AppTest runs of 2-3 s each
 
 SAMPLE_LEVELS = {
     "Minimum operating": (292.0, "drought", "danger"),
@@ -256,27 +256,6 @@ def test_apply_edits_duplicate_names_and_no_op(app_empty_ws):
     with pytest.raises(ValueError, match=r"has no variable 'turbidity'"):
         page.apply_edits(app_empty_ws, SAMPLE_NAME, table)
     assert as_dict(app_empty_ws.levels(SAMPLE_NAME)) == SAMPLE_LEVELS
-
-
-def test_page_and_cli_put_new_levels_on_the_same_variable():
-    """One rule (core.data.levels.default_level_variable). The CLI's `levels --set` took the active model's target
-    even when the reservoir no longer records it (refused, "has no variable 'level'", without a curve to convert
-    it); the page passed it over."""
-    from types import SimpleNamespace
-
-    from core.app.cli import _default_level_variable
-    from core.data.levels import default_level_variable
-
-    # A storage-only record (e.g. re-imported after `repair`) whose active version was trained on level.
-    info = SimpleNamespace(name="Dam", variable_names=("storage", "inflow"))
-    info.variables = [SimpleNamespace(name=n) for n in info.variable_names]
-    ws = SimpleNamespace(active_version=lambda name: SimpleNamespace(target="level"))
-    assert page.default_variable(ws, info) == _default_level_variable(ws, info) == "storage"
-    ws = SimpleNamespace(active_version=lambda name: None)
-    assert page.default_variable(ws, info) == _default_level_variable(ws, info) == "storage"
-    assert default_level_variable(("level", "storage"), "storage") == "storage"  # the model's target first
-    assert default_level_variable(("inflow", "rainfall"), None) == "inflow"  # no level or storage: the first
-    assert default_level_variable((), None) == "level"  # before any readings
 
 
 def test_a_side_that_disagrees_with_the_name_or_a_crossed_line_is_warned():

@@ -118,6 +118,7 @@ def test_tampered_model_file_is_refused(trained_sample, tmp_path):
         copy.load_version(SAMPLE_NAME, 1)
 
 
+@pytest.mark.slow
 def test_later_version_activates_only_if_validation_improves(tmp_path):
     from core.app.pipeline import add_sample
     from core.store.workspace import Workspace

@@ -30,7 +30,7 @@ def sample_sets():
     return cfg, scaling, sets
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", [n if n in FAST else pytest.param(n, marks=pytest.mark.slow) for n in MODEL_NAMES])
 def test_every_member_fits_saves_as_keras_or_json_and_loads_identically(name, sample_sets, tmp_path):
     from core.model import zoo
 
@@ -78,6 +78,7 @@ def test_climatology_follows_the_season_and_needs_seasonal_inputs(sample_sets):
         member.fit(sets["train"], sets["val"], tiny_config(seasonal=False).fit_settings())
 
 
+@pytest.mark.slow
 def test_random_forest_json_walk_matches_scikit_learn(sample_sets):
     from sklearn.ensemble import RandomForestRegressor
 
@@ -113,6 +114,7 @@ def test_ridge_penalty_is_chosen_on_validation(sample_sets):
     np.testing.assert_allclose(member.coef, fits[member.alpha].coef_, rtol=1e-6, atol=1e-9)
 
 
+@pytest.mark.slow
 def test_attention_weights_are_one_per_input_day_and_sum_to_one(sample_sets, tmp_path):
     from core.model import zoo
 
@@ -156,6 +158,7 @@ def test_unknown_model_is_a_clear_error(trained_sample):
         train_reservoir(ws, SAMPLE_NAME, tiny_config(model=ModelConfig(name="transformer")))
 
 
+@pytest.mark.slow
 def test_leaderboard_ranks_on_validation_stores_every_candidate_and_activates_by_rule(tmp_path):
     from core.app.compare import compare_models
     from core.app.pipeline import add_sample
@@ -200,6 +203,7 @@ def test_leaderboard_says_plainly_when_no_model_beats_persistence():
     assert "No model beats persistence" in verdict(rows)
 
 
+@pytest.mark.slow
 def test_cli_compare_json_contract_and_train_model(tmp_path, capsys):
     from core.app.cli import main
 
@@ -251,6 +255,7 @@ def test_cli_compare_json_contract_and_train_model(tmp_path, capsys):
     assert code == 2 and "Unknown model 'nope'" in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_compare_job_reports_each_model_and_the_board(tmp_path):
     from core.app.jobs import COMPARE, run_job
     from core.app.pipeline import add_sample
