@@ -17,8 +17,8 @@ SHARED = ROOT.parent / "shared" / "data"
 # ---------------------------------------------------------------- lanes: `make test-fast` runs `pytest -m "not slow"`
 # A test is `slow` when it trains a Keras net, starts a server, a browser, Ray or a CLI/job process, or takes more than
 # about SLOW_SECONDS. Marked by module (`pytestmark`) or test; a test using a training fixture and every browser
-# (`e2e`) test is marked here. A test that is not marked and still fits a Keras net in this process fails (a check, not
-# a clock); one that is merely slow is listed at the end of the run.
+# (`e2e`) test is marked here. A test that is not marked and still builds a Keras net to train in this process
+# fails (a check, not a clock); one that is merely slow is listed at the end of the run.
 SLOW_SECONDS = 2.0
 TRAINING_FIXTURES = frozenset({"trained_sample"})  # each trains a Keras net (once per session)
 _running: list[pytest.Item] = []  # the test whose setup, call or teardown is under way
@@ -43,21 +43,22 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """A Keras fit inside a test not marked slow fails it, naming the marker (the fast lane never trains)."""
+    """Building a Keras net to train (every Keras member, the ensemble included, starts from KerasNet.fresh) inside a
+    test not marked slow fails that test, naming the marker: the fast lane never trains."""
     from core.model.zoo.keras_net import KerasNet
 
-    fit = KerasNet.fit
+    fresh = KerasNet.fresh.__func__
 
-    def checked_fit(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202 - KerasNet.fit's own signature
+    def checked_fresh(cls, member, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202 - KerasNet.fresh's own
         if _running and _running[-1].get_closest_marker("slow") is None:
             pytest.fail(
-                f"{_running[-1].nodeid} trains a Keras net ({self.name}) but is not marked slow: add "
+                f"{_running[-1].nodeid} trains a Keras net ({member.name}) but is not marked slow: add "
                 "@pytest.mark.slow (or a module pytestmark) so `make test-fast` stays fast",
                 pytrace=False,
             )
-        return fit(self, *args, **kwargs)
+        return fresh(cls, member, *args, **kwargs)
 
-    KerasNet.fit = checked_fit
+    KerasNet.fresh = classmethod(checked_fresh)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
