@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 
 # ---------------------------------------------------------------- lanes: `make test-fast` runs `pytest -m "not slow"`
-# A test is `slow` when it trains a Keras net, starts a server, a browser, Ray or a CLI/job process, or takes more than
-# about SLOW_SECONDS. Marked by module (`pytestmark`) or test; a test using a training fixture and every browser
+# A test is `slow` when it trains a Keras net, starts the app server, a browser, Ray or cycle workers, or takes more
+# than about SLOW_SECONDS. Marked by module (`pytestmark`) or test; a test using a training fixture and every browser
 # (`e2e`) test is marked here. A test that is not marked and still builds a Keras net to train in this process
 # fails (a check, not a clock); one that is merely slow is listed at the end of the run.
 SLOW_SECONDS = 2.0
