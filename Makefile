@@ -39,7 +39,7 @@ run: install chromium
 test: dev chromium
 	$(BIN)/python -m pytest
 
-# The fast lane: everything not marked slow (no training, servers, browsers or Ray; see README "Tests").
+# The fast lane: everything not marked slow (no training, app server, browser or Ray; README "Test lanes").
 test-fast: dev chromium
 	$(BIN)/python -m pytest -m "not slow"
 
