@@ -47,13 +47,13 @@ from core import notify
 from core.app import pipeline
 from core.data.levels import OperatingLevel
 from core.data.sample import COLUMNS, SampleConfig, make_sample
+from core.digest import sha256_file
 from core.fleet.cycle import CycleOptions, run_cycle
 from core.fleet.due import DueRule
 from core.fleet.engines import EngineSettings
 from core.fleet.tasks import CrashDrill
 from core.model.config import ModelConfig, TrainConfig
 from core.store.backup import backup, restore
-from core.store.versions import _sha256
 from core.store.workspace import StoreError, Workspace
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -271,7 +271,7 @@ class Ledger:
             versions = ws.versions(info.name)
             for v in versions:
                 path = ws.root / v.path / v.model_file
-                if not path.is_file() or _sha256(path) != v.sha256:
+                if not path.is_file() or sha256_file(path) != v.sha256:
                     self.lost.append(f"{when}: {info.name} v{v.version} files missing or changed")
             count = len(ws.readings(info.name, raw=True))
             if len(versions) < self.versions.get(info.name, 0) or count < self.readings.get(info.name, 0):

@@ -19,6 +19,7 @@ import pandas as pd
 
 from core.app.fleet import today_utc
 from core.store.workspace import CycleReservoir, UploadInfo, Workspace
+from tests.store_support import add_version
 
 NEVER_CYCLED = 3
 STALE_GAP = 12  # days
@@ -133,7 +134,7 @@ def _register_models(ws: Workspace, names: list[str]) -> None:
             "config": {"target": "level", "model": {"name": MODELS[i % len(MODELS)]}},
             "metrics": {"skill_vs_persistence": 0.1 + (i % 6) / 20},
         }
-        ws.register_version(name, 1, str(ws.root / "models" / name / "v1"), "0" * 64, meta, 0.1, True)
+        add_version(ws, name, meta, 0.1, activate=True)
 
 
 def make_fleet(ws: Workspace, count: int, days: int = 60, end: date | None = None) -> Fleet:

@@ -80,7 +80,8 @@ def test_a_damaged_keras_file_with_a_matching_checksum_is_named(trained_sample, 
     damaged = root / version.path / version.model_file
     damaged.write_bytes(b"PK\x03\x04 this is not a keras archive any more")
     conn = sqlite3.connect(ws.db_path)
-    conn.execute("UPDATE models SET sha256 = ?", (hashlib.sha256(damaged.read_bytes()).hexdigest(),))
+    digest = hashlib.sha256(damaged.read_bytes()).hexdigest()  # the checksum matches: the reader must say it
+    conn.execute("UPDATE model_versions SET sha256 = ?, files = '{}'", (digest,))
     conn.commit()
     conn.close()
     code = main(["--workspace", str(root), "forecast", "--reservoir", SAMPLE_NAME])

@@ -41,6 +41,7 @@ from tests.fleet_support import (
     is_stale,
     make_fleet,
 )
+from tests.store_support import add_version
 
 END = date(2024, 6, 30)
 TODAY = END + timedelta(days=2)
@@ -129,7 +130,7 @@ def test_rows_follow_the_newest_cycle_and_the_active_version(fleet_ws):
     fleet_ws.record_cycle_result(run, CycleReservoir(**{**later.to_dict(), "alerts": alerts}))
     fleet_ws.finish_cycle(run, "ok", 1.0)
     meta = {"config": {"target": "level", "model": {"name": "lstm"}}, "metrics": {"skill_vs_persistence": 0.5}}
-    fleet_ws.register_version(name, 2, str(fleet_ws.root / "models" / name / "v2"), "1" * 64, meta, 0.1, True)
+    add_version(fleet_ws, name, meta, 0.1, activate=True)
     rows = rows_by_name(fleet_ws)
     assert (rows[name].drought, rows[name].alert, rows[name].reason) == ("danger", "drought DANGER", "dry")
     assert (rows[name].version, rows[name].model, rows[name].skill) == (2, "lstm", 0.5)
@@ -143,8 +144,8 @@ def test_fleet_status_reads_a_whole_fleet_in_a_few_transactions(tmp_path, monkey
         ws = Workspace(tmp_path / f"ws{count}")
         make_fleet(ws, count, end=END)
         calls = []
-        original = ws._tx
-        monkeypatch.setattr(ws, "_tx", lambda *a, c=calls, o=original, **kw: c.append(1) or o(*a, **kw))
+        original = ws.db.tx
+        monkeypatch.setattr(ws.db, "tx", lambda *a, c=calls, o=original, **kw: c.append(1) or o(*a, **kw))
         assert len(fleet_status(ws, today=TODAY)) == count
         seen.append(len(calls))
     assert seen[0] == seen[1] <= 3

@@ -228,9 +228,9 @@ def test_without_a_model_the_page_points_to_training(tmp_path, monkeypatch):
 def test_model_that_does_not_beat_persistence_is_flagged(app_trained_ws):
     """Skill <= 0 on the test period: a clear caution next to the forecast, not just a number."""
     with sqlite3.connect(app_trained_ws.db_path) as conn:
-        meta = json.loads(conn.execute("SELECT meta FROM models WHERE version = 1").fetchone()[0])
+        meta = json.loads(conn.execute("SELECT meta FROM model_versions WHERE id = 1").fetchone()[0])
         meta["metrics"]["skill_vs_persistence"] = -0.05
-        conn.execute("UPDATE models SET meta = ? WHERE version = 1", (json.dumps(meta),))
+        conn.execute("UPDATE model_versions SET meta = ? WHERE id = 1", (json.dumps(meta),))
     at = open_page("forecast")
     assert page.CAUTION in [w.value for w in at.warning]  # beside the 'old readings' warning of the sample
     assert shown_skill(at).startswith("skill -5% MAE")

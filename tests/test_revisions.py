@@ -144,7 +144,7 @@ def test_version_2_workspace_gains_the_revisions_table(tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     upgraded = Workspace(ws.root)
-    assert upgraded.schema_version() == SCHEMA_VERSION == 4
+    assert upgraded.db.schema_version() == SCHEMA_VERSION == 5
     assert upgraded.revisions("B") == []
     upgraded.revise("B", "level", "2020-01-01", None, value=None, reason="bad", user="a")
     assert upgraded.readings("B").empty and len(upgraded.readings("B", raw=True)) == 1

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from core.data.levels import LevelError, OperatingLevel
+from core.store.sqlite.schema import SCHEMA_VERSION
 from core.store.workspace import (
     Job,
     JobProgress,
@@ -28,6 +29,7 @@ from core.store.workspace import (
     pid_alive,
     resolve_workspace,
 )
+from tests.store_support import add_version
 
 REPO = Path(__file__).resolve().parents[1]
 DEAD_PID = 2**31 - 1  # above any kernel pid_max, so no process can have it
@@ -70,7 +72,7 @@ def poondi(ws: Workspace) -> Workspace:
 def test_new_workspace_creates_folder_db_and_models(tmp_path: Path) -> None:
     ws = Workspace(tmp_path / "a" / "b")
     assert ws.db_path.is_file() and ws.models_dir.is_dir()
-    assert ws.schema_version() >= 1
+    assert ws.db.schema_version() == SCHEMA_VERSION
     assert ws.reservoirs() == []
     mode = sqlite3.connect(ws.db_path).execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
@@ -288,10 +290,9 @@ def test_model_versions(poondi: Workspace) -> None:
     with pytest.raises(StoreError, match="train a model first"):
         poondi.version("Poondi")
     assert poondi.active_version("Poondi") is None
-    assert poondi.next_version("Poondi") == 1
-    poondi.register_version("Poondi", 1, "models/r1/v1", "s1", {"epochs": 3}, 0.5, active=False)
+    add_version(poondi, "Poondi", {"epochs": 3}, 0.5, activate=False)
     assert poondi.version("Poondi").version == 1  # the first model becomes active even if not asked
-    poondi.register_version("Poondi", 2, str(poondi.root / "models/r1/v2"), "s2", {}, 0.4, active=False)
+    add_version(poondi, "Poondi", {}, 0.4, activate=False)
     assert [m.active for m in poondi.versions("Poondi")] == [True, False]
     assert poondi.version("Poondi", 2).path == "models/r1/v2"  # stored relative to the workspace
     poondi.activate("Poondi", 2)
@@ -299,33 +300,34 @@ def test_model_versions(poondi: Workspace) -> None:
     assert poondi.active_version("poondi").version == 2
     with pytest.raises(StoreError, match="active"):
         poondi.delete_version("Poondi", 2)
-    poondi.register_version("Poondi", 3, "models/r1/v3", "s3", {}, float("nan"), active=True)
+    add_version(poondi, "Poondi", {}, float("nan"), activate=True)
     assert poondi.version("Poondi").version == 3 and poondi.version("Poondi", 3).val_mae is None
     poondi.delete_version("Poondi", 2)
     poondi.activate("Poondi", 1)
     poondi.delete_version("Poondi", 3)
     assert [m.version for m in poondi.versions("Poondi")] == [1]
-    assert poondi.next_version("Poondi") == 4  # deleted numbers are never reused
-    with pytest.raises(StoreError, match="version 3"):
-        poondi.register_version("Poondi", 3, "models/r1/v3", "s3", {}, 0.1, active=False)
-    with pytest.raises(StoreError, match="known versions: 1"):
+    assert add_version(poondi, "Poondi").version == 4  # deleted numbers are never reused
+    with pytest.raises(StoreError, match="known versions: 1, 4"):
         poondi.version("Poondi", 7)
     record = poondi.version("Poondi", 1)
-    assert record.meta == {"epochs": 3} and record.reservoir == "Poondi"
+    assert record.meta["epochs"] == 3 and record.meta["version"] == 1 and record.reservoir == "Poondi"
     assert ModelVersion.from_dict(record.to_dict(), "Poondi") == record
 
 
 def test_delete_removes_the_version_folder_but_nothing_outside_models(poondi: Workspace) -> None:
-    inside = poondi.models_dir / "r1" / "v1"
-    inside.mkdir(parents=True)
-    (inside / "model.keras").write_bytes(b"x")
     outside = poondi.root / "keep"
     outside.mkdir()
-    poondi.register_version("Poondi", 1, "models/r1/v1", "s1", {}, 0.5, active=True)
-    poondi.register_version("Poondi", 2, "models/r1/v1", "s1", {}, 0.5, active=False)
-    poondi.register_version("Poondi", 3, "keep", "s3", {}, 0.5, active=False)
+    add_version(poondi, "Poondi", activate=True)
+    add_version(poondi, "Poondi")
+    add_version(poondi, "Poondi")
+    conn = sqlite3.connect(poondi.db_path)  # a row edited to point outside models/
+    conn.execute("UPDATE model_versions SET path = 'keep' WHERE path = 'models/r1/v3'")
+    conn.commit()
+    conn.close()
     poondi.delete_version("Poondi", 3)
     assert outside.is_dir()  # a row pointing outside models/ loses its row, never the folder
+    inside = poondi.models_dir / "r1" / "v2"
+    assert inside.is_dir()
     poondi.delete_version("Poondi", 2)
     assert not inside.exists()
 
@@ -340,13 +342,14 @@ OLD_META = {  # a version saved before the zoo: no model name, no calibration, n
 
 
 def test_version_rows_of_earlier_app_versions_still_load(poondi: Workspace) -> None:
-    poondi.register_version("Poondi", 1, "models/r1/v1", "s1", OLD_META, None, active=True)
-    poondi.register_version("Poondi", 2, "models/r1/v2", "s2", {}, 0.3, active=False)
+    add_version(poondi, "Poondi", OLD_META, None, activate=True)
+    add_version(poondi, "Poondi", {}, 0.3, activate=False)
     old, bare = poondi.versions("Poondi")
     assert (old.model, old.target, old.features) == ("", "level", ("storage",))
     assert old.data_range == ("2020-01-01", "2020-01-03")
     assert old.test_period == ("2020-01-02", "2020-01-03") and old.splits == {"test": ("2020-01-02", "2020-01-03")}
-    assert (old.epochs_run, old.train_seconds, old.val_mae, old.model_file) == (None, None, None, "model.keras")
+    assert (old.epochs_run, old.train_seconds, old.val_mae) == (None, None, None)
+    assert ModelVersion.from_dict({"meta": OLD_META}).model_file == "model.keras"  # saved before meta named it
     assert (bare.target, bare.features, bare.data_range, bare.metrics, bare.config) == ("", (), None, {}, {})
     assert bare.test_period is None and bare.reservoir == "Poondi"
     assert beats_active(old, 0.1) is False  # an active version without a score is not replaced by the rule
@@ -410,7 +413,7 @@ def test_version_1_database_is_upgraded_and_its_job_rows_load(tmp_path: Path) ->
     conn.commit()
     conn.close()
     upgraded = Workspace(ws.root)
-    assert upgraded.schema_version() == 4  # upgraded through every migration (3: revisions, 4: channel ids)
+    assert upgraded.db.schema_version() == SCHEMA_VERSION  # upgraded through every migration
     [job] = upgraded.jobs("B")
     assert (job.progress, job.params, job.config, job.result, job.epochs) == (None, {}, {}, None, ())
     upgraded.update_job(job.id, progress=JobProgress(0, 3, "ridge"))

@@ -30,10 +30,11 @@ from core.app.cli import main as cli_main
 from core.data.sample import SAMPLE_NAME
 from core.model.config import ModelConfig, TrainConfig
 from core.store.backup import backup, restore
-from core.store.connection import StorageFailure, WorkspaceDamaged
+from core.store.common import StorageFailure, WorkspaceDamaged
 from core.store.locks import TrainingLocked
 from core.store.repair import repair
 from core.store.workspace import StoreError, UploadInfo, Workspace
+from tests.store_support import add_version
 
 REPO = Path(__file__).resolve().parents[1]
 FAST = TrainConfig(target="level", features=("rainfall", "inflow"), model=ModelConfig(name="persistence"))
@@ -154,7 +155,10 @@ def test_unknown_folder_in_the_way_is_quarantined_not_deleted(ws: Workspace, cap
     assert_every_version_sound(ws)
 
 
-def test_leftovers_of_killed_saves_are_cleaned_at_open(ws: Workspace, caplog: pytest.LogCaptureFixture) -> None:
+def test_leftovers_of_killed_saves_are_swept_when_a_writer_starts(
+    ws: Workspace, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Opening to read leaves them (reads never write); the first write of a writer sweeps them."""
     old_tmp = ws.models_dir / "r1" / ".tmp-dead"
     old_tmp.mkdir()
     os.utime(old_tmp, (1, 1))  # long ago
@@ -163,8 +167,11 @@ def test_leftovers_of_killed_saves_are_cleaned_at_open(ws: Workspace, caplog: py
     unregistered = ws.models_dir / "r1" / "v7"
     unregistered.mkdir()
     (unregistered / "meta.json").write_text("{}")
-    with caplog.at_level(logging.WARNING, logger="core.store.versions"):
-        Workspace(ws.root)
+    reader = Workspace(ws.root)
+    reader.versions(SAMPLE_NAME)
+    assert old_tmp.exists() and unregistered.exists()  # a reader changed nothing
+    with caplog.at_level(logging.WARNING, logger="core.registry.layout"):
+        reader.set_meta(SAMPLE_NAME, "capacity", 100.0)  # a writer starts
     assert not old_tmp.exists() and young_tmp.exists() and not unregistered.exists()
     assert len(list((ws.models_dir / "r1" / "quarantine").glob("v7-*"))) == 1
     assert "interrupted" in caplog.text and "no model version row" in caplog.text
@@ -253,8 +260,8 @@ def test_kill_9_during_saves_loses_nothing(ws: Workspace, template: tuple[Path, 
         os.kill(child.pid, signal.SIGKILL)
         child.join(30)
         assert integrity(ws) == "ok"
-        reopened = Workspace(ws.root)  # quarantines version folders a killed save left without a row
-        reopened.clean_leftovers(older_than_s=0)  # and the temp folders (at open only when older than 15 min)
+        reopened = Workspace(ws.root)
+        reopened.clean_leftovers(older_than_s=0)  # version folders a killed save left without a row, temp folders
         assert not list(folder.glob(".tmp-*"))
         rows = {v.path for v in reopened.versions(SAMPLE_NAME)}
         assert {f"models/r1/{p.name}" for p in folder.glob("v*")} == rows
@@ -289,7 +296,7 @@ def test_zero_byte_database_beside_versions_is_refused_then_repaired(
     repaired = Workspace(ws.root)
     assert [v.version for v in repaired.versions(SAMPLE_NAME)] == [1, 2]
     assert repaired.load_version(SAMPLE_NAME, 2).version == 2
-    assert repaired.next_version(SAMPLE_NAME) == 3
+    assert add_version(repaired, SAMPLE_NAME).version == 3
     pipeline.add_sample(repaired)  # the operator re-imports the readings: forecasts work again
     assert pipeline.forecast_reservoir(repaired, SAMPLE_NAME).points
 
@@ -353,10 +360,14 @@ def read_only(path: Path) -> Iterator[None]:
         subprocess.run(["umount", str(path)], capture_output=True)
 
 
-def test_read_only_folder_is_refused_with_its_own_message(ws: Workspace, tmp_path: Path) -> None:
+def test_read_only_folder_reads_and_refuses_writes_with_its_own_message(ws: Workspace, tmp_path: Path) -> None:
+    """On a read-only folder the workspace opens and reads (reads never write); a write is refused in words."""
     before = sha(ws.db_path)
-    with read_only(ws.root), pytest.raises(StorageFailure, match="read-only.*cannot be created or written"):
-        Workspace(ws.root)
+    with read_only(ws.root):
+        reader = Workspace(ws.root)
+        assert [v.version for v in reader.versions(SAMPLE_NAME)] == [1] and reader.read_only
+        with pytest.raises(StorageFailure, match="read-only.*cannot be created or written"):
+            reader.set_meta(SAMPLE_NAME, "capacity", 1.0)
     assert sha(ws.db_path) == before
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -368,7 +379,7 @@ def test_stale_unwritable_shm_is_named(ws: Workspace) -> None:
     shm = Path(f"{ws.db_path}-shm")
     shm.write_bytes(b"\0" * 32768)
     with read_only(shm), pytest.raises(StorageFailure, match="sentinel.db-shm is stale or not writable"):
-        Workspace(ws.root)
+        Workspace(ws.root).set_meta(SAMPLE_NAME, "capacity", 1.0)
     assert len(Workspace(ws.root).versions(SAMPLE_NAME)) == 1
 
 

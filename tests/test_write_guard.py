@@ -1,10 +1,11 @@
-"""Every write of the workspace goes through the one guard (StoreBase._guard): the enumeration test.
+"""Every write of the workspace goes through the one guard (core.store.guard): the enumeration test.
 
-The test lists the workspace's public methods by introspection and needs each one declared here: a READ (run as a
-viewer, it must change nothing, database and files alike), a LOGGED write (a viewer is refused and nothing changes;
-an administrator's call leaves an activity row naming them) or a PROGRESS write (refused for a viewer, checked
-but not logged: epochs, claims, locks, temp folders). A new public method fails the test until it is declared, and
-a write declared as a read fails because it changed something.
+The test lists the public methods of every repository the workspace hands out (and of the workspace itself) by
+introspection and needs each one declared here: a READ (run as a viewer, it must change nothing, database and files
+alike), a LOGGED write (a viewer is refused and nothing changes; an administrator's call leaves an activity row
+naming them) or a PROGRESS write (refused for a viewer, checked but not logged: epochs, claims, locks, temp
+folders). A new public method of any repository fails the test until it is declared, and a write declared as a read
+fails because it changed something.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import hashlib
 import shutil
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from core.model.config import ModelConfig, TrainConfig
 from core.store.cycles import CycleReservoir
 from core.store.inuse import LOCK_FILE, NOTES_DIR
 from core.store.notices import PlannedChange
+from core.store.repositories import CONTRACTS
 from core.store.workspace import UploadInfo, Workspace
 
 VIEWER = Actor("sub-viewer", "vera@utility.example", Role.viewer)
@@ -119,9 +121,7 @@ READS: dict[str, Call] = {
     "audit": lambda ws, ids, _: ws.audit(R),
     "channel": lambda ws, ids, _: ws.channel("hook"),
     "channels": lambda ws, ids, _: ws.channels(),
-    "cycle_run": lambda ws, ids, _: ws.cycle_run(ids.cycle),
     "cycle_runs": lambda ws, ids, _: ws.cycle_runs(),
-    "delivery_attempts": lambda ws, ids, _: ws.delivery_attempts(ids.delivery),
     "get_meta": lambda ws, ids, _: ws.get_meta(R, "alert_trigger"),
     "in_use": lambda ws, ids, _: _held(ws),
     "job": lambda ws, ids, _: ws.job(ids.job),
@@ -130,7 +130,6 @@ READS: dict[str, Call] = {
     "latest_days": lambda ws, ids, _: ws.latest_days(),
     "levels": lambda ws, ids, _: ws.levels(R),
     "load_version": lambda ws, ids, _: ws.load_version(R),
-    "next_version": lambda ws, ids, _: ws.next_version(R),
     "notify_setting": lambda ws, ids, _: ws.notify_setting("base_url"),
     "readings": lambda ws, ids, _: ws.readings(R),
     "reservoir": lambda ws, ids, _: ws.reservoir(R),
@@ -138,8 +137,8 @@ READS: dict[str, Call] = {
     "reservoirs": lambda ws, ids, _: ws.reservoirs(),
     "revision_stamp": lambda ws, ids, _: ws.revision_stamp(R),
     "revisions": lambda ws, ids, _: ws.revisions(R),
-    "schema_version": lambda ws, ids, _: ws.schema_version(),
     "seen_states": lambda ws, ids, _: ws.seen_states(R),
+    "served_by": lambda ws, ids, _: ws.served_by(ws.version(R, 1).id),
     "stop_requested": lambda ws, ids, _: ws.stop_requested(ids.job),
     "training_holder": lambda ws, ids, _: ws.training_holder(R),
     "uploads": lambda ws, ids, _: ws.uploads(),
@@ -158,6 +157,7 @@ LOGGED: dict[str, Call] = {
     "delete_version": lambda ws, ids, _: ws.delete_version(R, 2),
     "finish_cycle": lambda ws, ids, _: ws.finish_cycle(ids.cycle, "ok", 1.0),
     "finish_delivery": lambda ws, ids, _: ws.finish_delivery(ids.delivery, None, 5),
+    "link": lambda ws, ids, _: ws.link(ws.version(R, 1).id, "Other"),
     "mark_interrupted": lambda ws, ids, _: ws.mark_interrupted(),
     "merge": lambda ws, ids, _: ws.merge({"Third": _frame()}, {}, UploadInfo("third.csv", "sha-third")),
     "record_alert_changes": lambda ws, ids, _: ws.record_alert_changes(
@@ -165,7 +165,6 @@ LOGGED: dict[str, Call] = {
     ),
     "record_cycle_result": lambda ws, ids, _: ws.record_cycle_result(ids.cycle, CycleReservoir(R, "ok")),
     "record_test": lambda ws, ids, _: ws.record_test(ws.channel("hook"), "test", {}, None),
-    "register_version": lambda ws, ids, _: ws.register_version(R, 99, "models/r1/v1", "x", {}, 0.1, active=True),
     "remove_channel": lambda ws, ids, _: ws.remove_channel("hook"),
     "remove_user": lambda ws, ids, _: ws.remove_user("sub-gone"),
     "request_stop": lambda ws, ids, _: ws.request_stop(ids.job),
@@ -189,9 +188,18 @@ PROGRESS: dict[str, Call] = {
 }
 
 
-def public_methods() -> set[str]:
-    """The workspace's public callables (what any page, job or actor can reach)."""
-    return {n for n in dir(Workspace) if not n.startswith("_") and callable(getattr(Workspace, n))}
+def _public(cls: type) -> set[str]:
+    """A class's public callables (properties and data are not calls)."""
+    return {n for n in dir(cls) if not n.startswith("_") and callable(getattr(cls, n))}
+
+
+def public_methods(tmp_path: Path) -> set[str]:
+    """What any page, job or actor can reach: the workspace's own methods and every repository's (each contract's
+    and each implementation's, so a public method added to an implementation alone is caught too)."""
+    ws = Workspace(tmp_path / "enumerated")
+    repos = [getattr(ws.repos, f.name) for f in fields(ws.repos)]
+    contracts = [_public(c) for c in CONTRACTS.values()]
+    return _public(Workspace) | set().union(*(_public(type(r)) for r in repos), *contracts)
 
 
 def snapshot(ws: Workspace) -> tuple[list[str], dict[str, str]]:
@@ -225,12 +233,13 @@ def _copy(built: tuple[Path, Ids, Any], tmp_path: Path) -> Workspace:
     return Workspace(root)
 
 
-def test_every_public_method_is_declared() -> None:
+def test_every_public_method_is_declared(tmp_path: Path) -> None:
     """A new public method must be declared a read, a logged write or a progress write before this passes."""
     declared = set(READS) | set(LOGGED) | set(PROGRESS)
     assert not set(READS) & (set(LOGGED) | set(PROGRESS)) and not set(LOGGED) & set(PROGRESS)
-    assert public_methods() - declared == set(), "declare each new public Workspace method in this test"
-    assert declared - public_methods() == set(), "remove methods the workspace no longer has"
+    public = public_methods(tmp_path)
+    assert public - declared == set(), "declare each new public repository or Workspace method in this test"
+    assert declared - public == set(), "remove methods the workspace no longer has"
 
 
 @pytest.mark.slow

@@ -26,7 +26,7 @@ REPAIR_DESCRIPTION = (
 
 def _root(args: argparse.Namespace) -> Path:
     """The workspace folder named by --workspace, SENTINEL_WORKSPACE or ./workspace (not opened)."""
-    from core.store.connection import resolve_workspace
+    from core.store.common import resolve_workspace
 
     return resolve_workspace(args.workspace)
 

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from core.forecast.coverage import RecentCoverage
     from core.forecast.issue import Forecast
     from core.model.uncertainty import ResidualHistory
-    from core.store.versions import LoadedModel
+    from core.registry import LoadedModel
 from core.app.curves import stored_curve
 from core.app.screening import (
     clean_record,

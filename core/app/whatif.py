@@ -36,7 +36,7 @@ from core.forecast.scenario import (
     scenario_forecast,
     told_recorded,
 )
-from core.store.versions import LoadedModel
+from core.registry import LoadedModel
 from core.store.workspace import StoreError, Workspace
 
 STORAGE, INFLOW, RELEASE = "storage", "inflow", "outflow"

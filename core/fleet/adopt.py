@@ -1,7 +1,7 @@
 """The one place a cycle task's trained folder becomes a registered model version (the driver calls it).
 
-`VersionStore.adopt_folder` numbers, renames and registers it in one write transaction (so two savers never take
-the same number, and a stray folder is quarantined, never deleted). Activation is the store's rule
+`Versions.adopt_folder` (core.store.versions) numbers, renames and registers it in one write transaction (so two
+savers never take the same number, and a stray folder is quarantined, never deleted). Activation is the store's rule
 (`beats_active`, activate=None): the cycle runs unattended, so a new version becomes active only when it is the
 reservoir's first or its validation MAE beats the active one.
 """
@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from core.fleet.archive import unpack_into
+from core.registry import unpack_into
 from core.store.health import failure_kind
 from core.store.workspace import ModelVersion, StorageFailure, Workspace
 

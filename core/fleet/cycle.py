@@ -24,13 +24,13 @@ from typing import Any
 
 from core.auth.roles import system_actor
 from core.fleet.adopt import adopt_archive
-from core.fleet.archive import pack_folder
 from core.fleet.due import TRAIN_NO, DueRule, verdict
 from core.fleet.engines import EngineSettings, run_tasks
 from core.fleet.inbox import InboxError, InboxOutcome, process_inbox
 from core.fleet.modes import RETRAIN_MODES
-from core.fleet.tasks import ArchivedVersion, CrashDrill, TaskResult, TaskSpec
+from core.fleet.tasks import CrashDrill, TaskResult, TaskSpec
 from core.model.config import SplitConfig, TrainConfig, with_overrides
+from core.registry import ArchivedVersion, archived
 from core.store.workspace import CycleReservoir, ModelVersion, Workspace
 
 log = logging.getLogger(__name__)
@@ -304,11 +304,8 @@ def _locked(ws: Workspace, spec: TaskSpec | None, locks: dict[str, ExitStack]) -
 
 
 def _archived(ws: Workspace, version: ModelVersion | None) -> ArchivedVersion | None:
-    """The active version's folder as archive bytes (the task checks its checksum before loading)."""
-    if version is None:
-        return None
-    record = {**version.to_dict(), "meta": {**version.meta, "reservoir": version.reservoir}}
-    return ArchivedVersion(record=record, archive=pack_folder(ws.root / version.path))
+    """The active version's folder as archive bytes (the task checks its checksums before loading)."""
+    return None if version is None else archived(version, ws.root)
 
 
 def _active_values(ws: Workspace, name: str, active: ModelVersion | None, config: TrainConfig) -> Any:

@@ -24,25 +24,25 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from core.fleet.archive import pack_folder, unpack_into
 from core.fleet.due import TRAIN_IF_SKILL_DROPPED, TRAIN_YES, DueRule, data_end, skill_verdict
 from core.fleet.workers import TASK_PREFIX
-from core.jsonio import dumps, write_atomic
 from core.model.config import TrainConfig
-from core.store.versions import META_FILE, LoadedModel, ModelVersion, VersionError, _sha256, beats_active, read_model
+from core.registry import (
+    ArchivedVersion,
+    LoadedModel,
+    ModelVersion,
+    VersionError,
+    beats_active,
+    load_archived,
+    pack_folder,
+    write_single,
+    written_record,
+)
 
 if TYPE_CHECKING:
     from core.forecast.issue import Forecast
 
 COVERAGE_BAND = 80
-
-
-@dataclass(frozen=True)
-class ArchivedVersion:
-    """A stored version handed to a task: its record (ModelVersion.to_dict()) and its folder as archive bytes."""
-
-    record: dict[str, Any]
-    archive: bytes
 
 
 @dataclass(frozen=True)
@@ -173,37 +173,15 @@ def _work(spec: TaskSpec, tmp: Path) -> dict[str, Any]:
     return {**out, **issued, "forecast_from": used}
 
 
-def load_archived(archived: ArchivedVersion, folder: Path) -> LoadedModel:
-    """A stored version from its archive, loaded only when its model file matches the recorded checksum."""
-    from core.model.preprocess import Scaling
-
-    record = ModelVersion.from_dict(archived.record)
-    folder.mkdir(parents=True)
-    unpack_into(archived.archive, folder)
-    path = folder / record.model_file
-    if not path.exists() or _sha256(path) != record.sha256:
-        raise VersionError(f"Version {record.version} of '{record.reservoir}' changed after it was saved; not used.")
-    config = TrainConfig.from_dict(record.config)
-    return LoadedModel(
-        record=record,
-        model=read_model(record, path, config.model.name),
-        scaling=Scaling.from_dict(record.meta["scaling"]),
-        config=config,
-    )
-
-
 def _train(spec: TaskSpec, folder: Path) -> tuple[LoadedModel, dict[str, Any]]:
-    """Fit the settings on the clean frame and pack the version folder (model file + meta.json, version unset)."""
+    """Fit the settings on the clean frame and write the version folder through the registry (version unset)."""
     from core.model.train import fit
-    from core.store.versions import build_meta
 
     result = fit(spec.values, TrainConfig.from_dict(spec.config))
     folder.mkdir(parents=True)
-    model_file = result.model.save(folder)
-    extra = {"model_file": model_file, "data_cleaning": spec.clean_summary, "trained_by": "daily cycle"}
-    meta = build_meta(result, spec.reservoir, 0, extra)
-    write_atomic(folder / META_FILE, dumps(meta))
-    record = ModelVersion.from_dict({"version": 0, "meta": meta, "sha256": _sha256(folder / model_file)})
+    extra = {"data_cleaning": spec.clean_summary, "trained_by": "daily cycle"}
+    meta = write_single(folder, result, spec.reservoir, extra)
+    record = written_record(folder, meta, spec.reservoir)
     loaded = LoadedModel(record=record, model=result.model, scaling=result.scaling, config=result.config)
     return loaded, {"archive": pack_folder(folder), "meta": meta, "val_mae": float(result.val_mae)}
 

@@ -9,7 +9,7 @@ import pandas as pd
 
 from core.forecast.issue import version_forecasts
 from core.model.uncertainty import BANDS
-from core.store.versions import LoadedModel
+from core.registry import LoadedModel
 
 RECENT_DAYS = 90
 

@@ -12,7 +12,7 @@ from core.data.variables import canonical_name, is_nonnegative
 from core.model.history import IssuedForecasts, issued_forecasts
 from core.model.uncertainty import BANDS, Calibration, recent_change
 from core.model.windows import latest_window
-from core.store.versions import LoadedModel
+from core.registry import LoadedModel
 
 
 class ForecastError(ValueError):

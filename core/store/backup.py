@@ -20,7 +20,6 @@ process id in their names and are removed at the next start of the same command 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import shutil
@@ -29,14 +28,16 @@ import tarfile
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from core.digest import sha256_file
 from core.jsonio import dumps, loads
+from core.registry import stamp, version_folders
+from core.registry.layout import SHARED_DIR
 from core.store import inuse, swap
-from core.store.connection import DB_NAME, MODELS_DIR, StoreError, now_utc
-from core.store.health import failure_kind, version_folders
+from core.store.common import DB_NAME, MODELS_DIR, StoreError, now_utc
+from core.store.health import failure_kind
 from core.store.leftovers import sweep, tagged
 from core.store.locks import LOCK_NAME, read_holder, refusal
 
@@ -46,7 +47,7 @@ FORMAT_VERSION = 1
 BACKUP_STAGING = ".sentinel-backup-"  # + <pid>-<random>: the database copy and manifest while a backup is written
 ARCHIVE_TMP = ".tmp-"  # .<archive name>.tmp-<pid>-<random>: the archive being written
 RESTORE_STAGING = ".restore-"  # + <pid>-<random>: a restore's extracted, verified files before they move in
-_VERSION_PATH = re.compile(rf"^{MODELS_DIR}/r\d+/v\d+$")
+_VERSION_PATH = re.compile(rf"^{MODELS_DIR}/(r\d+|{SHARED_DIR})/v\d+$")
 
 
 @dataclass(frozen=True)
@@ -79,20 +80,6 @@ class RestoreResult:
         return {**self.__dict__, "moved_aside": list(self.moved_aside), "left_out": list(self.left_out)}
 
 
-def sha256_file(path: Path) -> str:
-    """Digest of one file, read in chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def stamp() -> str:
-    """A file-name-safe UTC time for backup and moved-aside names."""
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
 def _snapshot(db_path: Path, dest: Path) -> None:
     """Copy the live database with SQLite's online backup API (consistent even while others write)."""
     src = sqlite3.connect(db_path, timeout=30)
@@ -105,27 +92,31 @@ def _snapshot(db_path: Path, dest: Path) -> None:
 
 
 def _version_entries(db: Path, root: Path) -> tuple[list[dict[str, Any]], list[str], int]:
-    """Manifest entries for every version row in the snapshot (files + sha256), the missing ones, reservoirs."""
+    """Manifest entries for every version in the snapshot (its folder's files + sha256, the reservoirs it serves),
+    the missing ones, the number of reservoirs."""
     conn = sqlite3.connect(db)
     try:
         rows = conn.execute(
-            "SELECT r.id, r.name, m.version, m.path, m.active FROM models m JOIN reservoirs r ON r.id = m.reservoir_id "
-            "ORDER BY r.id, m.version"
+            "SELECT v.path, r.id, r.name, l.number, l.active FROM model_versions v "
+            "JOIN version_links l ON l.version_id = v.id JOIN reservoirs r ON r.id = l.reservoir_id "
+            "ORDER BY v.id, r.id"
         ).fetchall()
         n_res = int(conn.execute("SELECT COUNT(*) FROM reservoirs").fetchone()[0])
     finally:
         conn.close()
+    serving: dict[str, list[dict[str, Any]]] = {}
+    for rel, rid, name, number, active in rows:
+        serving.setdefault(rel, []).append(
+            {"reservoir": name, "reservoir_id": rid, "version": number, "active": bool(active)}
+        )
     entries, missing = [], []
-    for rid, name, version, rel, active in rows:
+    for rel, links in serving.items():
         folder = (root / rel).resolve()
         if not folder.is_dir() or not folder.is_relative_to((root / MODELS_DIR).resolve()):
             missing.append(rel)
             continue
         files = {p.relative_to(folder).as_posix(): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}
-        entries.append(
-            {"reservoir": name, "reservoir_id": rid, "version": version, "path": rel, "active": bool(active)}
-            | {"files": files}
-        )
+        entries.append({**links[0], "path": rel, "serves": links, "files": files})
     return entries, missing, n_res
 
 

@@ -1,32 +1,28 @@
 """What is wrong with a workspace, in words an operator can act on: database and file-system failures, and
 what a damaged workspace still holds on disk.
 
-A leaf of core.store (no store imports): ``connection`` turns these texts into StoreErrors. Nothing here
-changes a file; the remedies it names (``python -m core restore FILE``, ``python -m core repair``) never
-delete the damaged database either (repair moves it aside first).
+A leaf of core.store (version folders are core.registry's): core.store.sqlite.database turns these texts into
+StoreErrors. Nothing here changes a file; the remedies it names (``python -m core restore FILE``,
+``python -m core repair``) never delete the damaged database either (repair moves it aside first).
 """
 
 from __future__ import annotations
 
 import errno
-import json
 import os
-import re
 import shutil
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
+
+from core.registry.layout import VersionFolder
 
 try:
     import resource  # POSIX: the file-size limit (ulimit -f)
 except ImportError:  # Windows
     resource = None  # type: ignore[assignment]
 
-META_FILE = "meta.json"
 LOW_SPACE_BYTES = 16 << 20  # an I/O failure with less free space than this is a full disk
 FSIZE_MARGIN_BYTES = 1 << 20  # a database this close to the file-size limit has hit it
-_RESERVOIR_DIR = re.compile(r"^r(\d+)$")
-_VERSION_DIR = re.compile(r"^v(\d+)$")
 _FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 RECOVER = (
@@ -36,53 +32,15 @@ RECOVER = (
 )
 
 
-@dataclass(frozen=True)
-class VersionFolder:
-    """A saved version's folder on disk (models/r<id>/v<N>/meta.json), read without the database."""
-
-    reservoir_id: int
-    version: int
-    reservoir: str  # as meta.json names it ("" when unreadable)
-    path: Path
-
-
-def _meta_reservoir(meta_file: Path) -> str:
-    """The reservoir name a version's meta.json records ("" when the file cannot be read)."""
-    try:
-        data = json.loads(meta_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return ""
-    return str(data.get("reservoir") or "") if isinstance(data, dict) else ""
-
-
-def version_folders(models_dir: Path) -> list[VersionFolder]:
-    """Every models/r<id>/v<N> folder holding a meta.json, by reservoir id then version (quarantine excluded)."""
-    out: list[VersionFolder] = []
-    try:
-        reservoir_dirs = [p for p in Path(models_dir).iterdir() if _RESERVOIR_DIR.match(p.name) and p.is_dir()]
-    except OSError:
-        return out
-    for rdir in reservoir_dirs:
-        rid = int(_RESERVOIR_DIR.match(rdir.name).group(1))  # type: ignore[union-attr]
-        try:
-            entries = list(rdir.iterdir())
-        except OSError:
-            continue
-        for vdir in entries:
-            match = _VERSION_DIR.match(vdir.name)
-            if match and (vdir / META_FILE).is_file():
-                out.append(VersionFolder(rid, int(match.group(1)), _meta_reservoir(vdir / META_FILE), vdir))
-    return sorted(out, key=lambda f: (f.reservoir_id, f.version))
-
-
 def describe_folders(folders: list[VersionFolder]) -> str:
     """'7 saved model version folders (Poondi: v1-v3; r2: v1)': what a damaged workspace still holds."""
     by_res: dict[int, list[VersionFolder]] = {}
     for f in folders:
-        by_res.setdefault(f.reservoir_id, []).append(f)
+        by_res.setdefault(-1 if f.reservoir_id is None else f.reservoir_id, []).append(f)
     parts = []
     for rid, group in sorted(by_res.items()):
-        name = next((f.reservoir for f in reversed(group) if f.reservoir), "") or f"r{rid}"
+        fallback = "shared" if rid < 0 else f"r{rid}"
+        name = next((f.reservoir for f in reversed(group) if f.reservoir), "") or fallback
         parts.append(f"{name}: " + ", ".join(f"v{f.version}" for f in group))
     noun = "folder" if len(folders) == 1 else "folders"
     return f"{len(folders)} saved model version {noun} ({'; '.join(parts)})"

@@ -2,7 +2,7 @@
 
 One OS lock file, ``<workspace>/.workspace.lock``, taken two ways:
 
-* **shared** by every user: each database transaction for its moment (core.store.connection: an import's merge
+* **shared** by every user: each database transaction for its moment (core.store.sqlite.database: an import's merge
   is one), and every writer that runs longer than one transaction for its whole run (a training, the daily cycle
   with its inbox imports, a background job, a backup), which also leaves a note in ``.in-use/`` saying who (pid,
   since, what) for the refusal text;
@@ -104,9 +104,19 @@ def _windows_pid_alive(pid: int) -> bool:
     return code.value == _STILL_ACTIVE
 
 
-def _open(root: Path) -> IO[str]:
-    """The workspace's lock file, opened (created when missing)."""
-    return open(Path(root) / LOCK_FILE, "a+", encoding="utf-8")  # noqa: SIM115 - closed by the caller
+def _open(root: Path, reading: bool = False) -> IO[str] | None:
+    """The workspace's lock file, opened (created when missing). A reader on storage that cannot be written opens
+    it read-only (flock works on that too), or goes without when it is not there: no restore runs on such storage."""
+    path = Path(root) / LOCK_FILE
+    try:
+        return open(path, "a+", encoding="utf-8")  # noqa: SIM115 - closed by the caller
+    except OSError:
+        if not reading:
+            raise
+    try:
+        return open(path, encoding="utf-8")  # noqa: SIM115 - closed by the caller
+    except OSError:
+        return None
 
 
 def holders(root: Path) -> list[str]:
@@ -148,7 +158,10 @@ def _note(root: Path, what: str) -> Iterator[None]:
 def shared(root: Path, what: str | None = None, wait_s: float = 0.0) -> Iterator[None]:
     """Hold the shared lock for the block: a transaction (what=None, waits up to wait_s) or a long writer named by
     `what` (refused at once while a restore holds the lock)."""
-    fh = _open(root)
+    fh = _open(root, reading=what is None)
+    if fh is None:  # a reader on read-only storage without a lock file
+        yield
+        return
     try:
         end = time.monotonic() + wait_s
         while not try_flock(fh, shared=True):
@@ -172,6 +185,7 @@ def shared(root: Path, what: str | None = None, wait_s: float = 0.0) -> Iterator
 def exclusive(root: Path, what: str, tries_s: float = EXCLUSIVE_TRIES_S) -> Iterator[None]:
     """Hold the exclusive lock for the block (restore, repair), or refuse naming who uses the workspace."""
     fh = _open(root)
+    assert fh is not None  # a writer's open raises instead
     try:
         end = time.monotonic() + tries_s
         while not try_flock(fh):

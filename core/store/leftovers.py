@@ -12,7 +12,7 @@ import shutil
 import uuid
 from pathlib import Path
 
-from core.store.connection import pid_alive
+from core.store.inuse import pid_alive
 
 
 def tagged(prefix: str, random_chars: int = 12) -> str:

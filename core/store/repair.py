@@ -1,12 +1,14 @@
 """``python -m core repair``: rebuild a damaged workspace's reservoirs and model versions from the model folders.
 
-Each saved version folder (models/r<id>/v<N>/) holds its meta.json: the reservoir's name, the settings,
-scores and the model file's name. Repair builds a fresh database in a staging folder from those files (the
-reservoir keeps its id, so the folder paths stay right; each version's checksum is recomputed; per reservoir
-the version with the best validation MAE becomes active, as the activation rule would have it), then moves the
-damaged database aside as ``sentinel.db.damaged-<time>`` (with its -wal/-shm) and puts the new one in place.
-A folder that cannot be rebuilt (its meta.json unreadable or not JSON, its model file missing) is moved to
-``models/r<id>/quarantine/`` and reported with the file and the reason; every other version is rebuilt. Repair
+Each saved version folder (models/r<id>/v<N>/, or models/shared/v<id>/ for a version serving several
+reservoirs) holds its meta.json: the reservoir's name (or the reservoirs it serves, with their ids and numbers),
+the settings, scores and the model file's name. Repair builds a fresh database in a staging folder from those
+files (each reservoir keeps its id, so the folder paths stay right; each version's checksums are recomputed; per
+reservoir the version with the best validation MAE becomes active, as the activation rule would have it), then
+moves the damaged database aside as ``sentinel.db.damaged-<time>`` (with its -wal/-shm, core.store.swap) and puts
+the new one in place. A folder that cannot be rebuilt (its meta.json unreadable or not JSON, its model file
+missing) is moved to ``quarantine/`` beside it and reported with the file and the reason; every other version is
+rebuilt. Repair
 holds the workspace alone (core.store.inuse), like restore. Nothing is deleted. Readings, uploads, levels and the
 audit trail lived only in the database: repair cannot rebuild them, so the operator re-imports the CSV files (or
 restores a backup instead).
@@ -22,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from core.jsonio import dumps, loads, number
-from core.store import inuse
-from core.store.backup import sha256_file, stamp
-from core.store.connection import DB_NAME, MODELS_DIR, StoreBase, StoreError, now_utc
-from core.store.health import META_FILE, VersionFolder, version_folders
+from core.registry import META_FILE, VersionFolder, checksums, quarantine, stamp, version_folders
+from core.registry.records import SERVED_KEY
+from core.store import inuse, swap
+from core.store.common import DB_NAME, MODELS_DIR, StoreError, now_utc
 from core.store.leftovers import sweep, tagged
-from core.store.versions import quarantine
+from core.store.sqlite.database import SqliteDatabase
 
 DEFAULT_MODEL_FILE = "model.keras"
 REPAIR_STAGING = ".repair-"  # + <pid>-<random>: the new database while it is built
@@ -75,7 +77,7 @@ def diagnose(db_path: Path) -> str | None:
         conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
         try:
             check = conn.execute("PRAGMA integrity_check").fetchone()[0]
-            conn.execute("SELECT COUNT(*) FROM models").fetchone()
+            conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
@@ -85,7 +87,7 @@ def diagnose(db_path: Path) -> str | None:
 
 def _read_meta(folder: VersionFolder) -> tuple[dict[str, Any] | None, str]:
     """A version folder's meta.json as a dict, or None and why it cannot be used (in words, naming the file)."""
-    where = f"{MODELS_DIR}/r{folder.reservoir_id}/v{folder.version}"
+    where = folder.path.relative_to(folder.path.parents[2]).as_posix()
     try:
         meta = loads((folder.path / META_FILE).read_text(encoding="utf-8"), None)
     except (OSError, UnicodeDecodeError) as exc:
@@ -106,68 +108,113 @@ def _pick_active(rows: list[tuple[int, float | None]]) -> int:
     return min(scored)[2] if scored else max(v for v, _ in rows)
 
 
-def _fill(staging_db: StoreBase, folders: list[VersionFolder]) -> tuple[list[RebuiltReservoir], list[str]]:
-    """Insert reservoirs (by their folder id) and version rows from the folders' meta.json."""
-    by_res: dict[int, list[tuple[VersionFolder, dict[str, Any]]]] = {}
+Link = tuple[int, str, int]  # (reservoir id, reservoir name, number)
+
+
+def _links(folder: VersionFolder, meta: dict[str, Any]) -> list[Link]:
+    """The reservoirs a folder's version serves, with its number for each (one-reservoir folders: from the path)."""
+    if folder.reservoir_id is not None:
+        return [(folder.reservoir_id, str(meta.get("reservoir") or ""), folder.version)]
+    out = []
+    for link in meta.get("serves") or []:
+        rid, number = number_of(link, "reservoir_id"), number_of(link, "version")
+        if rid is not None and number is not None:
+            out.append((rid, str(link.get("reservoir") or ""), number))
+    return out
+
+
+def number_of(link: Any, key: str) -> int | None:
+    """A whole number from a meta.json 'serves' entry, or None."""
+    value = number(link.get(key)) if isinstance(link, dict) else None
+    return None if value is None else int(value)
+
+
+def _fill(staging_db: SqliteDatabase, folders: list[VersionFolder]) -> tuple[list[RebuiltReservoir], list[str]]:
+    """Insert reservoirs (by their folder ids), versions and their links from the folders' meta.json."""
+    found: list[tuple[VersionFolder, dict[str, Any], list[Link]]] = []
     skipped: list[str] = []
     for folder in folders:
         meta, why = _read_meta(folder)
-        if meta is None:
+        links = _links(folder, meta) if meta is not None else []
+        if meta is None or not links:
+            why = why or f"{folder.path.name}/{META_FILE} does not say which reservoirs it serves"
             moved = quarantine(folder.path, why)
             skipped.append(f"{why}; moved to {moved.relative_to(folder.path.parents[2]).as_posix()}")
             continue
-        by_res.setdefault(folder.reservoir_id, []).append((folder, meta))
-    rebuilt: list[RebuiltReservoir] = []
-    with staging_db._tx(write=True) as conn:
-        for rid, group in sorted(by_res.items()):
-            rebuilt.append(_insert_reservoir(conn, rid, group))
+        found.append((folder, meta, links))
+    with staging_db.tx(write=True) as conn:
+        names = _insert_reservoirs(conn, found)
+        scores: dict[int, list[tuple[int, float | None]]] = {}
+        for folder, meta, links in found:
+            version_id = _insert_version(conn, folder, meta)
+            for rid, _name, n in links:
+                mae = number(_served(meta, names[rid]).get("val_mae"))
+                conn.execute(
+                    "INSERT INTO version_links(reservoir_id, number, version_id, active, val_mae) "
+                    "VALUES (?, ?, ?, 0, ?)",
+                    (rid, n, version_id, mae),
+                )
+                scores.setdefault(rid, []).append((n, mae))
+        rebuilt = []
+        for rid, rows in sorted(scores.items()):
+            active = _pick_active(rows)
+            conn.execute("UPDATE version_links SET active = (number = ?) WHERE reservoir_id = ?", (active, rid))
+            rebuilt.append(RebuiltReservoir(names[rid], tuple(sorted(n for n, _ in rows)), active))
     return rebuilt, skipped
 
 
-def _insert_reservoir(
-    conn: sqlite3.Connection, rid: int, group: list[tuple[VersionFolder, dict[str, Any]]]
-) -> RebuiltReservoir:
-    """One reservoir row and its version rows; the name comes from the newest meta.json that has one."""
-    name = next((str(m["reservoir"]) for _, m in reversed(group) if m.get("reservoir")), "") or f"Reservoir r{rid}"
-    if conn.execute("SELECT 1 FROM reservoirs WHERE name = ?", (name,)).fetchone():
-        name = f"{name} (r{rid})"
-    created = min((str(m.get("created") or now_utc()) for _, m in group), default=now_utc())
-    top = max(f.version for f, _ in group)
-    conn.execute(
-        "INSERT INTO reservoirs(id, name, created, meta, last_model_version) VALUES (?, ?, ?, '{}', ?)",
-        (rid, name, created, top),
-    )
-    scores = [(f.version, number(m.get("val_mae"))) for f, m in group]
-    active = _pick_active(scores)
-    for folder, meta in group:
-        model_file = str(meta.get("model_file") or DEFAULT_MODEL_FILE)
+def _served(meta: dict[str, Any], name: str) -> dict[str, Any]:
+    """A version's meta as one reservoir it serves reads it."""
+    own = (meta.get(SERVED_KEY) or {}).get(name) if isinstance(meta.get(SERVED_KEY), dict) else None
+    return {**meta, **own} if isinstance(own, dict) else meta
+
+
+def _insert_reservoirs(
+    conn: sqlite3.Connection, found: list[tuple[VersionFolder, dict[str, Any], list[Link]]]
+) -> dict[int, str]:
+    """One row per reservoir id; its name from the newest meta.json that has one; returns id -> name."""
+    named: dict[int, list[str]] = {}
+    created: dict[int, list[str]] = {}
+    top: dict[int, int] = {}
+    for _, meta, links in found:
+        for rid, name, n in links:
+            named.setdefault(rid, []).append(name)
+            created.setdefault(rid, []).append(str(meta.get("created") or now_utc()))
+            top[rid] = max(top.get(rid, 0), n)
+    names: dict[int, str] = {}
+    for rid in sorted(named):
+        name = next((n for n in reversed(named[rid]) if n), "") or f"Reservoir r{rid}"
+        if conn.execute("SELECT 1 FROM reservoirs WHERE name = ?", (name,)).fetchone():
+            name = f"{name} (r{rid})"
         conn.execute(
-            "INSERT INTO models(reservoir_id, version, created, path, sha256, meta, val_mae, active) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                rid,
-                folder.version,
-                str(meta.get("created") or now_utc()),
-                f"{MODELS_DIR}/r{rid}/v{folder.version}",
-                sha256_file(folder.path / model_file),
-                dumps(meta, indent=None),
-                number(meta.get("val_mae")),
-                int(folder.version == active),
-            ),
+            "INSERT INTO reservoirs(id, name, created, meta, last_model_version) VALUES (?, ?, ?, '{}', ?)",
+            (rid, name, min(created[rid]), top[rid]),
         )
-    return RebuiltReservoir(name, tuple(f.version for f, _ in group), active)
+        names[rid] = name
+    return names
 
 
-def _set_aside(root: Path) -> tuple[str, ...]:
-    """Move the damaged database and its -wal/-shm to *.damaged-<time> (never deleted)."""
-    when, moved = stamp(), []
-    for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm"):
-        path = root / name
-        if path.exists():
-            aside = root / f"{name}.damaged-{when}"
-            path.rename(aside)
-            moved.append(str(aside))
-    return tuple(moved)
+def _insert_version(conn: sqlite3.Connection, folder: VersionFolder, meta: dict[str, Any]) -> int:
+    """One model_versions row (its id as meta.json recorded it when free) with freshly computed checksums."""
+    files = checksums(folder.path)
+    model_file = str(meta.get("model_file") or DEFAULT_MODEL_FILE)
+    wanted = number(meta.get("version_id"))
+    taken = wanted is None or conn.execute("SELECT 1 FROM model_versions WHERE id = ?", (int(wanted),)).fetchone()
+    cur = conn.execute(
+        "INSERT INTO model_versions(id, kind, parent_id, created, path, sha256, files, meta) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            None if taken else int(wanted),
+            str(meta.get("kind") or "single"),
+            number(meta.get("parent_id")),
+            str(meta.get("created") or now_utc()),
+            folder.path.relative_to(folder.path.parents[2]).as_posix(),
+            files.get(model_file, ""),
+            dumps(files, indent=None),
+            dumps(meta, indent=None),
+        ),
+    )
+    return int(cur.lastrowid)
 
 
 def repair(root: Path, force: bool = False) -> RepairResult:
@@ -193,8 +240,8 @@ def _rebuild(root: Path, db_path: Path) -> tuple[list[RebuiltReservoir], tuple[s
     staging = root / tagged(REPAIR_STAGING)
     try:
         staging.mkdir()
-        rebuilt, skipped = _fill(StoreBase(staging), version_folders(root / MODELS_DIR))
-        moved = _set_aside(root)
+        rebuilt, skipped = _fill(SqliteDatabase(staging), version_folders(root / MODELS_DIR))
+        moved = tuple(swap.set_aside_database(root, DB_NAME, f"damaged-{stamp()}"))
         os.replace(staging / DB_NAME, db_path)
     except OSError as exc:
         why = exc.strerror or exc

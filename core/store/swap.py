@@ -26,17 +26,30 @@ def _step(name: str) -> None:
     """A point a kill may hit; does nothing (tests replace it to kill the process there)."""
 
 
-def _aside(path: Path, stamp: str) -> str | None:
-    """Move one existing file or folder to <name>.replaced-<stamp> (never over another); its new path."""
+def set_aside(path: Path, label: str) -> str | None:
+    """Move one existing file or folder to <name>.<label> (never over another: -2, -3... appended); its new path.
+
+    The one way the store moves something aside instead of deleting it: a restore's replaced files
+    (``replaced-<stamp>``), a damaged database repair rebuilds (``damaged-<stamp>``)."""
     if not path.exists():
         return None
-    target = path.with_name(f"{path.name}.replaced-{stamp}")
+    target = path.with_name(f"{path.name}.{label}")
     n = 1
     while target.exists():
         n += 1
-        target = path.with_name(f"{path.name}.replaced-{stamp}-{n}")
+        target = path.with_name(f"{path.name}.{label}-{n}")
     path.rename(target)
     return str(target)
+
+
+def set_aside_database(root: Path, db_name: str, label: str) -> list[str]:
+    """The database and its -wal/-shm set aside together (set_aside each); the new paths."""
+    return [p for name in (db_name, f"{db_name}-wal", f"{db_name}-shm") if (p := set_aside(root / name, label))]
+
+
+def _aside(path: Path, stamp: str) -> str | None:
+    """Move one existing file or folder aside as replaced by the restore of `stamp`."""
+    return set_aside(path, f"replaced-{stamp}")
 
 
 def _write_journal(root: Path, staging: Path, stamp: str) -> None:

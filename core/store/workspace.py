@@ -1,41 +1,45 @@
-"""The workspace: one SQLite file (readings, uploads, audit, levels, models, jobs) shared by the app, CLI and trainer.
+"""The workspace: one folder (``sentinel.db`` plus ``models/``) shared by the app, the CLI, jobs and the cycle.
 
-`Workspace` is a thin facade over one mixin per concern, so callers keep writing ``ws.merge(...)``,
-``ws.readings(...)``, ``ws.levels(...)``, ``ws.version(...)``, ``ws.job(...)``:
+`Workspace` is a thin composition: it opens the folder's backend (SQLite, core.store.sqlite) and hands out one
+repository per concern, made for the actor calls are made for (the dashboard's signed-in user, a job's or the
+cycle's system actor, the CLI's local operator):
 
-* core.store.connection: errors, the folder rule, connections, transactions, schema and migrations;
-* core.store.readings: reservoirs, variables, merge (its rules are in that module's docstring), readings,
-  uploads, audit;
-* core.store.revisions: operator revisions over the raw readings (who, when, why, undo); ``readings()``
-  returns the revised series unless ``raw=True``;
-* core.store.meta: per-reservoir metadata and operating levels;
-* core.store.versions: model versions, rows and files (save, load with checks, activate, delete);
-* core.store.locks: the per-reservoir training lock; core.store.backup / repair: backup, restore, rebuild;
-* core.store.jobs: background job rows, epochs, progress, stop requests, crash detection;
-* core.store.users: the role of each signed-in subject and the activity log (who did what);
-* core.store.cycles: the daily cycle's runs and each reservoir's latest result (the fleet view reads them).
-* core.store.notices: notification channels, alert states per side, change events, deliveries, acks.
+* ``ws.repos.readings`` (core.store.readings.Readings): reservoirs, merge, readings, uploads, audit, revisions,
+  metadata and operating levels;
+* ``ws.repos.versions`` (core.store.versions.Versions): model version rows and links, the training lock; their
+  files through core.registry;
+* ``ws.repos.jobs``, ``ws.repos.notices``, ``ws.repos.cycles``, ``ws.repos.users``: background jobs, notifications,
+  the daily cycle's record, users and the activity log.
 
-Callers import the workspace's names from here; the modules above are its internal organisation.
+Every repository method is also reachable as ``ws.<method>`` (``ws.merge``, ``ws.versions(...)``): the
+repositories' contracts route each name to the one repository that owns it (core.store.repositories.ROUTES), so
+callers keep one handle. Opening a workspace to read writes nothing (core.store.sqlite.database); every write is
+checked by the one role guard (core.store.guard). Callers import the workspace's names from here.
 """
 
 from __future__ import annotations
 
-from core.store.connection import (
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from core.auth.roles import LOCAL_ACTOR, Actor
+from core.registry import LoadedModel, ModelVersion, VersionError, beats_active
+from core.store.common import (
     BUSY_TIMEOUT_S,
     DB_NAME,
     ENV_WORKSPACE,
     MODELS_DIR,
-    SCHEMA_VERSION,
     StorageFailure,
     StoreError,
     UnknownReservoir,
     WorkspaceDamaged,
     WorkspaceInUse,
-    pid_alive,
     resolve_workspace,
 )
-from core.store.cycles import CycleReservoir, CycleRun, CycleStore
+from core.store.cycles import CycleReservoir, CycleRun
+from core.store.inuse import pid_alive
 from core.store.jobs import (
     ACTIVE_JOB_STATUSES,
     FINISHED_JOB_STATUSES,
@@ -44,14 +48,13 @@ from core.store.jobs import (
     Epoch,
     Job,
     JobProgress,
-    JobStore,
 )
-from core.store.meta import MetaStore
-from core.store.notices import NoticeStore
 from core.store.readings import MergeResult, ReservoirInfo, UploadInfo, VariableInfo
-from core.store.revisions import Revision, RevisionStore
-from core.store.users import Activity, UserRecord, UserStore
-from core.store.versions import LoadedModel, ModelVersion, VersionError, VersionStore, beats_active
+from core.store.repositories import ROUTES, Repositories
+from core.store.revisions import Revision
+from core.store.sqlite import SqliteDatabase, repositories
+from core.store.sqlite.schema import SCHEMA_VERSION
+from core.store.users import Activity, UserRecord
 
 __all__ = [
     "ACTIVE_JOB_STATUSES",
@@ -90,5 +93,54 @@ __all__ = [
 ]
 
 
-class Workspace(RevisionStore, MetaStore, VersionStore, JobStore, CycleStore, NoticeStore, UserStore):
-    """A workspace folder: ``sentinel.db`` plus ``models/``; safe to use from several processes at once."""
+class Workspace:
+    """A workspace folder; safe to use from several processes at once. Reads never write; writes are guarded."""
+
+    def __init__(self, root: str | Path, actor: Actor = LOCAL_ACTOR, *, db: SqliteDatabase | None = None) -> None:
+        self.db = db if db is not None else SqliteDatabase(root)
+        self.actor = actor
+        self.repos: Repositories = repositories(self.db, actor)
+
+    def __repr__(self) -> str:
+        return f"Workspace({str(self.root)!r})"
+
+    def __getattr__(self, name: str) -> Any:
+        """``ws.<method>``: the method of the repository that owns the name (core.store.repositories.ROUTES)."""
+        concern = ROUTES.get(name) if not name.startswith("_") else None
+        if concern is None:
+            raise AttributeError(f"'Workspace' object has no attribute '{name}'")
+        return getattr(getattr(self.repos, concern), name)
+
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *ROUTES})
+
+    @property
+    def root(self) -> Path:
+        """The workspace folder."""
+        return self.db.root
+
+    @property
+    def db_path(self) -> Path:
+        """The database file."""
+        return self.db.db_path
+
+    @property
+    def models_dir(self) -> Path:
+        """The folder holding every model version's files (core.registry's layout)."""
+        return self.db.models_dir
+
+    @property
+    def read_only(self) -> bool:
+        """True when the workspace lies on storage this process cannot write: reads work, writes are refused."""
+        return self.db.read_only
+
+    def acting_as(self, actor: Actor) -> Workspace:
+        """The same workspace with every call made for `actor` (cheap: no opening, shares the database)."""
+        return Workspace(self.root, actor, db=self.db)
+
+    @contextmanager
+    def in_use(self, what: str) -> Iterator[None]:
+        """Hold the workspace for a writer's whole run (training, cycle, import, job): a restore is refused naming
+        `what` meanwhile, and while a restore holds it this is refused (core.store.inuse)."""
+        with self.db.in_use(what):
+            yield

@@ -1,4 +1,4 @@
-"""Per-reservoir settings: small JSON metadata values (capacity, alert trigger) and the operating levels."""
+"""Per-reservoir settings in SQLite: small JSON metadata values (capacity, alert trigger) and the operating levels."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 
 from core.data.levels import OperatingLevel, check_level
 from core.jsonio import loads
-from core.store.connection import StoreBase, StoreError, plain, to_json
+from core.store.common import StoreError, plain, to_json
+from core.store.sqlite.base import SqliteRepository
 
 LEVEL_KEYS = {"alert_trigger": "levels"}  # metadata that changes who gets warned is a levels action, not an edit
 
@@ -18,8 +19,8 @@ def _brief(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-class MetaStore(StoreBase):
-    """Reservoir metadata and operating levels of a workspace (mixed into Workspace)."""
+class ReservoirSettings(SqliteRepository):
+    """Reservoir metadata and operating levels in SQLite (part of core.store.readings.Readings)."""
 
     def set_meta(self, reservoir: str, key: str, value: Any) -> None:
         """Store one small JSON value per reservoir (e.g. capacity); None removes the key."""

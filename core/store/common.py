@@ -1,0 +1,73 @@
+"""What every part of the store shares, whatever the backend: the errors, the workspace folder rule, the one time
+format, and JSON for stored values.
+
+A StoreError is a request that cannot be done as asked, in words that say what to do instead; the backends turn
+their own failures (SQLite's busy, full, malformed...) into these, so no caller ever sees a driver's exception.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from core.jsonio import JSONError, clean, dumps
+
+DB_NAME = "sentinel.db"
+MODELS_DIR = "models"
+ENV_WORKSPACE = "SENTINEL_WORKSPACE"
+BUSY_TIMEOUT_S = 30.0
+
+
+class StoreError(ValueError):
+    """A workspace request that cannot be done as asked; the message says what to do instead."""
+
+
+class UnknownReservoir(StoreError):
+    """The named reservoir is not in the workspace; the message lists the ones that are."""
+
+
+class WorkspaceDamaged(StoreError):
+    """The database is missing, empty, unreadable or malformed; the message says what is left and how to recover."""
+
+
+class StorageFailure(StoreError):
+    """The disk or file system refused a read or write (full, read-only, stale -shm, I/O error); nothing was lost."""
+
+
+class WorkspaceInUse(StoreError):
+    """A restore or repair holds the workspace (a writer waits or is refused), or a writer holds it (a restore is
+    refused); the message names who."""
+
+
+def resolve_workspace(path: str | Path | None) -> Path:
+    """One rule for app, CLI and trainer: explicit path, else $SENTINEL_WORKSPACE, else ./workspace."""
+    if path is not None and str(path).strip():
+        chosen = Path(path)
+    elif os.environ.get(ENV_WORKSPACE, "").strip():
+        chosen = Path(os.environ[ENV_WORKSPACE].strip())
+    else:
+        chosen = Path("workspace")
+    return chosen.expanduser().resolve()
+
+
+def now_utc() -> str:
+    """Current time as ISO 8601 UTC, the one time format in the workspace."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def plain(obj: Any, where: str) -> Any:
+    """obj as plain JSON data (see core.jsonio.clean); a value JSON cannot hold is a StoreError naming `where`."""
+    try:
+        return clean(obj, where)
+    except JSONError as exc:
+        raise StoreError(str(exc)) from exc
+
+
+def to_json(obj: Any, where: str) -> str:
+    """Strict JSON text for a TEXT column; a value JSON cannot hold is a StoreError naming `where`."""
+    try:
+        return dumps(obj, indent=None, where=where)
+    except JSONError as exc:
+        raise StoreError(str(exc)) from exc
