@@ -14,6 +14,7 @@ from core.app.cli_bulletin import add_bulletin_command
 from core.app.cli_curves import add_curve_command
 from core.app.cli_cycle import add_cycle_command
 from core.app.cli_edits import add_edit_commands
+from core.app.cli_fleet import add_fleet_options, cmd_train_fleet
 from core.app.cli_ingest import add_ingest_commands
 from core.app.cli_notify import add_notify_commands
 from core.app.cli_qc import add_qc_command
@@ -124,9 +125,14 @@ def _train_lines(out: dict[str, Any]) -> list[str]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """Train a new version on the stored history."""
+    """Train a new version on the stored history (--fleet: one model across the reservoirs, core.app.cli_fleet)."""
     from core.app.pipeline import train_reservoir
 
+    if args.fleet:
+        return cmd_train_fleet(args, _emit, _workspace)
+    missing = [flag for flag in ("reservoir", "target") if getattr(args, flag) is None]
+    if missing:
+        raise ValueError(f"train needs {' and '.join('--' + m for m in missing)} (or --fleet for all reservoirs).")
     ws = _workspace(args)
     cfg = _with_default_features(ws, args, _train_config(args))
     outcome = train_reservoir(ws, args.reservoir, cfg, activate=args.activate)
@@ -223,6 +229,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     """Forecast from the latest readings or a past as-of date."""
     from core.app.judgement import record_judgement
     from core.app.pipeline import forecast_reservoir
+    from core.app.serving import serving
     from core.app.summary import freshness
     from core.forecast import risk
 
@@ -237,7 +244,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             print(f"note: the alert state was not recorded ({exc})", file=sys.stderr)
     whatif = forecast_what_if(args, ws, fc)
     age = freshness(fc.last_observed["date"], fc.points[-1].date)
-    data = {**fc.to_dict(), "freshness": age.to_dict()}
+    served = serving(ws, fc.reservoir, ws.version(fc.reservoir, fc.version))
+    data = {**fc.to_dict(), "freshness": age.to_dict(), "served_by": served.to_dict() if served else None}
     if whatif is not None:
         data["what_if"] = whatif.to_dict()
 
@@ -250,6 +258,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         ]
         if args.as_of is None and (age.past or age.stale):
             out.append(f"  {age.words()}")
+        if served is not None:
+            out.append(f"  {served.words()}")
         has_bands = fc.points[0].lower_80 is not None
         header = f"  {'date':10s}  {'forecast':>12s}"
         if has_bands:
@@ -545,8 +555,11 @@ def _parser() -> argparse.ArgumentParser:
     add_ingest_commands(sub, common, csv_opts, _emit, _workspace)
 
     p = sub.add_parser("train", parents=[common, train_opts], help="train a new model version")
-    p.add_argument("--reservoir", required=True)
-    p.add_argument("--target", required=True, help="variable to forecast, e.g. level or storage")
+    p.add_argument("--reservoir", help="the reservoir to train (required unless --fleet)")
+    p.add_argument(
+        "--target", help="variable to forecast, e.g. level or storage (required unless --fleet: the kind most have)"
+    )
+    add_fleet_options(p)
     p.add_argument("--model", help=f"zoo member to train (default {DEFAULT_MODEL}): {', '.join(MODEL_NAMES)}")
     p.set_defaults(func=cmd_train)
 

@@ -362,10 +362,7 @@ class TrainOutcome:
             val_mae=r.val_mae,
             splits=r.bounds.to_dict(),
             n_windows=r.n_windows,
-            metrics={
-                k: r.metrics[k]
-                for k in ("model", "persistence", "skill_vs_persistence", "skill_by_horizon", "n_windows")
-            },
+            metrics=test_metrics(r.metrics),
             validation_metrics=r.metrics["validation"],
             data_cleaning=self.clean_summary,
             config=r.config.to_dict(),
@@ -375,6 +372,15 @@ class TrainOutcome:
     def to_dict(self) -> dict[str, Any]:
         """The CLI's `train --json` contract."""
         return self.summary().to_dict()
+
+
+def test_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    """A version's test scores as `train --json` prints them (model and persistence, skill, per lead day), with the
+    model's headline numbers also at the top (mae, rmse, nse, kge, mae_by_horizon) for tables across reservoirs."""
+    keys = ("model", "persistence", "skill_vs_persistence", "skill_by_horizon", "n_windows")
+    model = metrics.get("model") or {}
+    flat = {k: model[k] for k in ("mae", "rmse", "nse", "kge", "mae_by_horizon") if k in model}
+    return {**flat, **{k: metrics[k] for k in keys if k in metrics}}
 
 
 def train_reservoir(

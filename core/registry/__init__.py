@@ -18,6 +18,7 @@ from core.registry.artifacts import (
     write_single,
     written_record,
 )
+from core.registry.fleet import FLEET
 from core.registry.kinds import READERS, Served
 from core.registry.layout import (
     LEFTOVER_AGE_S,
@@ -44,6 +45,7 @@ __all__ = [
     "READERS",
     "SINGLE",
     "TMP_PREFIX",
+    "FLEET",
     "ArchiveError",
     "ArchivedVersion",
     "Leftovers",

@@ -17,6 +17,7 @@ from pathlib import Path
 from core.model import zoo
 from core.model.config import TrainConfig
 from core.model.preprocess import Scaling
+from core.registry.fleet import FLEET, read_fleet
 from core.registry.records import SINGLE, ModelVersion, VersionError
 
 
@@ -45,7 +46,12 @@ def read_single(folder: Path, record: ModelVersion, reservoir: str) -> Served:
     return Served(model, Scaling.from_dict(record.meta["scaling"]), config)
 
 
-READERS: dict[str, Reader] = {SINGLE: read_single}
+def read_fleet_kind(folder: Path, record: ModelVersion, reservoir: str) -> Served:
+    """A fleet version (or a fine-tuned copy of one) serving this reservoir (core.registry.fleet)."""
+    return Served(*read_fleet(folder, record, reservoir))
+
+
+READERS: dict[str, Reader] = {SINGLE: read_single, FLEET: read_fleet_kind}
 
 
 def reader(kind: str) -> Reader:

@@ -10,7 +10,7 @@ The integrator's entry points:
 """
 
 from core.model.fleet.coldstart import add_reservoir, cold_profile, history_days, period_windows
-from core.model.fleet.config import FineTuneSettings, FleetConfig
+from core.model.fleet.config import FLEET_MODEL, MODEL_LABELS, TUNED_MODEL, FineTuneSettings, FleetConfig
 from core.model.fleet.dataset import FleetDataset, ReservoirProfile, ReservoirWindows, build_dataset, to_layout
 from core.model.fleet.fit import (
     FineTuner,
@@ -25,6 +25,9 @@ from core.model.fleet.model import FLEET_FILE, FleetForecaster, FleetModel
 
 __all__ = [
     "FLEET_FILE",
+    "FLEET_MODEL",
+    "MODEL_LABELS",
+    "TUNED_MODEL",
     "FineTuneSettings",
     "FineTuner",
     "FleetConfig",

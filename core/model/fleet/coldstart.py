@@ -50,10 +50,7 @@ def cold_profile(model: FleetModel, name: str, values: pd.DataFrame) -> Reservoi
 
 def add_reservoir(model: FleetModel, name: str, values: pd.DataFrame) -> FleetModel:
     """The fleet model serving one more reservoir, described by `values` (its record up to now)."""
-    return FleetModel(
-        model.net, model.config, model.norm, {**model.profiles, name: cold_profile(model, name, values)},
-        parent=model.parent, residuals=model.residuals, history=model.history, train_seconds=model.train_seconds,
-    )  # fmt: skip
+    return model.with_profile(name, cold_profile(model, name, values))
 
 
 def period_windows(

@@ -13,6 +13,9 @@ from core.model.config import SplitConfig, TrainError
 FLEET_MEMBERS: tuple[tuple[str, bool], ...] = (("conv_lstm", False), ("conv1d", True), ("lstm", False), ("mlp", False))
 MEMBER_KINDS = ("conv_lstm", "conv1d", "lstm", "mlp")
 BALANCE = ("windows", "reservoirs", "none")
+# The names a fleet version's reservoirs record as their model (config.model.name), and how pages say them.
+FLEET_MODEL, TUNED_MODEL = "fleet", "fleet_tuned"
+MODEL_LABELS = {FLEET_MODEL: "Fleet model (all reservoirs)", TUNED_MODEL: "Fleet + fine-tune"}
 
 
 @dataclass(frozen=True)

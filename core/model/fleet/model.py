@@ -89,6 +89,10 @@ class FleetModel:
             h.update(np.ascontiguousarray(weight.numpy()).tobytes())
         return h.hexdigest()
 
+    def with_profile(self, name: str, profile: ReservoirProfile) -> FleetModel:
+        """The same net also (or now) serving `name` with this profile (a cold start; a link's saved profile)."""
+        return replace(self, profiles={**self.profiles, name: profile})
+
     def serving(self, names: list[str]) -> FleetModel:
         """The same net serving only these reservoirs (e.g. one reservoir's registry entry)."""
         return replace(self, profiles={n: self.profile(n) for n in names})
