@@ -22,10 +22,10 @@ from core.app.jobs import COMPARE, CYCLE, running_job, start_first_model
 from core.app.judgement import record_judgement
 from core.app.pipeline import add_sample, alert_trigger
 from core.app.screening import out_of_range_decisions
+from core.app.serving import model_label, serving
 from core.auth.roles import required_role
 from core.data.sample import SAMPLE_NAME
 from core.forecast import risk
-from core.model.zoo import ZOO
 from core.store.workspace import Job, LoadedModel, ModelVersion, StoreError, Workspace, resolve_workspace
 from pages import access
 
@@ -304,9 +304,16 @@ def activate_version(reservoir: str, version: int, flash_key: str) -> None:
 
 
 def zoo_label(model: str) -> str:
-    """The zoo member's display name ('Ridge regression'), or the stored name for a member the zoo lost."""
-    entry = ZOO.get(model)
-    return entry.label if entry else model
+    """The model's display name ('Ridge regression', 'Fleet + fine-tune'), or the stored name for one the app lost."""
+    return model_label(model)
+
+
+def served_words(reservoir: str, record: ModelVersion, short: bool = False) -> str:
+    """Which model serves the reservoir and on how many days of history (core.app.serving), for a caption."""
+    served = serving(workspace(), reservoir, record)
+    if served is None:
+        return ""
+    return served.short() if short else served.words()
 
 
 def unit_of(reservoir: str, variable: str | None) -> str | None:

@@ -220,8 +220,11 @@ def _metrics_row(forecast: Forecast, record: ModelVersion) -> None:
         border=True,
         key=f"{K}metrics",
     )
+    if record.meta.get("cold_start"):
+        st.info(ui.served_words(forecast.reservoir, record), icon=":material/hub:")
+        return
     if skill.mae is None or skill.mae > 0:
-        st.caption(skill.sentence())
+        st.caption(f"{skill.sentence()} {ui.served_words(forecast.reservoir, record)}")
     else:
         st.warning(CAUTION, icon=":material/warning:")
 

@@ -73,6 +73,9 @@ def _model_lines(name: str, record: ModelVersion | None) -> bool:
         return False
     skill = version_skill(record)
     model = ui.md_escape(ui.zoo_label(record.model or "?"))
+    if record.meta.get("cold_start"):
+        st.markdown(f":material/hub: {ui.md_escape(ui.served_words(name, record, short=True))}")
+        return False
     text = f"Model v{record.version} · {model} ({ui.md_escape(record.target)}): {skill.words()}"
     if skill.colour() == "green":
         st.markdown(f":material/check_circle: {text}")

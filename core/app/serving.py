@@ -33,6 +33,12 @@ class Serving:
             )
         return f"Served by version {self.version}, {self.label}, from {days}."
 
+    def short(self) -> str:
+        """A few words for an Overview card."""
+        days = f"{number(self.history_days)} day{'s' if self.history_days != 1 else ''} of history"
+        what = "cold start" if self.cold_start else self.label
+        return f"Model v{self.version} · {'fleet model, ' if self.cold_start else ''}{what} from {days}"
+
     def to_dict(self) -> dict[str, Any]:
         """JSON form (`forecast --json`'s served_by)."""
         return asdict(self)

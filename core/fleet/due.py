@@ -3,9 +3,12 @@
 The rule (`--retrain due`), judged on the reservoir's NEWEST version (active or not), never only the active one:
 
 1. no version yet -> due (the reservoir gets the default model on its main variable);
-2. age: the newest version's data end is `after_days` (default 30) or more days behind the last reading of its
+2. cold start: the newest version is the fleet model serving the reservoir from a short record, and the record is
+   now long enough for its own training (`own_training_days`, 140 days with the default settings) -> due (a fine-tune
+   of the fleet model with --fleet, else its own default model);
+3. age: the newest version's data end is `after_days` (default 30) or more days behind the last reading of its
    target -> due;
-3. skill: otherwise, when the newest version is the active one and has issued at least `min_forecasts`
+4. skill: otherwise, when the newest version is the active one and has issued at least `min_forecasts`
    (default 14) forecasts on days after its data end whose whole horizon is now observed, and their skill vs
    persistence is below `skill_floor` (default 0: worse than "tomorrow = today") -> due. This needs the model,
    so the task judges it (`skill_verdict`); the driver only says "if the skill dropped".
@@ -17,12 +20,14 @@ version ending on today's data, so it is not due again, even if that version did
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import pandas as pd
 
 from core.fleet.modes import RETRAIN_MODES
+from core.model.config import TrainConfig
 from core.store.workspace import ModelVersion
 
 TRAIN_YES, TRAIN_NO, TRAIN_IF_SKILL_DROPPED = "yes", "no", "if_skill_dropped"
@@ -62,6 +67,29 @@ def data_end(version: ModelVersion | None) -> pd.Timestamp | None:
     return pd.Timestamp(version.data_range[1])
 
 
+def own_training_days(config: TrainConfig | None = None) -> int:
+    """The shortest record a reservoir's own training can split: each part holds at least one n_steps + horizon
+    window (core.model.train's split rule), 140 days with the default settings."""
+    config = config or TrainConfig(target="")
+    split = config.split
+    share = min(split.val_fraction, split.test_fraction, 1 - split.val_fraction - split.test_fraction)
+    return int(math.ceil((config.n_steps + config.horizon) / share))
+
+
+def cold_start_grown(newest: ModelVersion, last_day: pd.Timestamp) -> str:
+    """Why a cold start (served by the fleet model from a short record) is due now that its record is long enough
+    for its own training ('' when it is not a cold start, or not long enough yet)."""
+    if not newest.meta.get("cold_start") or newest.data_range is None:
+        return ""
+    days = int((pd.Timestamp(last_day) - pd.Timestamp(newest.data_range[0])).days) + 1
+    if days < own_training_days():
+        return ""
+    return (
+        f"cold start: {days} days of record now, enough for its own training (from {own_training_days()}); "
+        "a fine-tune (--fleet) or its own model is trained"
+    )
+
+
 def verdict(mode: str, newest: ModelVersion | None, last_day: pd.Timestamp, rule: DueRule) -> Verdict:
     """The driver's part of the rule: mode, model presence and the age of the newest version's data."""
     if mode not in RETRAIN_MODES:
@@ -74,6 +102,9 @@ def verdict(mode: str, newest: ModelVersion | None, last_day: pd.Timestamp, rule
         return Verdict(TRAIN_YES, "--retrain all")
     if mode == "none":
         return Verdict(TRAIN_NO, "--retrain none")
+    grown = cold_start_grown(newest, last_day)
+    if grown:
+        return Verdict(TRAIN_YES, grown)
     end = data_end(newest)
     if end is None:
         return Verdict(TRAIN_YES, f"version {newest.version} does not record its data end")
