@@ -89,7 +89,7 @@ def test_chart_marks_both_sides() -> None:
 
 def test_cli_forecast_text_says_both(monkeypatch, capsys, tmp_path) -> None:
     import core.app.pipeline as pipeline
-    from core.app.cli import main
+    from core.cli.main import main
 
     monkeypatch.setattr(pipeline, "forecast_reservoir", lambda *a, **k: spread_forecast())
     assert main(["forecast", "--reservoir", "Dam", "--workspace", str(tmp_path / "ws")]) == 0

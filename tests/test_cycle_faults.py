@@ -16,7 +16,7 @@ import sqlite3
 import pandas as pd
 
 from core.app import pipeline
-from core.app.cli import main
+from core.cli.main import main
 from core.data.sample import SAMPLE_NAME
 from core.fleet.cycle import run_cycle
 from core.store.workspace import Workspace

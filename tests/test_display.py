@@ -106,7 +106,7 @@ def test_entered_values_read_as_typed(value, unit, text):
 
 def test_cycle_summary_writes_values_as_the_pages_do():
     """The `cycle` command's table printed 1234.5 as '1.23e+03' (its own formatter); it now uses core.display."""
-    from core.app.cli_cycle import summary_lines
+    from core.cli.cycle import summary_lines
     from core.fleet.cycle import CycleReport
     from core.fleet.inbox import InboxOutcome
     from core.store.cycles import CycleReservoir

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.app.cli import main
 from core.app.pipeline import import_csv, load_clean
 from core.app.screening import decide_out_of_range, out_of_range_decisions, stored_findings
 from core.charts import history_figure
+from core.cli.main import main
 from core.data import screen
 from core.data.clean import clean_daily
 from core.data.config import CleanConfig

@@ -26,11 +26,11 @@ import pandas as pd
 import pytest
 
 from core.app import pipeline
-from core.app.cli import main as cli_main
+from core.cli.main import main as cli_main
 from core.data.sample import SAMPLE_NAME
 from core.model.config import ModelConfig, TrainConfig
 from core.store.backup import backup, restore
-from core.store.common import StorageFailure, WorkspaceDamaged
+from core.store.errors import StorageFailure, WorkspaceDamaged
 from core.store.locks import TrainingLocked
 from core.store.repair import repair
 from core.store.workspace import StoreError, UploadInfo, Workspace

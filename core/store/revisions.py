@@ -24,7 +24,7 @@ import pandas as pd
 
 from core.data.variables import canonical_name, is_nonnegative
 from core.jsonio import AsDict
-from core.store.common import StoreError
+from core.store.errors import StoreError
 
 MAX_VALUE_DAYS = 366  # a typed value copied over more days than this is almost surely a slip of the date
 

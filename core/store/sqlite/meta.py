@@ -7,7 +7,8 @@ from typing import Any
 
 from core.data.levels import OperatingLevel, check_level
 from core.jsonio import loads
-from core.store.common import StoreError, plain, to_json
+from core.store.common import plain, to_json
+from core.store.errors import StoreError
 from core.store.sqlite.base import SqliteRepository
 
 LEVEL_KEYS = {"alert_trigger": "levels"}  # metadata that changes who gets warned is a levels action, not an edit

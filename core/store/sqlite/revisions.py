@@ -9,7 +9,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from core.store.common import StoreError, now_utc
+from core.store.common import now_utc
+from core.store.errors import StoreError
 from core.store.revisions import Revision, check_value, checked_span, overlay
 from core.store.sqlite.readings import RawReadings
 
