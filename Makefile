@@ -6,7 +6,7 @@ CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT ?= 8501
 
-.PHONY: run test install dev chromium lint bench clean-venv
+.PHONY: run test test-fast install dev chromium lint bench clean-venv
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || { $(SUDO) apt-get update && $(SUDO) apt-get install -y python3-venv && $(PY) -m venv $(VENV); }
@@ -38,6 +38,10 @@ run: install chromium
 
 test: dev chromium
 	$(BIN)/python -m pytest
+
+# The fast lane: everything not marked slow (no training, app server, browser or Ray; README "Test lanes").
+test-fast: dev chromium
+	$(BIN)/python -m pytest -m "not slow"
 
 lint: dev
 	$(BIN)/ruff check core pages app.py tests bench

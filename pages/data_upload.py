@@ -499,3 +499,7 @@ def upload_panel(fk: str, data: bytes, filename: str) -> None:
         if blocked:
             st.caption(f"Import is disabled: {blocked}")
         _show_result(fk)
+
+
+if __name__ == "__main__":  # run on its own (Streamlit's pages/ discovery): the app, never this section alone
+    ui.run_page()

@@ -25,10 +25,10 @@ from core.data.levels import (
     OperatingLevel,
     check_level,
     check_unique_names,
+    default_level_variable,
     level_warnings,
 )
 from core.data.typed_numbers import NumberEntryError, format_number, parse_number_strict
-from core.data.variables import main_variable
 from core.forecast import risk
 from core.store.workspace import ModelVersion, ReservoirInfo, Workspace
 from pages import common as ui
@@ -52,11 +52,9 @@ SCORE_HELP = {
 
 
 def default_variable(ws: Workspace, info: ReservoirInfo) -> str:
-    """New levels go on what the active model forecasts, else level, else storage, else the first variable."""
+    """The variable new levels go on: core's rule (the CLI's `levels --set` uses the same)."""
     active = ws.active_version(info.name)
-    if active is not None and active.target in info.variable_names:
-        return active.target
-    return main_variable(info.variable_names) or "level"
+    return default_level_variable(info.variable_names, active.target if active else None)
 
 
 def editor_frame(levels: Sequence[OperatingLevel]) -> pd.DataFrame:

@@ -14,6 +14,67 @@ os.environ.setdefault("SENTINEL_FIRST_MODEL", "0")
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 
+# ---------------------------------------------------------------- lanes: `make test-fast` runs `pytest -m "not slow"`
+# A test is `slow` when it trains a Keras net, starts the app server, a browser, Ray or cycle workers, or takes more
+# than about SLOW_SECONDS. Marked by module (`pytestmark`) or test; a test using a training fixture and every browser
+# (`e2e`) test is marked here. A test that is not marked and still builds a Keras net to train in this process
+# fails (a check, not a clock); one that is merely slow is listed at the end of the run.
+SLOW_SECONDS = 2.0
+TRAINING_FIXTURES = frozenset({"trained_sample"})  # each trains a Keras net (once per session)
+_running: list[pytest.Item] = []  # the test whose setup, call or teardown is under way
+_fast_seconds: dict[str, float] = {}  # fast-lane test -> seconds (setup + call + teardown)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Slow: every test using a training fixture, and every browser test."""
+    for item in items:
+        if TRAINING_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> object:
+    """Remember which test runs, for the training check below."""
+    _running.append(item)
+    try:
+        return (yield)
+    finally:
+        _running.pop()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Building a Keras net to train (every Keras member, the ensemble included, starts from KerasNet.fresh) inside a
+    test not marked slow fails that test, naming the marker: the fast lane never trains."""
+    from core.model.zoo.keras_net import KerasNet
+
+    fresh = KerasNet.fresh.__func__
+
+    def checked_fresh(cls, member, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202 - KerasNet.fresh's own
+        if _running and _running[-1].get_closest_marker("slow") is None:
+            pytest.fail(
+                f"{_running[-1].nodeid} trains a Keras net ({member.name}) but is not marked slow: add "
+                "@pytest.mark.slow (or a module pytestmark) so `make test-fast` stays fast",
+                pytrace=False,
+            )
+        return fresh(cls, member, *args, **kwargs)
+
+    KerasNet.fresh = classmethod(checked_fresh)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Time each fast-lane test, for the list at the end."""
+    if "slow" not in report.keywords:
+        _fast_seconds[report.nodeid] = _fast_seconds.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:  # noqa: ANN001
+    """List the fast-lane tests over SLOW_SECONDS (this machine, this run): candidates for the slow marker."""
+    over = sorted(((s, n) for n, s in _fast_seconds.items() if s > SLOW_SECONDS), reverse=True)
+    if over:
+        terminalreporter.section(f"fast-lane tests over {SLOW_SECONDS:g} s (mark them slow if they stay so)")
+        for seconds, nodeid in over:
+            terminalreporter.write_line(f"{seconds:6.1f} s  {nodeid}")
+
 
 @pytest.fixture
 def shared_data() -> Path:

@@ -17,7 +17,7 @@ from core.data.levels import OperatingLevel
 from core.data.sample import SAMPLE_NAME
 from tests.apptest_support import open_page, start_app, texts
 
-pytestmark = pytest.mark.usefixtures("fresh_caches")
+pytestmark = [pytest.mark.usefixtures("fresh_caches"), pytest.mark.slow]  # AppTest runs over the trained sample
 
 
 @pytest.fixture

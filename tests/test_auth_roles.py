@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -54,7 +55,7 @@ def test_every_action_has_a_role_and_roles_nest() -> None:
 def test_viewer_writes_are_refused_in_core(ws: Workspace) -> None:
     """A viewer can read but every write path refuses, naming the role it needs; nothing changes."""
     viewer = ws.acting_as(VIEWER)
-    assert viewer.readings(SAMPLE_NAME) is not None
+    pd.testing.assert_frame_equal(viewer.readings(SAMPLE_NAME), ws.readings(SAMPLE_NAME))  # reads all an admin does
     version = ws.active_version(SAMPLE_NAME).version
     before = (ws.levels(SAMPLE_NAME), ws.revisions(SAMPLE_NAME), ws.get_meta(SAMPLE_NAME, "alert_trigger"))
     refused = [

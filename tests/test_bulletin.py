@@ -222,6 +222,7 @@ def test_without_chromium_the_button_says_what_to_install(app_trained_ws, monkey
     assert "The bulletin needs Chromium" in texts(at, ("caption",))
 
 
+@pytest.mark.slow
 def test_cli_what_if_puts_the_scenario_table_in_the_pdf(tmp_path, capsys):
     """`bulletin --what-if outflow=V` on a storage model: the plain forecast and the scenario in the PDF's table;
     a reservoir that cannot run scenarios is said in the report, and its page still comes out."""

@@ -111,7 +111,7 @@ def test_a_level_is_judged_against_the_cleaned_record(workspace):
     import_csv(workspace, _record_with_code(), reservoir="Lake", filename="lake.csv")
     levels = update_levels(workspace, "Lake", [OperatingLevel("Flood", 1380.0, "ft", "flood", "warning")])
     assert [lv.name for lv in levels] == ["Flood"]
-    with pytest.raises(ValueError, match=r"far outside the recorded level \(1320.7 to 1385.7 ft, cleaned"):
+    with pytest.raises(ValueError, match=r"far outside the recorded level \(1,320.7 to 1,385.7 ft, cleaned"):
         update_levels(workspace, "Lake", [OperatingLevel("Typo", 13800.0, "ft", "flood", "danger")])
 
 

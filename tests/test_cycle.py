@@ -25,6 +25,8 @@ from core.fleet.tasks import CrashDrill
 from core.model.config import ModelConfig, TrainConfig
 from core.store.workspace import Workspace
 
+pytestmark = pytest.mark.slow  # every case runs the daily cycle: it trains; the local engine starts workers
+
 SAMPLE_START, SAMPLE_END = "2021-01-01", "2023-12-31"
 EARLY_END = "2023-10-31"  # versions trained on data to here are 61 days behind the full sample: due
 JSON_KEYS = {"engine", "seconds", "reservoirs", "inbox", "notifications"}

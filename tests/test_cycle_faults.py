@@ -14,6 +14,7 @@ import errno
 import sqlite3
 
 import pandas as pd
+import pytest
 
 from core.app import pipeline
 from core.cli.main import main
@@ -21,6 +22,8 @@ from core.data.sample import SAMPLE_NAME
 from core.fleet.cycle import run_cycle
 from core.store.workspace import Workspace
 from tests.test_cycle import SAMPLE_END, add_reservoir, options, ridge, rows, sample_frame, version_folders
+
+pytestmark = pytest.mark.slow  # each runs the daily cycle, which trains
 
 
 def test_a_first_model_is_kept_when_its_first_forecast_cannot_be_issued(tmp_path, monkeypatch) -> None:

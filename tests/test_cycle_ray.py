@@ -14,6 +14,8 @@ import pytest
 from core.store.workspace import Workspace
 from tests.test_cycle import CASES
 
+pytestmark = pytest.mark.slow  # a local Ray instance
+
 ray = pytest.importorskip("ray", reason="ray is not installed (make test installs it)")
 
 

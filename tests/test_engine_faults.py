@@ -22,6 +22,8 @@ from core.fleet.workers import SCRATCH_PREFIX, temp_root
 from core.store.workspace import Workspace, pid_alive
 from tests.fleet_support import slow_specs
 
+pytestmark = pytest.mark.slow  # worker processes and Ray instances, killed on purpose
+
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 

@@ -226,6 +226,7 @@ def app_fleet_ws(fleet_root, tmp_path, monkeypatch, fresh_caches) -> Workspace:
     return private_copy(fleet_root, tmp_path, monkeypatch)
 
 
+@pytest.mark.slow
 def test_the_fleet_table_lists_every_reservoir_and_filters_narrow_it(app_fleet_ws):
     """60 rows, most urgent first; 'only with alerts' keeps the raised ones; the search narrows by name."""
     at = start_app()
@@ -248,6 +249,7 @@ def test_the_fleet_table_lists_every_reservoir_and_filters_narrow_it(app_fleet_w
     assert sorted(at.dataframe[0].value["Reservoir"]) == [fleet_name(i) for i in range(49, 59)]
 
 
+@pytest.mark.slow
 def test_cards_show_for_the_raised_alerts_then_for_the_chosen_few(app_fleet_ws):
     """Cards default to the most severe raised alerts; picking two reservoirs shows exactly their cards."""
     at = start_app()
@@ -262,6 +264,7 @@ def test_cards_show_for_the_raised_alerts_then_for_the_chosen_few(app_fleet_ws):
     assert len([link for link in at.get("page_link") if link.proto.label == "Open forecast"]) == 2
 
 
+@pytest.mark.slow
 def test_run_the_cycle_now_starts_the_background_cycle_and_follows_it(app_fleet_ws, monkeypatch):
     """The button calls start_cycle_job with the chosen retraining; the page then shows progress per reservoir."""
     calls = []
@@ -288,6 +291,7 @@ def test_run_the_cycle_now_starts_the_background_cycle_and_follows_it(app_fleet_
     assert at.button(key="overview_cycle_run").disabled  # one run at a time
 
 
+@pytest.mark.slow
 def test_the_button_runs_the_real_cycle_and_the_table_shows_its_results(tmp_path, monkeypatch, fresh_caches):
     """No stand-in: the real background cycle (retrain none; these model rows have no files, so every reservoir
     fails with its reason) runs to its end, the page says so and the table shows the new results."""

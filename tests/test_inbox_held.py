@@ -104,6 +104,7 @@ def test_the_cycle_reports_held_files_in_json_summary_and_history(tmp_path):
     assert [h["file"] for h in latest.inbox_held] == ["gauge.csv"]
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("fresh_caches")
 def test_the_overview_cycle_section_names_the_held_file_and_its_question(tmp_path, monkeypatch):
     from core.app.pipeline import add_sample

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from core.app.pipeline import add_sample, forecast_reservoir, import_csv, train_reservoir
 from core.data.sample import SAMPLE_NAME
 from tests.conftest import tiny_config
 
 
+@pytest.mark.slow
 def test_sample_import_train_forecast(workspace, tmp_path):
     csv = tmp_path / "sample.csv"
     add_sample(workspace, csv)
@@ -23,6 +25,7 @@ def test_sample_import_train_forecast(workspace, tmp_path):
     assert len(fc.points) == 7 and all(np.isfinite(p.value) for p in fc.points)
 
 
+@pytest.mark.slow
 def test_real_snake_river_reservoir(workspace, shared_data):
     import_csv(workspace, shared_data / "snake_river" / "Palisades.csv", reservoir="Palisades")
     info = workspace.reservoir("Palisades")

@@ -98,6 +98,7 @@ def test_an_upgraded_workspace_never_reuses_a_channel_id_a_delivery_named(tmp_pa
 # ---------------------------------------------------------------------- item 3: every delivery is time-boxed
 
 
+@pytest.mark.slow
 def test_a_slow_webhook_is_a_failed_attempt_within_its_budget(ws, trickle):
     """One byte every second never holds a test or a delivery past its budget; the delivery is retried later."""
     slow = trickle("slow", gap=1.0)
@@ -112,6 +113,7 @@ def test_a_slow_webhook_is_a_failed_attempt_within_its_budget(ws, trickle):
     assert time.monotonic() - t0 < 6 and done.status == "failed" and done.attempts == 1  # retried next cycle
 
 
+@pytest.mark.slow
 def test_the_delivery_phase_has_one_budget_and_leaves_nothing_sending(ws, trickle):
     """Three slow channels and a 3 s phase: the phase ends in time, what it could not try waits (not 'sending',
     no attempt counted), and the next call tries it."""
@@ -131,6 +133,7 @@ def test_the_delivery_phase_has_one_budget_and_leaves_nothing_sending(ws, trickl
     assert {d.channel for d in notify.deliver_pending(ws)} & set(waiting)  # tried on the next call
 
 
+@pytest.mark.slow
 def test_a_cycle_with_a_slow_webhook_finishes_and_prints_its_json(tmp_path, trickle):
     """The whole cycle (serial engine) with a slow receiver: exit code, JSON on stdout, the run row finished, the
     delivery failed (to be retried), in about the delivery budget."""

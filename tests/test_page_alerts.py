@@ -53,6 +53,7 @@ def test_alerts_page_lists_states_and_the_log(alerted_ws):
     assert not at.info  # a channel is set: no 'add one' pointer
 
 
+@pytest.mark.slow
 def test_acknowledge_button_records_who(alerted_ws):
     at = open_page("alerts")
     assert at.button(key="alerts_ack").disabled  # no name typed yet
@@ -67,6 +68,7 @@ def test_acknowledge_button_records_who(alerted_ws):
     assert states[states["Side"] == "flood"].iloc[0]["Acknowledged"].startswith("ann, ")
 
 
+@pytest.mark.slow
 def test_failed_deliveries_are_shown_and_can_be_sent_now(alerted_ws, receiver):
     receiver.status = 500
     notify.publish(alerted_ws, SAMPLE_NAME, {"flood": replace(WARNING, state="danger")}, issued="2024-05-02")
@@ -87,6 +89,7 @@ def test_without_channels_the_page_points_to_settings(app_sample_ws):
     assert "No alert state recorded yet" in texts(at, ("caption",))
 
 
+@pytest.mark.slow
 def test_settings_adds_tests_and_removes_a_webhook(app_sample_ws, receiver):
     at = open_page("settings")
     assert at.title[0].value == "Settings"
@@ -117,6 +120,7 @@ def test_settings_adds_tests_and_removes_a_webhook(app_sample_ws, receiver):
     assert app_sample_ws.channels() == []
 
 
+@pytest.mark.slow
 def test_settings_adds_an_email_recipient(app_sample_ws):
     at = open_page("settings")
     at.text_input(key="settings_mail_to").input("duty@example.org")

@@ -22,7 +22,7 @@ from core.store.workspace import JobProgress, Workspace
 from tests.apptest_support import open_page, private_copy, run, texts, wait_for
 from tests.conftest import tiny_config
 
-pytestmark = pytest.mark.usefixtures("fresh_caches")
+pytestmark = [pytest.mark.usefixtures("fresh_caches"), pytest.mark.slow]  # AppTest runs over trained comparisons
 
 FAST = ["persistence", "climatology", "ridge"]  # one-shot members: a comparison in seconds
 LABELS = {"persistence": "Persistence", "climatology": "Seasonal climatology", "ridge": "Ridge regression"}

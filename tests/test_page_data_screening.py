@@ -11,7 +11,7 @@ from core.app.pipeline import import_csv
 from core.app.screening import out_of_range_decisions
 from tests.apptest_support import open_page, run, texts, use_workspace
 
-pytestmark = pytest.mark.usefixtures("fresh_caches")
+pytestmark = [pytest.mark.usefixtures("fresh_caches"), pytest.mark.slow]  # AppTest runs of 2-5 s each
 
 
 def _csv(n: int, **columns: np.ndarray) -> bytes:

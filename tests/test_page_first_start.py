@@ -18,7 +18,7 @@ from core.model.config import DEFAULT_MODEL
 from core.store.workspace import Workspace
 from tests.apptest_support import run, start_app, texts
 
-pytestmark = pytest.mark.usefixtures("fresh_caches")
+pytestmark = [pytest.mark.usefixtures("fresh_caches"), pytest.mark.slow]  # AppTest runs that train the first model
 
 
 @pytest.fixture

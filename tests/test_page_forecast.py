@@ -23,7 +23,7 @@ from core.export import files, report
 from pages import forecast as page
 from tests.apptest_support import open_page, run, texts
 
-pytestmark = pytest.mark.usefixtures("fresh_caches")
+pytestmark = [pytest.mark.usefixtures("fresh_caches"), pytest.mark.slow]  # AppTest runs over the trained sample
 
 ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 HINDCAST_DAY = dt.date(2020, 6, 1)

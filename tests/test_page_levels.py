@@ -16,7 +16,7 @@ from core.data.sample import SAMPLE_NAME
 from pages import levels as page
 from tests.apptest_support import open_page, run, texts
 
-pytestmark = pytest.mark.usefixtures("fresh_caches")
+pytestmark = [pytest.mark.usefixtures("fresh_caches"), pytest.mark.slow]  # AppTest runs of 2-3 s each
 
 SAMPLE_LEVELS = {
     "Minimum operating": (292.0, "drought", "danger"),

@@ -50,7 +50,7 @@ pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 @pytest.fixture(scope="module")
 def trained_root(tmp_path_factory) -> Path:
-    """The sample with one tiny trained version (v1, active), trained once for this file (1 epoch keeps it fast)."""
+    """The sample with one tiny trained version (v1, active), trained once for this file (its tests are slow)."""
     ws = Workspace(tmp_path_factory.mktemp("trained") / "ws")
     add_sample(ws)
     train_reservoir(ws, SAMPLE_NAME, tiny_config(epochs=1))
@@ -207,6 +207,7 @@ def test_long_runs_of_bad_lines_are_compressed_into_ranges():
     assert row["file lines"].startswith("5\u201322 (18 lines)") and row["examples"].startswith("bad")
 
 
+@pytest.mark.slow
 def test_retrain_offered_only_when_days_were_added_to_a_modelled_reservoir(trained_ws):
     """New days for a reservoir with an active model -> offer; a reservoir without a model -> no offer."""
     new_days = daily_csv(days=5, start="2024-01-01")
@@ -272,6 +273,7 @@ def test_first_start_shows_the_sample_card(tmp_path, monkeypatch):
     assert len(at.get("plotly_chart")) == 1  # the history sparkline, even without a model
 
 
+@pytest.mark.slow
 def test_overview_shows_model_version_skill_and_forecast(trained_ws):
     """With a trained model the card names the version, its skill in words and the forecast's last day."""
     record = trained_ws.version(SAMPLE_NAME)
@@ -283,6 +285,7 @@ def test_overview_shows_model_version_skill_and_forecast(trained_ws):
     assert "No forecast" not in page
 
 
+@pytest.mark.slow
 def test_card_without_levels_says_so_once(trained_ws):
     """No levels set: the card says it in the levels line only, not again as an 'Alert:' line."""
     from core.app.pipeline import update_levels
@@ -295,6 +298,7 @@ def test_card_without_levels_says_so_once(trained_ws):
     assert "Alert:" not in page and "No operating levels are set" not in page
 
 
+@pytest.mark.slow
 def test_card_with_a_failing_forecast_explains_in_one_line(trained_ws):
     """A model whose files are gone: the card says why, the page does not crash."""
     record = trained_ws.version(SAMPLE_NAME)
@@ -305,6 +309,7 @@ def test_card_with_a_failing_forecast_explains_in_one_line(trained_ws):
     assert "No forecast: The files of version 1 of 'Sample Reservoir' are missing" in page
 
 
+@pytest.mark.slow
 def test_open_forecast_links_to_the_forecast_page_of_its_reservoir(app_sample_ws):
     """The card's link opens the Forecast page with its reservoir in the address (a new tab or a bookmark keeps it;
     the sidebar picker follows the address), and following it shows that reservoir's forecast page."""
@@ -327,6 +332,7 @@ def test_open_forecast_links_to_the_forecast_page_of_its_reservoir(app_sample_ws
     assert [t.value for t in at.title] == ["Forecast"]
 
 
+@pytest.mark.slow
 def test_a_small_workspace_keeps_the_cards_and_folds_the_cycle_away(app_sample_ws):
     """Up to three reservoirs: every card is the main content, no fleet table; the cycle sits in a fold below."""
     for name in ("Aaa Lake", "Bbb Lake"):
@@ -343,6 +349,7 @@ def test_a_small_workspace_keeps_the_cards_and_folds_the_cycle_away(app_sample_w
     assert at.button(key="overview_cycle_run").label == "Run the cycle now"
 
 
+@pytest.mark.slow
 def test_a_fourth_reservoir_brings_the_fleet_table(app_sample_ws):
     """More than three reservoirs: the fleet table leads, with one row each, and the cards follow the choice."""
     for name in ("Aaa Lake", "Bbb Lake", "Ccc Lake"):
@@ -362,6 +369,7 @@ def test_a_fourth_reservoir_brings_the_fleet_table(app_sample_ws):
 # ---------------------------------------------------------------- Data page
 
 
+@pytest.mark.slow
 def test_good_file_imports_shows_counts_and_a_repeat_says_already_imported(app_sample_ws):
     """A clean file is imported into a new reservoir named after it with counts; the same file again changes nothing."""
     at = open_page("data")
@@ -388,6 +396,7 @@ def test_good_file_imports_shows_counts_and_a_repeat_says_already_imported(app_s
     assert len(Workspace(app_sample_ws.root).uploads("North Dam")) == 1
 
 
+@pytest.mark.slow
 def test_bad_file_shows_errors_with_lines_and_imports_nothing(app_sample_ws):
     """Non-numeric cells: the error names the file lines, Import is disabled, the store is untouched."""
     before = (len(app_sample_ws.reservoirs()), len(app_sample_ws.uploads()))
@@ -405,6 +414,7 @@ def test_bad_file_shows_errors_with_lines_and_imports_nothing(app_sample_ws):
     assert (len(app_sample_ws.reservoirs()), len(app_sample_ws.uploads())) == before
 
 
+@pytest.mark.slow
 def test_unreadable_file_says_why(app_sample_ws):
     """A zip that is no workbook (here a damaged one) is explained, not crashed on, and cannot be imported."""
     at = open_page("data")
@@ -413,6 +423,7 @@ def test_unreadable_file_says_why(app_sample_ws):
     assert widget(at.button, "_import").disabled
 
 
+@pytest.mark.slow
 def test_ambiguous_dates_ask_for_the_order_and_day_first_fixes_it(app_sample_ws):
     """No day above 12: the page asks for the order; choosing day-first reads 01/02 as 1 February."""
     data = b"date,level\n01/02/2024,1\n02/03/2024,2\n03/04/2024,3\n"
@@ -433,6 +444,7 @@ def test_ambiguous_dates_ask_for_the_order_and_day_first_fixes_it(app_sample_ws)
     assert dates == ["2024-02-01", "2024-03-02", "2024-04-03"]
 
 
+@pytest.mark.slow
 def test_uploaded_names_are_not_rendered_as_html(app_sample_ws):
     """A column named <b>x</b> and a file named <i>f</i>.csv appear literally, never as markup."""
     data = b"date,<b>x</b>\n2024-01-01,1\n2024-01-02,oops\n"
@@ -449,6 +461,7 @@ def test_uploaded_names_are_not_rendered_as_html(app_sample_ws):
     assert editor.value["column"].tolist() == ["<b>x</b>"]  # shown as a table cell, i.e. as text
 
 
+@pytest.mark.slow
 def test_wide_file_defaults_to_one_reservoir_per_column(app_sample_ws):
     """A Chennai-style file proposes the wide layout and imports one reservoir per column."""
     data = b"Date,POONDI,REDHILLS\n01-01-2004,3.9,268\n02-01-2004,4.0,270\n13-01-2004,4.1,271\n"
@@ -469,6 +482,7 @@ def test_wide_file_defaults_to_one_reservoir_per_column(app_sample_ws):
     assert Workspace(app_sample_ws.root).reservoir("POONDI").variable("storage").unit == "mcft"
 
 
+@pytest.mark.slow
 def test_new_days_offer_retraining_with_the_same_settings(trained_ws, monkeypatch):
     """Days added to a reservoir with a model -> 'Retrain with the same settings' starts a retrain job."""
     import core.app.jobs
@@ -493,6 +507,7 @@ def test_new_days_offer_retraining_with_the_same_settings(trained_ws, monkeypatc
     assert "Retraining of Sample Reservoir started (job #42). Follow it on the Train page." in shown(at.success)
 
 
+@pytest.mark.slow
 def test_stored_data_section_shows_variables_logs_and_example(app_sample_ws):
     """The selected reservoir's variables, cleaning summary, upload log and the example download are on the page."""
     at = open_page("data")

@@ -15,6 +15,8 @@ from core.store.workspace import Workspace
 from tests.apptest_support import open_page, texts, use_workspace
 from tests.conftest import tiny_config
 
+pytestmark = pytest.mark.slow  # AppTest runs over a trained storage model
+
 K = "forecast_whatif_"
 
 

@@ -18,7 +18,7 @@ from core.model.zoo import MODEL_NAMES, ZOO
 from core.store.workspace import Workspace
 from tests.apptest_support import open_page, run, start_app, texts
 
-pytestmark = pytest.mark.usefixtures("fresh_caches")
+pytestmark = [pytest.mark.usefixtures("fresh_caches"), pytest.mark.slow]  # AppTest runs that train or follow jobs
 
 
 @pytest.fixture

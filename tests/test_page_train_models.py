@@ -18,7 +18,7 @@ from core.model.config import TrainConfig
 from core.store.workspace import Workspace
 from tests.apptest_support import open_page, private_copy, run, texts, wait_for
 
-pytestmark = pytest.mark.usefixtures("fresh_caches")
+pytestmark = [pytest.mark.usefixtures("fresh_caches"), pytest.mark.slow]  # AppTest runs that train or follow jobs
 
 
 @pytest.fixture(scope="module")

@@ -67,6 +67,7 @@ def run_py(code: str, *args: str) -> subprocess.Popen:
 # ---------------------------------------------------------------- item 5: restore cannot race
 
 
+@pytest.mark.slow
 def test_restore_is_refused_while_a_training_or_the_cycle_runs(made, target: Workspace) -> None:
     """A running training (or cycle) holds the workspace: restore --force is refused naming it; nothing moved."""
     with target.in_use("training of 'Other'"), pytest.raises(StoreError, match=r"in use: training of 'Other' \(pid"):
@@ -245,6 +246,7 @@ def test_a_manifest_naming_a_path_outside_the_version_folders_is_refused(made, t
 # ---------------------------------------------------------------- item 6: repair names the file, rebuilds the rest
 
 
+@pytest.mark.slow
 def test_repair_rebuilds_every_readable_version_and_names_the_broken_file(made, tmp_path: Path, capsys) -> None:
     """One malformed meta.json beside a damaged database: repair rebuilds the other versions, moves the broken
     folder to quarantine and says which file and why; the workspace opens again."""

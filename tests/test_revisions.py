@@ -201,6 +201,7 @@ def test_cli_edit_refusals(ws: Workspace, capsys, argv: list[str], says: str) ->
 # ---------------------------------------------------------------- Data page
 
 
+@pytest.mark.slow
 def test_data_page_revision_and_undo(app_empty_ws) -> None:
     """Mark the last sample day missing on the Data page: stored with who/why, the chart draws raw beside it,
     then undo from the same panel."""
@@ -226,6 +227,7 @@ def test_data_page_revision_and_undo(app_empty_ws) -> None:
     assert "Undone revision #1" in texts(at, ("success",))
 
 
+@pytest.mark.slow
 def test_data_page_refuses_a_value_it_cannot_read(app_empty_ws) -> None:
     add_sample(app_empty_ws)
     at = open_page("data")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.data.levels import LevelError, OperatingLevel, check_levels, parse_level
+from core.data.levels import SEVERITIES, LevelError, OperatingLevel, check_levels, parse_level
 from core.forecast.issue import Forecast, ForecastPoint
 from core.forecast.risk import alert_state, assess, exceedance, verify, within_horizon
 from core.model.uncertainty import BANDS, Calibration, calibrate, conformal_quantiles, coverage
@@ -199,4 +199,37 @@ def test_trained_version_stores_coverage_and_forecast_carries_bands(trained_samp
         "Flood warning",
         "Dam crest",
     }
-    assert data["alert"]["state"] in ("normal", "watch", "warning", "danger")
+    # The alert is the most severe level at least `trigger` likely to be crossed within the week, read from the
+    # forecast's own samples ("normal", with the highest chance, when none is).
+    alert, samples = data["alert"], fc.samples
+    chance = {
+        lv.name: float(((samples > lv.value) if lv.side == "flood" else (samples < lv.value)).any(axis=1).mean())
+        for lv in ws.levels(SAMPLE_NAME)
+    }
+    severity = {lv.name: lv.severity for lv in ws.levels(SAMPLE_NAME)}
+    likely = [name for name, p in chance.items() if p >= alert["trigger"]]
+    expected = max((severity[n] for n in likely), key=SEVERITIES.index, default="normal")
+    assert alert["state"] == expected, (alert, chance)
+    assert alert["probability"] == pytest.approx(chance[alert["level"]] if likely else max(chance.values()))
+
+
+def test_page_and_cli_put_new_levels_on_the_same_variable():
+    """One rule (core.data.levels.default_level_variable). The CLI's `levels --set` took the active model's target
+    even when the reservoir no longer records it (refused, "has no variable 'level'", without a curve to convert
+    it); the page passed it over."""
+    from types import SimpleNamespace
+
+    from core.cli.main import _default_level_variable
+    from core.data.levels import default_level_variable
+    from pages import levels as levels_page
+
+    # A storage-only record (e.g. re-imported after `repair`) whose active version was trained on level.
+    info = SimpleNamespace(name="Dam", variable_names=("storage", "inflow"))
+    info.variables = [SimpleNamespace(name=n) for n in info.variable_names]
+    ws = SimpleNamespace(active_version=lambda name: SimpleNamespace(target="level"))
+    assert levels_page.default_variable(ws, info) == _default_level_variable(ws, info) == "storage"
+    ws = SimpleNamespace(active_version=lambda name: None)
+    assert levels_page.default_variable(ws, info) == _default_level_variable(ws, info) == "storage"
+    assert default_level_variable(("level", "storage"), "storage") == "storage"  # the model's target first
+    assert default_level_variable(("inflow", "rainfall"), None) == "inflow"  # no level or storage: the first
+    assert default_level_variable((), None) == "level"  # before any readings

@@ -85,6 +85,7 @@ def test_the_data_page_judges_the_columns_as_declared_in_its_table(tmp_path):
     assert ws.reservoir("Pool").variable("storage").unit == "acre-ft"
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("fresh_caches")
 def test_the_data_page_offers_the_choice_before_the_import_and_stores_it(tmp_path, monkeypatch):
     ws = use_workspace(tmp_path / "ws", monkeypatch)

@@ -492,6 +492,7 @@ print(i, flush=True)
 """
 
 
+@pytest.mark.slow
 def test_two_processes_write_and_read_at_once(ws: Workspace) -> None:
     ws.merge({"B": frame(["2000-01-01"], level=[0])}, {}, UploadInfo("seed", "seed"))
     job = ws.create_job("B", "train", {})

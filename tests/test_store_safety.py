@@ -179,6 +179,7 @@ def test_leftovers_of_killed_saves_are_swept_when_a_writer_starts(
     assert_every_version_sound(ws)
 
 
+@pytest.mark.slow
 def test_two_overlapping_trainings_one_is_refused(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     import core.model.train as train
 
@@ -245,6 +246,7 @@ def _save_forever(root: str, result: object, ready: object) -> None:
         ready.set()  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow
 @needs_fork
 def test_kill_9_during_saves_loses_nothing(ws: Workspace, template: tuple[Path, object]) -> None:
     rng = random.Random(13)
@@ -449,6 +451,7 @@ def test_file_size_limit_is_named_and_loses_nothing(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- backup and restore
 
 
+@pytest.mark.slow
 def test_backup_restore_round_trip_forecasts_the_same(ws: Workspace, tmp_path: Path) -> None:
     ridge = TrainConfig(target="level", features=("rainfall", "inflow"), model=ModelConfig(name="ridge"))
     pipeline.train_reservoir(ws, SAMPLE_NAME, ridge)

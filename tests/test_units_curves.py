@@ -266,6 +266,7 @@ def test_data_page_shows_the_curve_and_the_units(app_sample_ws, tmp_path):
     assert any("-curve" in str(c.proto.config) for c in at.get("plotly_chart"))
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("fresh_caches")
 def test_data_page_asks_to_confirm_a_weak_guess(app_sample_ws):
     from tests.apptest_support import open_page

@@ -242,6 +242,7 @@ def test_every_public_method_is_declared(tmp_path: Path) -> None:
     assert declared - public == set(), "remove methods the workspace no longer has"
 
 
+@pytest.mark.slow
 def test_reads_change_nothing_for_a_viewer(built, tmp_path: Path) -> None:
     """Every method declared a read runs for a viewer and leaves the database and the files exactly as they were."""
     ws = _copy(built, tmp_path)

@@ -9,6 +9,8 @@ from core.data.sample import SAMPLE_NAME
 from core.model.config import ModelConfig
 from tests.conftest import tiny_config
 
+pytestmark = pytest.mark.slow  # trains the default ensemble throughout
+
 NAME = "conv_lstm_ensemble"
 
 

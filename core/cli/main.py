@@ -41,8 +41,8 @@ from core.cli.qc import add_qc_command
 from core.cli.store import add_store_commands
 from core.cli.users import add_users_commands
 from core.cli.whatif import add_what_if_option, cmd_hindcast_what_if, forecast_what_if, plans_of, what_if_lines
-from core.data.levels import parse_level
-from core.data.variables import canonical_name, main_variable
+from core.data.levels import default_level_variable, parse_level
+from core.data.variables import canonical_name
 from core.display import number
 from core.export import files, report
 from core.fleet import job as cycle_job
@@ -326,11 +326,9 @@ def _level_variable(ws: Any, info: Any, wanted: str) -> tuple[str, str | None]:
 
 
 def _default_level_variable(ws: Any, info: Any) -> str:
-    """Levels go on the active model's target, else level, else storage, else the first variable."""
+    """The variable new levels go on: core's rule (the Levels page uses the same)."""
     active = ws.active_version(info.name)
-    if active is not None and active.target:
-        return active.target
-    return main_variable(v.name for v in info.variables) or "level"
+    return default_level_variable(info.variable_names, active.target if active else None)
 
 
 def cmd_hindcast(args: argparse.Namespace) -> int:
@@ -585,7 +583,10 @@ def _parser() -> argparse.ArgumentParser:
         "severity watch|warning|danger); repeatable",
     )
     p.add_argument("--remove", action="append", metavar="NAME", help="remove a level by name; repeatable")
-    p.add_argument("--variable", help="variable the levels apply to (default: the active model's target)")
+    p.add_argument(
+        "--variable",
+        help="variable the levels apply to (default: the active model's target if recorded, else level, else storage)",
+    )
     p.add_argument("--trigger", type=float, help="alert when a crossing is at least this likely (0-1, default 0.2)")
     p.set_defaults(func=cmd_levels)
 

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from core.data.typed_numbers import NumberEntryError, parse_number_strict
-from core.data.variables import canonical_name, is_nonnegative
+from core.data.variables import canonical_name, is_nonnegative, main_variable
 from core.display import entered
 
 SIDES = ("flood", "drought")  # flood: alert when above; drought: alert when below
@@ -143,6 +143,15 @@ def level_warnings(levels: Sequence[OperatingLevel], latest: Mapping[str, tuple[
                 "first forecast. Check the value and the unit if that is not so."
             )
     return out
+
+
+def default_level_variable(recorded: Sequence[str], active_target: str | None) -> str:
+    """The variable new levels go on (page and CLI alike): what the active model forecasts when the reservoir records
+    it, else its main variable (level, else storage, else the first); 'level' before any readings. A target the
+    reservoir no longer records is passed over: a level there could be neither drawn nor judged."""
+    if active_target and active_target in recorded:
+        return active_target
+    return main_variable(recorded) or "level"
 
 
 def parse_level(spec: str, unit: str | None, variable: str, *, relative: bool = False) -> OperatingLevel:
