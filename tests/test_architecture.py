@@ -119,6 +119,24 @@ def test_packages_only_import_lower_layers():
     assert wrong == []
 
 
+def _package_graph() -> dict[str, set[str]]:
+    """Package -> the packages it imports (core/, pages/, app.py), imports inside functions included."""
+    graph: dict[str, set[str]] = {}
+    for name, path in _sources().items():
+        source = _package(name)
+        targets = {_package(t) for t in _imports(ast.parse(path.read_text()), name)}
+        graph.setdefault(source, set()).update(targets - {source})
+    return graph
+
+
+def test_no_cycle_between_packages():
+    """However the layer list is edited, two packages never import each other, even through a third."""
+    try:
+        list(TopologicalSorter(_package_graph()).static_order())
+    except CycleError as exc:  # pragma: no cover - the message names the cycle
+        raise AssertionError(f"package cycle: {' -> '.join(exc.args[1])}") from None
+
+
 def test_the_layer_test_sees_imports_inside_functions():
     """The graph includes a function-level import (the one way an upward edge used to hide)."""
     tree = ast.parse("def f():\n    from core.cli.main import main\n")

@@ -181,16 +181,14 @@ def test_leftovers_of_killed_saves_are_swept_when_a_writer_starts(
 
 @pytest.mark.slow
 def test_two_overlapping_trainings_one_is_refused(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
-    import core.model.train as train
-
-    real_fit, inside, release = train.fit, threading.Event(), threading.Event()
+    real_fit, inside, release = pipeline.fit, threading.Event(), threading.Event()
 
     def slow_fit(*args: object, **kwargs: object) -> object:
         inside.set()
         assert release.wait(60)
         return real_fit(*args, **kwargs)
 
-    monkeypatch.setattr(train, "fit", slow_fit)
+    monkeypatch.setattr(pipeline, "fit", slow_fit)  # the name train_reservoir calls
     first: list[object] = []
     worker = threading.Thread(target=lambda: first.append(pipeline.train_reservoir(ws, SAMPLE_NAME, FAST)))
     worker.start()
