@@ -195,7 +195,8 @@ def test_the_dashboard_serves_a_viewer_on_read_only_storage(read_only) -> None:
 
 def test_opening_and_reading_take_no_write_lock_and_change_no_file(made: Path, tmp_path: Path) -> None:
     """While another process holds the database's write lock (the cycle writing), a reader opens the workspace and
-    reads at once (a viewer's reads and the dashboard's start-up look for dead jobs included), and the database file is byte for byte what it was (no migration, no sweep, no checkpoint)."""
+    reads at once (a viewer's reads and the dashboard's start-up look for dead jobs included), and the database
+    file is byte for byte what it was (no migration, no sweep, no checkpoint)."""
     import sqlite3
     import time
 
