@@ -3,7 +3,7 @@
 import os
 import sys
 
-from core.app.cli import main
+from core.cli.main import main
 
 SIGPIPE_STATUS = 141  # 128 + SIGPIPE: what a Unix tool whose reader went away exits with
 

@@ -85,6 +85,16 @@ def entered(value: Any, unit: str | None = None) -> str:
     return _with_unit("0" if text in ("-0", "") else text, unit)
 
 
+def plain(value: Any, unit: str | None = None) -> str:
+    """A value quoted back as a file holds it (a logger code, a curve row, a reading in a message): no thousands
+    separators, up to six decimals, never e-notation: -9999999 -> '-9999999' (Python's :g wrote '-1e+07')."""
+    v = value_of(value)
+    if v is None:
+        return MISSING
+    text = f"{v:.6f}".rstrip("0").rstrip(".")
+    return _with_unit("0" if text in ("-0", "") else text, unit)
+
+
 def compact(value: Any, unit: str | None = None, *, signed: bool = False) -> str:
     """The value short enough for a card or metric: '435.3 M m³', '4.18 M acre-ft', '1.23 bn m³'; below a
     million exactly as `number` writes it ('5,504.2 ft')."""

@@ -20,6 +20,7 @@ from core import charts
 from core.app.pipeline import load_clean
 from core.data.clean import CleanFrame
 from core.data.config import CleanConfig
+from core.data.sample import make_sample
 from core.store.workspace import ReservoirInfo
 from pages import common as ui
 from pages import data_balance, data_revisions, data_screening
@@ -62,8 +63,6 @@ def stored_clean(root: str, reservoir: str, variable: str, stamp: str) -> CleanF
 @st.cache_data(show_spinner=False)
 def example_csv() -> bytes:
     """The built-in sample as a CSV file, so users see the expected format."""
-    from core.data.sample import make_sample
-
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "example.csv"
         make_sample().to_csv(path)

@@ -1,7 +1,7 @@
 """The Overview's daily-cycle section: the "Run the cycle now" button, its progress per reservoir, and the history.
 
 Not a page itself (app.py lists pages explicitly). The cycle runs as a background process
-(core.app.jobs.start_cycle_job) that records each reservoir's result as soon as it is known; this section polls
+(core.fleet.job.start_cycle_job) that records each reservoir's result as soon as it is known; this section polls
 those results (core.app.fleet.cycle_progress) like the Train page follows a training job, and reruns the whole
 page when the run ends so the fleet table shows the new results.
 """
@@ -16,6 +16,7 @@ import streamlit as st
 
 from core.app import jobs
 from core.app.fleet import CycleHistoryRow, CycleProgress, cycle_history, cycle_progress, latest_cycle_id
+from core.fleet import job as cycle_job
 from pages import common as ui
 
 K = "overview_cycle_"  # widget key prefix
@@ -37,7 +38,7 @@ def start_cycle() -> None:
     ws = ui.workspace()
     before = latest_cycle_id(ws)
     try:
-        job = jobs.start_cycle_job(ws, retrain=retrain, engine="local")
+        job = cycle_job.start_cycle_job(ws, retrain=retrain, engine="local")
     except (OSError, ValueError) as exc:  # already running, not allowed, or no process could start
         ui.flash(FLASH_KEY, exc)
         return

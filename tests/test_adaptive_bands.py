@@ -13,7 +13,6 @@ from core.model.uncertainty import (
     AdaptiveConfig,
     Calibration,
     ResidualHistory,
-    adaptive_quantiles,
     band_quantiles,
     recent_residuals,
 )
@@ -47,11 +46,11 @@ def test_shuffled_future_truths_give_the_same_band(issue_offset, decay_days):
     calib, hist = _calib(decay_days=decay_days), _history()
     day = hist.issued[0] + issue_offset
     truth_days = hist.truth_days()
-    before = adaptive_quantiles(hist.residuals, truth_days, day, calib)
+    before = band_quantiles(recent_residuals(hist.residuals, truth_days, day, calib))
     future = truth_days > day
     shuffled = hist.residuals.copy()
     shuffled[future] = RNG.permutation(shuffled[future]) * 50 + 7  # any later truth, even absurd
-    after = adaptive_quantiles(shuffled, truth_days, day, calib)
+    after = band_quantiles(recent_residuals(shuffled, truth_days, day, calib))
     for band in BANDS:
         np.testing.assert_array_equal(before[band][0], after[band][0])
         np.testing.assert_array_equal(before[band][1], after[band][1])
@@ -81,7 +80,7 @@ def test_no_history_gives_the_static_bands():
     calib = _calib()
     empty = ResidualHistory(np.zeros(0, "datetime64[D]"), np.zeros((0, H)))
     static = band_quantiles(calib.residuals)
-    adaptive = adaptive_quantiles(empty.residuals, empty.truth_days(), np.datetime64("2022-01-01"), calib)
+    adaptive = band_quantiles(recent_residuals(empty.residuals, empty.truth_days(), np.datetime64("2022-01-01"), calib))
     for band in BANDS:
         np.testing.assert_array_equal(static[band][0], adaptive[band][0])
 
@@ -124,7 +123,7 @@ def test_bands_nest_and_widen_with_lead_even_when_recent_errors_shrink_with_lead
     issued = np.arange(np.datetime64("2021-01-01"), np.datetime64("2021-12-31"))
     residuals = RNG.normal(size=(len(issued), H)) * np.linspace(3, 1, H)  # later leads look *more* certain
     hist = ResidualHistory(issued, residuals)
-    q = adaptive_quantiles(hist.residuals, hist.truth_days(), issued[-1], calib)
+    q = band_quantiles(recent_residuals(hist.residuals, hist.truth_days(), issued[-1], calib))
     _nested_and_widening(q)
     bands = calib.at(hist, issued[-1]).bands(RNG.normal(size=(5, H)), RNG.uniform(0, 2, size=5))
     _nested_and_widening(bands)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.app.cli import main
 from core.app.pipeline import ImportRefused, import_csv
+from core.cli.main import main
 from core.data.ingest import ReadOptions, read_csv
 from core.store.workspace import StoreError
 

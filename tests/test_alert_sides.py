@@ -88,10 +88,10 @@ def test_chart_marks_both_sides() -> None:
 
 
 def test_cli_forecast_text_says_both(monkeypatch, capsys, tmp_path) -> None:
-    import core.app.pipeline as pipeline
-    from core.app.cli import main
+    import core.cli.main as cli
+    from core.cli.main import main
 
-    monkeypatch.setattr(pipeline, "forecast_reservoir", lambda *a, **k: spread_forecast())
+    monkeypatch.setattr(cli, "forecast_reservoir", lambda *a, **k: spread_forecast())
     assert main(["forecast", "--reservoir", "Dam", "--workspace", str(tmp_path / "ws")]) == 0
     out = capsys.readouterr().out
     assert "  alert: WARNING - alerts on both sides: flood WARNING and drought WATCH\n" in out

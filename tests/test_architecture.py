@@ -1,4 +1,5 @@
-"""The house rules that keep core/ navigable: role packages, no import cycles, no streamlit, small files."""
+"""The house rules that keep core/ navigable: role packages, layers that only point down (imports inside functions
+included), no import cycles, no streamlit, small files."""
 
 from __future__ import annotations
 
@@ -11,6 +12,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CORE = ROOT / "core"
 MAX_LINES = 800
+# The package order, bottom first (ARCHITECTURE.md): a package imports only packages of lower layers. Packages in
+# one layer never import each other.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("core", "core.jsonio", "core.digest", "core.display"),
+    ("core.auth",),
+    ("core.data",),
+    ("core.model",),
+    ("core.registry",),
+    ("core.store",),
+    ("core.forecast",),
+    ("core.charts",),
+    ("core.export",),
+    ("core.notify",),
+    ("core.app",),
+    ("core.fleet",),
+    ("core.cli",),
+    ("core.__main__",),
+    ("pages", "app"),
+)
+# Core modules that are heavy libraries themselves (they subclass Keras layers at import), so they stay imported
+# inside the functions that build or load a Keras model; every other core module is imported at the top.
+HEAVY_MODULES = {"core.model.layers"}
 
 
 def _module_name(path: Path) -> str:
@@ -53,9 +76,88 @@ def _graph() -> dict[str, set[str]]:
     return graph
 
 
+def _package(module: str) -> str:
+    """The layer unit a module belongs to: core.<package>, a core leaf module, or pages/app."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if parts[0] == "core" else parts[0]
+
+
+def _sources() -> dict[str, Path]:
+    """Every source file of core/, pages/ and app.py by module name."""
+    found = {_module_name(p): p for p in CORE.rglob("*.py")}
+    found.update({f"pages.{p.stem}": p for p in (ROOT / "pages").glob("*.py")})
+    found["app"] = ROOT / "app.py"
+    return found
+
+
+def _function_imports(tree: ast.AST) -> list[tuple[int, str]]:
+    """(line, module) of every core module imported inside a function."""
+    out = []
+    for fn in ast.walk(tree):
+        if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+            for node in ast.walk(fn):
+                if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "core":
+                    out.append((node.lineno, node.module))
+                elif isinstance(node, ast.Import):
+                    out += [(node.lineno, a.name) for a in node.names if a.name.split(".")[0] == "core"]
+    return out
+
+
+def test_packages_only_import_lower_layers():
+    """The package graph, imports inside functions included (only `if TYPE_CHECKING:` blocks excepted): every edge
+    points down the layer list, so there is no upward edge and no cycle between packages."""
+    layer = {pkg: i for i, pkgs in enumerate(LAYERS) for pkg in pkgs}
+    sources = _sources()
+    assert {_package(m) for m in sources} <= set(layer), "add each new package to LAYERS and ARCHITECTURE.md"
+    wrong = []
+    for name, path in sources.items():
+        source = _package(name)
+        for target in sorted(_imports(ast.parse(path.read_text()), name)):
+            dest = _package(target)
+            if dest != source and dest in layer and layer[dest] >= layer[source]:
+                wrong.append(f"{name} imports {target} ({source} may only import layers below it)")
+    assert wrong == []
+
+
+def _package_graph() -> dict[str, set[str]]:
+    """Package -> the packages it imports (core/, pages/, app.py), imports inside functions included."""
+    graph: dict[str, set[str]] = {}
+    for name, path in _sources().items():
+        source = _package(name)
+        targets = {_package(t) for t in _imports(ast.parse(path.read_text()), name)}
+        graph.setdefault(source, set()).update(targets - {source})
+    return graph
+
+
+def test_no_cycle_between_packages():
+    """However the layer list is edited, two packages never import each other, even through a third."""
+    try:
+        list(TopologicalSorter(_package_graph()).static_order())
+    except CycleError as exc:  # pragma: no cover - the message names the cycle
+        raise AssertionError(f"package cycle: {' -> '.join(exc.args[1])}") from None
+
+
+def test_the_layer_test_sees_imports_inside_functions():
+    """The graph includes a function-level import (the one way an upward edge used to hide)."""
+    tree = ast.parse("def f():\n    from core.cli.main import main\n")
+    assert _imports(tree, "core.store.x") == {"core.cli.main", "core.cli.main.main"}
+
+
+def test_no_core_module_is_imported_inside_a_function_but_heavy_ones():
+    """Core modules are imported at the top; only modules that load Keras at import stay inside functions."""
+    lazy = [
+        f"{path.relative_to(ROOT)}:{line} {module}"
+        for path in _sources().values()
+        for line, module in _function_imports(ast.parse(path.read_text()))
+        if module not in HEAVY_MODULES
+    ]
+    assert lazy == []
+
+
 def test_core_is_split_into_role_packages():
     packages = sorted(p.parent.name for p in CORE.glob("*/__init__.py"))
-    assert {"data", "model", "forecast", "store", "charts", "export", "app"} <= set(packages)
+    expected = {"data", "model", "registry", "forecast", "store", "charts", "export", "app", "fleet", "cli"}
+    assert expected <= set(packages)
 
 
 def test_no_import_cycle_among_core_modules():

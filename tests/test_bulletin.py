@@ -134,7 +134,7 @@ def test_letter_paper_size(sample_bulletin):
 
 def test_cli_all_has_summary_page_and_a_page_for_the_unmodelled(bulletin_ws, tmp_path, capsys):
     _chromium()
-    from core.app.cli import main
+    from core.cli.main import main
 
     _add_unmodelled(bulletin_ws, "Lake Nomodel")
     out, page = tmp_path / "all.pdf", tmp_path / "all.html"
@@ -227,8 +227,8 @@ def test_cli_what_if_puts_the_scenario_table_in_the_pdf(tmp_path, capsys):
     """`bulletin --what-if outflow=V` on a storage model: the plain forecast and the scenario in the PDF's table;
     a reservoir that cannot run scenarios is said in the report, and its page still comes out."""
     _chromium()
-    from core.app.cli import main
     from core.app.pipeline import add_sample, train_reservoir
+    from core.cli.main import main
     from core.model.config import ModelConfig
     from tests.conftest import tiny_config
 

@@ -323,8 +323,7 @@ def exporter():
         files.find_chromium()
     except files.ExportError as exc:
         pytest.skip(f"no Chromium for static export: {exc}")
-    files.start_exporter()
-    yield
+    yield  # the first export starts it
     files.stop_exporter()
 
 

@@ -160,7 +160,7 @@ def check_worker_keeps_dying(ws: Workspace, tmp: Path, engine: str) -> None:
 
 def check_json(ws: Workspace, tmp: Path, engine: str) -> None:
     """`cycle --json` has exactly the documented keys; exit code 3 when a reservoir failed, 0 when all are ok."""
-    from core.app.cli import main
+    from core.cli.main import main
 
     add_reservoir(ws, "Alpha", sample_frame(), tmp)
     args = ["--workspace", str(ws.root), "cycle", "--engine", engine, "--workers", "2", "--retrain", "none", "--json"]
@@ -253,15 +253,16 @@ def test_inbox_mapping_errors_stop_only_the_inbox(tmp_path):
 def test_cycle_job_reports_progress_per_reservoir(tmp_path, monkeypatch):
     """The dashboard's "Run the cycle now": a cycle job whose progress counts reservoirs; a second start is refused."""
     from core.app import jobs
+    from core.fleet import job as cycle_job
 
     ws = Workspace(tmp_path / "ws")
     add_reservoir(ws, "Alpha", sample_frame(), tmp_path)
     add_reservoir(ws, "Beta", sample_frame(shift=1.0), tmp_path)
     monkeypatch.setattr(jobs, "_launch", lambda ws, job_id: os.getpid())  # the test runs the job body itself
-    job_id = jobs.start_cycle_job(ws, retrain="none", engine="serial")
+    job_id = cycle_job.start_cycle_job(ws, retrain="none", engine="serial")
     with pytest.raises(ValueError, match="already running"):
-        jobs.start_cycle_job(ws)
-    result = jobs.run_job(ws, job_id)
+        cycle_job.start_cycle_job(ws)
+    result = jobs.run_job(ws, job_id, cycle_job.BODIES)
     job = ws.job(job_id)
     assert job.status == "done" and job.progress is not None and (job.progress.index, job.progress.total) == (2, 2)
     assert [r["status"] for r in result["reservoirs"]] == ["ok", "ok"] and result["cycle"] == ws.cycle_runs(1)[0].id
@@ -269,7 +270,7 @@ def test_cycle_job_reports_progress_per_reservoir(tmp_path, monkeypatch):
 
 def test_cli_summary_names_each_reservoir_and_refused_file(tmp_path):
     """The human summary: one row per reservoir with its alert or error, and the refused inbox file's reason."""
-    from core.app.cli import main
+    from core.cli.main import main
 
     ws = Workspace(tmp_path / "ws")
     add_reservoir(ws, "Alpha", sample_frame(), tmp_path)
@@ -287,7 +288,7 @@ def test_cli_summary_names_each_reservoir_and_refused_file(tmp_path):
 
 def test_cli_defaults_match_the_rule():
     """The `cycle` flags' defaults are the rule's own (the parser keeps them literal to stay free of pandas)."""
-    from core.app.cli import _parser
+    from core.cli.main import _parser
     from core.fleet.due import DueRule
 
     args = _parser().parse_args(["cycle"])

@@ -16,9 +16,9 @@ import sqlite3
 import pandas as pd
 import pytest
 
-from core.app import pipeline
-from core.app.cli import main
+from core.cli.main import main
 from core.data.sample import SAMPLE_NAME
+from core.fleet import cycle
 from core.fleet.cycle import run_cycle
 from core.store.workspace import Workspace
 from tests.test_cycle import SAMPLE_END, add_reservoir, options, ridge, rows, sample_frame, version_folders
@@ -30,7 +30,7 @@ def test_a_first_model_is_kept_when_its_first_forecast_cannot_be_issued(tmp_path
     """5 missing days in the last 14 (longer than the cleaning fills): the first version is kept and active, the
     row says why no forecast was issued, and the next cycle does not train it again. 2 missing days are filled by
     the cleaning rule, in the window as in training, and the forecast is issued."""
-    monkeypatch.setattr(pipeline, "first_model_config", lambda ws, name: ridge())  # quick first models
+    monkeypatch.setattr(cycle, "first_model_config", lambda ws, name: ridge())  # quick first models
     ws = Workspace(tmp_path / "ws")
     add_reservoir(ws, "Gappy", sample_frame().drop(pd.date_range("2023-12-22", "2023-12-26")), tmp_path, train=False)
     add_reservoir(ws, "Patched", sample_frame().drop(pd.date_range("2023-12-24", "2023-12-25")), tmp_path, train=False)

@@ -106,7 +106,7 @@ def test_entered_values_read_as_typed(value, unit, text):
 
 def test_cycle_summary_writes_values_as_the_pages_do():
     """The `cycle` command's table printed 1234.5 as '1.23e+03' (its own formatter); it now uses core.display."""
-    from core.app.cli_cycle import summary_lines
+    from core.cli.cycle import summary_lines
     from core.fleet.cycle import CycleReport
     from core.fleet.inbox import InboxOutcome
     from core.store.cycles import CycleReservoir
@@ -117,3 +117,24 @@ def test_cycle_summary_writes_values_as_the_pages_do():
     report = CycleReport(7, "serial", "ok", 1.5, (row,), InboxOutcome())
     line = next(line for line in summary_lines(report) if "Poondi" in line)
     assert "1,234.5" in line and "435,314,322" in line and "e+" not in line
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(-9999999.0, "-9999999"), (-9999.0, "-9999"), (1_234_567.0, "1234567"), (306.9912, "306.9912"), (-0.0, "0")],
+)
+def test_values_quoted_from_a_file_read_as_the_file_holds_them(value, text):
+    """Logger codes, curve rows and readings in messages: Python's :g wrote -9999999 as '-1e+07'."""
+    assert display.plain(value) == text
+
+
+def test_data_messages_quote_large_codes_and_readings_without_e_notation():
+    """The screening table's values, a run's code and the readings' span went through :g ('-1e+07', '1.23457e+06')."""
+    import numpy as np
+
+    from core.data.report import DateRun
+    from core.data.screen import values_text
+
+    assert values_text(np.array([-9999999.0, 1_234_567.0])) == "-9999999, 1234567"
+    assert values_text(np.array([1_234_567.0, 1_500_000.0, 1_700_000.0, 2_000_000.0])) == "1234567 to 2000000"
+    assert DateRun("2024-01-01", "2024-01-03", 3, value=-9999999.0).shown() == "-9999999"

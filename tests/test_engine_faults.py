@@ -76,7 +76,7 @@ def test_a_killed_driver_takes_its_workers_and_leaves_no_scratch(tmp_path: Path)
 _CYCLE = """
 import functools, sys
 import core.fleet.cycle as cycle
-from core.app.cli import main
+from core.cli.main import main
 from tests.fleet_support import slow_task
 cycle.run_tasks = functools.partial(cycle.run_tasks, task=slow_task)
 sys.exit(main(["--workspace", sys.argv[1], "cycle", "--engine", "local", "--workers", "2", "--retrain", "none"]))

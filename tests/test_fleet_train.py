@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.app.cli import main
 from core.app.pipeline import forecast_reservoir, import_csv, train_reservoir
+from core.cli.main import main
 from core.model.config import ModelConfig, TrainConfig
 from core.registry import FLEET, VersionError, archived, load_archived
 from core.store.workspace import Workspace

@@ -14,7 +14,6 @@ from datetime import date, timedelta
 
 import pytest
 
-from core.app import jobs
 from core.app.fleet import (
     NO_FORECAST,
     NOT_RUN,
@@ -28,6 +27,7 @@ from core.app.fleet import (
     fleet_status,
     latest_cycle_id,
 )
+from core.fleet import job as cycle_job
 from core.store.workspace import CycleReservoir, Workspace
 from tests.apptest_support import private_copy, start_app, texts
 from tests.fleet_support import (
@@ -276,7 +276,7 @@ def test_run_the_cycle_now_starts_the_background_cycle_and_follows_it(app_fleet_
         ws.record_cycle_result(run, CycleReservoir(fleet_name(1), "failed", error="no recent readings"))
         return 77
 
-    monkeypatch.setattr(jobs, "start_cycle_job", fake_start, raising=False)
+    monkeypatch.setattr(cycle_job, "start_cycle_job", fake_start)
     at = start_app()
     history = [d.value for d in at.dataframe if "Files imported" in d.value.columns]
     assert len(history) == 1 and list(history[0]["Status"]) == ["partial"]

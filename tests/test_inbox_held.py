@@ -84,7 +84,7 @@ def test_agency_files_in_the_inbox_go_to_their_stations(workspace, tmp_path):
 
 
 def test_the_cycle_reports_held_files_in_json_summary_and_history(tmp_path):
-    from core.app.cli import main
+    from core.cli.main import main
 
     ws = Workspace(tmp_path / "ws")
     inbox = _inbox(tmp_path, {"gauge.csv": GAUGE})

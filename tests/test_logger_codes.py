@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.app.cli import main
 from core.app.pipeline import import_csv, load_clean
 from core.app.screening import decide_out_of_range, out_of_range_decisions, stored_findings
 from core.charts import history_figure
+from core.cli.main import main
 from core.data import screen
 from core.data.clean import clean_daily
 from core.data.config import CleanConfig
@@ -236,8 +236,7 @@ def test_negative_level_is_accepted_for_a_variable_declared_relative(workspace):
 
 def test_hindcast_cleaning_sees_codes_of_variables_the_model_does_not_read(workspace, monkeypatch):
     """A code in a column outside the model's inputs still masks its companions on every hindcast issue day."""
-    import core.data.clean as clean_module
-    import core.forecast.issue as issue_module
+    import core.app.pipeline as pipeline_module
     from core.app.pipeline import hindcast
     from core.forecast.issue import ForecastError
 
@@ -246,7 +245,7 @@ def test_hindcast_cleaning_sees_codes_of_variables_the_model_does_not_read(works
     storage[60:63] = [3.0, 8.0, 5.0]
     import_csv(workspace, _csv(level=level, storage=storage), reservoir="Two", filename="two.csv")
     seen = []
-    real = clean_module.clean_daily
+    real = pipeline_module.clean_daily
 
     def spy(raw, config=CleanConfig(), out_of_range=None, coded_elsewhere=None, units=None):
         result = real(raw, config, out_of_range, coded_elsewhere, units)
@@ -256,8 +255,8 @@ def test_hindcast_cleaning_sees_codes_of_variables_the_model_does_not_read(works
     def no_forecast(*args, **kwargs):
         raise ForecastError("not needed here")
 
-    monkeypatch.setattr(clean_module, "clean_daily", spy)
-    monkeypatch.setattr(issue_module, "issue", no_forecast)
+    monkeypatch.setattr(pipeline_module, "clean_daily", spy)  # the names hindcast calls
+    monkeypatch.setattr(pipeline_module, "issue", no_forecast)
     cfg = type("Cfg", (), {"target": "storage", "features": (), "clean": CleanConfig(), "horizon": 7, "n_steps": 14})
     loaded = type("Loaded", (), {"config": cfg, "calibration": None})()
     assert hindcast(workspace, "Two", "2021-03-05", "2021-03-05", loaded=loaded) == []

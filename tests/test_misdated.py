@@ -10,8 +10,8 @@ import json
 import pandas as pd
 import pytest
 
-from core.app.cli import main
 from core.app.pipeline import ImportRefused, forecast_reservoir, import_csv, load_clean, train_reservoir
+from core.cli.main import main
 from core.data.config import CleanConfig
 from core.data.ingest import ReadOptions, read_csv
 from core.data.sample import SAMPLE_NAME

@@ -17,7 +17,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from core import notify
-from core.app.cli import main
+from core.cli.main import main
 from core.forecast.risk import SideAlert
 from core.notify.messages import PAYLOAD_FIELDS
 from core.store.workspace import StoreError, Workspace

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from core import notify
-from core.app.cli import main
+from core.cli.main import main
 from core.data.levels import OperatingLevel
 from core.forecast.risk import SideAlert
 from core.store.workspace import Workspace

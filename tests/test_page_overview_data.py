@@ -26,7 +26,6 @@ from core.app.importplan import (
     guess_wide_variable,
     issue_table,
     line_ranges,
-    mapping_table,
     outcome_lines,
     read_mapping,
     retrain_candidates,
@@ -140,14 +139,12 @@ def test_layout_and_defaults_guessed_from_the_file():
     assert default_reservoir("New Dam.csv", ["Jackson"]) == "New Dam"
 
 
-def test_mapping_table_and_edits_become_import_arguments():
-    """The editable table proposes canonical names and header units; duplicates block the import."""
-    table = mapping_table(["Storage_m3", "Q_out_m3d", "Rain (mm)"], {"Storage_m3": "m³", "Q_out_m3d": "m³/day"})
-    assert table.to_dict("records") == [
-        {"column": "Storage_m3", "variable": "storage", "unit": "m³"},
-        {"column": "Q_out_m3d", "variable": "outflow", "unit": "m³/day"},
-        {"column": "Rain (mm)", "variable": "rainfall", "unit": "mm"},
-    ]
+def test_mapping_table_edits_become_import_arguments():
+    """The edited table (column, variable, unit) becomes the import's mapping and units; duplicates block it."""
+    table = pd.DataFrame(
+        [["Storage_m3", "storage", "m³"], ["Q_out_m3d", "outflow", "m³/day"], ["Rain (mm)", "rainfall", "mm"]],
+        columns=["column", "variable", "unit"],
+    )
     table.loc[1, "variable"] = ""  # a cleared cell falls back to the proposal
     table.loc[2, "unit"] = " "
     mapping, units, problems = read_mapping(table)

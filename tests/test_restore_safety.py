@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from core.app import pipeline
-from core.app.cli import main as cli_main
+from core.cli.main import main as cli_main
 from core.data.sample import SAMPLE_NAME
 from core.model.config import ModelConfig, TrainConfig
 from core.store import inuse

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.app.cli import main
 from core.app.pipeline import add_sample, load_clean
 from core.app.revise import edit_readings, revised_days, revision_rows
+from core.cli.main import main
 from core.data.config import CleanConfig
 from core.data.qc import QcFlag
 from core.data.sample import SAMPLE_NAME

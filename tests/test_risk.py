@@ -219,7 +219,7 @@ def test_page_and_cli_put_new_levels_on_the_same_variable():
     it); the page passed it over."""
     from types import SimpleNamespace
 
-    from core.app.cli import _default_level_variable
+    from core.cli.main import _default_level_variable
     from core.data.levels import default_level_variable
     from pages import levels as levels_page
 

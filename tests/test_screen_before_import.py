@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.app.cli import main
 from core.app.importplan import RESERVOIR_LAYOUT, ImportPlan, apply, guess_table, read_mapping, skipped_columns
 from core.app.screening import out_of_range_decisions
+from core.cli.main import main
 from core.data.ingest import ReadOptions, read_csv
 from core.store.workspace import Workspace
 from tests.apptest_support import open_page, run, use_workspace

@@ -17,8 +17,8 @@ import pytest
 from core.auth.roles import Actor, PermissionDenied, Role
 from core.data.levels import OperatingLevel
 from core.registry import VersionError
-from core.store.common import StoreError, UnknownReservoir
 from core.store.cycles import CycleReservoir
+from core.store.errors import StoreError, UnknownReservoir
 from core.store.jobs import JobProgress
 from core.store.locks import TrainingLocked
 from core.store.notices import PlannedChange, StateMoved

@@ -26,11 +26,11 @@ import pandas as pd
 import pytest
 
 from core.app import pipeline
-from core.app.cli import main as cli_main
+from core.cli.main import main as cli_main
 from core.data.sample import SAMPLE_NAME
 from core.model.config import ModelConfig, TrainConfig
 from core.store.backup import backup, restore
-from core.store.common import StorageFailure, WorkspaceDamaged
+from core.store.errors import StorageFailure, WorkspaceDamaged
 from core.store.locks import TrainingLocked
 from core.store.repair import repair
 from core.store.workspace import StoreError, UploadInfo, Workspace
@@ -181,16 +181,14 @@ def test_leftovers_of_killed_saves_are_swept_when_a_writer_starts(
 
 @pytest.mark.slow
 def test_two_overlapping_trainings_one_is_refused(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
-    import core.model.train as train
-
-    real_fit, inside, release = train.fit, threading.Event(), threading.Event()
+    real_fit, inside, release = pipeline.fit, threading.Event(), threading.Event()
 
     def slow_fit(*args: object, **kwargs: object) -> object:
         inside.set()
         assert release.wait(60)
         return real_fit(*args, **kwargs)
 
-    monkeypatch.setattr(train, "fit", slow_fit)
+    monkeypatch.setattr(pipeline, "fit", slow_fit)  # the name train_reservoir calls
     first: list[object] = []
     worker = threading.Thread(target=lambda: first.append(pipeline.train_reservoir(ws, SAMPLE_NAME, FAST)))
     worker.start()

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.app.cli import main
 from core.app.curves import import_curve, stored_curve
 from core.app.importplan import GUESS_COLUMN, guess_table, unconfirmed_guesses, unit_problems
 from core.app.pipeline import forecast_levels, forecast_reservoir, import_csv, update_levels
+from core.cli.main import main
 from core.data.columns import DeclarationError, guess_column, parse_declaration
 from core.data.curves import Curve, CurveError, CurveOptions, read_curve
 from core.data.levels import OperatingLevel

@@ -93,7 +93,7 @@ def _csv(frame: pd.DataFrame) -> bytes:
 def test_inspect_prints_the_drift_and_carries_it_in_json(tmp_path, capsys):
     import json
 
-    from core.app.cli import main
+    from core.cli.main import main
 
     path = tmp_path / "drift.csv"
     path.write_bytes(_csv(_record(drift=0.10)))
@@ -107,7 +107,7 @@ def test_inspect_prints_the_drift_and_carries_it_in_json(tmp_path, capsys):
 
 
 def test_inspect_of_a_level_only_file_says_nothing_about_balance(tmp_path, capsys):
-    from core.app.cli import main
+    from core.cli.main import main
 
     path = tmp_path / "level.csv"
     path.write_bytes(_csv(_record()[["storage"]].rename(columns={"storage": "level"}) / 1e4))

@@ -9,8 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.app.cli import main
-from core.app.cli_whatif import WhatIfError, parse_what_if
 from core.app.pipeline import add_sample, import_csv, train_reservoir
 from core.app.whatif import (
     ScenarioUnavailable,
@@ -20,6 +18,8 @@ from core.app.whatif import (
     what_if,
     what_if_hindcast,
 )
+from core.cli.main import main
+from core.cli.whatif import WhatIfError, parse_what_if
 from core.data.sample import SAMPLE_NAME
 from core.forecast.effect import MIN_EFFECT_WINDOWS, EffectSettings, fit_effect, from_balance
 from core.forecast.scenario import ScenarioError, fit_balance, plan

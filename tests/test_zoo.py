@@ -205,7 +205,7 @@ def test_leaderboard_says_plainly_when_no_model_beats_persistence():
 
 @pytest.mark.slow
 def test_cli_compare_json_contract_and_train_model(tmp_path, capsys):
-    from core.app.cli import main
+    from core.cli.main import main
 
     ws = str(tmp_path / "ws")
     assert main(["--workspace", ws, "sample"]) == 0

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from core.app.judgement import record_judgement
 from core.app.pipeline import band_coverage, forecast_history, forecast_levels, forecast_reservoir
 from core.app.summary import age_words, days_since, freshness, version_skill
+from core.app.whatif import what_if
 from core.display import chance, number, spread_decimals
 from core.export import files, report
 from core.export.bulletin import (
@@ -202,8 +203,6 @@ def what_if_scenarios(
     ws: Workspace, names: Sequence[str], plans: Sequence[ReleasePlan]
 ) -> tuple[dict[str, list[BulletinScenario]], list[str]]:
     """The scenario tables of the reservoirs that can run `plans`, and why the others cannot (one line each)."""
-    from core.app.whatif import what_if
-
     tables, skipped = {}, []
     for name in names:
         try:

@@ -59,18 +59,6 @@ def default_reservoir(filename: str, existing: Sequence[str]) -> str:
     return next((name for name in existing if name.lower() == stem.lower()), stem)
 
 
-def mapping_table(columns: Sequence[str], units: dict[str, str | None]) -> pd.DataFrame:
-    """Column -> proposed variable and unit, the table the user edits before importing."""
-    proposed = variable_mapping(list(columns))
-    rows = []
-    for column in columns:
-        variable = proposed[column]
-        kind = KINDS.get(variable)
-        unit = units.get(column) or (kind.default_unit if kind else None)
-        rows.append({"column": column, "variable": variable, "unit": unit or ""})
-    return pd.DataFrame(rows, columns=list(MAPPING_COLUMNS))
-
-
 GUESS_COLUMN = "how it was read"  # the mapping table's read-only note: declared, guessed, weak guess
 
 

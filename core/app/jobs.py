@@ -6,18 +6,21 @@ import os
 import subprocess
 import sys
 import traceback
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from core.app.pipeline import first_model_config  # lives in pipeline (the cycle needs it too); kept importable here
+from core.app.compare import compare_models
+from core.app.pipeline import first_model_config, retrain_reservoir, train_reservoir
 from core.auth.roles import system_actor
 from core.model.config import TrainConfig
+from core.model.leaderboard import parse_models
 from core.store.locks import refusal
 from core.store.workspace import Job, JobProgress, Workspace
 
 TRAIN = "train"
 COMPARE = "compare"
-CYCLE = "cycle"  # the daily cycle over every reservoir (core.fleet.cycle), started by "Run the cycle now"
+CYCLE = "cycle"  # the daily cycle over every reservoir (core.fleet.job), started by "Run the cycle now"
 # The dashboard's activation rule: a reservoir's first model becomes active by itself (there is nothing to forecast
 # with otherwise); after that only the operator's click changes the active model. The CLI keeps bool | None.
 FIRST_ONLY = "first"
@@ -61,20 +64,25 @@ def resolve_activation(ws: Workspace, reservoir: str, wanted: Activation) -> boo
     return wanted
 
 
-def run_job(ws: Workspace, job_id: int) -> dict[str, Any]:
-    """Body of the job process: do the work, report every epoch, honour stop requests, record the outcome."""
+JobBody = Callable[[Workspace, int, Job], dict[str, Any]]  # the work of one job kind, given its row
+
+
+def run_job(ws: Workspace, job_id: int, bodies: Mapping[str, JobBody] | None = None) -> dict[str, Any]:
+    """Body of the job process: do the work, report every epoch, honour stop requests, record the outcome.
+
+    `bodies` adds kinds run by layers above this one (the daily cycle's job: core.fleet.job, passed by the CLI).
+    """
     job = ws.job(job_id)
-    if job.kind not in (TRAIN, COMPARE, CYCLE):
+    known = {TRAIN: _run_training, COMPARE: _run_training, **(bodies or {})}
+    if job.kind not in known:
         raise ValueError(f"Unknown job kind '{job.kind}'.")
     ws = ws.acting_as(system_actor(f"{job.kind} job #{job_id}"))  # its writes are logged as the job's
     with ws.in_use(f"{job.kind} job #{job_id} of '{job.reservoir}'"):  # a restore is refused while it runs
-        return _run_job(ws, job_id, job)
+        return known[job.kind](ws, job_id, job)
 
 
-def _run_job(ws: Workspace, job_id: int, job: Job) -> dict[str, Any]:
-    """run_job's body: the work of one job kind, its progress and outcome in the job's row."""
-    if job.kind == CYCLE:
-        return _cycle(ws, job_id, job.params)
+def _run_training(ws: Workspace, job_id: int, job: Job) -> dict[str, Any]:
+    """A training or comparison job: the work, its progress and outcome in the job's row."""
     ws.update_job(job_id, status="running", pid=os.getpid(), message="preparing data")
     params = job.params
     config = TrainConfig.from_dict(params["config"])
@@ -99,8 +107,6 @@ def _train(
     ws: Workspace, job_id: int, reservoir: str, config: Any, params: dict[str, Any], stop: Any
 ) -> tuple[dict[str, Any], str, bool]:
     """One training (or retraining) run with live epochs."""
-    from core.app.pipeline import retrain_reservoir, train_reservoir
-
     def on_epoch(epoch: int, logs: dict[str, float], seconds: float) -> None:
         ws.add_epoch(job_id, epoch, logs, seconds, config.epochs)
 
@@ -122,9 +128,6 @@ def _compare(
     Epochs are numbered across models (the epochs table has one row per job and epoch) and carry
     the model's index, so the page can draw the current model's loss curve.
     """
-    from core.app.compare import compare_models
-    from core.model.leaderboard import parse_models
-
     names = parse_models(params.get("models"))
     state: dict[str, Any] = {"epoch": 0, "index": 0, "done": []}
 
@@ -187,8 +190,6 @@ def start_comparison(
 
     The winner is only recommended, unless the reservoir has no active model yet (FIRST_ONLY): then it is activated.
     """
-    from core.model.leaderboard import parse_models
-
     params = {"config": config.to_dict(), "models": list(parse_models(models)), "activate_best": activate_best}
     return start_job(ws, reservoir, COMPARE, params)
 
@@ -218,61 +219,3 @@ def eta_seconds(job: Job) -> float | None:
     total = int(job.config.get("epochs", len(epochs)))
     mean = sum(e.seconds for e in epochs) / len(epochs)
     return max(total - len(epochs), 0) * mean
-
-
-def start_cycle_job(ws: Workspace, retrain: str = "due", engine: str = "local") -> int:
-    """Launch the daily cycle as a background job (the fleet view's "Run the cycle now"); its job id.
-
-    A job row belongs to a reservoir, so the cycle's is filed under the first reservoir (by name) with no job of its
-    own running; refused while a cycle is already running (from the CLI, a timer or another click).
-    """
-    from core.fleet.modes import ENGINES, RETRAIN_MODES
-
-    if retrain not in RETRAIN_MODES or engine not in ENGINES:
-        raise ValueError(
-            f"Cycle retrain must be one of {', '.join(RETRAIN_MODES)} and engine one of {', '.join(ENGINES)}."
-        )
-    reservoirs = ws.reservoirs()
-    if not reservoirs:
-        raise ValueError("The workspace has no reservoirs yet: import readings before running the cycle.")
-    ws.mark_interrupted()  # a cycle job whose process died must not block the button forever
-    running = [run for run in ws.cycle_runs(5) if run.status == "running"]
-    active = [j for j in ws.jobs(active_only=True) if j.kind == CYCLE]
-    if running or active:
-        since = running[0].started if running else active[0].created
-        raise ValueError(f"A cycle is already running (since {since}); wait for it to finish.")
-    busy = {j.reservoir for j in ws.jobs(active_only=True)}
-    anchor = next((r.name for r in reservoirs if r.name not in busy and ws.training_holder(r.name) is None), None)
-    if anchor is None:
-        raise ValueError("Every reservoir has a training job running; start the cycle when one has finished.")
-    return start_job(ws, anchor, CYCLE, {"retrain": retrain, "engine": engine})
-
-
-def _cycle(ws: Workspace, job_id: int, params: dict[str, Any]) -> dict[str, Any]:
-    """Body of a cycle job: progress per reservoir (JobProgress: index done, total, the reservoir's name)."""
-    from core.fleet.cycle import CycleOptions, run_cycle
-    from core.fleet.engines import EngineSettings
-
-    ws.update_job(job_id, status="running", pid=os.getpid(), message="importing the inbox and preparing reservoirs")
-
-    def progress(done: int, total: int, reservoir: str) -> None:
-        ws.update_job(
-            job_id, message=f"{done} of {total} reservoirs done", progress=JobProgress(done, total, reservoir)
-        )
-
-    options = CycleOptions(
-        inbox=params.get("inbox"),
-        retrain=str(params.get("retrain") or "due"),
-        engine=EngineSettings(name=str(params.get("engine") or "local")),
-    )
-    try:
-        report = run_cycle(ws, options, progress)
-    except BaseException as exc:
-        ws.update_job(job_id, status="failed", message=f"{type(exc).__name__}: {exc}")
-        raise
-    result = {"cycle": report.cycle_id, **report.to_dict()}
-    ok = len(report.reservoirs) - len(report.failed)
-    ws.update_job(
-        job_id, status="done", message=f"cycle #{report.cycle_id}: {ok} of {len(report.reservoirs)} ok", result=result
-    )
-    return result

@@ -37,9 +37,22 @@ from core.app.screening import (
     out_of_range_decisions,
     stored_units,
 )
+from core.data.clean import clean_daily
 from core.data.columns import ColumnDeclaration, ColumnGuess, check_declarations, guess_columns, proposed_mapping
-from core.data.variables import KINDS, MAIN_VARIABLES, canonical_name, lag_of
+from core.data.levels import LevelError, check_levels
+from core.data.sample import make_sample
+from core.data.variables import KINDS, MAIN_VARIABLES, canonical_name, lag_of, main_variable
+from core.export.report import history_span, history_window
+from core.forecast import risk
 from core.forecast.convert import attach, levels_on
+from core.forecast.coverage import recent_coverage
+from core.forecast.issue import ForecastError, issue, version_forecasts
+from core.forecast.risk import DEFAULT_TRIGGER
+from core.model.config import DEFAULT_MODEL, ModelConfig, SplitConfig
+from core.model.evaluate import compare
+from core.model.train import fingerprint, fit
+from core.model.uncertainty import recent_change
+from core.model.windows import make_windows
 
 
 class NeedsConfirmation(ValueError):
@@ -256,9 +269,6 @@ def default_features(ws: Workspace, reservoir: str, target: str) -> tuple[str, .
 
 def first_model_config(ws: Workspace, reservoir: str) -> TrainConfig:
     """The settings of a reservoir's first model: the default member on its main reading and default covariates."""
-    from core.data.variables import main_variable
-    from core.model.config import DEFAULT_MODEL, ModelConfig
-
     target = main_variable(ws.reservoir(reservoir).variable_names)
     if target is None:
         raise ValueError(f"Reservoir '{reservoir}' has no readings yet: import some before training a model.")
@@ -393,8 +403,6 @@ def train_reservoir(
     should_stop: StopHook | None = None,
 ) -> TrainOutcome:
     """Clean the stored history, fit, and save a new version (activated by the store's rule, beats_active)."""
-    from core.model.train import fit
-
     name = ws.reservoir(reservoir).name
     target, features = resolve_variables(ws, name, config.target, config.features)
     config = TrainConfig.from_dict({**config.to_dict(), "target": target, "features": list(features)})
@@ -420,9 +428,6 @@ def forecast_reservoir(
 
     Pass `loaded` to reuse a model already in memory (the dashboard caches it).
     """
-    from core.forecast import risk
-    from core.forecast.issue import issue
-
     info = ws.reservoir(reservoir)
     name = info.name
     loaded = loaded or ws.load_version(name, version)
@@ -441,8 +446,6 @@ def forecast_levels(ws: Workspace, reservoir: str, variable: str) -> list[Operat
 
 def forecast_history(ws: Workspace, forecast: Forecast, days: int = 90) -> pd.Series:
     """Observed target around a forecast: `days` before the issue date plus what happened during its horizon."""
-    from core.export.report import history_span, history_window
-
     start, end = history_span(forecast, days)
     raw = ws.readings(forecast.reservoir, [forecast.target], start=str(start.date()), end=str(end.date()))
     return history_window(raw[forecast.target], forecast, days)
@@ -452,8 +455,6 @@ def band_coverage(
     ws: Workspace, forecast: Forecast, loaded: LoadedModel | None = None, days: int = 90
 ) -> RecentCoverage | None:
     """How often the bands issued in the `days` up to a forecast's issue date held what happened (Forecast page)."""
-    from core.forecast.coverage import recent_coverage
-
     loaded = loaded or ws.load_version(forecast.reservoir, forecast.version)
     cfg = loaded.config
     clean = load_clean(ws, forecast.reservoir, [cfg.target, *cfg.features], cfg.clean)
@@ -462,9 +463,6 @@ def band_coverage(
 
 def add_sample(ws: Workspace, csv: Path | None = None) -> list[MergeResult]:
     """Load the seeded sample reservoir (readings and operating levels); optionally write it as CSV."""
-    from core.data.sample import make_sample
-    from core.model.train import fingerprint
-
     sample = make_sample()
     if csv is not None:
         sample.to_csv(Path(csv))
@@ -493,8 +491,6 @@ __all__ = [
 
 def alert_trigger(ws: Workspace, reservoir: str) -> float:
     """The reservoir's alert trigger probability (operator-editable; default 20 %)."""
-    from core.forecast.risk import DEFAULT_TRIGGER
-
     return float(ws.get_meta(reservoir, "alert_trigger", DEFAULT_TRIGGER))
 
 
@@ -517,8 +513,6 @@ def update_levels(
     remove: Sequence[str] = (),
 ) -> list[OperatingLevel]:
     """Add or replace levels by name and remove others; the whole set is checked before it is stored."""
-    from core.data.levels import LevelError, check_levels
-
     name = ws.reservoir(reservoir).name
     current = {lv.name.lower(): lv for lv in ws.levels(name)}
     for key in remove:
@@ -557,8 +551,6 @@ def update_levels(
 
 def _curve_level(level: OperatingLevel, curve: Curve) -> OperatingLevel:
     """A level set on the curve's variable that the reservoir does not record, checked against the curve's span."""
-    from core.data.levels import LevelError
-
     variable = canonical_name(level.variable)
     lo, hi = curve.span(variable)
     unit = curve.unit_of(variable)
@@ -572,8 +564,6 @@ def _curve_level(level: OperatingLevel, curve: Curve) -> OperatingLevel:
 
 def _version_windows(ws: Workspace, reservoir: str, loaded: LoadedModel, start: str, end: str) -> tuple[Any, Any]:
     """Forecast windows issued between start and end (whole span inside [start - n_steps, end]) and their forecasts."""
-    from core.model.windows import make_windows
-
     cfg, scaling = loaded.config, loaded.scaling
     clean = load_clean(ws, reservoir, [cfg.target, *cfg.features], cfg.clean).values
     start_ts, end_ts = pd.Timestamp(start), pd.Timestamp(end)
@@ -598,8 +588,6 @@ def score_version(
     ws: Workspace, reservoir: str, version: int, start: str, end: str, loaded: LoadedModel | None = None
 ) -> dict[str, Any]:
     """Metrics of a stored version on forecasts issued between start and end (the champion-vs-challenger window)."""
-    from core.model.evaluate import compare
-
     loaded = loaded or ws.load_version(reservoir, version)
     windows, pred = _version_windows(ws, reservoir, loaded, start, end)
     result = compare(windows.truth, pred, windows.base)
@@ -617,9 +605,6 @@ def verify_alerts(
     loaded: LoadedModel | None = None,
 ) -> dict[str, Any]:
     """Hits, misses and false alarms of the alert rule per level over the version's test period."""
-    from core.forecast import risk
-    from core.model.uncertainty import recent_change
-
     name = ws.reservoir(reservoir).name
     loaded = loaded or ws.load_version(name, version)
     trigger = alert_trigger(ws, name) if trigger is None else trigger
@@ -655,8 +640,6 @@ def verify_alerts(
 
 def _residual_history(ws: Workspace, reservoir: str, loaded: LoadedModel) -> ResidualHistory | None:
     """Residuals of the version's forecasts from validation start to the last reading (None for static bands)."""
-    from core.forecast.issue import version_forecasts
-
     calib, cfg = loaded.calibration, loaded.config
     if calib is None or calib.adaptive is None:
         return None
@@ -679,10 +662,6 @@ def hindcast(
     Each issue day's inputs are cleaned from the readings up to that day (a `lookback_days` tail), so no
     future reading reaches a hindcast through gap filling or spike detection.
     """
-    from core.data.clean import clean_daily
-    from core.forecast import risk
-    from core.forecast.issue import ForecastError, issue
-
     name = ws.reservoir(reservoir).name
     loaded = loaded or ws.load_version(name, version)
     cfg = loaded.config
@@ -736,8 +715,6 @@ def retrain_reservoir(
     The new version is not activated unless asked (activate=None applies the validation rule): the
     operator decides after seeing champion vs challenger.
     """
-    from core.model.config import SplitConfig
-
     name = ws.reservoir(reservoir).name
     champion = ws.version(name)
     config = TrainConfig.from_dict(champion.config)

@@ -16,14 +16,14 @@ import numpy as np
 import pandas as pd
 
 from core.app.curves import stored_curve
-from core.app.pipeline import alert_trigger, forecast_levels, forecast_reservoir, load_clean
+from core.app.pipeline import alert_trigger, forecast_levels, forecast_reservoir, hindcast, load_clean
 from core.app.screening import out_of_range_decisions
 from core.data.clean import clean_daily
 from core.data.variables import canonical_name
 from core.forecast import risk
 from core.forecast.convert import attach
 from core.forecast.effect import DEFAULT_EFFECT, EffectSettings, ReleaseEffect, from_balance, reference_release
-from core.forecast.issue import Forecast, version_forecasts
+from core.forecast.issue import Forecast, ForecastError, version_forecasts
 from core.forecast.scenario import (
     Balance,
     ReleasePlan,
@@ -203,9 +203,6 @@ def what_if_hindcast(
     lookback_days: int = 400,
 ) -> list[WhatIf]:
     """Scenarios issued on each past day from start to end, each from readings up to its own day only."""
-    from core.app.pipeline import hindcast
-    from core.forecast.issue import ForecastError
-
     name = ws.reservoir(reservoir).name
     _check(ws, name, None)
     loaded = ws.load_version(name, version)

@@ -28,6 +28,7 @@ from core.charts.style import (
     unit_suffix,
 )
 from core.display import d3_format, tick_format
+from core.model.zoo import ZOO
 
 if TYPE_CHECKING:  # plotly loads only when a figure is drawn
     import plotly.graph_objects as go
@@ -61,8 +62,6 @@ class _VersionBars:
 
 def _version_bars(models: Sequence[Mapping[str, Any]]) -> _VersionBars:
     """Labels, model kinds and scores of each version from its stored record."""
-    from core.model.zoo import ZOO  # lazy: the zoo pulls in the model code, needed only for the labels
-
     bars = _VersionBars([], [], [], [], [], [], [])
     for m in sorted(models, key=lambda x: int(x["version"])):
         meta = m.get("meta") or {}

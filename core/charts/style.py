@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from core.model.zoo import ZOO
+
 if TYPE_CHECKING:  # plotly loads only when a figure is drawn
     import plotly.graph_objects as go
 
@@ -58,8 +60,6 @@ def plotly_config(filename: str, *, compact: bool = False) -> dict[str, Any]:
 
 def model_colour(model: str, index: int = 0) -> str:
     """The colour a zoo member declares for every leaderboard chart (unknown names cycle through spare colours)."""
-    from core.model.zoo import ZOO  # lazy: the zoo pulls in the model code, which charts need only here
-
     return ZOO[model].colour if model in ZOO else EXTRA_COLOURS[index % len(EXTRA_COLOURS)]
 
 

@@ -28,6 +28,7 @@ from core.data import numbers, reading
 from core.data.formats import excel
 from core.data.units import UnitError, check_unit, conversion_text, convert, normalize_unit
 from core.data.variables import canonical_name, guess_unit, header_words
+from core.display import plain
 
 ELEVATION, STORAGE = "level", "storage"  # the variables a curve links
 MAX_LISTED = 5  # offending rows named in one message
@@ -191,22 +192,23 @@ def flat_notes(elev: np.ndarray, stor: np.ndarray, units: tuple[str | None, str 
     for first, last in runs:
         if first == 0:
             notes.append(
-                f"{last - first + 1} rows of capacity {stor[0]:g}{s_unit} below the dead pool ({elev[0]:g} to "
-                f"{elev[last]:g}{e_unit}): storage {stor[0]:g} maps to the dead-pool elevation {elev[last]:g}"
-                f"{e_unit}, the highest one that still holds no counted storage"
+                f"{last - first + 1} rows of capacity {plain(stor[0])}{s_unit} below the dead pool "
+                f"({plain(elev[0])} to {plain(elev[last])}{e_unit}): storage {plain(stor[0])} maps to the dead-pool "
+                f"elevation {plain(elev[last])}{e_unit}, the highest one that still holds no counted storage"
             )
         elif last == len(stor) - 1:
             notes.append(
-                f"the capacity stays at {stor[first]:g}{s_unit} from {elev[first]:g} to {elev[last]:g}{e_unit} at "
-                f"the top: that storage maps to {elev[first]:g}{e_unit}, where it is first reached"
+                f"the capacity stays at {plain(stor[first])}{s_unit} from {plain(elev[first])} to "
+                f"{plain(elev[last])}{e_unit} at the top: that storage maps to {plain(elev[first])}{e_unit}, where it "
+                "is first reached"
             )
     if interior:
         first, last = interior[0]
         rows = sum(b - a + 1 for a, b in interior)
         notes.append(
-            f"{len(interior)} flat steps of rounded capacity ({rows} rows; e.g. {stor[first]:g}{s_unit} from "
-            f"{elev[first]:g} to {elev[last]:g}{e_unit}): for storage -> elevation each maps to the middle of its "
-            "step, since the published capacity is rounded and the true one passes through it within the step"
+            f"{len(interior)} flat steps of rounded capacity ({rows} rows; e.g. {plain(stor[first])}{s_unit} from "
+            f"{plain(elev[first])} to {plain(elev[last])}{e_unit}): for storage -> elevation each maps to the middle "
+            "of its step, since the published capacity is rounded and the true one passes through it within the step"
         )
     return notes
 
@@ -304,19 +306,20 @@ def check_rising(
     if len(elev) < 2:
         raise CurveError("A curve needs at least two rows (two elevations with their storage).")
     if len(np.unique(stor)) < 2:
-        raise CurveError(f"The curve's {columns[1]} is {stor[0]:g} on every row; a curve needs it to rise.")
+        raise CurveError(f"The curve's {columns[1]} is {plain(stor[0])} on every row; a curve needs it to rise.")
     bad_elev = np.flatnonzero(np.diff(elev) <= 0) + 1
     bad_stor = np.flatnonzero(np.diff(stor) < 0) + 1
     problems = []
     for i in sorted({*bad_elev.tolist(), *bad_stor.tolist()})[: MAX_LISTED + 1]:
         if elev[i] <= elev[i - 1]:
             problems.append(
-                f"line {lines[i]}: {columns[0]} {elev[i]:g} is not above {elev[i - 1]:g} on line {lines[i - 1]}"
+                f"line {lines[i]}: {columns[0]} {plain(elev[i])} is not above {plain(elev[i - 1])} "
+                f"on line {lines[i - 1]}"
             )
         else:
             problems.append(
-                f"line {lines[i]}: {columns[1]} {stor[i]:g} (at {columns[0]} {elev[i]:g}) is below "
-                f"{stor[i - 1]:g} on line {lines[i - 1]}"
+                f"line {lines[i]}: {columns[1]} {plain(stor[i])} (at {columns[0]} {plain(elev[i])}) is below "
+                f"{plain(stor[i - 1])} on line {lines[i - 1]}"
             )
     total = len(set(bad_elev.tolist()) | set(bad_stor.tolist()))
     if problems:
@@ -378,12 +381,12 @@ def coverage_problems(curve: Curve, recorded: list[Recorded]) -> list[str]:
         if r.low < lo or r.high > hi:
             gaps = []
             if r.low < lo:
-                gaps.append(f"down to {r.low:g}{unit} (on {r.low_date})")
+                gaps.append(f"down to {plain(r.low)}{unit} (on {r.low_date})")
             if r.high > hi:
-                gaps.append(f"up to {r.high:g}{unit} (on {r.high_date})")
+                gaps.append(f"up to {plain(r.high)}{unit} (on {r.high_date})")
             problems.append(
-                f"The curve covers {r.variable} {lo:g} to {hi:g}{unit}, but the recorded {r.variable} (cleaned: logger "
-                f"codes and impossible values masked) runs "
+                f"The curve covers {r.variable} {plain(lo)} to {plain(hi)}{unit}, but the recorded {r.variable} "
+                "(cleaned: logger codes and impossible values masked) runs "
                 f"{' and '.join(gaps)}. Extend the table to cover them, or store it anyway: readings outside "
                 "the curve are not converted."
             )

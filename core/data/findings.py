@@ -11,6 +11,7 @@ import pandas as pd
 from core.data.report import WARNING, Cells, Issue, make_issue, plural, runs_text, verb
 from core.data.screen import Screen, date_runs, long_runs
 from core.data.variables import canonical_name, physical_range
+from core.display import plain
 
 DECIDE_HINT = (
     "Decide per variable before the import (the Data page's choice under the file, or `python -m core import ... "
@@ -23,7 +24,7 @@ def _range_text(values: pd.Series, screen: Screen) -> str:
     """'180.2 to 214.9': the span of the readings that passed screening, so a code's distance from them is plain."""
     column = values.name
     rest = values[~(screen.codes[column] | screen.absurd[column])].dropna()
-    return f"{rest.min():g} to {rest.max():g}" if len(rest) else "none"
+    return f"{plain(rest.min())} to {plain(rest.max())}" if len(rest) else "none"
 
 
 def _picked(values: pd.Series, first_line: pd.Series, hit: pd.Series) -> tuple[Cells, tuple] | None:
@@ -44,7 +45,7 @@ def code_issue(column: str, values: pd.Series, first_line: pd.Series, screen: Sc
     if (picked := _picked(values, first_line, hit)) is None:
         return None
     cells, runs = picked[0], date_runs(hit, values)
-    codes = ", ".join(sorted({f"{v:g}" for v in values[hit]}))
+    codes = ", ".join(sorted({f"{plain(v)}" for v in values[hit]}))
     text = (
         f"Column '{column}': {plural(cells.count, 'day')} {verb(cells.count, 'holds', 'hold')} the logger code "
         f"{codes} in {plural(len(runs), 'run')}: {runs_text(runs)} ({cells.where()}), far outside the other "
@@ -81,7 +82,7 @@ def range_issue(column: str, variable: str, values: pd.Series, first_line: pd.Se
     else:
         code, what = (
             "out_of_range",
-            f"{plural(cells.count, 'value')} outside what a {kind} can be ({low:g} to {high:g})",
+            f"{plural(cells.count, 'value')} outside what a {kind} can be ({plain(low)} to {plain(high)})",
         )
     long = long_runs(runs)
     convention = (

@@ -14,6 +14,7 @@ import pandas as pd
 from core.data import arrowtext, qc
 from core.data.report import ERROR, WARNING, Cells, Issue, make_issue, plural, verb
 from core.data.typed_numbers import COMMA_OR_THOUSANDS
+from core.display import plain
 
 MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none", "-", "--", "---", "#n/a", "nil", "missing"})
 DECIMAL_SAMPLE = 2000  # cells per column looked at when deciding the decimal mark
@@ -137,7 +138,7 @@ def _missing_issue(column: str, lines: pd.Series, missing: pd.Series) -> Issue:
 def _sentinel_issue(column: str, numbers: pd.Series, lines: pd.Series, sentinel: pd.Series) -> Issue:
     """sentinel warning: cells holding a logger no-data code such as -9999."""
     where = Cells.pick(lines, lines, sentinel)
-    codes = tuple(sorted({f"{v:g}" for v in numbers[sentinel]}))
+    codes = tuple(sorted({f"{plain(v)}" for v in numbers[sentinel]}))
     return make_issue(
         WARNING,
         "sentinel",

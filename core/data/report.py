@@ -12,6 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+from core.display import plain
+
 ERROR = "error"
 WARNING = "warning"
 MAX_ROWS_LISTED = 20  # file line numbers kept per issue
@@ -32,7 +34,7 @@ class DateRun:
 
     def shown(self) -> str:
         """The run's value(s) for a table cell: the one value, the few values, or their span."""
-        return f"{self.value:g}" if self.value is not None else self.values
+        return f"{plain(self.value)}" if self.value is not None else self.values
 
     def text(self) -> str:
         """'2021-03-02 to 2021-03-07 (6 days)' or '2021-06-30' for a single day."""

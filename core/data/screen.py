@@ -20,6 +20,7 @@ from core.data import qc
 from core.data.config import KEEP, RELATIVE
 from core.data.report import DateRun
 from core.data.variables import canonical_name, daily_aggregate
+from core.display import plain
 
 CODE_MIN_REPEATS = 2  # a value seen once is judged as a magnitude, not as a code
 CODE_FAR_IQR = 10.0  # a code lies more than this many interquartile ranges outside the quartiles ...
@@ -220,8 +221,8 @@ def values_text(held: np.ndarray, listed: int = 3) -> str:
         return ""
     distinct = list(dict.fromkeys(float(v) for v in finite))
     if len(distinct) <= listed:
-        return ", ".join(f"{v:g}" for v in distinct)
-    return f"{finite.min():g} to {finite.max():g}"
+        return ", ".join(f"{plain(v)}" for v in distinct)
+    return f"{plain(finite.min())} to {plain(finite.max())}"
 
 
 def long_runs(runs: Collection[DateRun]) -> list[DateRun]:

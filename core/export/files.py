@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from core.charts import plotly_config
+from core.jsonio import write_atomic
+
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
@@ -132,12 +135,6 @@ def _renderer() -> _Renderer:
     return _RENDERER
 
 
-def start_exporter() -> float:
-    """Start the headless browser now (e.g. in a background thread at app start); returns its start-up seconds."""
-    with _LOCK:
-        return _renderer().started_in_s or 0.0
-
-
 def stop_exporter() -> None:
     """Close the headless browser; the next static export starts a new one."""
     global _RENDERER
@@ -188,8 +185,6 @@ def figure_html(fig: go.Figure, *, title: str | None = None, filename: str = "ch
     `title` is plain text (escaped here, once); without it the chart's own title is used. `notes` are plain-text
     lines shown above the chart (the alert on each side), so the file says what the CSV header says.
     """
-    from core.charts import plotly_config
-
     if title is None:
         head = fig.layout.title
         parts = [_plain_title(head.text), _plain_title(head.subtitle.text)] if head is not None else []
@@ -239,8 +234,6 @@ def current_umask() -> int:
 def write_export(path: Path, data: bytes) -> Path:
     """Write an export atomically with the permissions any new file gets (the temp file behind an atomic write
     is private, 0600; a report someone else must open needs the umask's 0644 or 0664)."""
-    from core.jsonio import write_atomic
-
     path = Path(path)
     write_atomic(path, data)
     os.chmod(path, 0o666 & ~current_umask())

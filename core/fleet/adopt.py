@@ -12,14 +12,15 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from core.registry import unpack_into
+from core.registry import SINGLE, unpack_into
 from core.store.health import failure_kind
+from core.store.versions import Reservoirs, Scores, as_names
 from core.store.workspace import ModelVersion, StorageFailure, Workspace
 
 
-def staging_folder(ws: Workspace, reservoir: str, archive: bytes) -> Path:
-    """Unpack a task's archive into a fresh hidden temp folder beside the reservoir's versions (same disk: rename)."""
-    tmp = ws.new_tmp_folder(reservoir)
+def staging_folder(ws: Workspace, reservoirs: Reservoirs, archive: bytes) -> Path:
+    """Unpack a task's archive into a fresh hidden temp folder beside the version's place (same disk: rename)."""
+    tmp = ws.new_tmp_folder(reservoirs)
     try:
         unpack_into(archive, tmp)
     except BaseException:
@@ -28,17 +29,22 @@ def staging_folder(ws: Workspace, reservoir: str, archive: bytes) -> Path:
     return tmp
 
 
-def adopt_archive(ws: Workspace, reservoir: str, archive: bytes, meta: dict[str, Any], val_mae: float) -> ModelVersion:
-    """Unpack and register a task's trained version; nothing is left behind when registration fails, and a disk
-    that refuses the files is named (StorageFailure), never an 'unexpected OSError'."""
+def adopt_archive(
+    ws: Workspace, reservoirs: Reservoirs, archive: bytes, meta: dict[str, Any], val_mae: Scores
+) -> ModelVersion:
+    """Unpack and register a task's trained version (serving one reservoir or several; its kind and parent as its
+    meta says); nothing is left behind when registration fails, and a disk that refuses the files is named
+    (StorageFailure), never an 'unexpected OSError'."""
+    names = as_names(reservoirs)
+    kind, parent = str(meta.get("kind") or SINGLE), meta.get("parent_id")
     try:
-        tmp = staging_folder(ws, reservoir, archive)
+        tmp = staging_folder(ws, names, archive)
         try:
-            return ws.adopt_folder(reservoir, tmp, meta, val_mae, activate=None)
+            return ws.adopt_folder(names, tmp, meta, val_mae, activate=None, kind=kind, parent_id=parent)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)  # gone already when it was renamed into place
     except OSError as exc:
-        raise not_saved(ws, reservoir, exc) from exc
+        raise not_saved(ws, ", ".join(names), exc) from exc
 
 
 def not_saved(ws: Workspace, reservoir: str, exc: OSError) -> StorageFailure:

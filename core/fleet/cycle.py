@@ -22,15 +22,31 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from core import notify
+from core.app.curves import stored_curve
+from core.app.pipeline import (
+    alert_trigger,
+    first_model_config,
+    forecast_history,
+    forecast_levels,
+    forecast_reservoir,
+    load_clean,
+    resolve_variables,
+)
 from core.auth.roles import system_actor
+from core.export import report
 from core.fleet.adopt import adopt_archive
 from core.fleet.due import TRAIN_NO, DueRule, verdict
 from core.fleet.engines import EngineSettings, run_tasks
 from core.fleet.inbox import InboxError, InboxOutcome, process_inbox
 from core.fleet.modes import RETRAIN_MODES
 from core.fleet.tasks import CrashDrill, TaskResult, TaskSpec
+from core.forecast import risk
+from core.forecast.convert import attach
+from core.forecast.risk import SideAlert
 from core.model.config import SplitConfig, TrainConfig, with_overrides
 from core.registry import ArchivedVersion, archived
+from core.store.locks import TrainingLocked
 from core.store.workspace import CycleReservoir, ModelVersion, Workspace
 
 log = logging.getLogger(__name__)
@@ -158,7 +174,7 @@ def _run(ws: Workspace, cycle_id: int, options: CycleOptions, progress: Progress
     locks: dict[str, ExitStack] = {}  # training locks the driver holds while a reservoir's training task is away
     timings: list[dict[str, Any]] = []
     contexts: dict[str, _Context] = {}
-    notifier = _notifier() if options.notify else None
+    notifier = notify if options.notify else None
     events: list[dict[str, Any]] = []
 
     def keep(result: CycleReservoir) -> None:
@@ -238,8 +254,6 @@ def _words(exc: BaseException) -> str:
 
 def training_config(ws: Workspace, name: str, newest: ModelVersion | None, max_epochs: int | None) -> TrainConfig:
     """The newest version's settings (a fixed test start becomes the fractions, as retrain does), or the default."""
-    from core.app.pipeline import first_model_config, resolve_variables
-
     if newest is None:
         config = first_model_config(ws, name)
     else:
@@ -256,8 +270,6 @@ def _prepare(
     ws: Workspace, name: str, options: CycleOptions, drill: CrashDrill | None
 ) -> tuple[TaskSpec | None, _Context]:
     """Read what the task needs (clean readings, settings, the active version's archive) and decide the verdict."""
-    from core.app.pipeline import load_clean
-
     versions = ws.versions(name)
     newest = versions[-1] if versions else None
     active = next((v for v in versions if v.active), None)
@@ -288,13 +300,11 @@ def _prepare(
 
 def _locked(ws: Workspace, spec: TaskSpec | None, locks: dict[str, ExitStack]) -> TaskSpec | None:
     """Take the reservoir's training lock for a task that may train; when another training holds it, forecast only."""
-    from core.store.locks import TrainingLocked
-
     if spec is None or spec.train == TRAIN_NO:
         return spec
     stack = ExitStack()
     try:
-        stack.enter_context(ws.training_lock(spec.reservoir))
+        stack.enter_context(ws.training_lock(*spec.serves))
     except TrainingLocked as exc:
         if spec.active is None:
             raise
@@ -310,8 +320,6 @@ def _archived(ws: Workspace, version: ModelVersion | None) -> ArchivedVersion | 
 
 def _active_values(ws: Workspace, name: str, active: ModelVersion | None, config: TrainConfig) -> Any:
     """The active version's own clean frame when its variables or cleaning differ from the training settings."""
-    from core.app.pipeline import load_clean
-
     if active is None:
         return None
     own = TrainConfig.from_dict(active.config)
@@ -387,16 +395,11 @@ def _keep(ws: Workspace, task: TaskResult) -> ModelVersion | None:
     """Register the version the task trained (None when it trained none); the store's rule activates it."""
     if task.archive is None or task.meta is None or task.val_mae is None:
         return None
-    return adopt_archive(ws, task.reservoir, task.archive, task.meta, task.val_mae)
+    return adopt_archive(ws, task.serves or task.reservoir, task.archive, task.meta, task.val_mae)
 
 
 def _judge(ws: Workspace, task: TaskResult, base: CycleReservoir, record: ModelVersion | None) -> CycleReservoir:
     """Settle which version forecast, attach levels, alerts and the curve."""
-    from core.app.curves import stored_curve
-    from core.app.pipeline import alert_trigger, forecast_levels, forecast_reservoir
-    from core.forecast import risk
-    from core.forecast.convert import attach
-
     name = task.reservoir
     fc = task.forecast
     from_new = task.forecast_from == "new"
@@ -430,19 +433,8 @@ def _judge(ws: Workspace, task: TaskResult, base: CycleReservoir, record: ModelV
 # ---------------------------------------------------------------- notifications
 
 
-def _notifier() -> Any:
-    """core.notify when it is installed, else None (the run then records 'notifications not configured')."""
-    try:
-        import core.notify as notify
-    except ImportError:
-        return None
-    return notify
-
-
 def _publish(ws: Workspace, notify: Any, result: CycleReservoir) -> list[dict[str, Any]]:
     """Record this reservoir's alert changes (sent once per change); a failure is logged, never fatal."""
-    from core.forecast.risk import SideAlert
-
     alerts = {side: SideAlert(**a) for side, a in result.alerts.items()}
     try:
         changes = notify.publish(
@@ -457,9 +449,6 @@ def _publish(ws: Workspace, notify: Any, result: CycleReservoir) -> list[dict[st
 
 def _chart_png(ws: Workspace, name: str) -> bytes:
     """The forecast chart as PNG for alert emails (drawn only when an email goes out)."""
-    from core.app.pipeline import forecast_history, forecast_levels, forecast_reservoir
-    from core.export import report
-
     fc = forecast_reservoir(ws, name)
     return report.render(forecast_history(ws, fc), fc, forecast_levels(ws, name, fc.target), "png")
 

@@ -45,6 +45,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from core.app.pipeline import NeedsConfirmation, import_csv
+from core.data.columns import parse_declaration
+from core.data.ingest import ReadOptions
+from core.data.variables import canonical_name
 from core.store.workspace import Workspace
 
 MAPPING_FILES = ("inbox.toml", "inbox.json")
@@ -235,8 +239,6 @@ def _mapping_name(folder: Path) -> str:
 def _take(ws: Workspace, path: Path, rule: InboxRule, tally: _Tally) -> None:
     """Import one file with its rule and move it; a refusal is recorded with its reason, a guess held with its
     questions."""
-    from core.app.pipeline import NeedsConfirmation
-
     try:
         outcome = _import(ws, path, rule)
     except NeedsConfirmation as exc:  # the Data page would ask: never imported on a guess
@@ -284,11 +286,6 @@ def held_reason(name: str, questions: Sequence[str]) -> str:
 
 def _import(ws: Workspace, path: Path, rule: InboxRule) -> Any:
     """The ordinary import path (core.app.pipeline.import_csv), with the rule's reading options, refusing guesses."""
-    from core.app.pipeline import import_csv
-    from core.data.columns import parse_declaration
-    from core.data.ingest import ReadOptions
-    from core.data.variables import canonical_name
-
     units = {canonical_name(rule.variable): rule.unit} if rule.variable and rule.unit else {}
     return import_csv(
         ws,

@@ -17,6 +17,7 @@ import os
 import resource
 import tempfile
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,8 +27,15 @@ import pandas as pd
 
 from core.fleet.due import TRAIN_IF_SKILL_DROPPED, TRAIN_YES, DueRule, data_end, skill_verdict
 from core.fleet.workers import TASK_PREFIX
+from core.forecast.coverage import recent_coverage
+from core.forecast.issue import issue, version_forecasts
+from core.model import zoo
 from core.model.config import TrainConfig
+from core.model.evaluate import compare
+from core.model.train import fit
+from core.model.zoo.keras_net import use_threads
 from core.registry import (
+    SINGLE,
     ArchivedVersion,
     LoadedModel,
     ModelVersion,
@@ -38,6 +46,7 @@ from core.registry import (
     write_single,
     written_record,
 )
+from core.store.versions import Scores
 
 if TYPE_CHECKING:
     from core.forecast.issue import Forecast
@@ -61,9 +70,14 @@ class CrashDrill:
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """Everything one reservoir's task needs; plain data only (it crosses process and machine boundaries)."""
+    """Everything one task needs; plain data only (it crosses process and machine boundaries).
 
-    reservoir: str
+    A task is one reservoir's (`reservoir`, `values`), or a training across several reservoirs: `frames` holds each
+    one's clean frame and `trainer` names the TRAINERS entry that fits them; the version it trains serves them all
+    (`serves`) and the driver holds each one's training lock meanwhile.
+    """
+
+    reservoir: str  # the reservoir it forecasts, or the name of a training across several (its log and drill)
     values: pd.DataFrame  # clean daily frame for the training settings (target + features)
     config: dict[str, Any]  # TrainConfig.to_dict(): the newest version's settings, or the default model's
     train: str  # due.TRAIN_YES | TRAIN_NO | TRAIN_IF_SKILL_DROPPED
@@ -75,6 +89,13 @@ class TaskSpec:
     clean_summary: dict[str, Any] = field(default_factory=dict)
     threads: int = 1  # CPUs this task may use (TensorFlow's intra-op pool)
     drill: CrashDrill | None = None
+    trainer: str = SINGLE  # which TRAINERS entry fits a due training
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)  # a training across reservoirs: name -> clean frame
+
+    @property
+    def serves(self) -> tuple[str, ...]:
+        """The reservoirs the version this task trains will serve."""
+        return tuple(self.frames) or (self.reservoir,)
 
 
 @dataclass(frozen=True)
@@ -88,7 +109,8 @@ class TaskResult:
     reason: str = ""
     archive: bytes | None = None
     meta: dict[str, Any] | None = None
-    val_mae: float | None = None
+    val_mae: Scores = None  # one validation MAE, or one per reservoir served
+    serves: tuple[str, ...] = ()  # the reservoirs the trained version serves (empty: `reservoir`)
     forecast: Forecast | None = None  # as issued (no levels/alerts yet: the driver judges those)
     forecast_from: str | None = None  # "new" (the version this task trained) | "active"
     skill: float | None = None  # test skill vs persistence of the version forecasting
@@ -119,6 +141,7 @@ def run_task(spec: TaskSpec) -> TaskResult:
         cpu_seconds=round(time.process_time() - c0, 3),
         pid=os.getpid(),
         peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        serves=spec.serves,
         **{"reason": spec.reason, **out},
     )
 
@@ -131,15 +154,12 @@ def cap_threads(n: int, tensorflow: bool) -> None:
         os.environ[var] = str(n)
     if not tensorflow:
         return
-    from core.model.zoo.keras_net import use_threads  # loads TensorFlow: only tasks with a Keras member
 
     use_threads(intra=1, inter=n)  # one thread per op (tiny ops), the task's CPUs for ops side by side
 
 
 def _needs_tensorflow(spec: TaskSpec) -> bool:
     """Whether the trained or the active model is a Keras member."""
-    from core.model import zoo
-
     names = [TrainConfig.from_dict(spec.config).model.name]
     if spec.active is not None:
         names.append(str(ModelVersion.from_dict(spec.active.record).model))
@@ -158,9 +178,9 @@ def _work(spec: TaskSpec, tmp: Path) -> dict[str, Any]:
     out: dict[str, Any] = {"status": "ok", "reason": reason, "retrained": train}
     loaded, values, used = active, active_values, "active"
     if train:
-        new, trained = _train(spec, tmp / "new")
+        new, trained = TRAINERS[spec.trainer](spec, tmp / "new")
         out.update(trained)
-        if beats_active(active.record if active is not None else None, float(trained["val_mae"])):
+        if beats_active(active.record if active is not None else None, own_score(trained["val_mae"], spec.reservoir)):
             loaded, values, used = new, spec.values, "new"
     if loaded is None:
         raise VersionError(f"'{spec.reservoir}' has no model yet; run the cycle with --retrain due to train one.")
@@ -175,8 +195,6 @@ def _work(spec: TaskSpec, tmp: Path) -> dict[str, Any]:
 
 def _train(spec: TaskSpec, folder: Path) -> tuple[LoadedModel, dict[str, Any]]:
     """Fit the settings on the clean frame and write the version folder through the registry (version unset)."""
-    from core.model.train import fit
-
     result = fit(spec.values, TrainConfig.from_dict(spec.config))
     folder.mkdir(parents=True)
     extra = {"data_cleaning": spec.clean_summary, "trained_by": "daily cycle"}
@@ -186,11 +204,18 @@ def _train(spec: TaskSpec, folder: Path) -> tuple[LoadedModel, dict[str, Any]]:
     return loaded, {"archive": pack_folder(folder), "meta": meta, "val_mae": float(result.val_mae)}
 
 
+def own_score(val_mae: Scores, reservoir: str) -> float:
+    """The task's own reservoir's validation MAE out of one score or one per reservoir served."""
+    return float(val_mae[reservoir] if isinstance(val_mae, Mapping) else val_mae)  # type: ignore[arg-type]
+
+
+# trainer name -> fit the spec's data and write the version folder: (the loaded version, archive/meta/val_mae)
+Trainer = Callable[[TaskSpec, Path], tuple[LoadedModel, dict[str, Any]]]
+TRAINERS: dict[str, Trainer] = {SINGLE: _train}
+
+
 def _forecast(loaded: LoadedModel, values: pd.DataFrame, unit: str | None) -> dict[str, Any]:
     """The issued forecast (the version's own calibration as it stood on the issue day) and its recent coverage."""
-    from core.forecast.coverage import recent_coverage
-    from core.forecast.issue import issue
-
     fc = issue(loaded, values, unit=unit)
     recent = recent_coverage(loaded, values, pd.Timestamp(fc.issued))
     share = None
@@ -203,9 +228,6 @@ def _forecast(loaded: LoadedModel, values: pd.DataFrame, unit: str | None) -> di
 
 def recent_skill(loaded: LoadedModel, values: pd.DataFrame) -> tuple[float | None, int]:
     """Skill vs persistence of the version's forecasts issued after its data end whose horizon is observed."""
-    from core.forecast.issue import version_forecasts
-    from core.model.evaluate import compare
-
     end = data_end(loaded.record)
     if end is None or values.empty or values.index[-1] <= end:
         return None, 0

@@ -204,13 +204,6 @@ def _decayed(values: np.ndarray, ages: np.ndarray, decay_days: float) -> np.ndar
     return np.interp((np.arange(DECAYED_LEVELS) + 0.5) / DECAYED_LEVELS, levels, values[order])
 
 
-def adaptive_quantiles(
-    residuals: np.ndarray, truth_days: np.ndarray, issue_day: Any, calib: Calibration
-) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """Per-lead scaled quantiles (lower, upper) of each band on issue_day, from the truths known by then."""
-    return band_quantiles(recent_residuals(residuals, truth_days, issue_day, calib))
-
-
 def scaled_residuals(truth: np.ndarray, forecast: np.ndarray, change: np.ndarray, calib: Calibration) -> np.ndarray:
     """(truth - forecast) / scale at issue time, per forecast and lead (NaN where truth is missing)."""
     s = calib.scale(np.atleast_1d(change))

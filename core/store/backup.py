@@ -36,7 +36,8 @@ from core.jsonio import dumps, loads
 from core.registry import stamp, version_folders
 from core.registry.layout import SHARED_DIR
 from core.store import inuse, swap
-from core.store.common import DB_NAME, MODELS_DIR, StoreError, now_utc
+from core.store.common import DB_NAME, MODELS_DIR, now_utc
+from core.store.errors import StoreError
 from core.store.health import failure_kind
 from core.store.leftovers import sweep, tagged
 from core.store.locks import LOCK_NAME, read_holder, refusal

@@ -1,9 +1,5 @@
-"""What every part of the store shares, whatever the backend: the errors, the workspace folder rule, the one time
-format, and JSON for stored values.
-
-A StoreError is a request that cannot be done as asked, in words that say what to do instead; the backends turn
-their own failures (SQLite's busy, full, malformed...) into these, so no caller ever sees a driver's exception.
-"""
+"""What every part of the store shares, whatever the backend: the workspace folder rule, the one time format, and
+JSON for stored values (the errors: core.store.errors)."""
 
 from __future__ import annotations
 
@@ -13,32 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from core.jsonio import JSONError, clean, dumps
+from core.store.errors import StoreError
 
 DB_NAME = "sentinel.db"
 MODELS_DIR = "models"
 ENV_WORKSPACE = "SENTINEL_WORKSPACE"
 BUSY_TIMEOUT_S = 30.0
-
-
-class StoreError(ValueError):
-    """A workspace request that cannot be done as asked; the message says what to do instead."""
-
-
-class UnknownReservoir(StoreError):
-    """The named reservoir is not in the workspace; the message lists the ones that are."""
-
-
-class WorkspaceDamaged(StoreError):
-    """The database is missing, empty, unreadable or malformed; the message says what is left and how to recover."""
-
-
-class StorageFailure(StoreError):
-    """The disk or file system refused a read or write (full, read-only, stale -shm, I/O error); nothing was lost."""
-
-
-class WorkspaceInUse(StoreError):
-    """A restore or repair holds the workspace (a writer waits or is refused), or a writer holds it (a restore is
-    refused); the message names who."""
 
 
 def resolve_workspace(path: str | Path | None) -> Path:

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from core.store.common import StoreError, now_utc
+from core.store.common import now_utc
+from core.store.errors import StoreError
 from core.store.inuse import try_flock, unflock
 
 LOCK_NAME = ".train.lock"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from core.jsonio import AsDict
-from core.store.common import StoreError
+from core.store.errors import StoreError
 
 CHANNEL_KINDS = ("webhook", "email")
 # queued: waiting for its first attempt; failed: an attempt failed, retried on the next deliver_pending;

@@ -25,7 +25,7 @@ from core.data.levels import OperatingLevel
 from core.data.names import name_problem
 from core.data.variables import canonical_name
 from core.jsonio import AsDict
-from core.store.common import StoreError
+from core.store.errors import StoreError
 from core.store.revisions import Revision
 
 

@@ -27,7 +27,8 @@ from core.jsonio import dumps, loads, number
 from core.registry import META_FILE, VersionFolder, checksums, quarantine, stamp, version_folders
 from core.registry.records import SERVED_KEY
 from core.store import inuse, swap
-from core.store.common import DB_NAME, MODELS_DIR, StoreError, now_utc
+from core.store.common import DB_NAME, MODELS_DIR, now_utc
+from core.store.errors import StoreError
 from core.store.leftovers import sweep, tagged
 from core.store.sqlite.database import SqliteDatabase
 

@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 
 from core.data.variables import canonical_name, is_nonnegative
+from core.display import entered
 from core.jsonio import AsDict
-from core.store.common import StoreError
+from core.store.errors import StoreError
 
 MAX_VALUE_DAYS = 366  # a typed value copied over more days than this is almost surely a slip of the date
 
@@ -64,7 +65,7 @@ class Revision(AsDict):
     def describe(self, unit: str | None = None) -> str:
         """One line for the CLI and the Data page: what, where, who, when, why, and whether it was undone."""
         span = self.start if self.start == self.end else f"{self.start} to {self.end}"
-        what = "marked missing" if self.value is None else f"set to {self.value:g}{f' {unit}' if unit else ''}"
+        what = "marked missing" if self.value is None else f"set to {entered(self.value)}{f' {unit}' if unit else ''}"
         text = f"#{self.id} {self.variable} {span} {what} by {self.user} at {self.time}: {self.reason}"
         return text + (f" (undone by {self.undone_by} at {self.undone})" if self.undone else "")
 
@@ -98,7 +99,7 @@ def check_value(variable: str, value: float | None, days: int) -> None:
     if not math.isfinite(value):
         raise StoreError(f"The new {variable} value must be a finite number, not {value}.")
     if value < 0 and is_nonnegative(canonical_name(variable)):
-        raise StoreError(f"{variable} cannot be negative ({value:g}); check the sign, or mark the days missing.")
+        raise StoreError(f"{variable} cannot be negative ({entered(value)}); check the sign, or mark the days missing.")
     if days > MAX_VALUE_DAYS:
         raise StoreError(
             f"Setting one {variable} value on {days} days (more than {MAX_VALUE_DAYS}) would invent a flat record; "

@@ -26,19 +26,9 @@ from typing import Any
 
 from core.auth.roles import LOCAL_ACTOR, Actor
 from core.registry import LoadedModel, ModelVersion, VersionError, beats_active
-from core.store.common import (
-    BUSY_TIMEOUT_S,
-    DB_NAME,
-    ENV_WORKSPACE,
-    MODELS_DIR,
-    StorageFailure,
-    StoreError,
-    UnknownReservoir,
-    WorkspaceDamaged,
-    WorkspaceInUse,
-    resolve_workspace,
-)
+from core.store.common import BUSY_TIMEOUT_S, DB_NAME, ENV_WORKSPACE, MODELS_DIR, resolve_workspace
 from core.store.cycles import CycleReservoir, CycleRun
+from core.store.errors import StorageFailure, StoreError, UnknownReservoir, WorkspaceDamaged, WorkspaceInUse
 from core.store.inuse import pid_alive
 from core.store.jobs import (
     ACTIVE_JOB_STATUSES,
@@ -100,6 +90,9 @@ class Workspace:
         self.db = db if db is not None else SqliteDatabase(root)
         self.actor = actor
         self.repos: Repositories = repositories(self.db, actor)
+        self.root: Path = self.db.root  # the workspace folder
+        self.db_path: Path = self.db.db_path  # the database file
+        self.models_dir: Path = self.db.models_dir  # every model version's files (core.registry's layout)
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.root)!r})"
@@ -113,21 +106,6 @@ class Workspace:
 
     def __dir__(self) -> list[str]:
         return sorted({*super().__dir__(), *ROUTES})
-
-    @property
-    def root(self) -> Path:
-        """The workspace folder."""
-        return self.db.root
-
-    @property
-    def db_path(self) -> Path:
-        """The database file."""
-        return self.db.db_path
-
-    @property
-    def models_dir(self) -> Path:
-        """The folder holding every model version's files (core.registry's layout)."""
-        return self.db.models_dir
 
     @property
     def read_only(self) -> bool:

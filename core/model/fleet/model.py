@@ -22,6 +22,7 @@ from core.model.fleet.dataset import ReservoirProfile, to_layout
 from core.model.fleet.descriptors import DescriptorNorm
 from core.model.windows import WindowSet, latest_window
 from core.model.zoo.base import KERAS_FILE, Forecaster
+from core.model.zoo.keras_net import use_threads
 
 FLEET_FILE = "fleet.json"
 FORMAT = 1  # fleet.json's layout; a later change bumps it and load refuses what it cannot read
@@ -123,7 +124,6 @@ class FleetModel:
         import keras
 
         import core.model.layers  # noqa: F401 - registers the custom layers before loading
-        from core.model.zoo.keras_net import use_threads
 
         meta = loads((folder / FLEET_FILE).read_text())
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:

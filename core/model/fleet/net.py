@@ -14,6 +14,7 @@ from typing import Any
 
 from core.model.config import ModelConfig
 from core.model.fleet.config import FleetConfig
+from core.model.zoo.conv_lstm_ensemble import WINDOW_FLOOR, member_body
 from core.model.zoo.keras_net import MEMBER_PREFIX, use_threads
 
 
@@ -29,7 +30,6 @@ def _member(history, static, k: int, kind: str, normalised: bool, config: FleetC
     from keras import layers
 
     from core.model.layers import WindowScale
-    from core.model.zoo.conv_lstm_ensemble import WINDOW_FLOOR, member_body
 
     prefix, name = f"m{k}_", f"{MEMBER_PREFIX}{k}"
     x, scale = WindowScale(0, WINDOW_FLOOR, name=f"{prefix}window_scale")(history) if normalised else (history, None)

@@ -18,19 +18,11 @@ class SqliteRepository:
     def __init__(self, db: SqliteDatabase, actor: Actor) -> None:
         self.db = db
         self.actor = actor
+        self.root: Path = db.root  # the workspace folder
+        self.models_dir: Path = db.models_dir  # where the version folders live (core.registry's layout)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.db.root)!r}, {self.actor.name!r})"
-
-    @property
-    def root(self) -> Path:
-        """The workspace folder."""
-        return self.db.root
-
-    @property
-    def models_dir(self) -> Path:
-        """The workspace's models/ folder."""
-        return self.db.models_dir
 
     def _tx(self, write: bool) -> AbstractContextManager[sqlite3.Connection]:
         """One short transaction (see SqliteDatabase.tx)."""

@@ -6,8 +6,9 @@ import sqlite3
 from typing import Any
 
 from core.jsonio import loads, number
-from core.store.common import StoreError, now_utc, to_json
+from core.store.common import now_utc, to_json
 from core.store.cycles import CYCLE_STATUSES, RESULT_STATUSES, CycleReservoir, CycleRun
+from core.store.errors import StoreError
 from core.store.inuse import pid_alive
 from core.store.sqlite.base import SqliteRepository
 

@@ -30,17 +30,8 @@ from pathlib import Path
 
 from core.registry.layout import version_folders
 from core.store import inuse, swap
-from core.store.common import (
-    BUSY_TIMEOUT_S,
-    DB_NAME,
-    MODELS_DIR,
-    StorageFailure,
-    StoreError,
-    UnknownReservoir,
-    WorkspaceDamaged,
-    WorkspaceInUse,
-    now_utc,
-)
+from core.store.common import BUSY_TIMEOUT_S, DB_NAME, MODELS_DIR, now_utc
+from core.store.errors import StorageFailure, StoreError, UnknownReservoir, WorkspaceDamaged, WorkspaceInUse
 from core.store.health import damaged_text, disk_cause, failure_kind, failure_text, folder_problem
 from core.store.sqlite.schema import SCHEMA_VERSION, NewerSchema, apply_schema, stored_version
 

@@ -6,7 +6,8 @@ import sqlite3
 from typing import Any
 
 from core.jsonio import loads
-from core.store.common import StoreError, now_utc, to_json
+from core.store.common import now_utc, to_json
+from core.store.errors import StoreError
 from core.store.jobs import (
     ACTIVE_JOB_STATUSES,
     FINISHED_JOB_STATUSES,
@@ -203,11 +204,15 @@ class SqliteJobs(SqliteRepository):
             return bool(self._job_row(conn, job_id)["stop_requested"])
 
     def mark_interrupted(self) -> int:
-        """Write 'interrupted' on queued/running jobs whose process is gone (the app's start); returns how many."""
+        """Write 'interrupted' on queued/running jobs whose process is gone (the app's start); returns how many.
+        Looks first and writes only when there is one (the dashboard's start must not write, reads never do)."""
         self._guard(None, "train")
+        live = f"{_JOB_SELECT} WHERE j.status IN ('queued', 'running') ORDER BY j.id"
+        with self._tx(write=False) as conn:
+            if not any(_job_dead(row) for row in conn.execute(live).fetchall()):
+                return 0
         with self._tx(write=True) as conn:
-            rows = conn.execute(f"{_JOB_SELECT} WHERE j.status IN ('queued', 'running') ORDER BY j.id").fetchall()
-            dead = [row for row in rows if _job_dead(row)]
+            dead = [row for row in conn.execute(live).fetchall() if _job_dead(row)]
             for row in dead:
                 self._guard(conn, "train", row["reservoir"], f"{row['kind']} job #{row['id']} marked interrupted")
             return sum(_interrupt(conn, row) for row in dead)

@@ -6,8 +6,10 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from core.data.levels import OperatingLevel, check_level
+from core.display import entered
 from core.jsonio import loads
-from core.store.common import StoreError, plain, to_json
+from core.store.common import plain, to_json
+from core.store.errors import StoreError
 from core.store.sqlite.base import SqliteRepository
 
 LEVEL_KEYS = {"alert_trigger": "levels"}  # metadata that changes who gets warned is a levels action, not an edit
@@ -76,7 +78,9 @@ class ReservoirSettings(SqliteRepository):
         with self._tx(write=True) as conn:
             row = self._reservoir_row(conn, reservoir)
             rid = row["id"]
-            words = "; ".join(f"{lv.name} {lv.value:g} {lv.unit or ''} ({lv.side}, {lv.severity})" for lv in levels)
+            words = "; ".join(
+                f"{lv.name} {entered(lv.value)} {lv.unit or ''} ({lv.side}, {lv.severity})" for lv in levels
+            )
             self._guard(conn, "levels", row["name"], f"levels set: {words or 'none'}")
             conn.execute("DELETE FROM levels WHERE reservoir_id = ?", (rid,))
             conn.executemany(

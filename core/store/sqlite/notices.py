@@ -10,7 +10,8 @@ from typing import Any
 
 from core.data.levels import SIDES
 from core.jsonio import loads
-from core.store.common import StoreError, now_utc, to_json
+from core.store.common import now_utc, to_json
+from core.store.errors import StoreError
 from core.store.notices import (
     CHANNEL_KINDS,
     STALE_SENDING_S,

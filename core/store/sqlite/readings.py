@@ -12,7 +12,8 @@ import pandas as pd
 
 from core.data.units import UnitError, conversion_text, normalize_unit
 from core.jsonio import loads
-from core.store.common import StoreError, now_utc, to_json
+from core.store.common import now_utc, to_json
+from core.store.errors import StoreError
 from core.store.readings import (
     Incoming,
     MergeResult,

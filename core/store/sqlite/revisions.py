@@ -9,7 +9,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from core.store.common import StoreError, now_utc
+from core.display import entered
+from core.store.common import now_utc
+from core.store.errors import StoreError
 from core.store.revisions import Revision, check_value, checked_span, overlay
 from core.store.sqlite.readings import RawReadings
 
@@ -56,7 +58,7 @@ class RevisedReadings(RawReadings):
             raise StoreError("A revision needs the name of who makes it.")
         check_value(name, None if value is None else float(value), (last - first).days + 1)
         with self._tx(write=True) as conn:
-            verb = "marked missing" if value is None else f"set to {float(value):g}"
+            verb = "marked missing" if value is None else f"set to {entered(float(value))}"
             self._guard(conn, "edit", info.name, f"{name} {first:%Y-%m-%d}..{last:%Y-%m-%d} {verb}: {reason}")
             cur = conn.execute(
                 "INSERT INTO revisions(reservoir_id, variable, start, end, value, reason, user, time) "

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from core.auth.roles import Actor, Role
-from core.store.common import StoreError, now_utc
+from core.store.common import now_utc
+from core.store.errors import StoreError
 from core.store.sqlite.base import SqliteRepository
 from core.store.users import Activity, UserRecord
 

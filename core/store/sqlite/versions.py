@@ -16,7 +16,8 @@ from core.jsonio import dumps, loads, number, write_atomic
 from core.registry import SINGLE, Leftovers, LoadedModel, ModelVersion, beats_active
 from core.registry.layout import SHARED_DIR
 from core.registry.records import SERVED_KEY
-from core.store.common import StoreError, now_utc, to_json
+from core.store.common import now_utc, to_json
+from core.store.errors import StoreError
 from core.store.locks import LockHolder, is_locked, training_lock
 from core.store.sqlite.base import SqliteRepository
 from core.store.versions import Reservoirs, Scores, as_names
@@ -312,11 +313,7 @@ class SqliteVersions(SqliteRepository):
             registry.quarantine(final, f"a model folder {final.name} was on disk but not in the database")
 
     def link(
-        self,
-        version_id: int,
-        reservoir: str,
-        val_mae: float | None = None,
-        meta: Mapping[str, Any] | None = None,
+        self, version_id: int, reservoir: str, val_mae: float | None = None, meta: Mapping[str, Any] | None = None,
         activate: bool | None = None,
     ) -> ModelVersion:
         """Let an existing version also serve `reservoir` with the next number there (a cold start)."""

@@ -1,6 +1,6 @@
 """`python -m core cycle`: the daily cycle over every reservoir (inbox, retrain where due, forecast, alerts, notify).
 
-Kept apart from core.app.cli; the parser hooks in through `add_cycle_command`. Exit code 0 when every reservoir
+Kept apart from core.cli.main; the parser hooks in through `add_cycle_command`. Exit code 0 when every reservoir
 is ok, EXIT_PARTIAL (3) when some failed (the others were still forecast), 2 for a user error.
 """
 
@@ -9,8 +9,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from core.app.cli_parts import Emit, WorkspaceOf
+from core.cli.parts import Emit, WorkspaceOf
 from core.display import number
+from core.fleet.cycle import CycleOptions, run_cycle
+from core.fleet.due import DueRule
+from core.fleet.engines import EngineSettings
+from core.fleet.modes import ENGINES, RETRAIN_MODES
 
 EXIT_PARTIAL = 3
 CYCLE_HELP = "the daily cycle: import the inbox, retrain where due, forecast every reservoir, send alert changes"
@@ -81,10 +85,6 @@ def _notification_lines(notifications: Any) -> list[str]:
 
 def cmd_cycle(args: argparse.Namespace, emit: Emit, workspace: WorkspaceOf) -> int:
     """Run the cycle once and print its summary (or JSON); 3 when some reservoir failed."""
-    from core.fleet.cycle import CycleOptions, run_cycle
-    from core.fleet.due import DueRule
-    from core.fleet.engines import EngineSettings
-
     options = CycleOptions(
         inbox=args.inbox,
         retrain=args.retrain,
@@ -100,8 +100,6 @@ def cmd_cycle(args: argparse.Namespace, emit: Emit, workspace: WorkspaceOf) -> i
 
 def add_cycle_command(sub: Any, common: argparse.ArgumentParser, emit: Emit, workspace: WorkspaceOf) -> None:
     """The `cycle` subcommand on the main parser."""
-    from core.fleet.modes import ENGINES, RETRAIN_MODES
-
     after_days, skill_floor = 30, 0.0  # core.fleet.due.DueRule's defaults (tests/test_cycle.py checks they agree)
     p = sub.add_parser("cycle", parents=[common], help=CYCLE_HELP, description=CYCLE_DESCRIPTION)
     p.add_argument("--inbox", metavar="DIR", help="folder of CSV files to import first (processed/, failed/ beside)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from core.app.cli_parts import Emit, WorkspaceOf
+from core.cli.parts import Emit, WorkspaceOf
 
 USERS_HELP = "who may use the signed-in dashboard, with which role (viewer, operator, admin)"
 USERS_DESCRIPTION = (

@@ -1,6 +1,6 @@
 """`python -m core channels`, `events` and `ack`: where alert changes are sent, what was sent, who saw it.
 
-Kept apart from core.app.cli (one module per concern); the parser hooks in through `add_notify_commands`. The rules
+Kept apart from core.cli.main (one module per concern); the parser hooks in through `add_notify_commands`. The rules
 live in core.notify; this module reads the options, calls it, and prints.
 """
 
@@ -10,8 +10,13 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from core.app.cli_parts import Emit, WorkspaceOf
+from core import notify
+from core.app.pipeline import forecast_history, forecast_levels, forecast_reservoir
+from core.app.revise import current_user
+from core.cli.parts import Emit, WorkspaceOf
 from core.data.levels import SIDES
+from core.export import report
+from core.notify import notify_settings
 
 EXIT_NOT_DELIVERED = 1
 DEFAULT_EVENTS = 50
@@ -42,8 +47,6 @@ def _channel_line(ch: Any) -> str:
 
 def _list(args: argparse.Namespace, emit: Emit, ws: Any) -> int:
     """Configured channels and the settings in effect."""
-    from core.notify import notify_settings
-
     channels, settings = ws.channels(), notify_settings(ws)
     lines = [_channel_line(c) for c in channels] or ["  no channels yet: add one with --add-webhook URL or --add-email"]
     lines = ["notification channels:", *lines]
@@ -59,8 +62,6 @@ def _list(args: argparse.Namespace, emit: Emit, ws: Any) -> int:
 
 def _add(args: argparse.Namespace, emit: Emit, ws: Any) -> int:
     """Check and store a webhook or email channel."""
-    from core import notify
-
     if args.add_webhook is not None:
         spec = notify.webhook_spec(args.add_webhook, args.name)
     else:
@@ -78,8 +79,6 @@ def _add(args: argparse.Namespace, emit: Emit, ws: Any) -> int:
 
 def _test(args: argparse.Namespace, emit: Emit, ws: Any) -> int:
     """Send a test message now (with a reservoir's forecast chart when --reservoir is given); 1 when it failed."""
-    from core import notify
-
     chart = forecast_chart_png(ws, args.reservoir)() if args.reservoir else None
     delivery = notify.send_test(ws, args.test, chart)
     ok = delivery.status == "delivered"
@@ -91,8 +90,6 @@ def _test(args: argparse.Namespace, emit: Emit, ws: Any) -> int:
 
 def _send_pending(args: argparse.Namespace, emit: Emit, ws: Any) -> int:
     """Try every queued or failed delivery now (what the daily cycle does at its end)."""
-    from core import notify
-
     done = notify.deliver_pending(ws)
     lines = [f"  #{d.id} {d.reservoir} {d.side} {d.change} -> {d.channel}: {_status_words(d)}" for d in done]
     emit(args, {"deliveries": [d.to_dict() for d in done]}, lines or ["nothing waiting to be sent"])
@@ -101,8 +98,6 @@ def _send_pending(args: argparse.Namespace, emit: Emit, ws: Any) -> int:
 
 def cmd_channels(args: argparse.Namespace, emit: Emit, workspace: WorkspaceOf) -> int:
     """Add, list, remove or test a channel, set the dashboard link or the retry limit, or send what waits."""
-    from core import notify
-
     ws = workspace(args)
     if args.add_webhook is not None or args.add_email is not None:
         return _add(args, emit, ws)
@@ -130,9 +125,6 @@ def forecast_chart_png(ws: Any, reservoir: str) -> Callable[[], bytes | None]:
     """A function drawing the reservoir's current forecast chart as PNG (kaleido), for publish or a test email."""
 
     def draw() -> bytes | None:
-        from core.app.pipeline import forecast_history, forecast_levels, forecast_reservoir
-        from core.export import report  # plotly + kaleido: loaded only when an email needs the chart
-
         fc = forecast_reservoir(ws, reservoir)
         return report.render(forecast_history(ws, fc), fc, forecast_levels(ws, fc.reservoir, fc.target), "png")
 
@@ -189,8 +181,6 @@ def cmd_events(args: argparse.Namespace, emit: Emit, workspace: WorkspaceOf) -> 
 
 def cmd_ack(args: argparse.Namespace, emit: Emit, workspace: WorkspaceOf) -> int:
     """Acknowledge the raised alert of one side."""
-    from core.app.revise import current_user
-
     ws = workspace(args)
     name = ws.reservoir(args.reservoir).name
     ack = ws.acknowledge(name, args.side, args.by or current_user(), args.note or "")

@@ -1,6 +1,6 @@
 """`python -m core curve`: import, show or remove a reservoir's storage-elevation curve.
 
-Kept apart from core.app.cli so that module stays one screenful per concern; the parser hooks in through
+Kept apart from core.cli.main so that module stays one screenful per concern; the parser hooks in through
 `add_curve_command`.
 """
 
@@ -11,8 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core.app.cli_parts import Emit, WorkspaceOf, reservoir_command
+from core.app.curves import import_curve, remove_curve, stored_curve
+from core.cli.parts import Emit, WorkspaceOf, reservoir_command
+from core.data.curves import CurveOptions
 from core.display import entered
+from core.store.workspace import StoreError
 
 CURVE_HELP = "import (or show, or remove) a reservoir's storage-elevation curve"
 CURVE_DESCRIPTION = (
@@ -40,10 +43,6 @@ def _curve_lines(name: str, curve: Any, uncovered: tuple[str, ...] = ()) -> list
 
 def cmd_curve(args: argparse.Namespace, emit: Emit, workspace: Callable[[argparse.Namespace], Any]) -> int:
     """Import a curve file (checked: monotonic, covering the records), or show / remove the stored one."""
-    from core.app.curves import import_curve, remove_curve, stored_curve
-    from core.data.curves import CurveOptions
-    from core.store.workspace import StoreError
-
     ws = workspace(args)
     name = ws.reservoir(args.reservoir).name
     if args.remove:

@@ -1,6 +1,6 @@
 """`--what-if` on `forecast` and `hindcast`: parse release plans, run the scenarios, print them.
 
-Kept apart from core.app.cli (near its size limit): cli.py adds the option with `add_what_if_option` and
+Kept apart from core.cli.main (near its size limit): cli.py adds the option with `add_what_if_option` and
 calls `forecast_what_if` / `hindcast_what_if` and `what_if_lines`.
 """
 
@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
+from core.app.whatif import what_if, what_if_hindcast
 from core.data.variables import canonical_name
 from core.display import number
+from core.forecast.scenario import ScenarioError, plan
 
 if TYPE_CHECKING:  # the scenario module pulls in pandas/numpy; `python -m core --help` stays light
     from core.forecast.scenario import ReleasePlan, WhatIf
@@ -35,8 +37,6 @@ def add_what_if_option(parser: argparse.ArgumentParser) -> None:
 
 def parse_what_if(text: str) -> ReleasePlan:
     """One --what-if value as a checked plan (count against the model's horizon is checked when it runs)."""
-    from core.forecast.scenario import ScenarioError, plan
-
     if "=" not in text:
         raise WhatIfError(f"--what-if '{text}' needs the form outflow=VALUE (e.g. outflow=1200 or outflow=recorded).")
     variable, _, value = (part.strip() for part in text.partition("="))
@@ -81,15 +81,12 @@ def forecast_what_if(args: argparse.Namespace, ws: Any, forecast: Any) -> WhatIf
     plans = plans_of(args)
     if not plans:
         return None
-    from core.app.whatif import what_if
 
     return what_if(ws, forecast.reservoir, plans, version=forecast.version, plain=forecast)
 
 
 def hindcast_what_if(args: argparse.Namespace, ws: Any) -> list[WhatIf]:
     """The scenarios of `hindcast --what-if` on every issue day (readings up to each day only)."""
-    from core.app.whatif import what_if_hindcast
-
     return what_if_hindcast(ws, args.reservoir, args.date_from, args.date_to, plans_of(args), version=args.version)
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from core.app.cli_parts import Emit, WorkspaceOf
+from core.app.fleettrain import train_fleet
+from core.cli.parts import Emit, WorkspaceOf
 from core.display import number
+from core.model.fleet import FleetConfig
 
 # train's flags -> FleetConfig's settings of the same meaning
 _SHARED = {"n_steps": "n_steps", "horizon": "horizon", "epochs": "epochs", "patience": "patience",
@@ -30,18 +32,14 @@ def add_fleet_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-fine-tune", action="store_true", help="with --fleet: save the fleet model only")
 
 
-def fleet_config(args: argparse.Namespace) -> Any:
+def fleet_config(args: argparse.Namespace) -> FleetConfig:
     """FleetConfig from the flags given (the rest: the fleet's defaults)."""
-    from core.model.fleet import FleetConfig
-
     given = {field: getattr(args, flag) for flag, field in _SHARED.items() if getattr(args, flag, None) is not None}
     return FleetConfig.from_dict({**FleetConfig().to_dict(), **given}).checked()
 
 
 def cmd_train_fleet(args: argparse.Namespace, emit: Emit, workspace: WorkspaceOf) -> int:
     """Train, save and link the fleet model; print one JSON object (--json) or a table per reservoir."""
-    from core.app.fleettrain import train_fleet
-
     for flag, why in (("features", "each reservoir reads its own covariates"), ("model", "it is one design"),
                       ("reservoir", "name several with --reservoirs A,B")):  # fmt: skip
         if getattr(args, flag, None) is not None:

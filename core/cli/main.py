@@ -10,19 +10,49 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core.app.cli_bulletin import add_bulletin_command
-from core.app.cli_curves import add_curve_command
-from core.app.cli_cycle import add_cycle_command
-from core.app.cli_edits import add_edit_commands
-from core.app.cli_fleet import add_fleet_options, cmd_train_fleet
-from core.app.cli_ingest import add_ingest_commands
-from core.app.cli_notify import add_notify_commands
-from core.app.cli_qc import add_qc_command
-from core.app.cli_store import add_store_commands
-from core.app.cli_users import add_users_commands
-from core.app.cli_whatif import add_what_if_option, cmd_hindcast_what_if, forecast_what_if, plans_of, what_if_lines
-from core.data.levels import default_level_variable
+from core.app.compare import compare_models
+from core.app.curves import stored_curve
+from core.app.jobs import run_job
+from core.app.judgement import record_judgement
+from core.app.pipeline import (
+    add_sample,
+    alert_trigger,
+    default_features,
+    forecast_history,
+    forecast_levels,
+    forecast_reservoir,
+    hindcast,
+    relative_variables,
+    resolve_variables,
+    retrain_reservoir,
+    set_alert_trigger,
+    train_reservoir,
+    update_levels,
+    verify_alerts,
+)
+from core.app.serving import serving
+from core.app.summary import freshness
+from core.cli.bulletin import add_bulletin_command
+from core.cli.curves import add_curve_command
+from core.cli.cycle import add_cycle_command
+from core.cli.edits import add_edit_commands
+from core.cli.fleet import add_fleet_options, cmd_train_fleet
+from core.cli.ingest import add_ingest_commands
+from core.cli.notify import add_notify_commands
+from core.cli.qc import add_qc_command
+from core.cli.store import add_store_commands
+from core.cli.users import add_users_commands
+from core.cli.whatif import add_what_if_option, cmd_hindcast_what_if, forecast_what_if, plans_of, what_if_lines
+from core.data.levels import default_level_variable, parse_level
+from core.data.variables import canonical_name
 from core.display import number
+from core.export import files, report
+from core.fleet import job as cycle_job
+from core.forecast import risk
+from core.jsonio import dumps
+from core.model.config import DEFAULT_MODEL, SplitConfig, TrainConfig, with_overrides
+from core.model.zoo import MODEL_NAMES, check_name
+from core.store.workspace import Workspace, resolve_workspace
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
@@ -31,8 +61,6 @@ EXIT_FAILURE = 1
 def _emit(args: argparse.Namespace, data: Any, text: Callable[[], list[str]] | list[str]) -> None:
     """Print JSON when --json is given, else the human lines."""
     if args.json:
-        from core.jsonio import dumps
-
         print(dumps(data))
     else:
         for line in text() if callable(text) else text:
@@ -41,8 +69,6 @@ def _emit(args: argparse.Namespace, data: Any, text: Callable[[], list[str]] | l
 
 def _workspace(args: argparse.Namespace):  # noqa: ANN202
     """Open the workspace named by --workspace, SENTINEL_WORKSPACE or ./workspace."""
-    from core.store.workspace import Workspace, resolve_workspace
-
     return Workspace(resolve_workspace(args.workspace))
 
 
@@ -53,8 +79,6 @@ def _workspace(args: argparse.Namespace):  # noqa: ANN202
 
 def cmd_sample(args: argparse.Namespace) -> int:
     """Add the built-in sample reservoir (and optionally write its CSV)."""
-    from core.app.pipeline import add_sample
-
     ws = _workspace(args)
     if args.if_empty and ws.reservoirs():
         _emit(
@@ -75,9 +99,6 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def _train_config(args: argparse.Namespace, base: Any = None):  # noqa: ANN202
     """TrainConfig from flags, on top of a base config (retrain) or the defaults."""
     from dataclasses import replace
-
-    from core.model.config import SplitConfig, TrainConfig, with_overrides
-    from core.model.zoo import check_name
 
     features = tuple(f.strip() for f in args.features.split(",") if f.strip()) if args.features is not None else None
     cfg = base or TrainConfig(target=args.target, features=())
@@ -125,9 +146,7 @@ def _train_lines(out: dict[str, Any]) -> list[str]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """Train a new version on the stored history (--fleet: one model across the reservoirs, core.app.cli_fleet)."""
-    from core.app.pipeline import train_reservoir
-
+    """Train a new version on the stored history (--fleet: one model across the reservoirs, core.cli.fleet)."""
     if args.fleet:
         return cmd_train_fleet(args, _emit, _workspace)
     missing = [flag for flag in ("reservoir", "target") if getattr(args, flag) is None]
@@ -143,9 +162,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def _with_default_features(ws: Any, args: argparse.Namespace, cfg: Any):  # noqa: ANN202 - TrainConfig
     """Without --features, train on every stored non-state variable of the reservoir."""
-    from core.app.pipeline import default_features, resolve_variables
-    from core.model.config import with_overrides
-
     if args.features is not None:
         return cfg
     target, _ = resolve_variables(ws, args.reservoir, cfg.target, ())
@@ -154,8 +170,6 @@ def _with_default_features(ws: Any, args: argparse.Namespace, cfg: Any):  # noqa
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Train zoo members on the same split, rank them on validation, report test metrics (the leaderboard)."""
-    from core.app.compare import compare_models
-
     ws = _workspace(args)
     cfg = _with_default_features(ws, args, _train_config(args))
     board = compare_models(ws, args.reservoir, cfg, args.models, activate_best=args.activate)
@@ -192,8 +206,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_retrain(args: argparse.Namespace) -> int:
     """Train the active version's settings on all current data; compare old and new on the same recent window."""
-    from core.app.pipeline import retrain_reservoir
-
     outcome, comparison = retrain_reservoir(_workspace(args), args.reservoir, activate=args.activate)
     out = {**outcome.to_dict(), "comparison": comparison}
 
@@ -227,12 +239,6 @@ def cmd_retrain(args: argparse.Namespace) -> int:
 
 def cmd_forecast(args: argparse.Namespace) -> int:
     """Forecast from the latest readings or a past as-of date."""
-    from core.app.judgement import record_judgement
-    from core.app.pipeline import forecast_reservoir
-    from core.app.serving import serving
-    from core.app.summary import freshness
-    from core.forecast import risk
-
     plans_of(args)  # a mistyped --what-if fails before the model loads
     ws = _workspace(args)
     fc = forecast_reservoir(ws, args.reservoir, version=args.version, as_of=args.as_of)
@@ -290,9 +296,6 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 
 def cmd_levels(args: argparse.Namespace) -> int:
     """List or edit the reservoir's operating levels and its alert trigger."""
-    from core.app.pipeline import alert_trigger, relative_variables, set_alert_trigger, update_levels
-    from core.data.levels import parse_level
-
     ws = _workspace(args)
     info = ws.reservoir(args.reservoir)
     if args.set or args.remove:
@@ -324,9 +327,6 @@ def cmd_levels(args: argparse.Namespace) -> int:
 
 def _level_variable(ws: Any, info: Any, wanted: str) -> tuple[str, str | None]:
     """A stored variable, or the curve's other variable when the reservoir records only one of level/storage."""
-    from core.app.curves import stored_curve
-    from core.data.variables import canonical_name
-
     curve = stored_curve(ws, info.name)
     key = canonical_name(wanted)
     if curve is not None and key not in info.variable_names and curve.other(key):
@@ -343,9 +343,7 @@ def _default_level_variable(ws: Any, info: Any) -> str:
 
 def cmd_hindcast(args: argparse.Namespace) -> int:
     """The forecasts the model would have issued on each past day, with what then happened."""
-    from core.app.pipeline import hindcast
-
-    if plans_of(args):  # scenarios on each past day (core.app.cli_whatif)
+    if plans_of(args):  # scenarios on each past day (core.cli.whatif)
         return cmd_hindcast_what_if(args, _emit, _workspace)
     forecasts = hindcast(_workspace(args), args.reservoir, args.date_from, args.date_to, version=args.version)
     data = {"reservoir": args.reservoir, "hindcasts": [{"issued": f.issued, **f.to_dict()} for f in forecasts]}
@@ -366,8 +364,6 @@ def cmd_hindcast(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """Hits, misses and false alarms of the alert rule over a version's test period."""
-    from core.app.pipeline import verify_alerts
-
     ws = _workspace(args)
     name = ws.reservoir(args.reservoir).name
     result = verify_alerts(ws, name, version=args.version, trigger=args.trigger)
@@ -397,9 +393,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the forecast chart (png/svg/pdf/html) or table (csv) to a file."""
-    from core.app.pipeline import forecast_history, forecast_levels, forecast_reservoir
-    from core.export import files, report
-
     ws = _workspace(args)
     fc = forecast_reservoir(ws, args.reservoir, version=args.version, as_of=args.as_of)
     out = Path(args.out)
@@ -486,9 +479,7 @@ def cmd_reservoirs(args: argparse.Namespace) -> int:
 
 def cmd_run_job(args: argparse.Namespace) -> int:
     """Internal: the body of a background job process started by the dashboard."""
-    from core.app.jobs import run_job
-
-    run_job(_workspace(args), args.job_id)
+    run_job(_workspace(args), args.job_id, cycle_job.BODIES)
     return 0
 
 
@@ -511,9 +502,6 @@ def _parser() -> argparse.ArgumentParser:
     order.add_argument(
         "--monthfirst", dest="dayfirst", action="store_const", const=False, help="dates are month/day/year"
     )
-
-    from core.model.config import DEFAULT_MODEL
-    from core.model.zoo import MODEL_NAMES
 
     train_opts = argparse.ArgumentParser(add_help=False)
     train_opts.add_argument(

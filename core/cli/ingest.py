@@ -16,7 +16,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from core.app.cli_parts import Emit, WorkspaceOf
+from core.app.pipeline import ImportRefused, import_csv
+from core.cli.parts import Emit, WorkspaceOf
+from core.data.balance import check_balance
+from core.data.columns import guess_columns, parse_declaration
+from core.data.config import OUT_OF_RANGE_DECISIONS
+from core.data.ingest import ReadOptions, read_csv
+from core.data.screen import spans
 
 EXIT_BAD_INPUT = 2
 DECLARE_HELP = (
@@ -38,8 +44,6 @@ def _pairs(specs: list[str] | None, flag: str, example: str) -> dict[str, str]:
 
 def read_options(args: argparse.Namespace, declarations: list[Any] = ()) -> Any:
     """ReadOptions from the command line: date column, day order, sheet, skipped and declared columns."""
-    from core.data.ingest import ReadOptions
-
     return ReadOptions(
         date_column=args.date_column,
         dayfirst=args.dayfirst,
@@ -52,8 +56,6 @@ def read_options(args: argparse.Namespace, declarations: list[Any] = ()) -> Any:
 
 def _declarations(args: argparse.Namespace) -> list[Any]:
     """The --column declarations."""
-    from core.data.columns import parse_declaration
-
     return [parse_declaration(spec) for spec in args.column or []]
 
 
@@ -64,11 +66,6 @@ def guess_lines(guesses: Any) -> list[str]:
 
 def cmd_inspect(args: argparse.Namespace, emit: Emit) -> int:
     """Validation report of a file as declared (nothing stored), with the water-balance check when it applies."""
-    from core.data.balance import check_balance
-    from core.data.columns import guess_columns
-    from core.data.ingest import read_csv
-    from core.data.screen import spans
-
     declarations = _declarations(args)
     parsed = read_csv(Path(args.file), options=read_options(args, declarations))
     data = parsed.report.to_dict()
@@ -87,9 +84,6 @@ def cmd_inspect(args: argparse.Namespace, emit: Emit) -> int:
 
 def cmd_import(args: argparse.Namespace, emit: Emit, workspace: WorkspaceOf) -> int:
     """Validate and merge a file into the workspace."""
-    from core.app.pipeline import ImportRefused, import_csv
-    from core.data.config import OUT_OF_RANGE_DECISIONS
-
     ws = workspace(args)
     units = {args.variable.lower(): args.unit} if args.unit and args.variable else {}
     declarations = _declarations(args)

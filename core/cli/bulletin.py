@@ -1,6 +1,6 @@
 """`python -m core bulletin`: the forecast bulletin of one or all reservoirs as PDF (and the same as HTML).
 
-Kept apart from core.app.cli (one concern per module); the parser hooks in through `add_bulletin_command`.
+Kept apart from core.cli.main (one concern per module); the parser hooks in through `add_bulletin_command`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core.app.cli_parts import Emit, WorkspaceOf
-from core.app.cli_whatif import add_what_if_option, plans_of
+from core.app.bulletin import build_bulletin, what_if_scenarios
+from core.cli.parts import Emit, WorkspaceOf
+from core.cli.whatif import add_what_if_option, plans_of
+from core.export.bulletin import write_bulletin
+from core.export.files import ExportError
 
 BULLETIN_HELP = "the forecast bulletin (PDF, and HTML) of one reservoir or all of them"
 BULLETIN_DESCRIPTION = (
@@ -36,10 +39,6 @@ def _sheet_line(sheet: Any) -> str:
 
 def cmd_bulletin(args: argparse.Namespace, emit: Emit, workspace: Callable[[argparse.Namespace], Any]) -> int:
     """Build the bulletin of --reservoir (or --all) and write the PDF to --out (and the HTML to --html)."""
-    from core.app.bulletin import build_bulletin, what_if_scenarios
-    from core.export.bulletin import write_bulletin
-    from core.export.files import ExportError
-
     ws = workspace(args)
     plans = plans_of(args)  # parsed before any model loads, so a typo fails fast
     names = [r.name for r in ws.reservoirs()] if args.all else [ws.reservoir(args.reservoir).name]

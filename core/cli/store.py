@@ -1,6 +1,6 @@
 """`python -m core backup | restore | repair`: keep a workspace safe and bring a damaged one back.
 
-Kept apart from core.app.cli (see cli_curves.py for the pattern); the work is in core.store.backup and
+Kept apart from core.cli.main (see cli_curves.py for the pattern); the work is in core.store.backup and
 core.store.repair. restore and repair never open the target workspace first: it may be damaged or empty.
 """
 
@@ -10,7 +10,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from core.app.cli_parts import Emit, WorkspaceOf
+from core.cli.parts import Emit, WorkspaceOf
+from core.store.backup import backup, restore
+from core.store.common import resolve_workspace
+from core.store.repair import repair
 
 BACKUP_HELP = "write the database and every model version into one .tar.gz (the app may keep running)"
 RESTORE_HELP = "restore a backup into a workspace folder (verifies every checksum first)"
@@ -26,15 +29,11 @@ REPAIR_DESCRIPTION = (
 
 def _root(args: argparse.Namespace) -> Path:
     """The workspace folder named by --workspace, SENTINEL_WORKSPACE or ./workspace (not opened)."""
-    from core.store.common import resolve_workspace
-
     return resolve_workspace(args.workspace)
 
 
 def cmd_backup(args: argparse.Namespace, emit: Emit, workspace: WorkspaceOf) -> int:
     """Back up the workspace into one archive."""
-    from core.store.backup import backup
-
     ws = workspace(args)  # opening it first refuses a damaged workspace with its own message
     result = backup(ws.root, ws.db_path, Path(args.out))
     lines = [
@@ -48,8 +47,6 @@ def cmd_backup(args: argparse.Namespace, emit: Emit, workspace: WorkspaceOf) -> 
 
 def cmd_restore(args: argparse.Namespace, emit: Emit, workspace: WorkspaceOf) -> int:
     """Restore a backup file, then open the result to prove it works."""
-    from core.store.backup import restore
-
     result = restore(Path(args.file), _root(args), force=args.force)
     ws = workspace(args)
     lines = [f"restored {args.file} (made {result.created}) into {result.workspace}: {result.versions} model versions"]
@@ -62,8 +59,6 @@ def cmd_restore(args: argparse.Namespace, emit: Emit, workspace: WorkspaceOf) ->
 
 def cmd_repair(args: argparse.Namespace, emit: Emit, workspace: WorkspaceOf) -> int:
     """Rebuild the rows from the model folders when the database is damaged."""
-    from core.store.repair import repair
-
     result = repair(_root(args), force=args.force)
     if result.state == "healthy":
         emit(args, result.to_dict(), ["the workspace database is sound; nothing repaired (use --force to rebuild)"])

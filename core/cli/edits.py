@@ -1,6 +1,6 @@
 """`python -m core edit` and `edits`: revise stored readings (mark bad, correct, undo) and list the revisions.
 
-Kept apart from core.app.cli so that module stays one screenful per concern; the parser hooks in through
+Kept apart from core.cli.main so that module stays one screenful per concern; the parser hooks in through
 `add_edit_commands`. Heavy libraries load only inside the commands.
 """
 
@@ -10,7 +10,9 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from core.app.cli_parts import Emit, WorkspaceOf, reservoir_command
+from core.app.revise import current_user, edit_readings, revision_rows, undo_edit
+from core.cli.parts import Emit, WorkspaceOf, reservoir_command
+from core.store.workspace import StoreError
 
 EDIT_HELP = "revise stored readings: mark a period missing or correct a value (raw readings kept), or undo"
 EDIT_DESCRIPTION = (
@@ -22,9 +24,6 @@ EDIT_DESCRIPTION = (
 
 def cmd_edit(args: argparse.Namespace, emit: Emit, workspace: Callable[[argparse.Namespace], Any]) -> int:
     """Mark a period missing, set a corrected value, or undo a revision (who = the OS user)."""
-    from core.app.revise import current_user, edit_readings, undo_edit
-    from core.store.workspace import StoreError
-
     ws = workspace(args)
     name = ws.reservoir(args.reservoir).name
     user = args.user or current_user()
@@ -64,8 +63,6 @@ def cmd_edit(args: argparse.Namespace, emit: Emit, workspace: Callable[[argparse
 
 def cmd_edits(args: argparse.Namespace, emit: Emit, workspace: Callable[[argparse.Namespace], Any]) -> int:
     """List a reservoir's revisions, newest first, undone ones included (the audit trail)."""
-    from core.app.revise import revision_rows
-
     ws = workspace(args)
     info = ws.reservoir(args.reservoir)
     revisions = ws.revisions(info.name, args.variable)

@@ -1,6 +1,6 @@
 """`python -m core qc`: what screening finds in a reservoir's stored readings, and the out-of-range decision.
 
-Kept apart from core.app.cli (one concern per module); the parser hooks in through `add_qc_command`.
+Kept apart from core.cli.main (one concern per module); the parser hooks in through `add_qc_command`.
 """
 
 from __future__ import annotations
@@ -9,8 +9,11 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from core.app.cli_parts import Emit, WorkspaceOf, reservoir_command
+from core.app.screening import FINDING_LABELS, decide_out_of_range, out_of_range_decisions, stored_findings
+from core.cli.parts import Emit, WorkspaceOf, reservoir_command
 from core.data.config import OUT_OF_RANGE_DECISIONS
+from core.data.report import runs_text
+from core.store.workspace import StoreError
 
 QC_HELP = "logger codes, absurd and out-of-range values in the stored readings; decide out-of-range handling"
 QC_DESCRIPTION = (
@@ -22,10 +25,6 @@ QC_DESCRIPTION = (
 
 def cmd_qc(args: argparse.Namespace, emit: Emit, workspace: Callable[[argparse.Namespace], Any]) -> int:
     """List the findings with their date runs; with --out-of-range, first store the decision for --variable."""
-    from core.app.screening import FINDING_LABELS, decide_out_of_range, out_of_range_decisions, stored_findings
-    from core.data.report import runs_text
-    from core.store.workspace import StoreError
-
     ws = workspace(args)
     name = ws.reservoir(args.reservoir).name
     if args.out_of_range:
