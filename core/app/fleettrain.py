@@ -17,6 +17,8 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -26,6 +28,7 @@ from core.model.config import SplitConfig, TrainError
 from core.model.fleet import (
     FineTuner,
     FleetConfig,
+    FleetFit,
     FleetModel,
     ReservoirWindows,
     cold_profile,
@@ -148,23 +151,17 @@ def plan_fleet(ws: Workspace, reservoirs: Sequence[str] | None, target: str | No
         raise TrainError("The workspace has no reservoirs yet: import readings before training the fleet model.")
     wanted = target or fleet_target(ws, names)
     config = FleetConfig.from_dict({**config.to_dict(), "target": _stored(ws, names, wanted)})
-    trained: dict[str, pd.DataFrame] = {}
-    cold: dict[str, pd.DataFrame] = {}
-    skipped: dict[str, str] = {}
     cleaning: dict[str, dict[str, Any]] = {}
+    frames: dict[str, pd.DataFrame] = {}
+    missing: dict[str, str] = {}
     for name in names:
         values, why = _record(ws, name, config, cleaning)
         if values is None:
-            skipped[name] = why
-        elif _trainable(name, values, config):
-            trained[name] = values
-        elif int(values[config.target].notna().sum()) >= config.min_history_days:
-            cold[name] = values
+            missing[name] = why
         else:
-            skipped[name] = (
-                f"{int(values[config.target].notna().sum())} day(s) of {config.target}; a cold start needs at least "
-                f"{config.min_history_days}"
-            )
+            frames[name] = values
+    trained, cold, skipped = sort_frames(frames, config)
+    skipped = {**missing, **skipped}
     if named and skipped:
         name, why = next(iter(skipped.items()))
         raise TrainError(f"'{name}' cannot take part in the fleet model: {why}. Leave it out of --reservoirs.")
@@ -199,6 +196,25 @@ def _record(
     return clean.values, ""
 
 
+def sort_frames(
+    frames: dict[str, pd.DataFrame], config: FleetConfig
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame], dict[str, str]]:
+    """Records long enough for their own training (trained on), short ones served from min_history_days (cold
+    starts), and the rest with the reason (left out)."""
+    trained: dict[str, pd.DataFrame] = {}
+    cold: dict[str, pd.DataFrame] = {}
+    skipped: dict[str, str] = {}
+    for name, values in frames.items():
+        days = int(values[config.target].notna().sum())
+        if _trainable(name, values, config):
+            trained[name] = values
+        elif days >= config.min_history_days:
+            cold[name] = values
+        else:
+            skipped[name] = f"{days} day(s) of {config.target}; a cold start needs at least {config.min_history_days}"
+    return trained, cold, skipped
+
+
 def _trainable(name: str, values: pd.DataFrame, config: FleetConfig) -> bool:
     """Whether the record splits into training/validation/test with a complete window in each of the first two."""
     try:
@@ -209,6 +225,64 @@ def _trainable(name: str, values: pd.DataFrame, config: FleetConfig) -> bool:
 
 
 # ---------------------------------------------------------------- training and saving
+
+
+@dataclass
+class FleetTraining:
+    """A fitted fleet and what its version's meta.json says per reservoir (trained on, then cold starts)."""
+
+    fit: FleetFit
+    windows: dict[str, ReservoirWindows]
+    served: dict[str, dict[str, Any]]
+    cold: tuple[str, ...]
+
+    @property
+    def val_mae(self) -> dict[str, float | None]:
+        """Each reservoir's validation MAE (None for a cold start: it has no validation split)."""
+        return {n: part.get("val_mae") for n, part in self.served.items()}
+
+
+def fit_parts(
+    trained: dict[str, pd.DataFrame],
+    cold: dict[str, pd.DataFrame],
+    config: FleetConfig,
+    cleaning: dict[str, dict[str, Any]] | None = None,
+    on_epoch: EpochHook | None = None,
+    should_stop: StopHook | None = None,
+) -> FleetTraining:
+    """Fit the fleet on the trained-on records and describe every reservoir it will serve (the CLI, the Train page's
+    job and the daily cycle's task all train through here)."""
+    cleaning = cleaning or {}
+    dataset = build_dataset(trained, config)
+    fit = fit_fleet(dataset, on_epoch=on_epoch, should_stop=should_stop)
+    model = fit.model
+    served = {n: served_part(model, n, _scores(model, w, cleaning.get(n, {}))) for n, w in dataset.reservoirs.items()}
+    served.update({n: _cold_part(model, n, values, cleaning.get(n, {})) for n, values in cold.items()})
+    return FleetTraining(fit, dataset.reservoirs, served, tuple(cold))
+
+
+def write_training(folder: Path, training: FleetTraining, extra: dict[str, Any]) -> dict[str, Any]:
+    """The fleet version's folder (core.registry.fleet) with its kind in meta.json; the meta written."""
+    meta = {"kind": FLEET, "best_epoch": training.fit.best_epoch, **extra}
+    return write_fleet(folder, training.fit.model, training.served, meta)
+
+
+def tuned_part(
+    fleet: FleetModel,
+    windows: ReservoirWindows,
+    parent_id: int | None,
+    cleaning: dict[str, Any] | None = None,
+    tuner: FineTuner | None = None,
+) -> tuple[FleetModel, dict[str, Any]]:
+    """One reservoir's fine-tuned copy of the fleet and its part of meta.json."""
+    tuned = (tuner or FineTuner(fleet, parent_version=parent_id)).tune(windows)
+    return tuned, served_part(tuned, windows.name, _scores(tuned, windows, cleaning or {}))
+
+
+def write_tuned(folder: Path, tuned: FleetModel, name: str, part: dict[str, Any], parent_id: int | None) -> dict:
+    """A fine-tuned copy's folder: one reservoir's version whose parent is the fleet version; the meta written."""
+    extra = {"kind": FLEET, "parent_id": parent_id, "trained_by": "fleet fine-tune"}
+    return write_fleet(folder, tuned, {name: part}, extra)
 
 
 def train_fleet(
@@ -234,28 +308,41 @@ def train_fleet(
     with ws.training_lock(*plan.names):
         say(0, steps, f"training the fleet model on {len(plan.trained)} reservoirs")
         t0 = time.perf_counter()
-        dataset = build_dataset(plan.trained, plan.config)
-        fit = fit_fleet(dataset, on_epoch=on_epoch, should_stop=should_stop)
+        training = fit_parts(plan.trained, plan.cold, plan.config, plan.cleaning, on_epoch, should_stop)
         say(1, steps, "saving the fleet model")
-        fleet_record = _save_fleet(ws, fit.model, dataset.reservoirs, plan, activate, fit.best_epoch)
-        links = {r.reservoir: r for r in ws.served_by(fleet_record.id)}
+        record = _adopt(ws, plan.names, training.val_mae, activate, lambda tmp: write_training(tmp, training, {}))
+        promote_cold_starts(ws, record.id, training.cold, activate)
+        links = {r.reservoir: r for r in ws.served_by(record.id)}
         results = [_linked_result(links[n], n in plan.cold) for n in plan.names]
-        if fine_tune and not fit.stopped_by_user:
-            results = _fine_tunes(ws, fit.model, dataset.reservoirs, plan, fleet_record, activate, results, say)
+        if fine_tune and not training.fit.stopped_by_user:
+            results = _fine_tunes(ws, training, plan, record, activate, results, say)
         seconds = round(time.perf_counter() - t0, 3)
     results = [replace(r, active=ws.version(r.reservoir, r.version).active) for r in results]  # as the rule left it
     say(steps, steps, "done")
+    fit = training.fit
     version = {
-        "id": fleet_record.id,
+        "id": record.id,
         "kind": FLEET,
         "reservoirs": sorted(plan.trained),
         "cold_start": sorted(plan.cold),
-        "covariates": list(dataset.config.covariates),
+        "covariates": list(fit.model.config.covariates),
         "epochs_run": fit.epochs_run,
         "best_epoch": fit.best_epoch,
         "fleet_train_seconds": fit.model.train_seconds,
     }
     return FleetOutcome(seconds, version, plan.config.target, tuple(results), plan.skipped, fit.stopped_by_user)
+
+
+def promote_cold_starts(ws: Workspace, version_id: int, cold: Sequence[str], activate: bool | None) -> None:
+    """A cold start has no validation score; under the rule (activate=None) a newer fleet version replaces only an
+    earlier cold start (it read more of the record), never a model the reservoir trained on its own."""
+    if activate is not None:
+        return
+    for link in ws.served_by(version_id):
+        if link.reservoir in cold and not link.active:
+            active = ws.active_version(link.reservoir)
+            if active is not None and active.meta.get("cold_start"):
+                ws.activate(link.reservoir, link.version)
 
 
 def _scores(model: FleetModel, windows: ReservoirWindows, cleaning: dict[str, Any]) -> dict[str, Any]:
@@ -279,7 +366,7 @@ def _scores(model: FleetModel, windows: ReservoirWindows, cleaning: dict[str, An
     }
 
 
-def _cold_scores(model: FleetModel, name: str, values: pd.DataFrame, cleaning: dict[str, Any]) -> dict[str, Any]:
+def _cold_part(model: FleetModel, name: str, values: pd.DataFrame, cleaning: dict[str, Any]) -> dict[str, Any]:
     """A cold start's part: bands from the fleet's pooled residuals in its scale, its record's span; no scores."""
     served = model.with_profile(name, cold_profile(model, name, values))
     span = values[model.config.target].dropna().index
@@ -293,48 +380,18 @@ def _cold_scores(model: FleetModel, name: str, values: pd.DataFrame, cleaning: d
     }
 
 
-def _save_fleet(
-    ws: Workspace,
-    model: FleetModel,
-    windows: dict[str, ReservoirWindows],
-    plan: FleetPlan,
-    activate: bool | None,
-    best_epoch: int,
-) -> ModelVersion:
-    """The fleet version saved once, linked to every reservoir it was trained on; then each cold start linked."""
-    served = {n: served_part(model, n, _scores(model, w, plan.cleaning.get(n, {}))) for n, w in windows.items()}
-    extra = {"best_epoch": best_epoch, "trained_by": "fleet training"}
-    record = _adopt(ws, list(windows), model, served, {n: p["val_mae"] for n, p in served.items()}, activate, extra)
-    for name, values in plan.cold.items():
-        part = _cold_scores(model, name, values, plan.cleaning.get(name, {}))
-        ws.link(record.id, name, val_mae=None, meta=part, activate=_cold_activation(ws, name, activate))
-    return record
-
-
-def _cold_activation(ws: Workspace, name: str, activate: bool | None) -> bool | None:
-    """A cold start has no validation score; under the rule it replaces only an earlier cold start (the newer fleet
-    read more of its record) or nothing, never a model the reservoir trained on its own."""
-    active = ws.active_version(name)
-    if activate is None and active is not None and active.meta.get("cold_start"):
-        return True
-    return activate
-
-
 def _adopt(
     ws: Workspace,
     names: list[str],
-    model: FleetModel,
-    served: dict[str, dict[str, Any]],
-    val_mae: dict[str, float],
+    val_mae: dict[str, float | None],
     activate: bool | None,
-    extra: dict[str, Any],
-    parent_id: int | None = None,
+    write: Callable[[Path], dict[str, Any]],
 ) -> ModelVersion:
     """Write a fleet (or fine-tuned) model into a temp folder and register it in one transaction (core.registry)."""
     tmp = ws.new_tmp_folder(names)
     try:
-        meta = write_fleet(tmp, model, served, extra)
-        return ws.adopt_folder(names, tmp, meta, val_mae, activate, kind=FLEET, parent_id=parent_id)
+        meta = write(tmp)
+        return ws.adopt_folder(names, tmp, meta, val_mae, activate, kind=FLEET, parent_id=meta.get("parent_id"))
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -342,7 +399,7 @@ def _adopt(
 
 def _linked_result(record: ModelVersion, cold: bool) -> FleetReservoirResult:
     """A reservoir's result when the fleet version itself serves it (no fine-tune, or a cold start)."""
-    metrics = record.metrics
+    metrics = test_metrics(record.metrics) if record.metrics else {}
     return FleetReservoirResult(
         reservoir=record.reservoir,
         version=record.version,
@@ -350,18 +407,17 @@ def _linked_result(record: ModelVersion, cold: bool) -> FleetReservoirResult:
         active=record.active,
         history_days=int(record.meta.get("history_days") or 0),
         cold_start=cold,
-        metrics=test_metrics(metrics) if metrics else {},
-        validation_metrics=metrics.get("validation") or {},
+        metrics=metrics,
+        validation_metrics=record.metrics.get("validation") or {},
         fleet_version=record.version,
-        fleet_metrics=test_metrics(metrics) if metrics else {},
+        fleet_metrics=metrics,
         note="served by the fleet model from its short record (no test split yet)" if cold else "",
     )
 
 
 def _fine_tunes(
     ws: Workspace,
-    fleet: FleetModel,
-    windows: dict[str, ReservoirWindows],
+    training: FleetTraining,
     plan: FleetPlan,
     parent: ModelVersion,
     activate: bool | None,
@@ -369,19 +425,15 @@ def _fine_tunes(
     say: Stage,
 ) -> list[FleetReservoirResult]:
     """Each trained reservoir's fine-tuned copy, saved as its own version with the fleet version as parent."""
-    tuner = FineTuner(fleet, parent_version=parent.id)
+    tuner = FineTuner(training.fit.model, parent_version=parent.id)
     out = []
-    for result in results:
-        if result.cold_start:
-            out.append(result)
-            continue
+    for done, result in enumerate(r for r in results if not r.cold_start):
         name = result.reservoir
-        say(2 + len([r for r in out if not r.cold_start]), 2 + len(windows), f"fine-tuning {name}")
-        tuned = tuner.tune(windows[name])
-        part = served_part(tuned, name, _scores(tuned, windows[name], plan.cleaning.get(name, {})))
-        extra = {"trained_by": "fleet fine-tune"}
-        record = _adopt(ws, [name], tuned, {name: part}, {name: part["val_mae"]}, activate, extra, parent.id)
-        fleet_link = ws.version(name, result.fleet_version)
+        say(2 + done, 2 + len(training.windows), f"fine-tuning {name}")
+        tuned, part = tuned_part(training.fit.model, training.windows[name], parent.id, plan.cleaning.get(name), tuner)
+        write = partial(write_tuned, tuned=tuned, name=name, part=part, parent_id=parent.id)
+        record = _adopt(ws, [name], {name: part["val_mae"]}, activate, write)
+        improved = bool(tuned.parent and tuned.parent.get("improved"))
         out.append(
             replace(
                 result,
@@ -390,10 +442,7 @@ def _fine_tunes(
                 active=record.active,
                 metrics=test_metrics(record.metrics),
                 validation_metrics=record.metrics.get("validation") or {},
-                fleet_metrics=test_metrics(fleet_link.metrics),
-                note=""
-                if tuned.parent and tuned.parent.get("improved")
-                else "fine-tuning did not improve validation; the fleet's weights were kept",
+                note="" if improved else "fine-tuning did not improve validation; the fleet's weights were kept",
             )
         )
-    return out
+    return out + [r for r in results if r.cold_start]
