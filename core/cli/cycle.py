@@ -48,6 +48,10 @@ def summary_lines(report: Any) -> list[str]:
         )
         if r.retrained or (r.retrain_reason and r.status == "ok"):
             out.append(f"  {'':22s} {'retrained' if r.retrained else 'kept'}: {r.retrain_reason}")
+    if report.fleet is not None:
+        f = report.fleet
+        what = f"retrained (version id {f.version_id}, {len(f.serves)} reservoirs)" if f.retrained else f.status
+        out.append(f"fleet model: {what}: {f.error or f.reason}")
     inbox = report.inbox
     if inbox.imported or inbox.failed or inbox.held:
         out.append(
@@ -92,6 +96,7 @@ def cmd_cycle(args: argparse.Namespace, emit: Emit, workspace: WorkspaceOf) -> i
         rule=DueRule(after_days=args.retrain_after_days, skill_floor=args.skill_floor),
         max_epochs=args.max_epochs,
         reservoirs=tuple(args.reservoir or ()),
+        fleet=args.fleet,
     )
     report = run_cycle(workspace(args), options)
     emit(args, report.to_dict(), lambda: summary_lines(report))
@@ -125,4 +130,10 @@ def add_cycle_command(sub: Any, common: argparse.ArgumentParser, emit: Emit, wor
     )
     p.add_argument("--max-epochs", type=int, help="cap every training's epochs (default: the version's own setting)")
     p.add_argument("--reservoir", action="append", help="only this reservoir (repeatable; default: all)")
+    p.add_argument(
+        "--fleet",
+        action="store_true",
+        help="also retrain the model trained across all reservoirs when --retrain says so (one task, the widest "
+        "worker), then fine-tune each reservoir from it; a due reservoir the fleet serves is fine-tuned",
+    )
     p.set_defaults(func=lambda args: cmd_cycle(args, emit, workspace))

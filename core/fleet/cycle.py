@@ -38,6 +38,7 @@ from core.export import report
 from core.fleet.adopt import adopt_archive
 from core.fleet.due import TRAIN_NO, DueRule, verdict
 from core.fleet.engines import EngineSettings, run_tasks
+from core.fleet.fleetstage import FleetStage, fine_tune_spec, fleet_link, run_fleet_stage
 from core.fleet.inbox import InboxError, InboxOutcome, process_inbox
 from core.fleet.modes import RETRAIN_MODES
 from core.fleet.tasks import CrashDrill, TaskResult, TaskSpec
@@ -45,6 +46,7 @@ from core.forecast import risk
 from core.forecast.convert import attach
 from core.forecast.risk import SideAlert
 from core.model.config import SplitConfig, TrainConfig, with_overrides
+from core.model.zoo import ZOO
 from core.registry import ArchivedVersion, archived
 from core.store.locks import TrainingLocked
 from core.store.workspace import CycleReservoir, ModelVersion, Workspace
@@ -68,6 +70,7 @@ class CycleOptions:
     reservoirs: tuple[str, ...] = ()  # empty: every reservoir of the workspace
     drill: CrashDrill | None = None
     notify: bool = True
+    fleet: bool = False  # also judge and retrain the fleet model, and fine-tune from it (core.fleet.fleetstage)
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ class CycleReport:
     inbox: InboxOutcome
     notifications: tuple[dict[str, Any], ...] = ()
     timings: tuple[dict[str, Any], ...] = ()  # per task: seconds, cpu_seconds, pid, peak_rss_mb (bench/fleet.py)
+    fleet: FleetStage | None = None  # with --fleet: what happened to the fleet model
 
     @property
     def failed(self) -> list[CycleReservoir]:
@@ -96,6 +100,7 @@ class CycleReport:
             "reservoirs": [r.to_dict() for r in self.reservoirs],
             "inbox": self.inbox.to_dict(),
             "notifications": list(self.notifications),
+            **({"fleet": self.fleet.to_dict()} if self.fleet is not None else {}),
         }
 
 
@@ -195,10 +200,17 @@ def _run(ws: Workspace, cycle_id: int, options: CycleOptions, progress: Progress
                 lock.close()
         keep(result)
 
+    stage: FleetStage | None = None
+    if options.fleet:
+        stage, fleet_tasks = run_fleet_stage(
+            ws, names, options.retrain, options.rule, options.engine, options.max_epochs, _log_file(ws, cycle_id)
+        )
+        timings.extend(_timing(t) for t in fleet_tasks)
+
     def specs() -> Iterator[TaskSpec]:
         for name in names:
             try:
-                spec, context = _prepare(ws, name, options, drill)
+                spec, context = _prepare(ws, name, options, drill, stage)
                 spec = _locked(ws, spec, locks)
             except Exception as exc:  # noqa: BLE001 - one reservoir's problem is its own failed row
                 keep(CycleReservoir(reservoir=name, status="failed", error=_words(exc)))
@@ -227,6 +239,7 @@ def _run(ws: Workspace, cycle_id: int, options: CycleOptions, progress: Progress
         inbox=inbox,
         notifications=tuple(notifications),
         timings=tuple(timings),
+        fleet=stage,
     )
 
 
@@ -254,7 +267,7 @@ def _words(exc: BaseException) -> str:
 
 def training_config(ws: Workspace, name: str, newest: ModelVersion | None, max_epochs: int | None) -> TrainConfig:
     """The newest version's settings (a fixed test start becomes the fractions, as retrain does), or the default."""
-    if newest is None:
+    if newest is None or newest.model not in ZOO:  # a fleet version: its own training starts from the default
         config = first_model_config(ws, name)
     else:
         config = TrainConfig.from_dict(newest.config)
@@ -267,13 +280,18 @@ def training_config(ws: Workspace, name: str, newest: ModelVersion | None, max_e
 
 
 def _prepare(
-    ws: Workspace, name: str, options: CycleOptions, drill: CrashDrill | None
+    ws: Workspace, name: str, options: CycleOptions, drill: CrashDrill | None, stage: FleetStage | None = None
 ) -> tuple[TaskSpec | None, _Context]:
-    """Read what the task needs (clean readings, settings, the active version's archive) and decide the verdict."""
+    """Read what the task needs (clean readings, settings, the active version's archive) and decide the verdict;
+    in a --fleet cycle a training is a fine-tune of the fleet version serving the reservoir (core.fleet.fleetstage)."""
     versions = ws.versions(name)
     newest = versions[-1] if versions else None
     active = next((v for v in versions if v.active), None)
-    config = training_config(ws, name, newest, options.max_epochs)
+    fleet = fleet_link(versions) if stage is not None else None
+    if fleet is not None:
+        config = TrainConfig.from_dict(fleet.config)
+    else:
+        config = training_config(ws, name, newest, options.max_epochs)
     clean = load_clean(ws, name, [config.target, *config.features], config.clean)
     last = clean.values[config.target].last_valid_index()
     context = _Context(name=name, last_day=None if last is None else last.date().isoformat(), active=active)
@@ -295,6 +313,8 @@ def _prepare(
         clean_summary=clean.summary(),
         drill=drill,
     )
+    if stage is not None:
+        spec = fine_tune_spec(spec, fleet, stage.retrained and fleet is not None and fleet.id == stage.version_id, ws)
     return spec, context
 
 

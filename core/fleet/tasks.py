@@ -26,12 +26,14 @@ import numpy as np
 import pandas as pd
 
 from core.fleet.due import TRAIN_IF_SKILL_DROPPED, TRAIN_YES, DueRule, data_end, skill_verdict
+from core.fleet.tunes import TUNE_TRAINER, tune_trainer
 from core.fleet.workers import TASK_PREFIX
 from core.forecast.coverage import recent_coverage
 from core.forecast.issue import issue, version_forecasts
 from core.model import zoo
 from core.model.config import TrainConfig
 from core.model.evaluate import compare
+from core.model.fleet import MODEL_LABELS
 from core.model.train import fit
 from core.model.zoo.keras_net import use_threads
 from core.registry import (
@@ -91,6 +93,7 @@ class TaskSpec:
     drill: CrashDrill | None = None
     trainer: str = SINGLE  # which TRAINERS entry fits a due training
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)  # a training across reservoirs: name -> clean frame
+    parent: ArchivedVersion | None = None  # a fine-tune's fleet version (core.fleet.tunes)
 
     @property
     def serves(self) -> tuple[str, ...]:
@@ -163,7 +166,8 @@ def _needs_tensorflow(spec: TaskSpec) -> bool:
     names = [TrainConfig.from_dict(spec.config).model.name]
     if spec.active is not None:
         names.append(str(ModelVersion.from_dict(spec.active.record).model))
-    return any(zoo.ZOO[n].file == zoo.KERAS_FILE for n in names if n in zoo.ZOO)
+    keras = [zoo.ZOO[n].file == zoo.KERAS_FILE if n in zoo.ZOO else n in MODEL_LABELS for n in names]
+    return spec.trainer != SINGLE or any(keras)  # MODEL_LABELS: the fleet model and its fine-tunes (Keras)
 
 
 def _work(spec: TaskSpec, tmp: Path) -> dict[str, Any]:
@@ -211,7 +215,7 @@ def own_score(val_mae: Scores, reservoir: str) -> float:
 
 # trainer name -> fit the spec's data and write the version folder: (the loaded version, archive/meta/val_mae)
 Trainer = Callable[[TaskSpec, Path], tuple[LoadedModel, dict[str, Any]]]
-TRAINERS: dict[str, Trainer] = {SINGLE: _train}
+TRAINERS: dict[str, Trainer] = {SINGLE: _train, TUNE_TRAINER: tune_trainer}
 
 
 def _forecast(loaded: LoadedModel, values: pd.DataFrame, unit: str | None) -> dict[str, Any]:
