@@ -290,6 +290,7 @@ def _prepare(
     fleet = fleet_link(versions) if stage is not None else None
     if fleet is not None:
         config = TrainConfig.from_dict(fleet.config)
+        config = with_overrides(config, epochs=min(config.epochs, options.max_epochs or config.epochs))
     else:
         config = training_config(ws, name, newest, options.max_epochs)
     clean = load_clean(ws, name, [config.target, *config.features], config.clean)

@@ -9,6 +9,7 @@ Pure like every task: no workspace access.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,8 @@ def tune_trainer(spec: TaskSpec, folder: Path) -> tuple[LoadedModel, dict[str, A
     if not isinstance(parent.model, FleetForecaster):
         raise VersionError(f"Version {parent.version} of '{spec.reservoir}' is not a fleet model; nothing to tune.")
     fleet = parent.model.model
+    cap = TrainConfig.from_dict(spec.config).epochs  # the cycle's --max-epochs caps a fine-tune too
+    fleet = replace(fleet, config=fleet.config.with_fine_tune(epochs=min(fleet.config.fine_tune.epochs, cap)))
     windows = reservoir_windows(spec.reservoir, spec.values, fleet.config)
     tuned, part = tuned_part(fleet, windows, parent.record.id, spec.clean_summary)
     folder.mkdir(parents=True)
