@@ -95,6 +95,20 @@ def plain(value: Any, unit: str | None = None) -> str:
     return _with_unit("0" if text in ("-0", "") else text, unit)
 
 
+def significant(value: Any, unit: str | None = None, digits: int = 3) -> str:
+    """A fitted or rounded amount to `digits` significant figures, written out: 86400.4 -> '86,400', 0.0123 ->
+    '0.0123', 0.98 -> '0.98' (Python's :.3g wrote '8.64e+04')."""
+    v = value_of(value)
+    if v is None:
+        return MISSING
+    if v == 0:
+        return _with_unit("0", unit)
+    rounded = float(f"{v:.{digits}g}")
+    places = max(digits - 1 - math.floor(math.log10(abs(rounded))), 0)
+    text = f"{rounded:,.{places}f}"
+    return _with_unit(text.rstrip("0").rstrip(".") if "." in text else text, unit)
+
+
 def compact(value: Any, unit: str | None = None, *, signed: bool = False) -> str:
     """The value short enough for a card or metric: '435.3 M m³', '4.18 M acre-ft', '1.23 bn m³'; below a
     million exactly as `number` writes it ('5,504.2 ft')."""

@@ -9,6 +9,7 @@ import streamlit as st
 
 from core.app.screening import stored_balance
 from core.data.balance import BalanceCheck, amount
+from core.display import significant
 from core.store.workspace import ReservoirInfo, Workspace
 from pages import common as ui
 
@@ -65,8 +66,8 @@ def _score(check: BalanceCheck) -> None:
     loss = amount(abs(fit.c), check.unit)
     st.caption(
         ui.md_escape(
-            f"Fitted on {fit.days:,} days: storage change = {fit.a:.3g} × inflow − {fit.b:.3g} × release "
-            f"{'−' if fit.c >= 0 else '+'} {loss} per day ({fit.alignment} alignment)."
+            f"Fitted on {fit.days:,} days: storage change = {significant(fit.a)} × inflow − "
+            f"{significant(fit.b)} × release {'−' if fit.c >= 0 else '+'} {loss} per day ({fit.alignment} alignment)."
         )
     )
 

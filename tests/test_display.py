@@ -138,3 +138,19 @@ def test_data_messages_quote_large_codes_and_readings_without_e_notation():
     assert values_text(np.array([-9999999.0, 1_234_567.0])) == "-9999999, 1234567"
     assert values_text(np.array([1_234_567.0, 1_500_000.0, 1_700_000.0, 2_000_000.0])) == "1234567 to 2000000"
     assert DateRun("2024-01-01", "2024-01-03", 3, value=-9999999.0).shown() == "-9999999"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(86_400.4, "86,400"), (12_345.0, "12,300"), (1.234, "1.23"), (0.98, "0.98"), (0.01234, "0.0123"), (0.0, "0")],
+)
+def test_fitted_amounts_keep_three_significant_figures_written_out(value, text):
+    """The water balance's coefficients and tolerances: :.3g wrote a m³ per m³/s-day coefficient as '8.64e+04'."""
+    assert display.significant(value) == text
+
+
+def test_water_balance_amounts_never_use_e_notation():
+    """Tolerances and losses in the balance line and on the Data page: :.3g wrote 0.00001234 as "1.23e-05"."""
+    from core.data.balance import amount
+
+    assert amount(0.00001234, "hm³") == "0.0000123 hm³" and amount(123_456.0, "m³") == "123,000 m³"

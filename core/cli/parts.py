@@ -1,6 +1,6 @@
 """What the CLI's command modules share: the hook types and a sub-parser for a per-reservoir command.
 
-A leaf (argparse only), so command modules can live beside cli.py without importing it.
+A leaf (argparse only), so command modules can live beside core.cli.main without importing it.
 """
 
 from __future__ import annotations

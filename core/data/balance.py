@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from core.data.variables import canonical_name
+from core.display import significant
 
 NEEDED = ("storage", "inflow", "outflow")
 DAY_K = 6.0  # a single day is flagged beyond this many robust standard deviations of the daily residual
@@ -108,8 +109,9 @@ class BalanceCheck:
         fit = self.fit
         out = [
             f"water balance: the records {self.verdict} (R^2 {fit.r2:.2f}, {self.within_share:.0%} of {fit.days} days "
-            f"within ±{amount(self.day_tolerance or 0.0, self.unit)}; fit dS = {fit.a:.3g}·inflow - {fit.b:.3g}·release"
-            f" {'-' if fit.c >= 0 else '+'} {amount(abs(fit.c), self.unit)}/day, {fit.alignment})",
+            f"within ±{amount(self.day_tolerance or 0.0, self.unit)}; fit dS = {significant(fit.a)}·inflow - "
+            f"{significant(fit.b)}·release {'-' if fit.c >= 0 else '+'} {amount(abs(fit.c), self.unit)}/day, "
+            f"{fit.alignment})",
         ]
         if self.verdict == "close the balance poorly":
             out.append(
@@ -126,9 +128,7 @@ class BalanceCheck:
 
 def amount(value: float, unit: str | None) -> str:
     """A storage amount as an operator writes it: three significant figures, thousands separated, unit."""
-    size = abs(value)
-    text = f"{float(f'{value:.3g}'):,.0f}" if size >= 100 else f"{value:.3g}"
-    return f"{text} {unit}" if unit else text
+    return significant(value, unit)
 
 
 def balance_columns(columns: Any) -> dict[str, str] | None:
