@@ -20,10 +20,12 @@ from core.model.leaderboard import Skill, judge
 from core.store.workspace import Job, ModelVersion, StoreError
 from pages import common as ui
 from pages.train_compare import compare_running_section, compare_tab
+from pages.train_fleet import fleet_tab
 from pages.train_form import settings_form
 from pages.train_jobs import (
     KIND_TAB,
     TAB_COMPARE,
+    TAB_FLEET,
     TAB_TRAIN,
     K,
     history_title,
@@ -361,9 +363,9 @@ def render() -> None:
     """Page body."""
     reservoir = ui.reservoir_page(
         "Train",
-        "Teach a forecaster on this reservoir's stored readings, or compare several kinds of model on the same "
-        "days. Training runs in the background, usually a few minutes; every model is scored against the "
-        "simple guess 'tomorrow = today'.",
+        "Teach a forecaster on this reservoir's stored readings, compare several kinds of model on the same "
+        "days, or train one model on all reservoirs at once. Training runs in the background, usually a few "
+        "minutes; every model is scored against the simple guess 'tomorrow = today'.",
     )
     if reservoir is None:
         return
@@ -376,13 +378,16 @@ def render() -> None:
         else:
             _running_section(running)
     _pick_tab(reservoir, running, jobs)
-    one, zoo = st.tabs([TAB_TRAIN, TAB_COMPARE], key=f"{K}mode", on_change="rerun")
+    one, zoo, fleet = st.tabs([TAB_TRAIN, TAB_COMPARE, TAB_FLEET], key=f"{K}mode", on_change="rerun")
     if one.open:
         with one:
             _train_tab(reservoir, running, jobs)
     if zoo.open:
         with zoo:
             compare_tab(reservoir, running, jobs)
+    if fleet.open:
+        with fleet:
+            fleet_tab(reservoir, ws.jobs())
     _history(reservoir)
 
 

@@ -12,13 +12,14 @@ from typing import Any
 import streamlit as st
 
 from core import charts
+from core.app.fleetjob import FLEET_JOB
 from core.app.jobs import COMPARE, TRAIN
 from core.store.workspace import Epoch, Job, ModelVersion
 from pages import common as ui
 
 K = "train_"  # widget key prefix: stable keys that tests set by name
-TAB_TRAIN, TAB_COMPARE = "Train one model", "Compare models"
-KIND_TAB = {TRAIN: TAB_TRAIN, COMPARE: TAB_COMPARE}
+TAB_TRAIN, TAB_COMPARE, TAB_FLEET = "Train one model", "Compare models", "All reservoirs (fleet model)"
+KIND_TAB = {TRAIN: TAB_TRAIN, COMPARE: TAB_COMPARE, FLEET_JOB: TAB_FLEET}
 
 
 def open_tab_next(tab: str) -> None:

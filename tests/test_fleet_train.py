@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from core.app.pipeline import forecast_reservoir, import_csv, train_reservoir
@@ -169,3 +170,50 @@ def test_train_fleet_refuses_with_a_specific_message(tmp_path):
     assert code == 2 and "--features does not apply" in err
     code, _, err = run_cli("--workspace", str(ws.root), "train", "--target", "storage")
     assert code == 2 and "train needs --reservoir" in err
+
+
+@pytest.mark.slow
+def test_the_fleet_job_reports_each_epoch_and_saves_like_the_cli(trained, tmp_path, monkeypatch):
+    import core.app.jobs
+    from core.app.fleetjob import BODIES, FLEET_JOB, start_fleet_training
+    from core.app.jobs import run_job
+    from tests.test_fleet_model import TINY
+
+    ws, _ = trained
+    copy = tmp_path / "ws"
+    shutil.copytree(ws.root, copy)
+    ws = Workspace(copy)
+    monkeypatch.setattr(core.app.jobs, "_launch", lambda ws, job_id: __import__("os").getpid())
+    job_id = start_fleet_training(ws, "Wet B", target="storage", config=TINY)
+    with pytest.raises(ValueError, match="already training"):
+        start_fleet_training(ws, "Gauged")
+    result = run_job(ws, job_id, BODIES)
+    job = ws.job(job_id)
+    assert job.kind == FLEET_JOB and job.status == "done" and job.result == json.loads(json.dumps(result))
+    assert [e.epoch for e in job.epochs] == list(range(1, result["fleet_version"]["epochs_run"] + 1))
+    assert all(e.logs.get("val_loss") is not None for e in job.epochs)
+    assert {r["reservoir"] for r in result["reservoirs"]} == set(FRAMES)
+    assert not any(r["active"] for r in result["reservoirs"] if r["reservoir"] != "New"), "the dashboard's rule"
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("fresh_caches")
+def test_the_train_page_s_fleet_tab_and_the_cold_start_s_forecast_page(trained, tmp_path, monkeypatch):
+    from tests.apptest_support import open_page, private_copy, run, texts
+
+    ws, out = trained
+    private_copy(ws.root, tmp_path, monkeypatch)
+    at = open_page("train", "Wet A")
+    at.session_state["train_mode"] = "All reservoirs (fleet model)"
+    run(at, "Wet A")
+    shown = texts(at)
+    assert "When to use the fleet model" in shown and "Leaderboard" in shown
+    board = {r["Reservoir"]: r for r in at.dataframe[0].value.to_dict("records")}
+    assert set(board) == set(FRAMES)
+    tuned = {r["reservoir"]: r["metrics"]["skill_vs_persistence"] for r in out["reservoirs"] if not r["cold_start"]}
+    for name, skill in tuned.items():
+        assert board[name]["Fleet + fine-tune"] == pytest.approx(100 * skill, abs=0.51)  # whole percents
+    assert board["New"]["Best on validation"] == "cold start: fleet" and pd.isna(board["New"]["Own default"])
+    assert "Train on all reservoirs" in [b.label for b in at.button]
+    forecast = open_page("forecast", "New")
+    assert "Served by the fleet model" in texts(forecast) and "60 days of history" in texts(forecast)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from core.app import fleetjob as fleet_job
 from core.app.compare import compare_models
 from core.app.curves import stored_curve
 from core.app.jobs import run_job
@@ -70,8 +71,6 @@ def _emit(args: argparse.Namespace, data: Any, text: Callable[[], list[str]] | l
 def _workspace(args: argparse.Namespace):  # noqa: ANN202
     """Open the workspace named by --workspace, SENTINEL_WORKSPACE or ./workspace."""
     return Workspace(resolve_workspace(args.workspace))
-
-
 
 
 # ---------------------------------------------------------------- commands
@@ -479,7 +478,7 @@ def cmd_reservoirs(args: argparse.Namespace) -> int:
 
 def cmd_run_job(args: argparse.Namespace) -> int:
     """Internal: the body of a background job process started by the dashboard."""
-    run_job(_workspace(args), args.job_id, cycle_job.BODIES)
+    run_job(_workspace(args), args.job_id, {**cycle_job.BODIES, **fleet_job.BODIES})
     return 0
 
 
