@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from core import charts, display
+from core.app.fleetjob import FLEET_JOB
 from core.app.jobs import COMPARE, FIRST_ONLY, TRAIN, eta_seconds, running_job, start_training
 from core.app.pipeline import TrainSummary
 from core.app.summary import SKILL_FORMAT, skill_percent, skill_value
@@ -39,6 +40,9 @@ from pages.train_jobs import (
 )
 
 JOB_HISTORY_ROWS = 8
+RUN_WORDS = {COMPARE: "model comparison", FLEET_JOB: "fleet training (all reservoirs)"}
+
+
 def skill_explained(target: str) -> str:
     """What skill vs persistence means, in the words of the variable the model forecasts (storage, level...)."""
     return (
@@ -92,6 +96,8 @@ def job_model(job: Job) -> str:
     if job.kind == COMPARE:
         n = len(job.params.get("models") or [])
         return f"{n} model{'s' if n != 1 else ''} compared"
+    if job.kind == FLEET_JOB:
+        return "fleet model (all reservoirs)"
     return ui.zoo_label(str((job.config.get("model") or {}).get("name") or "?"))
 
 
@@ -300,7 +306,7 @@ def _history(reservoir: str) -> None:
         rows = [
             {
                 "Job": j.id,
-                "Run": "model comparison" if j.kind == COMPARE else "training",
+                "Run": RUN_WORDS.get(j.kind, "training"),
                 "Model": job_model(j),
                 "Status": j.status,
                 "Started": ui.fmt_time(j.started or j.created),
@@ -375,7 +381,7 @@ def render() -> None:
     if running is not None:
         if running.kind == COMPARE:
             compare_running_section(running)
-        else:
+        elif running.kind == TRAIN:  # the fleet's job (filed under this reservoir) shows on its own tab
             _running_section(running)
     _pick_tab(reservoir, running, jobs)
     one, zoo, fleet = st.tabs([TAB_TRAIN, TAB_COMPARE, TAB_FLEET], key=f"{K}mode", on_change="rerun")

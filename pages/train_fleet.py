@@ -13,7 +13,6 @@ import streamlit as st
 from core import display
 from core.app.fleetjob import FLEET_JOB, BoardEntry, fleet_board, fleet_job_running, start_fleet_training
 from core.app.fleettrain import TARGET_KINDS
-from core.app.summary import SKILL_FORMAT, skill_percent
 from core.model.fleet import FleetConfig
 from core.store.workspace import Job
 from pages import common as ui
@@ -33,9 +32,10 @@ each reservoir. Use it:
 - to **retrain many reservoirs at once**: one fleet training and a short fine-tune each costs less than one full
   training per reservoir.
 
-Keep a reservoir's **own model** where it scores better: the leaderboard below compares the three on each
-reservoir's validation days, and a new version becomes active by itself only where the reservoir has no active
-model yet; switch a reservoir's active version on the Models page.
+Keep a reservoir's **own model** where it scores better: the leaderboard on this tab compares the three on each
+reservoir's test days and names the best on its validation days, which decide activation. A new version becomes
+active by itself only where the reservoir has no active model yet; switch a reservoir's active version on the
+Models page (`train --fleet` on the command line activates by the validation rule).
 """
 
 
@@ -102,9 +102,13 @@ def _result(job: Job) -> None:
                                              for s in skipped))  # fmt: skip
 
 
-def _cell(entry: BoardEntry | None) -> float | None:
-    """A board entry's test skill as a percentage (None: not trained)."""
-    return None if entry is None else skill_percent(entry.skill)
+def _cell(entry: BoardEntry | None) -> str:
+    """A board entry's test skill in words ('+7 %'; 'not trained'; 'no test days' for a cold start)."""
+    if entry is None:
+        return "not trained"
+    if entry.skill is None:
+        return "no test days yet"
+    return display.percent(entry.skill, signed=True)
 
 
 def _board() -> None:
@@ -127,22 +131,22 @@ def _board() -> None:
             for r in rows
         ]
     )
-    skill = st.column_config.NumberColumn
+    skill = st.column_config.TextColumn
     ui.show_table(
         frame,
         column_config={
-            "Own default": skill(format=SKILL_FORMAT, help="Test skill vs persistence, newest own default."),
-            "Fleet": skill(format=SKILL_FORMAT, help="Test skill of the newest fleet model on this reservoir."),
-            "Fleet + fine-tune": skill(format=SKILL_FORMAT, help="Test skill of the fleet's tuned copy."),
+            "Own default": skill(help="Test skill vs persistence of the newest own default model."),
+            "Fleet": skill(help="Test skill vs persistence of the newest fleet model on this reservoir."),
+            "Fleet + fine-tune": skill(help="Test skill vs persistence of the fleet's copy tuned on this record."),
             "Best on validation": st.column_config.TextColumn(
                 help="Lowest MAE on the validation days: what decides which version may become active."
             ),
         },
     )
     st.caption(
-        "Skill vs persistence on each model's test days (above 0 % = better than 'tomorrow = today'); an empty cell "
-        "is a model not trained yet. Each model is scored on its own test period, which is the same for versions "
-        "trained on the same record with the same split."
+        "Skill vs persistence on each model's test days (above 0 % = better than 'tomorrow = today'). Each model "
+        "is scored on its own test period, the same days for versions trained on the same record with the same "
+        "split; a cold start has no test days until its record is long enough to split."
     )
 
 
@@ -183,12 +187,13 @@ def fleet_tab(reservoir: str, jobs: list[Job]) -> None:
         last = _latest(jobs)
         if last is not None:
             _result(last)
+    with st.expander("When to use the fleet model", icon=":material/help:", expanded=running is None and not jobs):
+        st.markdown(WHEN)
     st.markdown("**Leaderboard: each reservoir's own default, the fleet model and the fleet + fine-tune**")
     _board()
     if running is None:
         st.subheader("Train the fleet model")
         _form(reservoir)
-    st.markdown(WHEN)
 
 
 if __name__ == "__main__":  # run on its own (Streamlit's pages/ discovery): the app, never this section alone

@@ -18,7 +18,7 @@ from core.store.workspace import Epoch, Job, ModelVersion
 from pages import common as ui
 
 K = "train_"  # widget key prefix: stable keys that tests set by name
-TAB_TRAIN, TAB_COMPARE, TAB_FLEET = "Train one model", "Compare models", "All reservoirs (fleet model)"
+TAB_TRAIN, TAB_COMPARE, TAB_FLEET = "Train one model", "Compare models", "All reservoirs"
 KIND_TAB = {TRAIN: TAB_TRAIN, COMPARE: TAB_COMPARE, FLEET_JOB: TAB_FLEET}
 
 

@@ -15,7 +15,6 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from core.app.pipeline import forecast_reservoir, import_csv, train_reservoir
@@ -199,12 +198,13 @@ def test_the_fleet_job_reports_each_epoch_and_saves_like_the_cli(trained, tmp_pa
 @pytest.mark.slow
 @pytest.mark.usefixtures("fresh_caches")
 def test_the_train_page_s_fleet_tab_and_the_cold_start_s_forecast_page(trained, tmp_path, monkeypatch):
+    from core.display import percent
     from tests.apptest_support import open_page, private_copy, run, texts
 
     ws, out = trained
     private_copy(ws.root, tmp_path, monkeypatch)
     at = open_page("train", "Wet A")
-    at.session_state["train_mode"] = "All reservoirs (fleet model)"
+    at.session_state["train_mode"] = "All reservoirs"
     run(at, "Wet A")
     shown = texts(at)
     assert "When to use the fleet model" in shown and "Leaderboard" in shown
@@ -212,8 +212,8 @@ def test_the_train_page_s_fleet_tab_and_the_cold_start_s_forecast_page(trained, 
     assert set(board) == set(FRAMES)
     tuned = {r["reservoir"]: r["metrics"]["skill_vs_persistence"] for r in out["reservoirs"] if not r["cold_start"]}
     for name, skill in tuned.items():
-        assert board[name]["Fleet + fine-tune"] == pytest.approx(100 * skill, abs=0.51)  # whole percents
-    assert board["New"]["Best on validation"] == "cold start: fleet" and pd.isna(board["New"]["Own default"])
+        assert board[name]["Fleet + fine-tune"] == percent(skill, signed=True)
+    assert board["New"]["Best on validation"] == "cold start: fleet" and board["New"]["Own default"] == "not trained"
     assert "Train on all reservoirs" in [b.label for b in at.button]
     forecast = open_page("forecast", "New")
     assert "Served by the fleet model" in texts(forecast) and "60 days of history" in texts(forecast)
