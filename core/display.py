@@ -3,9 +3,10 @@
 One rule of decimals by magnitude (`decimals`): a storage of 435,314,322 m³ shows no decimals, a level of 306.99 m
 shows centimetres, a rate of 0.012 shows three decimals, and nothing a gauge can read is ever written in
 e-notation (`plain` writes a corrupt 1e300 short). `number` is the full value with thousands separators;
-`compact` is the same value short enough for a card or a metric (435.3 M m³), the full one going in its help text; `printf_format` and `d3_format` hand the same rule to Streamlit
-tables and plotly charts; `spread_decimals` is the bulletin's finer rule for tables of bands. A leaf: it imports
-nothing from the project, so every layer may use it.
+`compact` is the same value short enough for a card or a metric (435.3 M m³), the full one going in its help
+text; `printf_format` and `d3_format` hand the same rule to Streamlit tables and plotly charts; `spread_decimals`
+is the bulletin's finer rule for tables of bands. A leaf: it imports nothing from the project, so every layer may
+use it.
 """
 
 from __future__ import annotations
