@@ -1,11 +1,12 @@
 """How numbers read everywhere they are shown: pages, charts, the CLI, the bulletin and alert messages.
 
 One rule of decimals by magnitude (`decimals`): a storage of 435,314,322 m³ shows no decimals, a level of 306.99 m
-shows centimetres, a rate of 0.012 shows three decimals, and nothing is ever written in e-notation. `number` is the
-full value with thousands separators; `compact` is the same value short enough for a card or a metric
-(435.3 M m³), the full one going in its help text; `printf_format` and `d3_format` hand the same rule to Streamlit
-tables and plotly charts; `spread_decimals` is the bulletin's finer rule for tables of bands. A leaf: it imports
-nothing from the project, so every layer may use it.
+shows centimetres, a rate of 0.012 shows three decimals, and nothing a gauge can read is ever written in
+e-notation (`plain` writes a corrupt 1e300 short). `number` is the full value with thousands separators;
+`compact` is the same value short enough for a card or a metric (435.3 M m³), the full one going in its help
+text; `printf_format` and `d3_format` hand the same rule to Streamlit tables and plotly charts; `spread_decimals`
+is the bulletin's finer rule for tables of bands. A leaf: it imports nothing from the project, so every layer may
+use it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 MISSING = "-"  # what a missing number reads as, in tables, the CLI and messages alike
 COMPACT_FROM = 1e6  # from a million up, `compact` writes "435.3 M" instead of "435,314,322"
 SCALES = ((1e9, "bn"), (1e6, "M"))  # the compact suffixes, largest first
+ABSURD = 1e15  # no reading of any gauge comes near this: `plain` writes such a (corrupt) value short, '1e+300'
 TINY = 1e-3  # below this (and not zero) a value keeps two significant digits instead of reading 0.000
 
 
@@ -87,10 +89,14 @@ def entered(value: Any, unit: str | None = None) -> str:
 
 def plain(value: Any, unit: str | None = None) -> str:
     """A value quoted back as a file holds it (a logger code, a curve row, a reading in a message): no thousands
-    separators, up to six decimals, never e-notation: -9999999 -> '-9999999' (Python's :g wrote '-1e+07')."""
+    separators, up to six decimals, no e-notation for anything a gauge can read: -9999999 -> '-9999999' (Python's
+    :g wrote '-1e+07'). An absurd magnitude (ABSURD and up, a corrupt cell) keeps the short form: '1e+300', not
+    301 digits."""
     v = value_of(value)
     if v is None:
         return MISSING
+    if abs(v) >= ABSURD:
+        return _with_unit(f"{v:g}", unit)
     text = f"{v:.6f}".rstrip("0").rstrip(".")
     return _with_unit("0" if text in ("-0", "") else text, unit)
 

@@ -121,7 +121,14 @@ def test_cycle_summary_writes_values_as_the_pages_do():
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(-9999999.0, "-9999999"), (-9999.0, "-9999"), (1_234_567.0, "1234567"), (306.9912, "306.9912"), (-0.0, "0")],
+    [
+        (-9999999.0, "-9999999"),
+        (-9999.0, "-9999"),
+        (1_234_567.0, "1234567"),
+        (306.9912, "306.9912"),
+        (-0.0, "0"),
+        (1e300, "1e+300"),  # a corrupt cell: short, not 301 digits
+    ],
 )
 def test_values_quoted_from_a_file_read_as_the_file_holds_them(value, text):
     """Logger codes, curve rows and readings in messages: Python's :g wrote -9999999 as '-1e+07'."""
