@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from core.fleet.cycle import CycleOptions, run_cycle
-from core.fleet.due import TRAIN_YES, DueRule, own_training_days, verdict
+from core.fleet.due import TRAIN_NO, TRAIN_YES, DueRule, own_training_days, verdict
 from core.fleet.engines import EngineSettings
 from core.registry import FLEET, ModelVersion
 from core.store.workspace import Workspace
@@ -72,8 +72,9 @@ def test_a_cold_start_is_due_once_its_record_is_long_enough_for_its_own_training
     assert own_training_days() == 140  # 21-day windows, 15 % validation and test (core.model.train's split)
     start = pd.Timestamp("2024-01-01")
     version = _cold_start("2024-01-01", "2024-02-29")
-    early = verdict("due", version, start + pd.Timedelta(days=120), DueRule())
-    assert early.train != TRAIN_YES or "cold start" not in early.reason
+    for mode in ("due", "all"):  # its record cannot be split yet: never trained before 140 days
+        early = verdict(mode, version, start + pd.Timedelta(days=120), DueRule(after_days=1))
+        assert early.train == TRAIN_NO and "121 days of record, its own training needs 140" in early.reason
     grown = verdict("due", version, start + pd.Timedelta(days=own_training_days() - 1), DueRule(after_days=1000))
     assert grown.train == TRAIN_YES and "cold start: 140 days of record now" in grown.reason
     assert verdict("none", version, start + pd.Timedelta(days=400), DueRule()).train != TRAIN_YES

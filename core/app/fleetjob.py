@@ -10,12 +10,11 @@ A job row belongs to a reservoir, so the fleet's is filed under the reservoir th
 from __future__ import annotations
 
 import os
-import traceback
 from dataclasses import dataclass
 from typing import Any
 
 from core.app.fleettrain import train_fleet
-from core.app.jobs import start_job
+from core.app.jobs import failures_recorded, start_job
 from core.app.serving import model_label
 from core.model.config import DEFAULT_MODEL
 from core.model.fleet import FLEET_MODEL, TUNED_MODEL, FleetConfig
@@ -55,18 +54,11 @@ def run_fleet_job(ws: Workspace, job_id: int, job: Job) -> dict[str, Any]:
     def stage(done: int, total: int, what: str) -> None:
         ws.update_job(job_id, message=what, progress=JobProgress(done, total, what))
 
-    try:
+    with failures_recorded(ws, job_id):
         outcome = train_fleet(
             ws, None, target=params.get("target"), fine_tune=bool(params.get("fine_tune", True)), config=config,
             activate=False, on_epoch=on_epoch, should_stop=lambda: ws.stop_requested(job_id), stage=stage,
         )  # fmt: skip
-    except ValueError as exc:
-        ws.update_job(job_id, status="failed", message=str(exc))
-        raise
-    except BaseException as exc:
-        ws.update_job(job_id, status="failed", message=f"unexpected {type(exc).__name__}: {exc}")
-        traceback.print_exc()
-        raise
     result = outcome.to_dict()
     status = "stopped" if outcome.stopped_by_user else "done"
     message = f"fleet version id {outcome.fleet_version['id']} saved for {len(outcome.reservoirs)} reservoirs"

@@ -6,7 +6,8 @@ import os
 import subprocess
 import sys
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -81,24 +82,31 @@ def run_job(ws: Workspace, job_id: int, bodies: Mapping[str, JobBody] | None = N
         return known[job.kind](ws, job_id, job)
 
 
-def _run_training(ws: Workspace, job_id: int, job: Job) -> dict[str, Any]:
-    """A training or comparison job: the work, its progress and outcome in the job's row."""
-    ws.update_job(job_id, status="running", pid=os.getpid(), message="preparing data")
-    params = job.params
-    config = TrainConfig.from_dict(params["config"])
-    stop = lambda: ws.stop_requested(job_id)  # noqa: E731
+@contextmanager
+def failures_recorded(ws: Workspace, job_id: int) -> Iterator[None]:
+    """A job's failure goes into its row (a user-facing problem's message as is), then on up to the process."""
     try:
-        if job.kind == COMPARE:
-            result, message, stopped = _compare(ws, job_id, job.reservoir, config, params, stop)
-        else:
-            result, message, stopped = _train(ws, job_id, job.reservoir, config, params, stop)
-    except ValueError as exc:  # a user-facing problem: show its message as is
+        yield
+    except ValueError as exc:
         ws.update_job(job_id, status="failed", message=str(exc))
         raise
     except BaseException as exc:
         ws.update_job(job_id, status="failed", message=f"unexpected {type(exc).__name__}: {exc}")
         traceback.print_exc()
         raise
+
+
+def _run_training(ws: Workspace, job_id: int, job: Job) -> dict[str, Any]:
+    """A training or comparison job: the work, its progress and outcome in the job's row."""
+    ws.update_job(job_id, status="running", pid=os.getpid(), message="preparing data")
+    params = job.params
+    config = TrainConfig.from_dict(params["config"])
+    stop = lambda: ws.stop_requested(job_id)  # noqa: E731
+    with failures_recorded(ws, job_id):
+        if job.kind == COMPARE:
+            result, message, stopped = _compare(ws, job_id, job.reservoir, config, params, stop)
+        else:
+            result, message, stopped = _train(ws, job_id, job.reservoir, config, params, stop)
     ws.update_job(job_id, status="stopped" if stopped else "done", message=message, result=result)
     return result
 

@@ -3,9 +3,9 @@
 The rule (`--retrain due`), judged on the reservoir's NEWEST version (active or not), never only the active one:
 
 1. no version yet -> due (the reservoir gets the default model on its main variable);
-2. cold start: the newest version is the fleet model serving the reservoir from a short record, and the record is
-   now long enough for its own training (`own_training_days`, 140 days with the default settings) -> due (a fine-tune
-   of the fleet model with --fleet, else its own default model);
+2. cold start: the newest version is the fleet model serving the reservoir from a short record: due once the
+   record is long enough for its own training (`own_training_days`, 140 days with the default settings; a fine-tune
+   of the fleet model with --fleet, else its own default model), never before, whatever the mode but `none`;
 3. age: the newest version's data end is `after_days` (default 30) or more days behind the last reading of its
    target -> due;
 4. skill: otherwise, when the newest version is the active one and has issued at least `min_forecasts`
@@ -76,17 +76,18 @@ def own_training_days(config: TrainConfig | None = None) -> int:
     return int(math.ceil((config.n_steps + config.horizon) / share))
 
 
-def cold_start_grown(newest: ModelVersion, last_day: pd.Timestamp) -> str:
-    """Why a cold start (served by the fleet model from a short record) is due now that its record is long enough
-    for its own training ('' when it is not a cold start, or not long enough yet)."""
+def cold_start_verdict(newest: ModelVersion, last_day: pd.Timestamp) -> Verdict | None:
+    """A cold start (served by the fleet model from a short record) is due once its record is long enough for its own
+    training, and never before (its record cannot be split yet); None for any other version."""
     if not newest.meta.get("cold_start") or newest.data_range is None:
-        return ""
+        return None
     days = int((pd.Timestamp(last_day) - pd.Timestamp(newest.data_range[0])).days) + 1
     if days < own_training_days():
-        return ""
-    return (
+        return Verdict(TRAIN_NO, f"cold start: {days} days of record, its own training needs {own_training_days()}")
+    return Verdict(
+        TRAIN_YES,
         f"cold start: {days} days of record now, enough for its own training (from {own_training_days()}); "
-        "a fine-tune (--fleet) or its own model is trained"
+        "a fine-tune (--fleet) or its own model is trained",
     )
 
 
@@ -98,13 +99,13 @@ def verdict(mode: str, newest: ModelVersion | None, last_day: pd.Timestamp, rule
         if mode == "none":
             return Verdict(TRAIN_NO, "no model yet (--retrain none trains nothing)")
         return Verdict(TRAIN_YES, "no model yet: the default model is trained")
-    if mode == "all":
-        return Verdict(TRAIN_YES, "--retrain all")
     if mode == "none":
         return Verdict(TRAIN_NO, "--retrain none")
-    grown = cold_start_grown(newest, last_day)
-    if grown:
-        return Verdict(TRAIN_YES, grown)
+    cold = cold_start_verdict(newest, last_day)
+    if cold is not None:
+        return cold
+    if mode == "all":
+        return Verdict(TRAIN_YES, "--retrain all")
     end = data_end(newest)
     if end is None:
         return Verdict(TRAIN_YES, f"version {newest.version} does not record its data end")

@@ -60,6 +60,7 @@ def newest_fleet(ws: Workspace, names: Sequence[str]) -> ModelVersion | None:
     """The newest fleet version (not a fine-tune) serving any of these reservoirs, as the one with the latest data
     sees it (its data end is the fleet's)."""
     links = [v for n in names for v in ws.versions(n) if v.kind == FLEET and v.parent_id is None]
+    links = [v for v in links if not v.meta.get("cold_start")] or links  # the data end of what it was trained on
     if not links:
         return None
     top = max(v.id for v in links)
