@@ -8,6 +8,7 @@ The `train` command's own flags that mean the same for the fleet (--target, --te
 from __future__ import annotations
 
 import argparse
+import logging
 from typing import Any
 
 from core.app.fleettrain import train_fleet
@@ -44,6 +45,7 @@ def cmd_train_fleet(args: argparse.Namespace, emit: Emit, workspace: WorkspaceOf
                       ("reservoir", "name several with --reservoirs A,B")):  # fmt: skip
         if getattr(args, flag, None) is not None:
             raise ValueError(f"--{flag} does not apply to train --fleet ({why}).")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # its retracing notes (one per fine-tune) are noise here
     names = [n.strip() for n in (args.reservoirs or "").split(",") if n.strip()] or None
     outcome = train_fleet(
         workspace(args),
