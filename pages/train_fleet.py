@@ -58,8 +58,8 @@ def _live(job_id: int) -> None:
         job,
         "Stop the fleet training",
         f"{F}stop",
-        "End the fleet's training after the current epoch; its best epoch is saved, no fine-tunes follow.",
-        "Stopping after the current epoch; the best epoch so far will be saved as the fleet version.",
+        "End the fleet's training after its epoch (its best epoch is saved), or skip the fine-tunes not done yet.",
+        "Stopping: the best epoch so far is saved as the fleet version; the fine-tunes not done yet are skipped.",
     )
 
 
@@ -88,7 +88,9 @@ def _result(job: Job) -> None:
     result = job.result or {}
     fleet = result.get("fleet_version") or {}
     stopped = (
-        " (stopped by you: the best epoch so far was kept, no fine-tunes)" if result.get("stopped_by_user") else ""
+        " (stopped by you: the best epoch so far was kept; fine-tunes not done were skipped)"
+        if result.get("stopped_by_user")
+        else ""
     )
     st.markdown(
         f"**Last fleet training** (job #{job.id}, {when}){stopped}: version id {fleet.get('id')} trained on "

@@ -315,7 +315,7 @@ def train_fleet(
         links = {r.reservoir: r for r in ws.served_by(record.id)}
         results = [_linked_result(links[n], n in plan.cold) for n in plan.names]
         if fine_tune and not training.fit.stopped_by_user:
-            results = _fine_tunes(ws, training, plan, record, activate, results, say)
+            results = _fine_tunes(ws, training, plan, record, activate, results, say, should_stop)
         seconds = round(time.perf_counter() - t0, 3)
     results = [replace(r, active=ws.version(r.reservoir, r.version).active) for r in results]  # as the rule left it
     say(steps, steps, "done")
@@ -330,7 +330,8 @@ def train_fleet(
         "best_epoch": fit.best_epoch,
         "fleet_train_seconds": fit.model.train_seconds,
     }
-    return FleetOutcome(seconds, version, plan.config.target, tuple(results), plan.skipped, fit.stopped_by_user)
+    stopped = fit.stopped_by_user or bool(should_stop is not None and should_stop())
+    return FleetOutcome(seconds, version, plan.config.target, tuple(results), plan.skipped, stopped)
 
 
 def promote_cold_starts(ws: Workspace, version_id: int, cold: Sequence[str], activate: bool | None) -> None:
@@ -423,11 +424,16 @@ def _fine_tunes(
     activate: bool | None,
     results: list[FleetReservoirResult],
     say: Stage,
+    should_stop: StopHook | None = None,
 ) -> list[FleetReservoirResult]:
     """Each trained reservoir's fine-tuned copy, saved as its own version with the fleet version as parent."""
     tuner = FineTuner(training.fit.model, parent_version=parent.id)
     out = []
-    for done, result in enumerate(r for r in results if not r.cold_start):
+    trained = [r for r in results if not r.cold_start]
+    for done, result in enumerate(trained):
+        if should_stop is not None and should_stop():  # Stop: the reservoirs not tuned yet keep the fleet version
+            out += trained[done:]
+            break
         name = result.reservoir
         say(2 + done, 2 + len(training.windows), f"fine-tuning {name}")
         tuned, part = tuned_part(training.fit.model, training.windows[name], parent.id, plan.cleaning.get(name), tuner)
