@@ -217,3 +217,21 @@ def test_the_train_page_s_fleet_tab_and_the_cold_start_s_forecast_page(trained, 
     assert "Train on all reservoirs" in [b.label for b in at.button]
     forecast = open_page("forecast", "New")
     assert "Served by the fleet model" in texts(forecast) and "60 days of history" in texts(forecast)
+
+
+@pytest.mark.slow
+def test_stop_during_the_fine_tunes_skips_the_rest_and_says_so(trained, tmp_path):
+    from core.app.fleettrain import train_fleet
+    from tests.test_fleet_model import TINY
+
+    ws, _ = trained
+    shutil.copytree(ws.root, tmp_path / "ws")
+    ws = Workspace(tmp_path / "ws")
+    said: list[str] = []
+    outcome = train_fleet(
+        ws, config=TINY, stage=lambda done, total, what: said.append(what), should_stop=lambda: len(said) > 2
+    )  # stages said: fleet, saving, the first fine-tune -> Stop before the second
+    assert outcome.stopped_by_user
+    models = [r.model for r in outcome.reservoirs if not r.cold_start]
+    assert models == ["fleet_tuned", "fleet", "fleet"], models
+    assert [w for w in said if w.startswith("fine-tuning")] == ["fine-tuning Gauged"]
