@@ -95,7 +95,7 @@ def _result(job: Job) -> None:
     st.markdown(
         f"**Last fleet training** (job #{job.id}, {when}){stopped}: version id {fleet.get('id')} trained on "
         f"{len(fleet.get('reservoirs') or [])} reservoirs' {ui.md_escape(result.get('target', '?'))} in "
-        f"{display.number(result.get('train_seconds'))} s; "
+        f"{display.number(round(float(result.get('train_seconds') or 0)))} s; "
         f"{len(fleet.get('cold_start') or [])} served as cold starts."
     )
     skipped = result.get("skipped") or []
@@ -128,7 +128,7 @@ def _board() -> None:
                 "Fleet": _cell(r.fleet),
                 "Fleet + fine-tune": _cell(r.tuned),
                 "Best on validation": names.get(r.best(), "-") if not r.cold_start else "cold start: fleet",
-                "Active": next((f"{names[k]} (v{e.version})" for k, e in r.entries() if e and e.active), "other"),
+                "Active": r.active or "none",
             }
             for r in rows
         ]

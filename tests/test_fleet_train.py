@@ -214,6 +214,9 @@ def test_the_train_page_s_fleet_tab_and_the_cold_start_s_forecast_page(trained, 
     for name, skill in tuned.items():
         assert board[name]["Fleet + fine-tune"] == percent(skill, signed=True)
     assert board["New"]["Best on validation"] == "cold start: fleet" and board["New"]["Own default"] == "not trained"
+    for name in FRAMES:
+        active = ws.active_version(name)
+        assert board[name]["Active"].startswith(f"v{active.version} · "), (name, board[name]["Active"])
     assert "Train on all reservoirs" in [b.label for b in at.button]
     forecast = open_page("forecast", "New")
     assert "Served by the fleet model" in texts(forecast) and "60 days of history" in texts(forecast)

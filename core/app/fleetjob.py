@@ -94,6 +94,7 @@ class BoardRow:
     fleet: BoardEntry | None
     tuned: BoardEntry | None
     cold_start: bool
+    active: str = ""  # the active version in words ('v3 · Fleet + fine-tune'), whichever it is
 
     def best(self) -> str:
         """Which of the three has the lowest validation MAE (the champion rule's measure), '' when none has one."""
@@ -128,5 +129,9 @@ def fleet_board(ws: Workspace) -> list[BoardRow]:
         if own is None and fleet is None:
             continue
         cold = bool(fleet is not None and fleet.meta.get("cold_start"))
-        rows.append(BoardRow(info.name, _entry(own), _entry(fleet), _entry(tuned), cold))
+        active = next((v for v in versions if v.active), None)
+        said = "" if active is None else f"v{active.version} · {model_label(active.model)}"
+        if active is not None and active not in (own, fleet, tuned):
+            said += " (an earlier version)"
+        rows.append(BoardRow(info.name, _entry(own), _entry(fleet), _entry(tuned), cold, said))
     return rows
