@@ -65,3 +65,12 @@ def serving(ws: Workspace, reservoir: str, record: ModelVersion | None = None) -
         cold_start=bool(record.meta.get("cold_start")),
         history_days=days,
     )
+
+
+def served_by(ws: Workspace, reservoir: str, version: int) -> Serving | None:
+    """serving() for one version by number; None when the store cannot say (a deleted row, a busy database): what
+    serves a forecast is a note beside it, never a reason to withhold the forecast."""
+    try:
+        return serving(ws, reservoir, ws.version(reservoir, version))
+    except ValueError:
+        return None

@@ -31,7 +31,7 @@ from core.app.pipeline import (
     update_levels,
     verify_alerts,
 )
-from core.app.serving import serving
+from core.app.serving import served_by
 from core.app.summary import freshness
 from core.cli.bulletin import add_bulletin_command
 from core.cli.curves import add_curve_command
@@ -249,7 +249,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             print(f"note: the alert state was not recorded ({exc})", file=sys.stderr)
     whatif = forecast_what_if(args, ws, fc)
     age = freshness(fc.last_observed["date"], fc.points[-1].date)
-    served = serving(ws, fc.reservoir, ws.version(fc.reservoir, fc.version))
+    served = served_by(ws, fc.reservoir, fc.version)
     data = {**fc.to_dict(), "freshness": age.to_dict(), "served_by": served.to_dict() if served else None}
     if whatif is not None:
         data["what_if"] = whatif.to_dict()
