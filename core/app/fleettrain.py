@@ -398,9 +398,19 @@ def _adopt(
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def reservoir_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    """One reservoir's test scores in `train --fleet --json`: `train --json`'s form (pipeline.test_metrics) with the
+    model's headline numbers also at the top (mae, rmse, nse, kge, mae_by_horizon) for tables across reservoirs."""
+    if not metrics:
+        return {}
+    model = metrics.get("model") or {}
+    flat = {k: model[k] for k in ("mae", "rmse", "nse", "kge", "mae_by_horizon") if k in model}
+    return {**flat, **test_metrics(metrics)}
+
+
 def _linked_result(record: ModelVersion, cold: bool) -> FleetReservoirResult:
     """A reservoir's result when the fleet version itself serves it (no fine-tune, or a cold start)."""
-    metrics = test_metrics(record.metrics) if record.metrics else {}
+    metrics = reservoir_metrics(record.metrics)
     return FleetReservoirResult(
         reservoir=record.reservoir,
         version=record.version,
@@ -446,7 +456,7 @@ def _fine_tunes(
                 version=record.version,
                 model=record.model,
                 active=record.active,
-                metrics=test_metrics(record.metrics),
+                metrics=reservoir_metrics(record.metrics),
                 validation_metrics=record.metrics.get("validation") or {},
                 note="" if improved else "fine-tuning did not improve validation; the fleet's weights were kept",
             )

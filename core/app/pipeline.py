@@ -385,12 +385,9 @@ class TrainOutcome:
 
 
 def test_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
-    """A version's test scores as `train --json` prints them (model and persistence, skill, per lead day), with the
-    model's headline numbers also at the top (mae, rmse, nse, kge, mae_by_horizon) for tables across reservoirs."""
+    """A version's test scores as `train --json` prints them: model and persistence, skill, per lead day."""
     keys = ("model", "persistence", "skill_vs_persistence", "skill_by_horizon", "n_windows")
-    model = metrics.get("model") or {}
-    flat = {k: model[k] for k in ("mae", "rmse", "nse", "kge", "mae_by_horizon") if k in model}
-    return {**flat, **{k: metrics[k] for k in keys if k in metrics}}
+    return {k: metrics[k] for k in keys if k in metrics}
 
 
 def train_reservoir(
