@@ -63,6 +63,7 @@ def _weights(model: FleetModel) -> list[np.ndarray]:
     return [w.numpy() for w in model.net.weights]
 
 
+@pytest.mark.slow  # the module fixture trains the fleet
 def test_the_graph_holds_lstm_over_convolutions_and_forecasts_the_members_median(fleet):
     import keras
 
@@ -109,6 +110,7 @@ def test_a_reservoir_lacking_a_covariate_gets_zeros_and_a_presence_flag_of_zero(
     assert not gauged.sets["train"].X[..., 3].any()
 
 
+@pytest.mark.slow  # the module fixture trains the fleet
 def test_shuffling_one_reservoir_s_test_values_leaves_the_fleet_weights_identical(fleet):
     _, model = fleet
     values = FRAMES["Gauged"].copy()
@@ -122,6 +124,7 @@ def test_shuffling_one_reservoir_s_test_values_leaves_the_fleet_weights_identica
     np.testing.assert_array_equal(model.residuals, shuffled.residuals)
 
 
+@pytest.mark.slow  # the module fixture trains the fleet
 def test_a_fine_tune_serves_its_reservoir_records_its_parent_and_is_no_worse_on_validation(fleet, tmp_path):
     dataset, model = fleet
     windows = dataset.reservoirs["Wet B"]
@@ -138,6 +141,7 @@ def test_a_fine_tune_serves_its_reservoir_records_its_parent_and_is_no_worse_on_
         tuned.profile("Wet A")
 
 
+@pytest.mark.slow  # the module fixture trains the fleet
 def test_one_fine_tuner_for_many_reservoirs_gives_each_the_copy_a_fresh_fine_tune_would(fleet):
     from core.model.fleet import FineTuner
 
@@ -151,6 +155,7 @@ def test_one_fine_tuner_for_many_reservoirs_gives_each_the_copy_a_fresh_fine_tun
     assert list(reused.profiles) == ["Gauged"]
 
 
+@pytest.mark.slow  # the module fixture trains the fleet
 def test_a_cold_start_reservoir_gets_a_forecast_and_bands_from_its_first_month(fleet):
     _, model = fleet
     record = _reservoir(9, 200, ("rainfall",), 5.0)
@@ -175,6 +180,7 @@ def test_a_cold_start_reservoir_gets_a_forecast_and_bands_from_its_first_month(f
     assert np.isfinite(served.values("New", later)).all()
 
 
+@pytest.mark.slow  # the module fixture trains the fleet
 def test_save_and_load_with_safe_mode_forecasts_identically(fleet, tmp_path):
     from core.model.history import issued_forecasts
 
