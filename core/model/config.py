@@ -18,6 +18,14 @@ class TrainError(ValueError):
     """Training cannot start or finish with these data/settings; the message says what to change."""
 
 
+def known_settings(cls: type, data: dict[str, Any], what: str, error: type[ValueError] = TrainError) -> dict[str, Any]:
+    """A copy of saved settings, or `error` naming the keys cls does not have (a typo never passes silently)."""
+    unknown = set(data) - set(cls.__dataclass_fields__)
+    if unknown:
+        raise error(f"Unknown {what} setting(s): {', '.join(sorted(unknown))}")
+    return dict(data)
+
+
 @dataclass(frozen=True)
 class SplitConfig:
     """How the calendar is cut: fractions, or a test start date with validation just before it."""
@@ -53,10 +61,7 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
         """Rebuild from saved JSON, ignoring nothing silently: unknown keys are an error."""
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"Unknown model setting(s): {', '.join(sorted(unknown))}")
-        return cls(**data)
+        return cls(**known_settings(cls, data, "model", ValueError))
 
 
 @dataclass(frozen=True)
@@ -103,10 +108,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """Rebuild a saved config; unknown keys are an error so typos don't pass silently."""
-        data = dict(data)
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise TrainError(f"Unknown training setting(s): {', '.join(sorted(unknown))}")
+        data = known_settings(cls, data, "training")
         data["features"] = tuple(data.get("features", ()))
         data["model"] = ModelConfig.from_dict(data.get("model", {}))
         data["split"] = SplitConfig.from_dict(data.get("split", {}))

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from core.data.config import CleanConfig
-from core.model.config import SplitConfig, TrainError
+from core.model.config import SplitConfig, TrainError, known_settings
 
 # The members of the fleet ensemble, as in the default (core/model/zoo/conv_lstm_ensemble.py): (kind, the
 # target's change normalised per window). kind "conv_lstm" is LSTM(CNN(x)) and must stay in the graph.
@@ -34,7 +34,7 @@ class FineTuneSettings:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FineTuneSettings:
         """Rebuild from saved JSON; unknown keys are an error."""
-        return cls(**_known(cls, data, "fine-tune"))
+        return cls(**known_settings(cls, data, "fine-tune"))
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ class FleetConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FleetConfig:
         """Rebuild a saved config; unknown keys are an error so typos don't pass silently."""
-        data = _known(cls, data, "fleet")
+        data = known_settings(cls, data, "fleet")
         data["covariates"] = tuple(data.get("covariates", ()))
         data["members"] = tuple((str(k), bool(n)) for k, n in data.get("members", FLEET_MEMBERS))
         data["fine_tune"] = FineTuneSettings.from_dict(data.get("fine_tune", {}))
@@ -123,11 +123,3 @@ class FleetConfig:
     def with_covariates(self, covariates: tuple[str, ...]) -> FleetConfig:
         """The same settings with the fleet's input layout fixed (sorted, so the order never depends on input order)."""
         return replace(self, covariates=tuple(sorted(set(covariates))))
-
-
-def _known(cls: type, data: dict[str, Any], what: str) -> dict[str, Any]:
-    """A copy of data, or TrainError naming the keys cls does not have."""
-    unknown = set(data) - set(cls.__dataclass_fields__)
-    if unknown:
-        raise TrainError(f"Unknown {what} setting(s): {', '.join(sorted(unknown))}")
-    return dict(data)
