@@ -16,7 +16,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -81,20 +81,8 @@ class FleetReservoirResult:
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form (one entry of `train --fleet --json`'s reservoirs)."""
-        return {
-            "reservoir": self.reservoir,
-            "version": self.version,
-            "model": self.model,
-            "active": self.active,
-            "history_days": self.history_days,
-            "cold_start": self.cold_start,
-            "metrics": self.metrics,
-            "validation_metrics": self.validation_metrics,
-            "fleet_version": self.fleet_version,
-            "fleet_metrics": self.fleet_metrics,
-            "note": self.note,
-        }
+        """JSON form (one entry of `train --fleet --json`'s reservoirs): every field, in this order."""
+        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,13 @@ class Serving:
     cold_start: bool  # served by the fleet model because its own record is still too short
     history_days: int  # days with a reading of the target now
 
+    def _history(self) -> str:
+        """'N days of history', as both the sentence and the card say it."""
+        return f"{number(self.history_days)} day{'s' if self.history_days != 1 else ''} of history"
+
     def words(self) -> str:
         """One sentence for a caption or the CLI."""
-        days = f"{number(self.history_days)} day{'s' if self.history_days != 1 else ''} of history"
+        days = self._history()
         if self.cold_start:
             return (
                 f"Served by the fleet model (version {self.version}, trained on the other reservoirs) from {days}: "
@@ -35,7 +39,7 @@ class Serving:
 
     def short(self) -> str:
         """A few words for an Overview card."""
-        days = f"{number(self.history_days)} day{'s' if self.history_days != 1 else ''} of history"
+        days = self._history()
         what = "cold start" if self.cold_start else self.label
         return f"Model v{self.version} · {'fleet model, ' if self.cold_start else ''}{what} from {days}"
 
