@@ -544,3 +544,30 @@ def test_two_workspace_objects_in_threads(ws: Workspace) -> None:
         t.join()
     assert errors == []
     assert [len(ws.readings(n)) for n in ("X", "Y")] == [30, 30]
+
+
+def test_a_checkpoint_removing_the_log_mid_look_is_no_read_error(tmp_path: Path, monkeypatch) -> None:
+    """Another process's checkpoint removes ``-wal`` at any moment (CI saw a plain read fail on it): never an error."""
+    from core.store.sqlite.database import SqliteDatabase
+
+    db = SqliteDatabase(tmp_path / "ws")
+    monkeypatch.setattr(SqliteDatabase, "read_only", property(lambda self: True))
+    wal = Path(f"{db.db_path}-wal")
+    stop = threading.Event()
+
+    def churn() -> None:
+        while not stop.is_set():
+            wal.write_bytes(b"page")
+            wal.unlink()
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads between any two looks as often as the interpreter can
+    thread = threading.Thread(target=churn)
+    thread.start()
+    try:
+        uris = {db._uri(write=False) for _ in range(20000)}
+    finally:
+        stop.set()
+        thread.join()
+        sys.setswitchinterval(interval)
+    assert uris <= {f"file:{db.db_path}?mode=ro&immutable=1", f"file:{db.db_path}?mode=ro"}

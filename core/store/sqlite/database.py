@@ -205,11 +205,17 @@ class SqliteDatabase:
         """The database's URI: read-write, read-only, or immutable on read-only storage with no pending log."""
         if write:
             return f"file:{self.db_path}?mode=rwc"
-        wal = Path(f"{self.db_path}-wal")
-        pending = wal.exists() and wal.stat().st_size > 0
-        if self.read_only and not pending:
+        if self.read_only and not self._log_pending():
             return f"file:{self.db_path}?mode=ro&immutable=1"
         return f"file:{self.db_path}?mode=ro"
+
+    def _log_pending(self) -> bool:
+        """Whether the write-ahead log holds pages; one stat, since another process's checkpoint can remove the
+        file between an exists() and a stat() (seen on CI as a FileNotFoundError in a plain read)."""
+        try:
+            return Path(f"{self.db_path}-wal").stat().st_size > 0
+        except FileNotFoundError:
+            return False
 
     def _connect(self, write: bool) -> sqlite3.Connection:
         """A fresh connection in autocommit mode (read-only for reads); transactions are opened explicitly."""
