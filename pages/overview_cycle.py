@@ -16,17 +16,15 @@ import streamlit as st
 
 from core.app import jobs
 from core.app.fleet import CycleHistoryRow, CycleProgress, cycle_history, cycle_progress, latest_cycle_id
+from core.app.fleettrain import fleet_possible
 from core.fleet import job as cycle_job
+from core.fleet.fleetstage import FLEET_TASK
 from pages import common as ui
 
 K = "overview_cycle_"  # widget key prefix
 STARTED_KEY = f"{K}started"  # (job id, newest run id before the click, click time)
 FLASH_KEY = f"{K}flash"
-RETRAIN_CHOICES = {
-    "due": "Where due (model data 30+ days behind, or skill dropped)",
-    "none": "No retraining: forecast with the active models",
-    "all": "Retrain every reservoir",
-}
+RETRAIN_CHOICES = {"due": "Where due", "none": "None", "all": "Every reservoir"}  # the help says what each means
 START_GRACE_S = 90  # a started cycle that has not opened its run by then is reported as not started
 POLL_S = 2
 HISTORY_RUNS = 10
@@ -35,10 +33,11 @@ HISTORY_RUNS = 10
 def start_cycle() -> None:
     """Button callback: start the cycle in the background (retraining as chosen) and remember which run to follow."""
     retrain = st.session_state.get(f"{K}retrain", "due")  # read here: the choice may be newer than the button
+    fleet = bool(st.session_state.get(f"{K}fleet", False))
     ws = ui.workspace()
     before = latest_cycle_id(ws)
     try:
-        job = cycle_job.start_cycle_job(ws, retrain=retrain, engine="local")
+        job = cycle_job.start_cycle_job(ws, retrain=retrain, engine="local", fleet=fleet)
     except (OSError, ValueError) as exc:  # already running, not allowed, or no process could start
         ui.flash(FLASH_KEY, exc)
         return
@@ -65,8 +64,25 @@ def _results_frame(progress: CycleProgress) -> pd.DataFrame:
     )
 
 
-def _show_progress(progress: CycleProgress) -> None:
+def _fleet_first(job_id: int | None) -> bool:
+    """True while the followed run is still on its fleet stage (judging or training the fleet model)."""
+    if job_id is None:
+        return False
+    try:
+        job = ui.fresh_job(int(job_id))
+    except (ValueError, TypeError):  # the job row is gone: nothing to say about its stage
+        return False
+    return job.progress is not None and job.progress.model == FLEET_TASK
+
+
+def _show_progress(progress: CycleProgress, job_id: int | None = None) -> None:
     """The bar and the per-reservoir results of a running run."""
+    if not progress.results and _fleet_first(job_id):
+        st.info(
+            "Judging the fleet model first, and retraining it where due (one training over every reservoir, a few "
+            "minutes); the reservoirs follow, each fine-tuned from it where a training is due.",
+            icon=":material/hub:",
+        )
     failed = f", {progress.failed} failed" if progress.failed else ""
     st.progress(
         progress.fraction,
@@ -115,7 +131,7 @@ def _follow() -> None:
         st.session_state.pop(STARTED_KEY, None)
         ui.flash(FLASH_KEY, f"Cycle #{progress.cycle_id} finished ({progress.status}): the table shows its results.")
         st.rerun()
-    _show_progress(progress)
+    _show_progress(progress, job)
 
 
 def _history_frame(rows: Sequence[CycleHistoryRow]) -> pd.DataFrame:
@@ -180,20 +196,30 @@ def _history() -> None:
 
 
 def _button(busy: bool) -> None:
-    """The operator's action: how much to retrain, and the button (disabled while a run is going; operators only)."""
+    """The operator's action: how much to retrain, the fleet model or not, and the button (disabled while a run is
+    going; operators only). One control under the other: whole at every width."""
     if not ui.allowed("cycle", "Running the cycle"):
         return
-    choice, button = st.columns([3, 2], vertical_alignment="bottom")
-    choice.selectbox(
+    st.selectbox(
         "Retrain",
         list(RETRAIN_CHOICES),
         key=f"{K}retrain",
         format_func=RETRAIN_CHOICES.get,
-        help="'Where due' retrains reservoirs with enough new days since their model's data, or whose recent "
-        "skill dropped; new versions follow the activation rule of the Train page.",
+        help="'Where due': reservoirs whose model's data is 30+ days behind the readings, or whose recent skill "
+        "dropped. 'None': forecast with the active models. New versions follow the activation rule of the Train "
+        "page.",
         disabled=busy,
     )
-    button.button(
+    if fleet_possible(ui.workspace()):
+        st.toggle(
+            "Fleet model too",
+            key=f"{K}fleet",
+            disabled=busy,
+            help="Also judge the fleet model (one model learnt from every reservoir, see the Train page's 'All "
+            "reservoirs'): retrained where chosen above, and reservoirs due a training are fine-tuned from it "
+            "instead of trained from scratch. Same as `python -m core cycle --fleet`.",
+        )
+    st.button(
         "Run the cycle now",
         key=f"{K}run",
         icon=":material/play_arrow:",
@@ -202,7 +228,6 @@ def _button(busy: bool) -> None:
         disabled=busy,
         help="Import the inbox, retrain where chosen, forecast every reservoir and send alert changes, in the "
         "background; this page follows it.",
-        width="stretch",
     )
 
 

@@ -13,7 +13,7 @@ import streamlit as st
 
 from core import notify
 from core.notify.channels import ENV_SMTP_PASSWORD, ENV_SMTP_USER
-from core.notify.settings import MAX_ATTEMPTS_RANGE
+from core.notify.settings import MAX_ATTEMPTS_RANGE, SECONDS_RANGE
 from core.store.notices import Channel
 from pages import common as ui
 
@@ -112,12 +112,19 @@ def save_settings() -> None:
     state = st.session_state
     try:
         saved = notify.save_notify_settings(
-            ui.workspace(), base_url=state.get(f"{K}base_url", ""), max_attempts=state.get(f"{K}attempts")
+            ui.workspace(),
+            base_url=state.get(f"{K}base_url", ""),
+            max_attempts=state.get(f"{K}attempts"),
+            send_seconds=state.get(f"{K}send_s"),
+            delivery_seconds=state.get(f"{K}delivery_s"),
         )
     except ValueError as exc:
         _flash(exc)
         return
-    _flash(f"Saved: links in messages open {saved.base_url}; a failed message is tried {saved.max_attempts} times.")
+    _flash(
+        f"Saved: links in messages open {saved.base_url}; a failed message is tried {saved.max_attempts} times; one "
+        f"attempt may take {saved.send_seconds:g} s, a run's deliveries {saved.delivery_seconds:g} s in all."
+    )
 
 
 # ----------------------------------------------------------------------------- page
@@ -164,11 +171,13 @@ def _add_forms() -> None:
 
 
 def _settings(editable: bool) -> None:
-    """The dashboard address used in links, and the retry limit."""
-    st.subheader("Links and retries")
+    """The dashboard address used in links, the retry limit and the time limits of a delivery."""
+    st.subheader("Links, retries and time limits")
     current = notify.notify_settings(ui.workspace())
     st.session_state.setdefault(f"{K}base_url", current.base_url)
     st.session_state.setdefault(f"{K}attempts", current.max_attempts)
+    st.session_state.setdefault(f"{K}send_s", current.send_seconds)
+    st.session_state.setdefault(f"{K}delivery_s", current.delivery_seconds)
     st.text_input(
         "Dashboard address",
         key=f"{K}base_url",
@@ -187,8 +196,37 @@ def _settings(editable: bool) -> None:
         help="A message that does not get through is retried on each daily cycle, this many times in all; then it "
         "is given up and the Alerts page says so.",
     )
+    _time_limits(editable)
     if editable:
         st.button("Save", key=f"{K}save", on_click=save_settings)
+
+
+def _time_limits(editable: bool) -> None:
+    """How long one attempt and a run's whole delivery phase may take: a slow receiver never holds the cycle."""
+    lo, hi = SECONDS_RANGE
+    attempt, phase = st.columns(2)
+    attempt.number_input(
+        "Seconds per attempt",
+        min_value=lo,
+        max_value=hi,
+        step=5.0,
+        format="%.0f",
+        key=f"{K}send_s",
+        disabled=not editable,
+        help="One attempt as a whole: connecting, sending and the receiver's answer. A receiver slower than this "
+        "counts as a failed attempt and is tried again on the next cycle (it may then see the message twice).",
+    )
+    phase.number_input(
+        "Seconds for a run's deliveries",
+        min_value=lo,
+        max_value=hi,
+        step=10.0,
+        format="%.0f",
+        key=f"{K}delivery_s",
+        disabled=not editable,
+        help="Every attempt of one daily cycle together. What is not sent by then waits for the next cycle, so "
+        "the morning run always finishes.",
+    )
 
 
 def render() -> None:

@@ -268,6 +268,32 @@ def test_cycle_job_reports_progress_per_reservoir(tmp_path, monkeypatch):
     assert [r["status"] for r in result["reservoirs"]] == ["ok", "ok"] and result["cycle"] == ws.cycle_runs(1)[0].id
 
 
+def test_the_dashboard_cycle_job_can_run_the_fleet_model_too(tmp_path, monkeypatch):
+    """"Fleet model too" on the Overview: the job's params carry it and its body runs the cycle with --fleet."""
+    from core.app import jobs
+    from core.fleet import job as cycle_job
+
+    ws = Workspace(tmp_path / "ws")
+    add_reservoir(ws, "Alpha", sample_frame(), tmp_path)
+    monkeypatch.setattr(jobs, "_launch", lambda ws, job_id: os.getpid())
+    seen: list[CycleOptions] = []
+
+    def stop_here(ws, options, progress=None):
+        seen.append(options)
+        raise KeyboardInterrupt("stopped by the test")
+
+    monkeypatch.setattr(cycle_job, "run_cycle", stop_here)
+    plain = cycle_job.start_cycle_job(ws, retrain="none", engine="serial")
+    assert ws.job(plain).params["fleet"] is False
+    with pytest.raises(KeyboardInterrupt):
+        jobs.run_job(ws, plain, cycle_job.BODIES)
+    fleet = cycle_job.start_cycle_job(ws, retrain="due", engine="serial", fleet=True)
+    assert ws.job(fleet).params == {"retrain": "due", "engine": "serial", "fleet": True}
+    with pytest.raises(KeyboardInterrupt):
+        jobs.run_job(ws, fleet, cycle_job.BODIES)
+    assert [(o.fleet, o.retrain) for o in seen] == [(False, "none"), (True, "due")]
+
+
 def test_cli_summary_names_each_reservoir_and_refused_file(tmp_path):
     """The human summary: one row per reservoir with its alert or error, and the refused inbox file's reason."""
     from core.cli.main import main

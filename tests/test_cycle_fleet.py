@@ -15,6 +15,7 @@ import pytest
 from core.fleet.cycle import CycleOptions, run_cycle
 from core.fleet.due import TRAIN_NO, TRAIN_YES, DueRule, own_training_days, verdict
 from core.fleet.engines import EngineSettings
+from core.fleet.fleetstage import FLEET_TASK
 from core.registry import FLEET, ModelVersion
 from core.store.workspace import Workspace
 from tests.test_cycle_ray import ray_instance  # noqa: F401 - the module's Ray instance (a fixture)
@@ -27,9 +28,13 @@ def check_fleet_cycle(ws: Workspace, engine: str, twice: bool = True) -> None:
     """First run: the fleet is trained once and serves all four, the three long records are fine-tuned from it,
     every reservoir forecasts; second run (`twice`): nothing is due, nothing new is saved."""
     options = CycleOptions(engine=EngineSettings(name=engine, workers=2), max_epochs=2, fleet=True, notify=False)
-    report = run_cycle(ws, options)
+    steps: list[tuple[int, int, str]] = []
+    report = run_cycle(ws, options, lambda *step: steps.append(step))
     stage = report.fleet
     assert stage is not None and stage.status == "ok" and stage.retrained, stage
+    assert steps[0] == (0, 4, FLEET_TASK) and len(steps) == 5  # the dashboard says the fleet comes first
+    note = ws.cycle_runs(1)[0].message or ""
+    assert f"4 of 4 reservoirs ok; fleet model retrained: version id {stage.version_id}, 4 reservoirs" in note
     assert sorted(stage.serves) == ["Gauged", "New", "Wet A", "Wet B"]
     assert report.to_dict()["fleet"]["version_id"] == stage.version_id
     links = {v.reservoir: v for v in ws.served_by(stage.version_id)}
@@ -47,6 +52,7 @@ def check_fleet_cycle(ws: Workspace, engine: str, twice: bool = True) -> None:
     counts = {n: len(ws.versions(n)) for n in stage.serves}
     again = run_cycle(ws, options)
     assert again.fleet is not None and again.fleet.status == "not due" and not again.fleet.retrained
+    assert "fleet model not retrained: fleet version" in (ws.cycle_runs(1)[0].message or "")
     assert all(r.status == "ok" and not r.retrained for r in again.reservoirs)
     assert {n: len(ws.versions(n)) for n in stage.serves} == counts
 

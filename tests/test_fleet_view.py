@@ -9,6 +9,7 @@ No training here: tests/fleet_support.py writes readings, model rows and cycle r
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import date, timedelta
 
@@ -269,8 +270,8 @@ def test_run_the_cycle_now_starts_the_background_cycle_and_follows_it(app_fleet_
     """The button calls start_cycle_job with the chosen retraining; the page then shows progress per reservoir."""
     calls = []
 
-    def fake_start(ws, retrain="due", engine="local"):
-        calls.append((str(ws.root), retrain, engine))
+    def fake_start(ws, retrain="due", engine="local", fleet=False):
+        calls.append((str(ws.root), retrain, engine, fleet))
         run = ws.start_cycle(engine, retrain)  # what the background process does first
         ws.record_cycle_result(run, CycleReservoir(fleet_name(0), "ok", alert="flood DANGER", seconds=2.5))
         ws.record_cycle_result(run, CycleReservoir(fleet_name(1), "failed", error="no recent readings"))
@@ -281,14 +282,38 @@ def test_run_the_cycle_now_starts_the_background_cycle_and_follows_it(app_fleet_
     history = [d.value for d in at.dataframe if "Files imported" in d.value.columns]
     assert len(history) == 1 and list(history[0]["Status"]) == ["partial"]
     at.selectbox(key="overview_cycle_retrain").set_value("none")
+    at.toggle(key="overview_cycle_fleet").set_value(True)  # 60 reservoirs: the fleet model is offered
     at.button(key="overview_cycle_run").click().run()
     assert not at.exception, at.exception
-    assert calls == [(str(app_fleet_ws.root), "none", "local")]
+    assert calls == [(str(app_fleet_ws.root), "none", "local", True)]
     bars = [p for p in at.get("progress")]
     assert bars and "2 of 60 reservoirs done, 1 failed" in str(bars[0].proto.text)
     live = next(d.value for d in at.dataframe if "Retrained" in d.value.columns)
     assert list(live["Reservoir"]) == [fleet_name(0), fleet_name(1)] and list(live["Error"])[1] == "no recent readings"
     assert at.button(key="overview_cycle_run").disabled  # one run at a time
+
+
+@pytest.mark.slow
+def test_a_fleet_cycle_says_the_fleet_model_comes_first(app_fleet_ws, monkeypatch):
+    """With "Fleet model too" a run opens on the fleet stage (minutes): the section says so before any reservoir."""
+    from core.app import jobs
+    from core.fleet.fleetstage import FLEET_TASK
+    from core.store.workspace import JobProgress
+
+    monkeypatch.setattr(jobs, "_launch", lambda ws, job_id: os.getpid())
+
+    def fleet_stage_running(ws, retrain="due", engine="local", fleet=False):
+        job = jobs.start_job(ws, fleet_name(0), jobs.CYCLE, {"retrain": retrain, "engine": engine, "fleet": fleet})
+        ws.update_job(job, status="running", progress=JobProgress(0, 60, FLEET_TASK))  # what run_cycle_job says
+        ws.start_cycle(engine, retrain)
+        return job
+
+    monkeypatch.setattr(cycle_job, "start_cycle_job", fleet_stage_running)
+    at = start_app()
+    at.toggle(key="overview_cycle_fleet").set_value(True)
+    at.button(key="overview_cycle_run").click().run()
+    assert not at.exception, at.exception
+    assert "Judging the fleet model first" in texts(at)
 
 
 @pytest.mark.slow

@@ -110,10 +110,15 @@ def test_settings_adds_tests_and_removes_a_webhook(app_sample_ws, receiver):
     assert "Test message to 'control-room' delivered" in texts(at, ("success",))
     assert receiver.bodies[-1]["change"] == "test"
 
+    limits = (at.number_input(key="settings_send_s").value, at.number_input(key="settings_delivery_s").value)
+    assert limits == (20.0, 120.0)  # the limits in effect are on the page, not only in the README
     at.text_input(key="settings_base_url").input("https://sentinel.example.org")
+    at.number_input(key="settings_send_s").set_value(8.0)
     at.button(key="settings_save").click()
     run(at)
-    assert notify.notify_settings(app_sample_ws).base_url == "https://sentinel.example.org"
+    saved = notify.notify_settings(app_sample_ws)
+    assert (saved.base_url, saved.send_seconds, saved.delivery_seconds) == ("https://sentinel.example.org", 8.0, 120.0)
+    assert "one attempt may take 8 s, a run's deliveries 120 s in all" in texts(at, ("success",))
 
     at.button(key="settings_remove").click()
     run(at)

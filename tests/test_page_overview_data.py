@@ -334,7 +334,10 @@ def test_open_forecast_links_to_the_forecast_page_of_its_reservoir(app_sample_ws
 
 @pytest.mark.slow
 def test_a_small_workspace_keeps_the_cards_and_folds_the_cycle_away(app_sample_ws):
-    """Up to three reservoirs: every card is the main content, no fleet table; the cycle sits in a fold below."""
+    """Up to three reservoirs: every card is the main content, no fleet table; the cycle sits in a fold below (with
+    "Fleet model too" once there is more than one reservoir to learn from)."""
+    alone = start_app()
+    assert "overview_cycle_fleet" not in [t.key for t in alone.toggle]
     for name in ("Aaa Lake", "Bbb Lake"):
         app_sample_ws.merge(
             {name: pd.DataFrame({"level": [1.0]}, index=pd.DatetimeIndex(["2024-01-01"], name="date"))},
@@ -347,6 +350,7 @@ def test_a_small_workspace_keeps_the_cards_and_folds_the_cycle_away(app_sample_w
     assert [e.label for e in at.expander] == ["Daily cycle: run it now, see its history"]
     assert "The cycle has not run in this workspace yet." in texts(at)
     assert at.button(key="overview_cycle_run").label == "Run the cycle now"
+    assert at.toggle(key="overview_cycle_fleet").label == "Fleet model too"
 
 
 @pytest.mark.slow

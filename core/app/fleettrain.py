@@ -111,6 +111,11 @@ class FleetOutcome:
 # ---------------------------------------------------------------- who takes part
 
 
+def fleet_possible(ws: Workspace) -> bool:
+    """Whether offering the fleet model makes sense here: enough reservoirs to learn from (records not read)."""
+    return len(ws.reservoirs()) >= MIN_FLEET
+
+
 def fleet_target(ws: Workspace, names: Sequence[str]) -> str:
     """The target kind most of these reservoirs have (storage on a tie: it is what the fleet was measured on)."""
     counts = Counter(kind for n in names for kind in TARGET_KINDS if kind in ws.reservoir(n).variable_names)

@@ -49,9 +49,7 @@ def summary_lines(report: Any) -> list[str]:
         if r.retrained or (r.retrain_reason and r.status == "ok"):
             out.append(f"  {'':22s} {'retrained' if r.retrained else 'kept'}: {r.retrain_reason}")
     if report.fleet is not None:
-        f = report.fleet
-        what = f"retrained (version id {f.version_id}, {len(f.serves)} reservoirs)" if f.retrained else f.status
-        out.append(f"fleet model: {what}: {f.error or f.reason}")
+        out.append(report.fleet.summary())
     inbox = report.inbox
     if inbox.imported or inbox.failed or inbox.held:
         out.append(

@@ -38,7 +38,7 @@ from core.export import report
 from core.fleet.adopt import adopt_archive
 from core.fleet.due import TRAIN_NO, DueRule, verdict
 from core.fleet.engines import EngineSettings, run_tasks
-from core.fleet.fleetstage import FleetStage, fine_tune_spec, fleet_link, run_fleet_stage
+from core.fleet.fleetstage import FLEET_TASK, FleetStage, fine_tune_spec, fleet_link, run_fleet_stage
 from core.fleet.inbox import InboxError, InboxOutcome, process_inbox
 from core.fleet.modes import RETRAIN_MODES
 from core.fleet.tasks import CrashDrill, TaskResult, TaskSpec
@@ -164,6 +164,8 @@ def run_cycle(ws: Workspace, options: CycleOptions, progress: Progress | None = 
             ws.finish_cycle(cycle_id, status, time.perf_counter() - t0, message=words)
             raise
         message = f"{len(report.reservoirs) - len(report.failed)} of {len(report.reservoirs)} reservoirs ok"
+        if report.fleet is not None:
+            message += f"; {report.fleet.summary()}"
         ws.finish_cycle(
             cycle_id, report.status, report.seconds, report.inbox.to_dict(), list(report.notifications), message
         )
@@ -202,6 +204,8 @@ def _run(ws: Workspace, cycle_id: int, options: CycleOptions, progress: Progress
 
     stage: FleetStage | None = None
     if options.fleet:
+        if progress is not None:  # the fleet stage comes first and may take minutes: say so before it starts
+            progress(0, len(names), FLEET_TASK)
         stage, fleet_tasks = run_fleet_stage(
             ws, names, options.retrain, options.rule, options.engine, options.max_epochs, _log_file(ws, cycle_id)
         )

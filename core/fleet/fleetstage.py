@@ -51,6 +51,14 @@ class FleetStage:
     error: str | None = None
     seconds: float = 0.0
 
+    def summary(self) -> str:
+        """One phrase for the run's note (the Overview's history, the CLI summary): what happened to the fleet."""
+        if self.status == "ok":
+            return f"fleet model retrained: version id {self.version_id}, {len(self.serves)} reservoirs ({self.reason})"
+        if self.status == "failed":
+            return f"fleet model failed, the reservoirs kept their models: {self.error or self.reason}"
+        return f"fleet model not retrained: {self.reason}"
+
     def to_dict(self) -> dict[str, Any]:
         """JSON form (`cycle --json`'s "fleet")."""
         return {**asdict(self), "serves": list(self.serves)}
@@ -75,6 +83,8 @@ def fleet_verdict(ws: Workspace, names: Sequence[str], mode: str, rule: DueRule)
     decided = verdict(mode, newest, last, rule)
     if decided.train != TRAIN_YES:  # the skill part is judged per reservoir, by its fine-tune
         return Verdict(TRAIN_NO, decided.reason.split(";")[0].replace("version", "fleet version", 1)), newest
+    if newest is None:
+        return Verdict(TRAIN_YES, "no fleet version yet: the fleet model is trained"), None
     return Verdict(TRAIN_YES, f"fleet: {decided.reason}"), newest
 
 

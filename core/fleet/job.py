@@ -13,12 +13,14 @@ from typing import Any
 from core.app.jobs import CYCLE, start_job
 from core.fleet.cycle import CycleOptions, run_cycle
 from core.fleet.engines import EngineSettings
+from core.fleet.fleetstage import FLEET_TASK
 from core.fleet.modes import ENGINES, RETRAIN_MODES
 from core.store.workspace import Job, JobProgress, Workspace
 
 
-def start_cycle_job(ws: Workspace, retrain: str = "due", engine: str = "local") -> int:
-    """Launch the daily cycle as a background job (the fleet view's "Run the cycle now"); its job id.
+def start_cycle_job(ws: Workspace, retrain: str = "due", engine: str = "local", fleet: bool = False) -> int:
+    """Launch the daily cycle as a background job (the fleet view's "Run the cycle now"); its job id. With `fleet`
+    it is `cycle --fleet`: the fleet model is judged (and retrained) first and trainings are its fine-tunes.
 
     A job row belongs to a reservoir, so the cycle's is filed under the first reservoir (by name) with no job of its
     own running; refused while a cycle is already running (from the CLI, a timer or another click).
@@ -40,7 +42,7 @@ def start_cycle_job(ws: Workspace, retrain: str = "due", engine: str = "local") 
     anchor = next((r.name for r in reservoirs if r.name not in busy and ws.training_holder(r.name) is None), None)
     if anchor is None:
         raise ValueError("Every reservoir has a training job running; start the cycle when one has finished.")
-    return start_job(ws, anchor, CYCLE, {"retrain": retrain, "engine": engine})
+    return start_job(ws, anchor, CYCLE, {"retrain": retrain, "engine": engine, "fleet": bool(fleet)})
 
 
 def run_cycle_job(ws: Workspace, job_id: int, job: Job) -> dict[str, Any]:
@@ -49,14 +51,14 @@ def run_cycle_job(ws: Workspace, job_id: int, job: Job) -> dict[str, Any]:
     ws.update_job(job_id, status="running", pid=os.getpid(), message="importing the inbox and preparing reservoirs")
 
     def progress(done: int, total: int, reservoir: str) -> None:
-        ws.update_job(
-            job_id, message=f"{done} of {total} reservoirs done", progress=JobProgress(done, total, reservoir)
-        )
+        words = f"{done} of {total} reservoirs done" if reservoir != FLEET_TASK else "judging the fleet model"
+        ws.update_job(job_id, message=words, progress=JobProgress(done, total, reservoir))
 
     options = CycleOptions(
         inbox=params.get("inbox"),
         retrain=str(params.get("retrain") or "due"),
         engine=EngineSettings(name=str(params.get("engine") or "local")),
+        fleet=bool(params.get("fleet")),
     )
     try:
         report = run_cycle(ws, options, progress)
