@@ -16,6 +16,7 @@ from core.fleet.cycle import CycleOptions, run_cycle
 from core.fleet.due import TRAIN_NO, TRAIN_YES, DueRule, own_training_days, verdict
 from core.fleet.engines import EngineSettings
 from core.fleet.fleetstage import FLEET_TASK
+from core.fleet.raydriver import largest_node_cpus
 from core.registry import FLEET, ModelVersion
 from core.store.workspace import Workspace
 from tests.test_cycle_ray import ray_instance  # noqa: F401 - the module's Ray instance (a fixture)
@@ -33,6 +34,8 @@ def check_fleet_cycle(ws: Workspace, engine: str, twice: bool = True) -> None:
     stage = report.fleet
     assert stage is not None and stage.status == "ok" and stage.retrained, stage
     assert steps[0] == (0, 4, FLEET_TASK) and len(steps) == 5  # the dashboard says the fleet comes first
+    threads = {t["reservoir"]: t["threads"] for t in report.timings}
+    assert threads == {FLEET_TASK: 2, "Gauged": 1, "Wet A": 1, "Wet B": 1, "New": 1}  # the fleet: a whole node
     note = ws.cycle_runs(1)[0].message or ""
     assert f"4 of 4 reservoirs ok; fleet model retrained: version id {stage.version_id}, 4 reservoirs" in note
     assert sorted(stage.serves) == ["Gauged", "New", "Wet A", "Wet B"]
@@ -72,6 +75,18 @@ def _cold_start(first: str, last: str) -> ModelVersion:
     """A fleet version as a cold-start reservoir sees it: its record's span, no scores."""
     meta = {"cold_start": True, "data": {"range": [first, last]}, "config": {"model": {"name": "fleet"}}}
     return ModelVersion.from_dict({"version": 1, "active": True, "kind": FLEET, "meta": meta}, "New")
+
+
+def test_the_fleet_task_fits_the_largest_live_ray_node():
+    """On a cluster the fleet training asks for every CPU of the largest live node: more fits nowhere."""
+    nodes = [
+        {"Alive": True, "Resources": {"CPU": 8.0}},
+        {"Alive": False, "Resources": {"CPU": 64.0}},  # gone: nothing can run there
+        {"Alive": True, "Resources": {"CPU": 16.0, "GPU": 1.0}},
+        {"Alive": True, "Resources": {"memory": 1e9}},  # a node without CPUs (head node set to 0)
+    ]
+    assert largest_node_cpus(nodes) == 16
+    assert largest_node_cpus([]) == 1
 
 
 def test_a_cold_start_is_due_once_its_record_is_long_enough_for_its_own_training():

@@ -378,6 +378,7 @@ def _timing(task: TaskResult) -> dict[str, Any]:
         "cpu_seconds": task.cpu_seconds,
         "pid": task.pid,
         "peak_rss_mb": task.peak_rss_mb,
+        "threads": task.threads,
         "received": time.perf_counter(),
     }
 

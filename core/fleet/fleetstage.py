@@ -128,8 +128,10 @@ def run_fleet_stage(
 
 
 def _largest(engine: EngineSettings) -> EngineSettings:
-    """The fleet task alone gets the engine's whole width locally (on a Ray cluster: its CPUs per task)."""
-    return engine if engine.name == "ray" else replace(engine, cpus_per_task=engine.width(), workers=1)
+    """The fleet task alone gets the engine's whole width locally, and the largest node's CPUs on Ray."""
+    if engine.name == "ray":
+        return replace(engine, whole_node=True)
+    return replace(engine, cpus_per_task=engine.width(), workers=1)
 
 
 def run_fleet_task(spec: TaskSpec) -> TaskResult:
@@ -150,6 +152,7 @@ def run_fleet_task(spec: TaskSpec) -> TaskResult:
         cpu_seconds=round(time.process_time() - c0, 3),
         pid=os.getpid(),
         peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        threads=spec.threads,
         **out,
     )
 

@@ -84,11 +84,17 @@ def _child_main(pipe: Any, settings: EngineSettings, task: Task, run: Run, addre
         pipe.send(("error", str(exc)))
         return
     try:
-        remote = ray.remote(max_calls=1, max_retries=settings.max_retries, num_cpus=settings.cpus_per_task)(task)
-        pipe.send(("ready", max(1, int(ray.cluster_resources().get("CPU", 1)) * RAY_IN_FLIGHT_PER_CPU)))
+        cpus = largest_node_cpus(ray.nodes()) if settings.whole_node else settings.cpus_per_task
+        remote = ray.remote(max_calls=1, max_retries=settings.max_retries, num_cpus=cpus)(task)
+        pipe.send(("ready", max(1, int(ray.cluster_resources().get("CPU", 1)) * RAY_IN_FLIGHT_PER_CPU), cpus))
         _child_loop(ray, remote, pipe, settings)
     finally:
         ray.shutdown()
+
+
+def largest_node_cpus(nodes: list[dict[str, Any]]) -> int:
+    """The CPUs of the largest live node (`ray.nodes()` rows): a whole-node task fits there and nowhere bigger."""
+    return max([int(n.get("Resources", {}).get("CPU", 0)) for n in nodes if n.get("Alive")] + [1])
 
 
 def _child_loop(ray: Any, remote: Any, pipe: Any, settings: EngineSettings) -> None:
@@ -174,7 +180,7 @@ def run_ray(specs: Iterator[TaskSpec], settings: EngineSettings, on_result: OnRe
     for _ in range(settings.max_retries + 1):
         child = _Child(settings, task, run, address)
         try:
-            _drive(child, specs, waiting, on_result, settings.cpus_per_task)
+            _drive(child, specs, waiting, on_result)
             return
         except _ChildLost as lost:
             _requeue(child, waiting, on_result, settings, str(lost))
@@ -197,12 +203,13 @@ def _requeue(child: _Child, waiting: deque, on_result: OnResult, settings: Engin
     child.in_flight.clear()
 
 
-def _drive(child: _Child, specs: Iterator[TaskSpec], waiting: deque, on_result: OnResult, threads: int) -> None:
-    """Feed the child a few specs per CPU, hand over each result; return when every spec has its result."""
+def _drive(child: _Child, specs: Iterator[TaskSpec], waiting: deque, on_result: OnResult) -> None:
+    """Feed the child a few specs per CPU, each with the CPUs Ray gives it; hand over each result; return when every
+    spec has its result."""
     first = child.receive()
     if first[0] == "error":
         raise EngineError(first[1])
-    child.limit = int(first[1])
+    child.limit, threads = int(first[1]), int(first[2])
     key = 0
     exhausted = False
     while True:

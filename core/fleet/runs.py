@@ -29,6 +29,7 @@ class EngineSettings:
     ray_address: str | None = None  # None: $RAY_ADDRESS, else a new local instance
     max_retries: int = MAX_RETRIES
     cpus_per_task: int = 1
+    whole_node: bool = False  # on Ray, a task takes every CPU of the cluster's largest node (the fleet training)
 
     def width(self) -> int:
         """How many tasks run at once on this machine."""

@@ -120,6 +120,7 @@ class TaskResult:
     coverage: float | None = None  # recent 80 % band coverage of that version
     seconds: float = 0.0  # wall time inside the task
     cpu_seconds: float = 0.0
+    threads: int = 0  # the CPUs the engine gave the task
     pid: int = 0
     peak_rss_mb: float = 0.0
 
@@ -144,6 +145,7 @@ def run_task(spec: TaskSpec) -> TaskResult:
         cpu_seconds=round(time.process_time() - c0, 3),
         pid=os.getpid(),
         peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        threads=spec.threads,
         serves=spec.serves,
         **{"reason": spec.reason, **out},
     )
