@@ -36,7 +36,7 @@ from core.jsonio import dumps, loads
 from core.registry import stamp, version_folders
 from core.registry.layout import SHARED_DIR
 from core.store import inuse, swap
-from core.store.common import DB_NAME, MODELS_DIR, now_utc
+from core.store.common import DB_NAME, MODELS_DIR, now_utc, size_now
 from core.store.errors import StoreError
 from core.store.health import failure_kind
 from core.store.leftovers import sweep, tagged
@@ -224,7 +224,7 @@ def _verify(staging: Path, manifest: dict[str, Any], file: Path) -> int:
 def _occupied(root: Path) -> bool:
     """True when the folder already holds a workspace (a non-empty database or saved versions)."""
     db = root / DB_NAME
-    return (db.exists() and db.stat().st_size > 0) or bool(version_folders(root / MODELS_DIR))
+    return size_now(db) > 0 or bool(version_folders(root / MODELS_DIR))
 
 
 def _listed(manifest: dict[str, Any], file: Path) -> set[str]:

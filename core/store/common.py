@@ -28,6 +28,15 @@ def resolve_workspace(path: str | Path | None) -> Path:
     return chosen.expanduser().resolve()
 
 
+def size_now(path: Path) -> int:
+    """A file's size, 0 when it is not there: one stat, since another process can remove it (a checkpoint removes
+    the -wal file) between an exists() and a stat() — CI saw a plain read fail on that."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 def now_utc() -> str:
     """Current time as ISO 8601 UTC, the one time format in the workspace."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -15,6 +15,7 @@ import sqlite3
 from pathlib import Path
 
 from core.registry.layout import VersionFolder
+from core.store.common import size_now
 
 try:
     import resource  # POSIX: the file-size limit (ulimit -f)
@@ -95,8 +96,8 @@ def disk_cause(kind: str, db_path: Path) -> str:
         pass
     limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0] if resource is not None else -1
     if limit != getattr(resource, "RLIM_INFINITY", -1) and limit >= 0:
-        sizes = [Path(f"{db_path}{s}").stat().st_size for s in ("", "-wal") if Path(f"{db_path}{s}").exists()]
-        if sizes and max(sizes) + FSIZE_MARGIN_BYTES >= limit:
+        sizes = [size_now(Path(f"{db_path}{s}")) for s in ("", "-wal")]
+        if max(sizes) + FSIZE_MARGIN_BYTES >= limit:
             return "fsize"
     return kind
 

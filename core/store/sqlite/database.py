@@ -30,7 +30,7 @@ from pathlib import Path
 
 from core.registry.layout import version_folders
 from core.store import inuse, swap
-from core.store.common import BUSY_TIMEOUT_S, DB_NAME, MODELS_DIR, now_utc
+from core.store.common import BUSY_TIMEOUT_S, DB_NAME, MODELS_DIR, now_utc, size_now
 from core.store.errors import StorageFailure, StoreError, UnknownReservoir, WorkspaceDamaged, WorkspaceInUse
 from core.store.health import damaged_text, disk_cause, failure_kind, failure_text, folder_problem
 from core.store.sqlite.schema import SCHEMA_VERSION, NewerSchema, apply_schema, stored_version
@@ -210,12 +210,8 @@ class SqliteDatabase:
         return f"file:{self.db_path}?mode=ro"
 
     def _log_pending(self) -> bool:
-        """Whether the write-ahead log holds pages; one stat, since another process's checkpoint can remove the
-        file between an exists() and a stat() (seen on CI as a FileNotFoundError in a plain read)."""
-        try:
-            return Path(f"{self.db_path}-wal").stat().st_size > 0
-        except FileNotFoundError:
-            return False
+        """Whether the write-ahead log holds pages (a missing log holds none)."""
+        return size_now(Path(f"{self.db_path}-wal")) > 0
 
     def _connect(self, write: bool) -> sqlite3.Connection:
         """A fresh connection in autocommit mode (read-only for reads); transactions are opened explicitly."""
