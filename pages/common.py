@@ -164,7 +164,7 @@ def first_model_notice(reservoir: str, *, compact: bool = False) -> bool:
     if job.kind == COMPARE:
         what = f"Several models are being compared on the readings of {md_escape(reservoir)}"
     else:
-        model = zoo_label(str((job.config.get("model") or {}).get("name") or "?"))
+        model = model_label(str((job.config.get("model") or {}).get("name") or "?"))
         what = f"{md_escape(model)} is learning the readings of {md_escape(reservoir)}"
     if compact:
         st.caption(f":material/model_training: Training the first model (job #{job.id}): its forecast appears here.")
@@ -301,11 +301,6 @@ def activate_version(reservoir: str, version: int, flash_key: str) -> None:
         flash(flash_key, exc)
     else:
         flash(flash_key, f"Version {version} is now the active model: forecasts use it.")
-
-
-def zoo_label(model: str) -> str:
-    """The model's display name ('Ridge regression', 'Fleet + fine-tune'), or the stored name for one the app lost."""
-    return model_label(model)
 
 
 def served_words(reservoir: str, record: ModelVersion, short: bool = False) -> str:

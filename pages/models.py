@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from core import charts, display
+from core.app.serving import model_label
 from core.app.summary import SKILL_FORMAT, model_skill, skill_percent
 from core.model.leaderboard import Skill
 from core.store.workspace import ModelVersion, StoreError
@@ -50,13 +51,8 @@ def _row(m: ModelVersion) -> dict[str, Any]:
         "Val MAE": m.val_mae,
         "Epochs": m.epochs_run,
         "Train time (s)": m.train_seconds,
-        "Model": model_label(m),
+        "Model": model_label(m.model or "?"),
     }
-
-
-def model_label(m: ModelVersion) -> str:
-    """Which kind of model a version is ('Ridge regression'), from its saved settings."""
-    return ui.zoo_label(m.model or "?")
 
 
 def table_order(models: list[ModelVersion]) -> list[ModelVersion]:
@@ -131,7 +127,7 @@ def _actions(reservoir: str, models: list[ModelVersion]) -> None:
     """Pick a version, see its settings, activate or delete it."""
     versions = [m.version for m in reversed(models)]
     active = next((m.version for m in models if m.active), None)
-    labels = {m.version: model_label(m) for m in models}
+    labels = {m.version: model_label(m.model or "?") for m in models}
     if st.session_state.get(f"{K}version") not in versions:
         st.session_state[f"{K}version"] = versions[0]
     pick_col, activate_col, delete_col = st.columns([3, 2, 3], vertical_alignment="bottom")

@@ -18,6 +18,7 @@ from core import charts, display
 from core.app.fleet import FleetRow, fleet_status
 from core.app.jobs import CYCLE
 from core.app.pipeline import forecast_reservoir
+from core.app.serving import model_label
 from core.app.summary import freshness, headline_variables, latest_trend, levels_words, version_skill
 from core.forecast.issue import Forecast
 from core.store.workspace import ModelVersion, ReservoirInfo, VariableInfo
@@ -72,7 +73,7 @@ def _model_lines(name: str, record: ModelVersion | None) -> bool:
         st.caption("No model yet — train one on the Train page.")
         return False
     skill = version_skill(record)
-    model = ui.md_escape(ui.zoo_label(record.model or "?"))
+    model = ui.md_escape(model_label(record.model or "?"))
     if record.meta.get("cold_start"):
         st.markdown(f":material/hub: {ui.md_escape(ui.served_words(name, record, short=True))}")
         return False

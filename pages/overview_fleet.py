@@ -25,6 +25,7 @@ from core.app.fleet import (
     default_cards,
     filter_rows,
 )
+from core.app.serving import model_label
 from pages import common as ui
 
 K = "overview_"  # widget key prefix, shared with pages/overview.py
@@ -63,7 +64,7 @@ def table_frame(rows: Sequence[FleetRow]) -> pd.DataFrame:
             "Age (days)": [r.age_days for r in rows],
             "Change (7 days)": [r.change for r in rows],
             "Unit": [r.unit or "" for r in rows],
-            "Model": [f"v{r.version} · {ui.zoo_label(r.model)}" if r.version else "no model" for r in rows],
+            "Model": [f"v{r.version} · {model_label(r.model)}" if r.version else "no model" for r in rows],
             "Skill (%)": [None if r.skill is None else 100 * r.skill for r in rows],
             "Coverage (%)": [None if r.coverage is None else 100 * r.coverage for r in rows],
             "Last cycle": [r.cycle_status for r in rows],

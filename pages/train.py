@@ -16,6 +16,7 @@ from core import charts, display
 from core.app.fleetjob import FLEET_JOB
 from core.app.jobs import COMPARE, FIRST_ONLY, TRAIN, eta_seconds, running_job, start_training
 from core.app.pipeline import TrainSummary
+from core.app.serving import model_label
 from core.app.summary import SKILL_FORMAT, skill_percent, skill_value
 from core.model.leaderboard import Skill, judge
 from core.store.workspace import Job, ModelVersion, StoreError
@@ -98,7 +99,7 @@ def job_model(job: Job) -> str:
         return f"{n} model{'s' if n != 1 else ''} compared"
     if job.kind == FLEET_JOB:
         return "fleet model (all reservoirs)"
-    return ui.zoo_label(str((job.config.get("model") or {}).get("name") or "?"))
+    return model_label(str((job.config.get("model") or {}).get("name") or "?"))
 
 
 def _running_section(job: Job) -> None:
@@ -235,7 +236,7 @@ def _result_section(reservoir: str, job: Job) -> None:
     metrics = result.metrics
     skill = skill_value(metrics.get("skill_vs_persistence"))
     said = Skill.of(metrics)
-    st.subheader(f"Result: version {version} · {ui.md_escape(ui.zoo_label(result.model or '?'))}")
+    st.subheader(f"Result: version {version} · {ui.md_escape(model_label(result.model or '?'))}")
     how = "stopped by you; the best epoch so far was kept" if result.stopped_by_user else "finished"
     test = result.splits["test"]
     st.caption(

@@ -15,6 +15,7 @@ import streamlit as st
 
 from core import charts, display
 from core.app.jobs import COMPARE, start_comparison
+from core.app.serving import model_label
 from core.app.summary import SKILL_FORMAT, skill_percent
 from core.model.leaderboard import Challenge, Skill, judge, judge_rows
 from core.model.zoo import MODEL_NAMES, ZOO
@@ -35,7 +36,7 @@ RANKING_EXPLAINED = (
 
 def _name(row: dict[str, Any]) -> str:
     """A compared model's display name: the label stored with its result, else the zoo's."""
-    return row.get("label") or ui.zoo_label(row["model"])
+    return row.get("label") or model_label(row["model"])
 
 
 def _current_model(job: Job, names: list[str], done: int) -> tuple[int, str | None]:
@@ -104,7 +105,7 @@ def _live_compare(job_id: int) -> None:
     if job.status == "queued" or name is None or job.message == "preparing data":
         label = "Preparing the data..."
     else:
-        label = f"Model {index + 1} of {total}: {ui.zoo_label(name)}"
+        label = f"Model {index + 1} of {total}: {model_label(name)}"
     st.progress(min(len(done) / total, 1.0), text=label)
     table_col, loss_col = st.columns(2)
     with table_col:
@@ -115,10 +116,10 @@ def _live_compare(job_id: int) -> None:
         if name is not None:
             max_epochs = int(cfg.get("epochs") or 1)
             if not ZOO[name].trains_over_epochs:
-                st.markdown(f"**{ui.zoo_label(name)}**: fitted in one pass (no epochs).")
+                st.markdown(f"**{model_label(name)}**: fitted in one pass (no epochs).")
             else:
                 progress = f"epoch {len(epochs)} of at most {max_epochs}." if epochs else "building the model..."
-                st.markdown(f"**{ui.zoo_label(name)}**: {progress}")
+                st.markdown(f"**{model_label(name)}**: {progress}")
         if epochs:
             figure = loss_figure(f"{K}compare_loss_fig", (job_id, index, len(epochs)), epochs)
             ui.show_chart(figure, f"compare-loss-job-{job_id}", f"{K}compare_loss")
@@ -270,7 +271,7 @@ def _board_activation(reservoir: str, board: dict[str, Any], active: int | None,
         st.success(outcome, icon=":material/check_circle:")
     elif board.get("activated") is not None:
         v = int(board["activated"])
-        name = ui.zoo_label(rows[v]["model"]) if v in rows else "?"
+        name = model_label(rows[v]["model"]) if v in rows else "?"
         st.success(
             f"The recommended model ({ui.md_escape(name)}, version {v}) was made the active model when the "
             f"comparison finished, as {ui.md_escape(reservoir)} had no active model yet: forecasts use it. Later "
@@ -362,7 +363,7 @@ def _board_charts(board: dict[str, Any], unit: str | None, job_id: int) -> None:
         "Models to show",
         names,
         key=f"{K}compare_shown",
-        format_func=ui.zoo_label,
+        format_func=model_label,
         help="Pick a few models to compare their forecasts (the recommended and the default one to start).",
     )
     if not chosen:
@@ -408,7 +409,7 @@ def _leaderboard(reservoir: str, job: Job) -> None:
         st.warning(f"**Verdict**: {verdict}", icon=":material/warning:")
     for failure in board.get("failed") or []:
         st.warning(
-            f"{ui.md_escape(ui.zoo_label(failure['model']))} could not be trained here: "
+            f"{ui.md_escape(model_label(failure['model']))} could not be trained here: "
             f"{ui.md_escape(failure['error'])}",
             icon=":material/warning:",
         )
@@ -455,7 +456,7 @@ def _start_compare(reservoir: str) -> None:
         "Models to compare",
         list(MODEL_NAMES),
         key=f"{K}compare_models",
-        format_func=ui.zoo_label,
+        format_func=model_label,
         help=MEMBERS_HELP,
     )
     st.caption(

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from core.app.pipeline import default_features
+from core.app.serving import model_label
 from core.app.trainsettings import save_settings, saved_settings
 from core.data.variables import main_variable
 from core.model.config import DEFAULT_MODEL, ModelConfig, SplitConfig, TrainConfig
@@ -37,7 +38,7 @@ MEMBERS_LIST = "\n".join(f"- **{e.label}**: {e.description}" for e in ZOO.values
 
 def model_choice(name: str) -> str:
     """A model picker's option: the member's name, the app's default marked as the recommended one."""
-    label = ui.zoo_label(name)
+    label = model_label(name)
     return f"{label} (recommended)" if name == DEFAULT_MODEL else label
 
 
