@@ -18,6 +18,7 @@ from core.model.config import TrainConfig
 from core.model.fleet import FleetForecaster
 from core.model.fleet.dataset import reservoir_windows
 from core.registry import LoadedModel, VersionError, load_archived, pack_folder, written_record
+from core.registry.fleet import train_config
 
 if TYPE_CHECKING:
     from core.fleet.tasks import TaskSpec
@@ -40,7 +41,6 @@ def tune_trainer(spec: TaskSpec, folder: Path) -> tuple[LoadedModel, dict[str, A
     folder.mkdir(parents=True)
     meta = write_tuned(folder, tuned, spec.reservoir, part, parent.record.id)
     record = written_record(folder, meta, spec.reservoir)
-    config = TrainConfig.from_dict(part["config"])
     loaded = LoadedModel(record=record, model=tuned.forecaster(spec.reservoir), scaling=windows.profile.scaling,
-                         config=config)  # fmt: skip
+                         config=train_config(tuned, spec.reservoir))  # fmt: skip
     return loaded, {"archive": pack_folder(folder), "meta": meta, "val_mae": float(part["val_mae"])}
