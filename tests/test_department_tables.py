@@ -14,6 +14,7 @@ from core.app.pipeline import NeedsConfirmation, default_features, import_csv
 from core.data.columns import guess_column, guess_columns, parse_declaration
 from core.data.ingest import ReadOptions, read_csv
 from core.data.screen import spans
+from core.data.units import factor
 from core.data.variables import canonical_name, guess_unit, lag_of
 
 TABLE = Path(__file__).resolve().parent / "fixtures" / "agency" / "department_daily.csv"
@@ -72,6 +73,36 @@ def test_columns_are_guessed_on_whole_words_and_units():
     assert [guess_unit(HEADERS[k]) for k in ("level", "capacity", "drawl")] == ["ft", "TMC", "ML/day"]
     assert guess_unit("Outflow in cusecs") == "cfs" and guess_unit("Storage Mcft") == "mcft"
     assert canonical_name("Rain in") == "rainfall" and guess_unit("Rain in") == "in"  # inches, at the end
+
+
+def test_a_multiplier_in_a_header_unit_is_read_never_dropped():
+    """'Storage (1000 m3)' holds thousands of m³: read as the unit it is (ML = 1000 m³), or as a unit of 1000
+    acre-ft/day where none is known; dropping the 1000 stored values 1,000 times too small in the unit shown."""
+    headers = {
+        "Storage (1000 m3)": "ML",
+        "Storage [x1000 m3]": "ML",
+        "Stauinhalt [1000 m³]": "ML",
+        "Storage_1000_m3": "ML",
+        "Storage (thousand m3)": "ML",
+        "Storage (10^6 m3)": "hm³",
+        "Storage (10³ m³)": "ML",
+        "Storage (1,000 acre-ft)": "kaf",
+        "Inflow (1000 cfs)": "kcfs",
+        "Inflow (1000 m3/day)": "ML/day",
+        "Inflow (1000 acre-ft/day)": "1000 acre-ft/day",
+        "Level (m)": "m",
+        "Gauge_1_m": "m",
+    }
+    assert {h: guess_unit(h) for h in headers} == headers
+    assert factor("1000 acre-ft/day", "acre-ft/day") == pytest.approx(1000.0) and factor("10^6 m3", "m³") == 1e6
+
+
+def test_a_file_with_a_multiplied_unit_stores_its_values_in_that_unit(workspace):
+    data = b"date,Storage (1000 m3),Inflow (1000 acre-ft/day)\n2023-01-01,1234.5,10\n2023-01-02,1240.0,12\n"
+    import_csv(workspace, data, reservoir="Board", filename="board.csv")
+    info = workspace.reservoir("Board")
+    assert [(v.name, v.unit) for v in info.variables] == [("storage", "ML"), ("inflow", "1000 acre-ft/day")]
+    assert workspace.readings("Board")["storage"].tolist() == [1234.5, 1240.0]  # 1,234,500 m³, as the file says
 
 
 def test_lagged_copies_are_recognised_and_left_out_by_default():

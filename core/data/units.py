@@ -59,6 +59,7 @@ UNITS: tuple[Unit, ...] = (
     Unit("ft", LENGTH, 0.3048, ("ft", "feet", "foot", "ft asl", "ftasl", "ft msl", "fasl"), "US customary"),
     Unit("m³", VOLUME, 1.0, ("m³", "m3", "cubic meters", "cubic metres", "cum"), "metric"),
     Unit("ML", VOLUME, 1e3, ("ml", "megalitre", "megaliter", "megalitres", "megaliters"), "metric"),
+    Unit("dam³", VOLUME, 1e3, ("dam³", "dam3", "cubic decametres", "cubic decameters"), "metric"),
     Unit("hm³", VOLUME, 1e6, ("hm³", "hm3", "cubic hectometres", "cubic hectometers"), "metric"),
     Unit("MCM", VOLUME, 1e6, ("mcm", "mm3", "mm³", "million m3", "million m³", "million cubic meters"), "metric"),
     Unit("GL", VOLUME, 1e9, ("gl", "gigalitre", "gigaliter", "gigalitres", "gigaliters"), "metric"),
@@ -97,11 +98,52 @@ def _key(text: str) -> str:
     return text.replace("^3", "3").replace("**3", "3").replace("per day", "/day").replace(" / ", "/")
 
 
+# A multiplier written before a unit, as agencies and water boards head their columns: 'Storage (1000 m3)',
+# '[x1000 m³]', '(10^6 m3)', '(thousand acre-ft)', "('000 ML)". Read it, never drop it: dropping it stores
+# values 1,000 times too small in the unit shown.
+_MULTIPLIER = re.compile(
+    r"^(?:x|×|\*)?\s*(?:(?P<digits>1(?:[ ,.]?000)+)|10\s*\^?\s*(?P<power>\d{1,2})|10(?P<sup>[³⁶⁹])"
+    r"|1e\+?(?P<exp>\d{1,2})|(?P<word>thousands?|millions?|billions?|'000))\s*(?:of\s+)?(?P<rest>\S.*)$"
+)
+_WORDS = {"thousand": 1e3, "thousands": 1e3, "million": 1e6, "millions": 1e6, "billion": 1e9, "billions": 1e9,
+          "'000": 1e3}  # fmt: skip
+_SUPERSCRIPT = {"³": 3, "⁶": 6, "⁹": 9}
+
+
+def _multiplier(match: re.Match[str]) -> float:
+    """The number a _MULTIPLIER match writes (1000, 10^6, 10⁶, 1e6, thousand, '000)."""
+    if match["digits"]:
+        return float(re.sub(r"[ ,.]", "", match["digits"]))
+    if match["power"] or match["exp"]:
+        return 10.0 ** int(match["power"] or match["exp"])
+    if match["sup"]:
+        return 10.0 ** _SUPERSCRIPT[match["sup"]]
+    return _WORDS[match["word"]]
+
+
+def scaled_unit(multiplier: float, base: Unit) -> Unit:
+    """`multiplier` x `base` as a unit: the known one it equals (1000 acre-ft = kaf, 10^6 m³ = hm³, 1000 m³ = dam³),
+    else a unit written '1000 m³/day' with its factor, so conversions and checks still hold."""
+    factor_ = multiplier * base.factor
+    for unit in UNITS:
+        if unit.quantity == base.quantity and np.isclose(unit.factor, factor_, rtol=1e-9, atol=0.0):
+            return unit
+    written = {1e3: "1000", 1e6: "10⁶", 1e9: "10⁹"}.get(multiplier, f"{multiplier:g}")
+    return Unit(f"{written} {base.symbol}", base.quantity, factor_, (), base.system)
+
+
 def find_unit(text: str | None) -> Unit | None:
-    """The known unit a text names ('feet' -> ft, 'acft' -> acre-ft), or None when it names none."""
+    """The known unit a text names ('feet' -> ft, 'acft' -> acre-ft, '1000 m3' -> dam³, '1000 m3/day' -> a unit of
+    1000 m³/day), or None when it names none."""
     if text is None or not str(text).strip():
         return None
-    return _BY_ALIAS.get(_key(text))
+    key = _key(text)
+    found = _BY_ALIAS.get(key)
+    if found is not None:
+        return found
+    match = _MULTIPLIER.match(key)
+    base = _BY_ALIAS.get(match["rest"].strip()) if match else None
+    return scaled_unit(_multiplier(match), base) if match and base is not None else None
 
 
 def normalize_unit(text: str | None) -> str | None:
@@ -124,22 +166,36 @@ _HEADER_SKIP = frozenset({"in"})  # 'Level in Feet': 'in' introduces the unit; a
 
 
 def unit_in_header(words: list[str]) -> Unit | None:
-    """The unit a header's words name ('Level in Feet' -> ft, 'Q_out_m3d' -> m³/day, 'Drawl in MLD' -> ML/day),
-    or None: read after an 'in', else the last word(s) that name a unit; the first word is the variable's."""
-    phrases = []
+    """The unit a header's words name ('Level in Feet' -> ft, 'Q_out_m3d' -> m³/day, 'Drawl in MLD' -> ML/day,
+    'Storage 1000 m3' -> dam³), or None: read after an 'in', else the last word(s) that name a unit, with a
+    multiplier written just before it; the first word is the variable's."""
+    phrases: list[tuple[int, str]] = []
     if "in" in words[1:-1]:
-        after = words[words.index("in", 1) + 1 :]
-        phrases += [" ".join(after[:n]) for n in (3, 2, 1)]
+        start = words.index("in", 1) + 1
+        phrases += [(start, " ".join(words[start : start + n])) for n in (3, 2, 1)]
     for i in range(len(words) - 1, 0, -1):
-        phrases += [" ".join(words[i : i + 2])] if i + 1 < len(words) else []
-        phrases.append(words[i])
-    for phrase in phrases:
+        phrases += [(i, " ".join(words[i : i + 2]))] if i + 1 < len(words) else []
+        phrases.append((i, words[i]))
+    for start, phrase in phrases:
         if phrase in _HEADER_SKIP and phrase != words[-1]:
             continue
         unit = find_unit(phrase)
         if unit is not None:
-            return unit
+            return _with_multiplier(words[1:start], unit)
     return None
+
+
+def _with_multiplier(before: list[str], unit: Unit) -> Unit:
+    """The unit scaled by a multiplier the header writes just before it ('1000', 'x1000', '10 6' from '10^6',
+    '1 000' from '1,000', 'thousand'), else the unit as found."""
+    for n in (2, 1):
+        if len(before) >= n:
+            text = " ".join(before[-n:])
+            text = re.sub(r"^10 (\d{1,2})$", r"10^\1", re.sub(r"^1 (000(?: 000)*)$", r"1\1", text))
+            match = _MULTIPLIER.match(f"{text} {unit.symbol.lower()}")
+            if match and _BY_ALIAS.get(match["rest"].strip()) is not None:
+                return scaled_unit(_multiplier(match), unit)
+    return unit
 
 
 def quantity_of(variable: str) -> str | None:
