@@ -177,6 +177,32 @@ def test_sub_daily_readings_are_averaged_or_summed_per_day(tmp_path):
     assert parsed.frame["rainfall"].tolist() == [4.0, 4.0]  # rainfall depths add up
 
 
+def test_a_column_declared_as_rainfall_is_summed_whatever_its_header(tmp_path):
+    """'P_hourly' declared rainfall (or an agency code that means rainfall): the day's total, not its mean."""
+    rows = [f"2020-01-0{d} {h:02d}:00,0.5,{100 + h}" for d in (1, 2) for h in range(24)]
+    content = "timestamp,P_hourly,Pegel\n" + "\n".join(rows)
+    plain = _read(tmp_path, content)
+    declared = _read(tmp_path, content, variables=(("P_hourly", "rainfall"), ("Pegel", "level")))
+    assert plain.frame["P_hourly"].tolist() == [0.5, 0.5]  # undeclared and unnamed: a state, averaged
+    assert declared.frame["P_hourly"].tolist() == [12.0, 12.0] and declared.frame["Pegel"].tolist() == [111.5] * 2
+    assert "summed for P_hourly" in _one(declared, "sub_daily").message
+
+
+def test_a_summed_day_short_of_readings_is_left_missing_and_named(tmp_path):
+    """18 of 24 hourly rain readings missing: a 6-hour total is not the day's rain; a clock change (23) is."""
+    missing = {("03", h) for h in range(18)} | {("05", 2)}
+    rows = [
+        f"2020-01-{d} {h:02d}:00,{'' if (d, h) in missing else 0.1}"
+        for d in ("01", "02", "03", "04", "05")
+        for h in range(24)
+    ]
+    parsed = _read(tmp_path, "timestamp,rainfall\n" + "\n".join(rows))
+    assert parsed.frame["rainfall"].round(6).tolist()[:2] == [2.4, 2.4]
+    assert np.isnan(parsed.frame["rainfall"].iloc[2]) and parsed.frame["rainfall"].round(6).iloc[4] == 2.3
+    issue = _one(parsed, "incomplete_days")
+    assert issue.column == "rainfall" and issue.count == 1 and "'2020-01-03'" in issue.message
+
+
 def test_separate_time_column_is_merged_into_the_timestamp(tmp_path):
     content = "Date;Time;Level\n01.03.2020;08:00;1,0\n01.03.2020;20:00;3,0\n13.03.2020;08:00;5,0\n"
     parsed = _read(tmp_path, content)

@@ -89,32 +89,70 @@ def _without_repeats(table: pd.DataFrame, columns: list[str], has_time: bool) ->
     return table[~stamps.duplicated(keep="first")], issues
 
 
-def _per_day(table: pd.DataFrame, days: pd.Series, columns: list[str]) -> tuple[pd.DataFrame, list[Issue]]:
-    """One value per day: sub-daily readings averaged (or summed, for depths), with a note saying so."""
+def _per_day(
+    table: pd.DataFrame, days: pd.Series, columns: list[str], variables: dict[str, str]
+) -> tuple[pd.DataFrame, list[Issue]]:
+    """One value per day: sub-daily readings averaged, or summed for depths (by the variable a column is read as,
+    else by its header), with a note saying so; a summed day short of readings is left missing, and said."""
     per_day = days.value_counts()
     if not (per_day > 1).any():
         return table.set_index(days)[columns], []
-    how = {c: ("sum" if daily_aggregate(canonical_name(c)) == "sum" else "mean") for c in columns}
+    how = {c: daily_aggregate(variables.get(c) or canonical_name(c)) for c in columns}
     summed = [c for c, h in how.items() if h == "sum"]
     grouped = table.groupby(days)
     frame = grouped[columns].mean()
+    issues = []
+    full = int(per_day.mode().iloc[0])  # readings in a full day, as most days of the file have them
     for column in summed:
         frame[column] = grouped[column].sum(min_count=1)
+        short = _short_days(grouped[column].count(), full)
+        if len(short):
+            frame.loc[short, column] = float("nan")
+            issues.append(_short_issue(column, short, full))
     note = f"; summed for {', '.join(summed)}" if summed else ""
-    issue = make_issue(
-        WARNING,
-        "sub_daily",
-        f"Found several readings per day (up to {int(per_day.max())}): {len(table)} readings were combined "
-        f"into {len(frame)} daily values (daily mean{note}).",
-        count=len(table),
+    issues.insert(
+        0,
+        make_issue(
+            WARNING,
+            "sub_daily",
+            f"Found several readings per day (up to {int(per_day.max())}): {len(table)} readings were combined "
+            f"into {len(frame)} daily values (daily mean{note}).",
+            count=len(table),
+        ),
     )
-    return frame, [issue]
+    return frame, issues
 
 
-def to_daily(table: pd.DataFrame, columns: list[str], has_time: bool) -> DailyFrame:
+def _short_days(counts: pd.Series, full: int) -> pd.Index:
+    """Days whose readings fall short of a full day's, beyond a clock change (one hour of readings)."""
+    spare = round(full / 24)  # 23 of 24 hourly readings is the spring clock change, not a gap
+    return counts.index[(counts > 0) & (counts < full - spare)]
+
+
+def _short_issue(column: str, short: pd.Index, full: int) -> Issue:
+    """incomplete_days warning: a summed variable's days with missing readings, left missing and named."""
+    n = len(short)
+    shown = example_values(d.strftime("%Y-%m-%d") for d in short)
+    return make_issue(
+        WARNING,
+        "incomplete_days",
+        f"Column '{column}' is summed per day, but {plural(n, 'day')} {verb(n, 'has', 'have')} fewer than "
+        f"the {full} readings of a full day (e.g. {quoted(shown)}); {verb(n, 'it was', 'they were')} left missing, "
+        "since a part-day total would read as a drier day. Add the missing readings and import the file again to "
+        "fill them.",
+        column=column,
+        count=n,
+        examples=shown,
+    )
+
+
+def to_daily(
+    table: pd.DataFrame, columns: list[str], has_time: bool, variables: dict[str, str] | None = None
+) -> DailyFrame:
     """Drop identical repeats, refuse conflicting ones, sort, and combine sub-daily readings per day.
 
-    `table` holds the value columns plus STAMP (timestamp) and LINE (file line) columns.
+    `table` holds the value columns plus STAMP (timestamp) and LINE (file line) columns; `variables` says what a
+    column is read as (declared or by its format), which decides a sum or a mean.
     """
     table, issues = _sorted(table)
     table, more = _without_repeats(table, columns, has_time)
@@ -122,7 +160,7 @@ def to_daily(table: pd.DataFrame, columns: list[str], has_time: bool) -> DailyFr
     days = table[STAMP].dt.normalize()
     first_line = table.groupby(days)[LINE].min()
     first_line.index.name = "date"
-    frame, more = _per_day(table, days, columns)
+    frame, more = _per_day(table, days, columns, variables or {})
     issues += more
     frame = frame.astype("float64")
     frame.index = pd.DatetimeIndex(frame.index, name="date")

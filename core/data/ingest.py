@@ -265,7 +265,7 @@ def _read_block(block: Block, reading_state: _Reading, draft: _Draft) -> pd.Data
             )
         raise _Stop("no valid dates" if values is not None else "no values")
     readings = values[valid].assign(**{STAMP: stamps.stamps[valid], LINE: lines[valid]})
-    daily = to_daily(readings, list(values.columns), stamps.has_time)
+    daily = to_daily(readings, list(values.columns), stamps.has_time, reading_state.declared)
     label = _label(block, list(values.columns)) if reading_state.multi else ""
     draft.issues += _labelled(daily.issues, label)
     if any(i.severity == ERROR for i in daily.issues):
