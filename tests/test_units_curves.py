@@ -21,6 +21,7 @@ from core.data.units import check_unit, conversion_text, find_unit, normalize_un
 from core.export import report
 from core.forecast.convert import express, levels_on
 from core.jsonio import dumps
+from core.store.workspace import Workspace
 
 DAYS = 20
 
@@ -119,7 +120,9 @@ def test_undeclared_weak_guess_is_warned_about_and_bad_declarations_refused(tmp_
     path = us_file(tmp_path)
     code, out, err = run(capsys, "--workspace", ws, "import", str(path), "--reservoir", "Lake")
     assert code == 0, err
-    assert "column 'c_elev' was stored as level in m on a weak guess" in out
+    assert "column 'c_elev' was stored as level in no unit on a weak guess" in out  # what the store holds
+    assert Workspace(ws).reservoir("Lake").variable("level").unit is None  # an assumed unit is never stored
+    assert "c_elev -> level (no unit)" in out
     code, _, err = run(capsys, "--workspace", ws, "import", str(path), "--reservoir", "B", "--column", "nope=level")
     assert code == 2 and "the file has no column 'nope'" in err
     code, _, err = run(

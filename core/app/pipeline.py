@@ -172,6 +172,7 @@ def import_csv(
             raise NeedsConfirmation(parsed.report.filename, [f"Column '{g.column}': {g.note}." for g in weak])
         groups = _station_groups(frame, parsed, stations) if by_station else {reservoir.strip(): list(frame.columns)}
         data, unit_map, sources, mapping = _reservoir_data(frame, groups, guesses, mapping, units)
+        guesses = tuple(g.as_stored(mapping[g.column]) for g in guesses)
     results = ws.merge(data, unit_map, upload, source_columns=sources)
     for name in data:
         for var, decision in (decisions or {}).items():

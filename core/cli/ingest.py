@@ -125,7 +125,8 @@ def cmd_import(args: argparse.Namespace, emit: Emit, workspace: WorkspaceOf) -> 
         out += [f"  left out: {c}" for c in outcome.report["skipped"]]
         out += [
             f"warning: column '{c.column}' was stored as {c.variable} in {c.unit or 'no unit'} on a weak guess; "
-            f"if that is wrong, declare it: --column '{c.column}=VARIABLE:UNIT' (e.g. {c.column}=level:ft)"
+            f"if that is wrong, declare it: --column '{c.column}=VARIABLE:UNIT' (e.g. "
+            f"{c.column}={c.shared or c.variable}:{c.unit or 'UNIT'})"
             for c in outcome.weak_guesses
         ]
         return out

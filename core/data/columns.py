@@ -8,7 +8,7 @@ words the app does not know ('c_elev'), with no unit in the header, is a guess a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from core.data.formats import SourceColumn, SourceFile
 from core.data.units import check_unit, find_unit, normalize_unit, per_day, quantity_of
@@ -70,6 +70,7 @@ class ColumnGuess:
     question: str = ""  # what the operator must confirm about a weak guess, in words
     lagged: str | None = None  # "previous_day" / "last_year": a lagged copy, left out unless imported on purpose
     detail: str = ""  # variable_source "format": what the file's format says the column is
+    shared: str = ""  # as stored: the variable another column of the reservoir holds, so this one kept its own name
 
     @property
     def note(self) -> str:
@@ -90,7 +91,16 @@ class ColumnGuess:
             )
         if self.question:
             text = f"{text}; {self.question}"
+        if self.shared:
+            text = f"{text}; stored as '{self.variable}': another column of this reservoir holds its {self.shared}"
         return f"weak guess, confirm: {text}" if self.weak else text
+
+    def as_stored(self, name: str) -> ColumnGuess:
+        """This guess as the import stored it, so what is printed is what is stored: under `name` (another column
+        may hold its variable), and without a unit that was only assumed (the store never takes an assumed unit)."""
+        unit, source = (None, "none") if self.unit_source == "default" else (self.unit, self.unit_source)
+        shared = self.variable if name != self.variable else ""
+        return replace(self, variable=name, unit=unit, unit_source=source, shared=shared)
 
     def _unit_words(self) -> str:
         """Where the unit came from, in words."""
