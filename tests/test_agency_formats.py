@@ -116,6 +116,64 @@ def test_rdb_with_two_sites_becomes_two_reservoirs(workspace):
     assert workspace.reservoir("Other").variable("storage").unit == "acre-ft"
 
 
+def _rdb_rows(rows: list[tuple[str, ...]], columns: tuple[str, ...], site: str = "08999900") -> str:
+    """One NWIS header section: comments, the header and type lines, and tab-separated rows."""
+    head = "\t".join(("agency_cd", "site_no", "datetime", *columns))
+    types = "\t".join(("5s", "15s", "20d", *("14n" if not c.endswith("_cd") else "10s" for c in columns)))
+    body = "".join("\t".join(("USGS", site, *r)) + "\n" for r in rows)
+    return f"# Data provided for site {site}\n{head}\n{types}\n{body}"
+
+
+def test_a_site_in_two_sections_is_one_reservoir_with_its_variables(workspace):
+    """Two downloads of one site appended (`cat a.rdb b.rdb`): one storage and one level over both periods,
+    never four variables under raw column names."""
+    columns = ("1_00054_00003", "1_00054_00003_cd", "2_62614_00003", "2_62614_00003_cd")
+    first = [(f"2024-01-{d:02d}", str(1000 + d), "A", str(100 + d / 10), "A") for d in range(1, 11)]
+    second = [(f"2024-01-{d:02d}", str(1000 + d), "P", str(100 + d / 10), "P") for d in range(11, 21)]
+    text = _rdb_rows(first, columns) + _rdb_rows(second, columns)
+    outcome = import_csv(workspace, text.encode(), filename="appended.rdb")
+    assert [r.reservoir for r in outcome.results] == ["08999900"]
+    stored = workspace.readings("08999900")
+    assert list(stored.columns) == ["storage", "level"] and len(stored) == 20
+    assert stored["storage"].iloc[-1] == 1020 and [c.variable for c in outcome.columns] == ["storage", "level"]
+
+
+def test_sections_with_other_parameters_of_one_site_are_joined_by_date(workspace):
+    """A site's storage in one section and its elevation in another, same dates: one row per day."""
+    days = [f"2024-01-{d:02d}" for d in range(1, 6)]
+    text = _rdb_rows([(d, "1000", "A") for d in days], ("1_00054_00003", "1_00054_00003_cd")) + _rdb_rows(
+        [(d, "100.5", "A") for d in days], ("2_62614_00003", "2_62614_00003_cd")
+    )
+    parsed = read_csv(text.encode(), filename="joined.rdb")
+    assert parsed.report.ok, parsed.report.summary_lines()
+    assert parsed.frame.notna().all().all() and len(parsed.frame) == 5
+
+
+def test_an_elevation_is_the_level_before_gage_height(workspace):
+    """00065 (height above the gauge's datum) and 62614 (elevation) at one site: the elevation is the level,
+    whichever column comes first; gage height is left out with the reason."""
+    columns = ("1_00065_00003", "1_00065_00003_cd", "2_62614_00003", "2_62614_00003_cd")
+    rows = [(f"2024-02-{d:02d}", "12.30", "A", "3612.30", "A") for d in range(1, 8)]
+    parsed = read_csv(_rdb_rows(rows, columns).encode(), filename="gage.rdb")
+    assert parsed.source.column("2_62614_00003").variable == "level"
+    assert not parsed.source.column("1_00065_00003").mapped
+    assert "parameter 62614" in parsed.source.column("1_00065_00003").note
+
+
+def test_of_two_time_series_of_one_parameter_the_one_with_the_latest_readings_is_taken():
+    """A gauge replaced: the old series ends, the new one goes on; the new one is the record, the old is named."""
+    columns = ("12001_00054_00003", "12001_00054_00003_cd", "25002_00054_00003", "25002_00054_00003_cd")
+    rows = [
+        (f"2024-01-{d:02d}", str(500 + d) if d <= 20 else "", "A" if d <= 20 else "", str(600 + d) if d >= 15 else "",
+         "P" if d >= 15 else "")
+        for d in range(1, 32)
+    ]  # fmt: skip
+    parsed = read_csv(_rdb_rows(rows, columns).encode(), filename="two_ts.rdb")
+    assert parsed.source.column("25002_00054_00003").variable == "storage"
+    old = parsed.source.column("12001_00054_00003")
+    assert not old.mapped and "readings to 2024-01-20" in old.note and "2024-01-31" in old.note
+
+
 # ---------------------------------------------------------------- CDEC CSV
 
 

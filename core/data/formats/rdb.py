@@ -10,6 +10,9 @@ list the sites with their names and each time series with its description.
 
 Parameter codes the app reads as reservoir variables are in PARAMETERS; any other code is listed, not guessed.
 Provisional and estimated values are kept and reported; a value with a missing-value code is missing, never 0.
+A site is one block however many header sections hold it (downloads appended); of several columns for one
+variable the preferred statistic, then the time series with the latest readings, then an elevation before gage
+height is taken, and each one left out says which was taken instead.
 """
 
 from __future__ import annotations
@@ -167,8 +170,7 @@ def read(text: str, name: str) -> SourceFile | str:
     lines = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
     comments = _Comments(lines)
     reader = _Reader(comments)
-    for table in _tables(lines):
-        reader.add(table)
+    reader.read_sites(_tables(lines))
     if not reader.blocks:
         return (
             f"{name} is a USGS RDB file without a 'datetime' column and parameter-coded value columns "
@@ -200,31 +202,34 @@ class _Reader:
         self._read_as: list[str] = []  # 'parameter 00054 storage acre-ft (daily mean)', per mapped column
         self.explained: dict[str, int] = {}  # column -> cells a missing-value code explains
 
-    def add(self, table: Table) -> None:
-        """One header section: split by site, then read each site's rows."""
-        parsed = cell_frame(table)
-        cells, lines = parsed.cells, parsed.lines
-        self.issues += parsed.issues
-        if "site_no" not in cells.columns or "datetime" not in cells.columns:
-            return
-        for site, rows in cells.groupby("site_no", sort=False):
-            self._site(str(site), rows, lines.loc[rows.index])
+    def read_sites(self, tables: list[Table]) -> None:
+        """Every site's rows, from however many header sections hold it (two downloads appended, a site repeated
+        with other parameters), read as one block per site in the order the file first names them."""
+        parts: dict[str, list[tuple[pd.DataFrame, pd.Series]]] = {}
+        for table in tables:
+            parsed = cell_frame(table)
+            self.issues += parsed.issues
+            if "site_no" not in parsed.cells.columns or "datetime" not in parsed.cells.columns:
+                continue
+            for site, rows in parsed.cells.groupby("site_no", sort=False):
+                parts.setdefault(str(site), []).append((rows, parsed.lines.loc[rows.index]))
+        self.sites = list(parts)
+        for site, pieces in parts.items():
+            cells, lines = _joined(pieces)
+            self._site(site, cells, lines)
 
     def _site(self, site: str, cells: pd.DataFrame, lines: pd.Series) -> None:
         """One site's rows: value columns mapped, codes applied, a block added."""
-        if site not in self.sites:
-            self.sites.append(site)
-        multi = len(self.sites) > 1 or cells["site_no"].nunique() > 1
+        multi = len(self.sites) > 1
         days = pd.to_datetime(cells["datetime"], errors="coerce", format="ISO8601").dt.normalize()
         values = [c for c in cells.columns if _VALUE.match(c)]
-        chosen = self._choose(site, values)
+        chosen = self._choose(values, cells, days)
         keep = ["datetime"]
         out = cells[["datetime"]].copy()
-        taken: set[str] = set()
         for column in values:
             match = _VALUE.match(column)
             assert match is not None
-            source = self._mapping(site, column, match, chosen, taken)
+            source = self._mapping(site, column, match, chosen, _last_days(cells, days, values))
             named = f"{site} {column}" if multi or column in self._names else column
             self._names.add(named)
             out[named] = self._cells(cells[column], cells.get(f"{column}_cd"), lines, days, named, source[0])
@@ -233,21 +238,26 @@ class _Reader:
         out = out[keep].reset_index(drop=True)
         self.blocks.append(Block(CellFrame(out, lines.reset_index(drop=True), ()), "datetime", site))
 
-    def _choose(self, site: str, values: list[str]) -> dict[str, str]:
-        """Parameter -> the value column taken for it (the preferred statistic); the others are left out."""
-        by_parm: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    def _choose(self, values: list[str], cells: pd.DataFrame, days: pd.Series) -> dict[str, str]:
+        """Parameter -> the value column taken for it: the preferred statistic, then the time series with the latest
+        readings (a gauge replaced: the new series), then the most readings; the others are left out."""
+        last = _last_days(cells, days, values)
+        by_parm: dict[str, list[tuple[int, float, int, str]]] = defaultdict(list)
         for column in values:
             match = _VALUE.match(column)
             assert match is not None
             stat = match["stat"] or ""
             rank = PREFERRED.index(stat) if stat in PREFERRED else len(PREFERRED)
-            by_parm[match["parm"]].append((rank, column))
-        return {parm: min(options)[1] for parm, options in by_parm.items()}
+            when = -last[column].value if last[column] is not pd.NaT else 0.0
+            by_parm[match["parm"]].append((rank, when, -_present(cells[column]).sum(), column))
+        return {parm: min(options)[3] for parm, options in by_parm.items()}
 
     def _mapping(
-        self, site: str, column: str, match: re.Match, chosen: dict[str, str], taken: set[str]
+        self, site: str, column: str, match: re.Match, chosen: dict[str, str], last: dict[str, pd.Timestamp]
     ) -> tuple[str, str | None, str, str]:
-        """(variable, unit, note, question) for one value column; NOT_MAPPED with the reason when it is left out."""
+        """(variable, unit, note, question) for one value column; NOT_MAPPED with the reason when it is left out.
+        Of the parameters that give one variable, the first in PARAMETERS is taken (an elevation before gage
+        height)."""
         parm, stat, ts = match["parm"], match["stat"] or "", match["ts"] or ""
         described = self.comments.describe(site, ts, parm)
         stat_words = STATISTICS.get(stat, f"statistic {stat}" if stat else "")
@@ -256,13 +266,16 @@ class _Reader:
             return NOT_MAPPED, None, f"{what}: not a reservoir variable the app reads; left out", ""
         variable, unit, words, question = PARAMETERS[parm]
         note = f"USGS parameter {parm} {words}, {unit}" + (f" ({stat_words})" if stat_words else "")
-        if chosen.get(parm) == column and variable not in taken:
-            self._read_as.append(f"parameter {parm} {variable} {unit}" + (f" ({stat_words})" if stat_words else ""))
         if chosen.get(parm) != column:
-            return NOT_MAPPED, unit, f"{note}: left out, the {STATISTICS.get(_stat(chosen[parm]), 'other')} is used", ""
-        if variable in taken:
-            return NOT_MAPPED, unit, f"{note}: a second {variable} series at this site; left out", ""
-        taken.add(variable)
+            other = chosen[parm]
+            if _stat(other) != stat:
+                return NOT_MAPPED, unit, f"{note}: left out, the {STATISTICS.get(_stat(other), 'other')} is used", ""
+            return NOT_MAPPED, unit, f"{note}, {_span(ts, last[column])}: left out, {_span_of(other, last)} is used", ""
+        winner = next(p for p in PARAMETERS if PARAMETERS[p][0] == variable and p in chosen)
+        if winner != parm:
+            instead = f"parameter {winner} ({PARAMETERS[winner][2]}) is the {variable}"
+            return NOT_MAPPED, unit, f"{note}: left out, {instead}", ""
+        self._read_as.append(f"parameter {parm} {variable} {unit}" + (f" ({stat_words})" if stat_words else ""))
         return variable, unit, note, question
 
     def _cells(
@@ -348,6 +361,51 @@ class _Reader:
         if unknown:
             out.append("left out: " + "; ".join(f"'{c.column}' ({c.note})" for c in unknown))
         return out
+
+
+def _present(cells: pd.Series) -> pd.Series:
+    """Cells holding a value (not empty, not a missing-value code)."""
+    text = cells.astype(str).str.strip()
+    return text.ne("") & ~text.isin(list(MISSING_CODES))
+
+
+def _last_days(cells: pd.DataFrame, days: pd.Series, values: list[str]) -> dict[str, pd.Timestamp]:
+    """Each value column's last day with a value (NaT when it has none)."""
+    return {c: days[_present(cells[c])].max() for c in values}
+
+
+def _span(ts: str, last: pd.Timestamp) -> str:
+    """'time series 12001, readings to 2024-01-20' for a left-out series' note."""
+    end = f"readings to {last:%Y-%m-%d}" if last is not pd.NaT else "no readings"
+    return f"time series {ts or '?'}, {end}"
+
+
+def _span_of(column: str, last: dict[str, pd.Timestamp]) -> str:
+    """The same for the series taken instead, named by its column."""
+    match = _VALUE.match(column)
+    return _span(match["ts"] or "" if match else "", last[column]) + " (the latest readings)"
+
+
+def _joined(pieces: list[tuple[pd.DataFrame, pd.Series]]) -> tuple[pd.DataFrame, pd.Series]:
+    """One site's rows from several header sections: stacked, and rows of one timestamp that only complete each
+    other (a column each) made one; rows that disagree on a value stay apart, for the duplicate check to name."""
+    if len(pieces) == 1:
+        return pieces[0]
+    cells = pd.concat([p[0] for p in pieces], ignore_index=True).fillna("")
+    lines = pd.concat([p[1] for p in pieces], ignore_index=True)
+    stamp = cells["datetime"] + " " + cells.get("tz_cd", pd.Series("", index=cells.index))
+    repeated = stamp.duplicated(keep=False)
+    if not repeated.any():
+        return cells, lines
+    values = cells[repeated].drop(columns=["datetime", "site_no"], errors="ignore").replace("", np.nan)
+    clash = values.groupby(stamp[repeated]).nunique().gt(1).any(axis=1)
+    merge = repeated & stamp.isin(clash.index[~clash])
+    merged = cells[merge].replace("", np.nan).groupby(stamp[merge], sort=False).first().fillna("")
+    merged_lines = lines[merge].groupby(stamp[merge], sort=False).min()
+    cells = pd.concat([cells[~merge], merged.reset_index(drop=True)], ignore_index=True)
+    lines = pd.concat([lines[~merge], merged_lines.reset_index(drop=True)], ignore_index=True)
+    order = lines.sort_values(kind="stable").index
+    return cells.loc[order].reset_index(drop=True), lines.loc[order].reset_index(drop=True)
 
 
 def _stat(column: str) -> str:
