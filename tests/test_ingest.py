@@ -203,6 +203,32 @@ def test_a_summed_day_short_of_readings_is_left_missing_and_named(tmp_path):
     assert issue.column == "rainfall" and issue.count == 1 and "'2020-01-03'" in issue.message
 
 
+def test_a_units_row_under_the_header_gives_the_columns_their_units(tmp_path):
+    """A water board's export: BOM, ';', decimal commas, CRLF, and the units on line 2."""
+    level = {d: f"{100 + d / 10:.1f}".replace(".", ",") for d in range(1, 21)}
+    rows = "".join(f"{d:02d}.01.2023;{level[d]};{50 + d},5;{d % 3}\r\n" for d in range(1, 21))
+    content = "\ufeffDatum;Level;Storage;Rainfall\r\n;m a.s.l.;hm3;mm\r\n" + rows
+    parsed = _read(tmp_path, content.encode("utf-8"))
+    assert parsed.report.ok, parsed.report.summary_lines()
+    assert list(parsed.frame.columns) == ["Level [m a.s.l.]", "Storage [hm3]", "Rainfall [mm]"]
+    assert parsed.units == {"Level [m a.s.l.]": "m", "Storage [hm3]": "hm³", "Rainfall [mm]": "mm"}
+    assert parsed.frame["Storage [hm3]"].iloc[0] == 51.5 and len(parsed.frame) == 20
+    assert "Line 2 holds the columns' units" in _one(parsed, "units_row").message
+
+
+def test_summary_rows_and_a_repeated_header_are_skipped_and_named(tmp_path):
+    """'Total'/'Mean' rows, a 'Source:' note and the header again (two exports appended) are not readings."""
+    body = "".join(f"2023-01-{d:02d},{100 + d}\n" for d in range(1, 11))
+    more = "".join(f"2023-01-{d:02d},{100 + d}\n" for d in range(11, 21))
+    content = f"date,level\n{body}Total,1055\nMean,105.5\ndate,level\n{more}Source: State Water Board, 2023\n"
+    parsed = _read(tmp_path, content)
+    assert parsed.report.ok, parsed.report.summary_lines()
+    assert len(parsed.frame) == 20 and parsed.frame["level"].iloc[-1] == 120
+    summary = _one(parsed, "summary_row")
+    assert list(summary.rows) == [12, 13, 25] and "'Total'" in summary.message
+    assert list(_one(parsed, "repeated_header").rows) == [14]
+
+
 def test_separate_time_column_is_merged_into_the_timestamp(tmp_path):
     content = "Date;Time;Level\n01.03.2020;08:00;1,0\n01.03.2020;20:00;3,0\n13.03.2020;08:00;5,0\n"
     parsed = _read(tmp_path, content)

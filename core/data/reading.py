@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from core.data import arrowtext
+from core.data.notreadings import without_non_readings
 from core.data.report import ERROR, SEPARATOR_NAMES, WARNING, Issue, lines_text, make_issue, plural, verb
 
 MAX_COLUMNS = 500  # value columns read at once (a 500-reservoir regional file); wider: refused before reading
@@ -359,12 +360,20 @@ def read_cells(text: str) -> CellFrame | str:
     """
     fast = _fast_cells(text) if len(text) >= FAST_CHARS else None
     if fast is not None:
-        return fast
+        return _readings_only(fast)
     table = split_table(text)
     if isinstance(table, str):
         return table
     parsed = cell_frame(table)
-    return CellFrame(parsed.cells, parsed.lines, parsed.issues, table.separator)
+    return _readings_only(CellFrame(parsed.cells, parsed.lines, parsed.issues, table.separator))
+
+
+def _readings_only(parsed: CellFrame) -> CellFrame:
+    """The cells without the rows that are not readings (core.data.notreadings), their warnings added."""
+    cells, lines, issues = without_non_readings(parsed.cells, parsed.lines)
+    if not issues:
+        return parsed
+    return CellFrame(cells, lines, (*parsed.issues, *issues), parsed.separator)
 
 
 def _head_lines(text: str, wanted: int = 300) -> list[str]:

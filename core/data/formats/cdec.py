@@ -82,6 +82,7 @@ def read(text: str, name: str) -> SourceFile | str:
             cells[optional] = ""
     cells[DATE] = _stamps(cells["DATE TIME"].where(cells["DATE TIME"] != "", cells["OBS DATE"]))
     reader = _Reader(parsed.lines)
+    reader.issues += parsed.issues  # rows that are not readings (a repeated header: two downloads appended)
     keys = ["STATION_ID", "SENSOR_NUMBER", "SENSOR_TYPE", "DURATION"]
     groups = list(cells.groupby(keys, sort=False))
     chosen = _chosen([key for key, _ in groups])
