@@ -174,6 +174,26 @@ def test_of_two_time_series_of_one_parameter_the_one_with_the_latest_readings_is
     assert not old.mapped and "readings to 2024-01-20" in old.note and "2024-01-31" in old.note
 
 
+def test_codes_and_empty_cells_are_each_said_once():
+    """'Ice' and 'Eqp' in the value column are named as codes; the one truly blank cell alone is 'empty'."""
+    rows = [(f"2024-03-{d:02d}", "1000", "A") for d in range(1, 11)]
+    rows[2] = ("2024-03-03", "Ice", "")
+    rows[4] = ("2024-03-05", "Eqp", "")
+    rows[6] = ("2024-03-07", "", "")
+    parsed = read_csv(_rdb_rows(rows, ("1_00054_00003", "1_00054_00003_cd")).encode(), filename="codes.rdb")
+    empty = [i for i in parsed.report.issues if i.code == "missing_values"]
+    assert len(empty) == 1 and list(empty[0].rows) == [10] and "besides the agency codes" in empty[0].message
+    assert len([i for i in parsed.report.issues if i.code == "agency_missing"]) == 2
+
+
+def test_an_nwis_answer_without_data_says_what_nwis_said():
+    said = "No sites found matching all criteria"
+    text = f"# //Output-Format: RDB\n# //Response-Status: OK\n# //Response-Message: {said}\n"
+    parsed = read_csv(text.encode(), filename="empty.rdb")
+    assert not parsed.report.ok
+    assert "only the agency's answer: 'No sites found matching all criteria'" in parsed.report.errors[0].message
+
+
 # ---------------------------------------------------------------- CDEC CSV
 
 

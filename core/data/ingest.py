@@ -22,7 +22,18 @@ from core.data.formats import Block, SourceFile
 from core.data.formats.detect import read_source
 from core.data.names import name_problem, shown
 from core.data.plausible import held_out, held_text
-from core.data.report import ERROR, WARNING, Cells, Issue, ValidationReport, make_issue, plural, runs_text, verb
+from core.data.report import (
+    ERROR,
+    WARNING,
+    Cells,
+    Issue,
+    ValidationReport,
+    lines_text,
+    make_issue,
+    plural,
+    runs_text,
+    verb,
+)
 from core.data.screen import date_runs, find_companions
 from core.data.variables import bracket_unit, guess_unit, lag_of
 
@@ -301,10 +312,28 @@ def _station_warnings(frame: pd.DataFrame, source: SourceFile | None) -> list[Is
 
 
 def _explained(issues: list[Issue], source: SourceFile | None) -> list[Issue]:
-    """Without the 'empty cells' warning of a column whose empty cells an agency code already explained."""
+    """The 'empty cells' warnings without the cells an agency code already explained (each is said once)."""
     if source is None:
         return issues
-    return [i for i in issues if not (i.code == "missing_values" and i.count <= source.explained.get(str(i.column), 0))]
+    out = []
+    for issue in issues:
+        known = source.explained.get(str(issue.column)) if issue.code == "missing_values" else None
+        if not known:
+            out.append(issue)
+            continue
+        rest = [r for r in issue.rows if r not in known]
+        if rest:
+            out.append(
+                make_issue(
+                    WARNING,
+                    "missing_values",
+                    f"Column '{issue.column}': {plural(len(rest), 'empty cell')} ({lines_text(rest)}) besides the "
+                    f"agency codes named above; {verb(len(rest), 'it is', 'they are')} read as missing.",
+                    column=issue.column,
+                    rows=rest,
+                )
+            )
+    return out
 
 
 def _labelled(issues: list[Issue] | tuple[Issue, ...], label: str) -> list[Issue]:

@@ -216,6 +216,18 @@ def sniff_separator(lines: list[str]) -> str | None:
     return choice
 
 
+def _only_comments(comments: list[str]) -> str | None:
+    """What a file of comment lines only says, e.g. an NWIS answer with no data ('# //Response-Message: No sites
+    found matching all criteria'): the agency's own words beat 'no header line'."""
+    said = [m.group(1).strip() for ln in comments if (m := re.match(r"#\s*//\s*Response-Message:\s*(.+)", ln))]
+    if not said:
+        return None
+    return (
+        f"The file holds no readings, only the agency's answer: '{said[0]}'. Check the site number, parameter "
+        "and dates of the request and download the data again."
+    )
+
+
 def _body_start(all_lines: list[str]) -> tuple[int, str | None]:
     """Lines to skip (blank, '#' comments, Excel's 'sep=;' hint) and the separator that hint forces."""
     skip = 0
@@ -250,7 +262,7 @@ def split_table(text: str) -> Table | str:
     body = all_lines[skip:]
     sample = [ln for ln in body[:200] if ln.strip()][:60]
     if not sample:
-        return NO_TABLE
+        return _only_comments(all_lines[:skip]) or NO_TABLE
     sep = forced_sep or sniff_separator(sample)
     if (width := _width(sample[0], sep)) > MAX_COLUMNS + 1:
         return too_wide(width)

@@ -55,7 +55,7 @@ class SourceFile:
     issues: tuple[Issue, ...] = ()
     stations: dict[str, str] = field(default_factory=dict)  # station id -> its name in the file ('' when none)
     sheets: tuple[str, ...] = ()  # a workbook's sheets, in order
-    explained: dict[str, int] = field(default_factory=dict)  # column -> empty cells an agency code explains
+    explained: dict[str, frozenset[int]] = field(default_factory=dict)  # column -> lines an agency code explains
 
     def column(self, name: str) -> SourceColumn | None:
         """The format's word on one column, or None (a plain header the app guesses from)."""

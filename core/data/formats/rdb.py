@@ -200,7 +200,7 @@ class _Reader:
         self.sites: list[str] = []
         self._names: set[str] = set()
         self._read_as: list[str] = []  # 'parameter 00054 storage acre-ft (daily mean)', per mapped column
-        self.explained: dict[str, int] = {}  # column -> cells a missing-value code explains
+        self.explained: dict[str, frozenset[int]] = {}  # column -> lines whose cell a missing-value code explains
 
     def read_sites(self, tables: list[Table]) -> None:
         """Every site's rows, from however many header sections hold it (two downloads appended, a site repeated
@@ -298,7 +298,7 @@ class _Reader:
                 unknown[code] = has
         text = text.mask(pd.Series(in_value, index=text.index), "")
         absent = np.logical_or.reduce([np.zeros(len(text), bool), *missing.values()])
-        self.explained[column] = int(absent.sum())
+        self.explained[column] = frozenset(int(n) for n in lines[absent].tolist())
         flagged = {code: hit & ~absent for code, hit in flagged.items()}
         if variable != NOT_MAPPED:  # a column left out is not reported on
             self._report(column, lines, days, missing, flagged, unknown)
