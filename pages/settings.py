@@ -201,32 +201,38 @@ def _settings(editable: bool) -> None:
         st.button("Save", key=f"{K}save", on_click=save_settings)
 
 
+TIME_LIMITS = (  # (session key, label, step, help): one attempt, and all of a run's deliveries
+    (
+        "send_s",
+        "Seconds per attempt",
+        5.0,
+        "One attempt as a whole: connecting, sending and the receiver's answer. A receiver slower than this counts "
+        "as a failed attempt and is tried again on the next cycle (it may then see the message twice).",
+    ),
+    (
+        "delivery_s",
+        "Seconds for a run's deliveries",
+        10.0,
+        "Every attempt of one daily cycle together. What is not sent by then waits for the next cycle, so the "
+        "morning run always finishes.",
+    ),
+)
+
+
 def _time_limits(editable: bool) -> None:
     """How long one attempt and a run's whole delivery phase may take: a slow receiver never holds the cycle."""
     lo, hi = SECONDS_RANGE
-    attempt, phase = st.columns(2)
-    attempt.number_input(
-        "Seconds per attempt",
-        min_value=lo,
-        max_value=hi,
-        step=5.0,
-        format="%.0f",
-        key=f"{K}send_s",
-        disabled=not editable,
-        help="One attempt as a whole: connecting, sending and the receiver's answer. A receiver slower than this "
-        "counts as a failed attempt and is tried again on the next cycle (it may then see the message twice).",
-    )
-    phase.number_input(
-        "Seconds for a run's deliveries",
-        min_value=lo,
-        max_value=hi,
-        step=10.0,
-        format="%.0f",
-        key=f"{K}delivery_s",
-        disabled=not editable,
-        help="Every attempt of one daily cycle together. What is not sent by then waits for the next cycle, so "
-        "the morning run always finishes.",
-    )
+    for column, (key, label, step, help_text) in zip(st.columns(2), TIME_LIMITS, strict=True):
+        column.number_input(
+            label,
+            min_value=lo,
+            max_value=hi,
+            step=step,
+            format="%.0f",
+            key=f"{K}{key}",
+            disabled=not editable,
+            help=help_text,
+        )
 
 
 def render() -> None:
