@@ -12,7 +12,6 @@ training locks of every reservoir it serves are held while the task is away.
 from __future__ import annotations
 
 import os
-import resource
 import tempfile
 import time
 from collections.abc import Sequence
@@ -27,7 +26,7 @@ from core.app.fleettrain import MIN_FLEET, fit_parts, plan_fleet, promote_cold_s
 from core.fleet.adopt import adopt_archive
 from core.fleet.due import TRAIN_NO, TRAIN_YES, DueRule, Verdict, verdict
 from core.fleet.engines import EngineSettings, run_tasks
-from core.fleet.tasks import TaskResult, TaskSpec, cap_threads
+from core.fleet.tasks import TaskResult, TaskSpec, cap_threads, measured
 from core.fleet.tunes import TUNE_TRAINER
 from core.fleet.workers import TASK_PREFIX
 from core.model.config import TrainError
@@ -145,16 +144,7 @@ def run_fleet_task(spec: TaskSpec) -> TaskResult:
         out = {"status": "failed", "error": str(exc)}
     except Exception as exc:  # noqa: BLE001 - reported in words; the reservoirs still forecast with what they have
         out = {"status": "failed", "error": f"unexpected {type(exc).__name__}: {exc}"}
-    return TaskResult(
-        reservoir=spec.reservoir,
-        reason=spec.reason,
-        seconds=round(time.perf_counter() - t0, 3),
-        cpu_seconds=round(time.process_time() - c0, 3),
-        pid=os.getpid(),
-        peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        threads=spec.threads,
-        **out,
-    )
+    return TaskResult(reservoir=spec.reservoir, reason=spec.reason, **measured(spec, t0, c0), **out)
 
 
 def _train_fleet(spec: TaskSpec, folder: Path) -> dict[str, Any]:

@@ -140,15 +140,19 @@ def run_task(spec: TaskSpec) -> TaskResult:
         out = {"status": "failed", "error": f"unexpected {type(exc).__name__}: {exc}"}
     _drill(spec, "end")
     return TaskResult(
-        reservoir=spec.reservoir,
-        seconds=round(time.perf_counter() - t0, 3),
-        cpu_seconds=round(time.process_time() - c0, 3),
-        pid=os.getpid(),
-        peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        threads=spec.threads,
-        serves=spec.serves,
-        **{"reason": spec.reason, **out},
+        reservoir=spec.reservoir, serves=spec.serves, **measured(spec, t0, c0), **{"reason": spec.reason, **out}
     )
+
+
+def measured(spec: TaskSpec, t0: float, c0: float) -> dict[str, Any]:
+    """A task's own measurements since (wall t0, CPU c0): seconds, CPU seconds, its process, peak memory, CPUs."""
+    return {
+        "seconds": round(time.perf_counter() - t0, 3),
+        "cpu_seconds": round(time.process_time() - c0, 3),
+        "pid": os.getpid(),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "threads": spec.threads,
+    }
 
 
 def cap_threads(n: int, tensorflow: bool) -> None:
