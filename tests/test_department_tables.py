@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 
 from core.app.pipeline import NeedsConfirmation, default_features, import_csv
-from core.data.columns import guess_column, guess_columns, parse_declaration
+from core.data.columns import guess_column, guess_columns, parse_declaration, proposed_mapping
 from core.data.ingest import ReadOptions, read_csv
 from core.data.screen import spans
 from core.data.units import factor
-from core.data.variables import canonical_name, guess_unit, lag_of
+from core.data.variables import canonical_name, guess_unit, lag_of, level_bounds
 
 TABLE = Path(__file__).resolve().parent / "fixtures" / "agency" / "department_daily.csv"
 HEADERS = {
@@ -95,6 +95,41 @@ def test_a_multiplier_in_a_header_unit_is_read_never_dropped():
     }
     assert {h: guess_unit(h) for h in headers} == headers
     assert factor("1000 acre-ft/day", "acre-ft/day") == pytest.approx(1000.0) and factor("10^6 m3", "m³") == 1e6
+
+
+def test_multipliers_and_units_as_european_and_australian_boards_write_them():
+    headers = {
+        "Stauinhalt (Mio. m³)": "hm³",
+        "Storage (Mill. m3)": "hm³",
+        "Storage (Th. m3)": "ML",
+        "Storage (Tsd. m³)": "ML",
+        "Storage (k m3)": "ML",
+        "Storage (ML x 1000)": "hm³",
+        "Storage (TCM)": "ML",
+        "Storage (BCM)": "km³",
+        "Level (mm)": "mm",
+    }
+    assert {h: guess_unit(h) for h in headers} == headers
+
+
+def test_headers_in_other_languages_and_changes_of_a_variable():
+    """Spanish, French, German and Italian words name the variables (accents dropped); 'Volume change' is not
+    storage, so it cannot take the reservoir's storage from 'Accessible volume'."""
+    assert [canonical_name(h) for h in ("Volumen (hm3)", "Cota (m.s.n.m.)", "Cote (m NGF)", "Wasserstand [m ü. NN]",
+                                        "Stauhöhe", "Zufluss", "Abfluss", "Niederschlag (mm)", "Salidas")] == [
+        "storage", "level", "level", "level", "level", "inflow", "outflow", "rainfall", "outflow"]  # fmt: skip
+    stored = proposed_mapping(guess_columns(["Accessible volume (GL)", "Volume change (GL)"]))
+    assert stored == {"Accessible volume (GL)": "storage", "Volume change (GL)": "volume_change_gl"}
+    both = proposed_mapping(guess_columns(["Storage (Ml)", "Capacity (GL)"]))  # two storages never merge
+    assert both == {"Storage (Ml)": "storage", "Capacity (GL)": "capacity_gl"}  # the first keeps the variable
+
+
+def test_a_gauge_board_level_in_mm_can_be_declared_and_converts(workspace):
+    data = b"date,Gauge (mm)\n2023-01-01,1250\n2023-01-02,1262\n"
+    import_csv(workspace, data, reservoir="Pond", filename="pond.csv", declarations=[parse_declaration(
+        "Gauge (mm)=level:mm")])  # fmt: skip
+    assert workspace.reservoir("Pond").variable("level").unit == "mm"
+    assert factor("mm", "m") == 0.001 and level_bounds("mm") == (-430_000.0, 8_849_000.0)
 
 
 def test_a_file_with_a_multiplied_unit_stores_its_values_in_that_unit(workspace):

@@ -229,6 +229,30 @@ def test_summary_rows_and_a_repeated_header_are_skipped_and_named(tmp_path):
     assert list(_one(parsed, "repeated_header").rows) == [14]
 
 
+def test_a_quality_column_marks_readings_and_is_never_a_reading_series(tmp_path):
+    """EA-style words: Suspect/Rejected/Missing read as missing with their days, Estimated kept and said; a
+    numeric code list the app does not know (BoM) is left out and not applied, in words."""
+    words = ["Good", "Good", "Suspect", "Estimated", "Rejected", "Good"]
+    rows = "".join(f"2024-01-0{i + 1},{1.2 + i / 100:.2f},{w}\n" for i, w in enumerate(words))
+    parsed = _read(tmp_path, "date,level,quality\n" + rows)
+    assert parsed.report.ok and list(parsed.frame.columns) == ["level"]
+    assert parsed.frame["level"].isna().tolist() == [False, False, True, False, True, False]
+    marked = [i for i in parsed.report.issues if i.code == "quality_marked"]
+    assert [list(i.rows) for i in marked] == [[4, 6], [5]] and "2024-01-03, 2024-01-05" in marked[0].message
+    codes = "".join(f"2024-01-0{i + 1},{100 + i},{c}\n" for i, c in enumerate((10, 10, 140, 255, 10, 10)))
+    bom = _read(tmp_path, "Timestamp,Value,Quality Code\n" + codes, name="bom.csv")
+    assert list(bom.frame.columns) == ["Value"] and bom.frame["Value"].notna().all()
+    assert "'140', '255'" in _one(bom, "quality_not_applied").message
+
+
+def test_dotted_dates_are_day_first_and_an_undecided_order_is_not_called_unambiguous(tmp_path):
+    dotted = _read(tmp_path, "Datum;Pegel\n01.02.2024;1,5\n02.02.2024;1,6\n", name="de.csv")
+    assert dotted.report.ok and dotted.frame.index[0] == pd.Timestamp("2024-02-01")
+    slashed = _read(tmp_path, "Fecha;Nivel\n01/02/2024;1,5\n02/02/2024;1,6\n", name="es.csv")
+    assert "ambiguous_dates" in _codes(slashed)
+    assert any("(order not decided)" in line for line in slashed.report.summary_lines())
+
+
 def test_separate_time_column_is_merged_into_the_timestamp(tmp_path):
     content = "Date;Time;Level\n01.03.2020;08:00;1,0\n01.03.2020;20:00;3,0\n13.03.2020;08:00;5,0\n"
     parsed = _read(tmp_path, content)

@@ -19,7 +19,7 @@ from typing import Any
 from core.app.pipeline import ImportRefused, import_csv
 from core.cli.parts import Emit, WorkspaceOf
 from core.data.balance import check_balance
-from core.data.columns import guess_columns, parse_declaration
+from core.data.columns import guess_columns, parse_declaration, proposed_mapping
 from core.data.config import OUT_OF_RANGE_DECISIONS
 from core.data.ingest import ReadOptions, read_csv
 from core.data.screen import spans
@@ -72,6 +72,9 @@ def cmd_inspect(args: argparse.Namespace, emit: Emit) -> int:
     guesses = []
     if parsed.frame is not None:
         guesses = guess_columns(list(parsed.frame.columns), declarations, spans(parsed.frame), parsed.source)
+        if parsed.source is None or not parsed.source.multi_station:  # one reservoir: say what import would store
+            stored = proposed_mapping(guesses)
+            guesses = [g.as_stored(stored[g.column]) for g in guesses]
         data["columns_read_as"] = [g.to_dict() for g in guesses]
     balance = check_balance(parsed.frame, parsed.units) if parsed.frame is not None else None
     if balance is not None:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 
 from core.data.formats import SourceColumn, SourceFile
-from core.data.units import check_unit, find_unit, normalize_unit, per_day, quantity_of
+from core.data.units import check_unit, find_unit, measures, normalize_unit, per_day, quantity_of
 from core.data.variables import FULL_WORDS, KINDS, LAG_WORDS, canonical_name, guess_unit, header_words, lag_of
 
 # Words a header may carry beside its variable and unit without making the guess weak.
@@ -79,7 +79,7 @@ class ColumnGuess:
             return "declared" + ("" if self.unit_source == "declared" else f"; unit {self._unit_words()}")
         words = {
             "format": f"read from the file: {self.detail}",
-            "header": f"guessed from the header word for {self.variable}",
+            "header": f"guessed from the header word for {self.shared or self.variable}",
             "abbreviation": f"guessed from an abbreviation in '{self.column}'",
             "unknown": "not a variable the app knows: stored under this name, no range checks",
         }[self.variable_source]
@@ -172,7 +172,7 @@ def _unit_question(
     inflow in a volume) is questioned; a volume given for a flow is proposed per day."""
     found = find_unit(unit) if source == "header" else None
     quantity = quantity_of(variable)
-    if found is None or quantity is None or found.quantity == quantity:
+    if found is None or quantity is None or measures(found, quantity):
         return unit, ""
     values = f" (values {span[0]:,.6g} to {span[1]:,.6g})" if span else ""
     daily = per_day(found) if quantity == "flow" else None
@@ -220,13 +220,19 @@ def guess_columns(
     return out
 
 
+SURENESS = ("declared", "format", "header", "abbreviation", "unknown")  # how a variable was told, surest first
+
+
 def proposed_mapping(guesses: Sequence[ColumnGuess]) -> dict[str, str]:
-    """Column -> variable name from the guesses; a column whose variable another column already takes keeps its
-    own tidy name (two level columns never merge into one)."""
-    counts: dict[str, int] = {}
+    """Column -> variable name from the guesses. Two columns never merge into one variable: of those guessed as
+    the same variable the surest (declared, then the format's, then a whole header word; the first on a tie)
+    takes it and the others keep their own tidy names, so a reservoir still has its storage."""
+    holder: dict[str, ColumnGuess] = {}
     for g in guesses:
-        counts[g.variable] = counts.get(g.variable, 0) + 1
-    return {g.column: g.variable if counts[g.variable] == 1 else _own_name(g.column) for g in guesses}
+        best = holder.get(g.variable)
+        if best is None or SURENESS.index(g.variable_source) < SURENESS.index(best.variable_source):
+            holder[g.variable] = g
+    return {g.column: g.variable if holder[g.variable] is g else _own_name(g.column) for g in guesses}
 
 
 def _own_name(column: str) -> str:

@@ -243,6 +243,8 @@ def _decide_order(info: pd.DataFrame, raw: pd.Series, lines: pd.Series, column: 
     if n_month:
         return False
     ambiguous = dmy & (a <= 12) & (b <= 12)
+    if ambiguous.any() and raw[dmy].str.fullmatch(r"\d{1,2}\.\d{1,2}\.\d{2,4}(?:\s.*)?").all():
+        return True  # 01.02.2024: dates written with dots are day-first wherever they are written (DIN, EU)
     if ambiguous.any():
         return _ambiguous_order(column, raw, lines, ambiguous)
     return None

@@ -22,6 +22,7 @@ from core.data.formats import Block, SourceFile
 from core.data.formats.detect import read_source
 from core.data.names import name_problem, shown
 from core.data.plausible import held_out, held_text
+from core.data.quality import apply_quality, is_quality_column
 from core.data.report import (
     ERROR,
     WARNING,
@@ -148,7 +149,9 @@ class _Reading:
         if self.options.skip is not None:
             return column in self.options.skip
         found = self.source.column(column) if self.source else None
-        return (found is not None and not found.mapped) or (found is None and lag_of(column) is not None)
+        if found is not None:
+            return not found.mapped
+        return lag_of(column) is not None or is_quality_column(column)
 
 
 def read_csv(
@@ -262,6 +265,9 @@ def _read_block(block: Block, reading_state: _Reading, draft: _Draft) -> pd.Data
     valid = stamps.stamps.notna() & ~_held(stamps.stamps, lines, reading_state, draft)
     value_cells = cells.drop(columns=[c for c in (date_column, time_column) if c])
     values, codes = _values(value_cells, lines, draft.separator, name, date_column, reading_state, draft)
+    if values is not None and reading_state.source is None:  # an agency format applies its own codes
+        values, marked = apply_quality(values, value_cells, lines, stamps.stamps.dt.normalize())
+        draft.issues += marked
     if values is None or not valid.any():
         if reading_state.multi:
             return None

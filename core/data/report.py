@@ -119,7 +119,9 @@ class ValidationReport:
         if self.decimal:
             how.append(f"decimal '{self.decimal}'")
         if self.date_column:
-            order = {True: "day-first", False: "month-first", None: "unambiguous"}[self.dayfirst]
+            undecided = any(i.code in ("ambiguous_dates", "inconsistent_dates") for i in self.issues)
+            unknown = "order not decided" if undecided else "unambiguous"
+            order = {True: "day-first", False: "month-first", None: unknown}[self.dayfirst]
             how.append(f"dates from '{self.date_column}' ({order})")
         return how
 

@@ -58,12 +58,12 @@ UNITS: tuple[Unit, ...] = (
     Unit("cm", LENGTH, 0.01, ("cm", "centimeter", "centimeters", "centimetre", "centimetres"), "metric"),
     Unit("ft", LENGTH, 0.3048, ("ft", "feet", "foot", "ft asl", "ftasl", "ft msl", "fasl"), "US customary"),
     Unit("m³", VOLUME, 1.0, ("m³", "m3", "cubic meters", "cubic metres", "cum"), "metric"),
-    Unit("ML", VOLUME, 1e3, ("ml", "megalitre", "megaliter", "megalitres", "megaliters"), "metric"),
+    Unit("ML", VOLUME, 1e3, ("ml", "megalitre", "megaliter", "megalitres", "megaliters", "tcm"), "metric"),
     Unit("dam³", VOLUME, 1e3, ("dam³", "dam3", "cubic decametres", "cubic decameters"), "metric"),
     Unit("hm³", VOLUME, 1e6, ("hm³", "hm3", "cubic hectometres", "cubic hectometers"), "metric"),
     Unit("MCM", VOLUME, 1e6, ("mcm", "mm3", "mm³", "million m3", "million m³", "million cubic meters"), "metric"),
     Unit("GL", VOLUME, 1e9, ("gl", "gigalitre", "gigaliter", "gigalitres", "gigaliters"), "metric"),
-    Unit("km³", VOLUME, 1e9, ("km³", "km3"), "metric"),
+    Unit("km³", VOLUME, 1e9, ("km³", "km3", "bcm", "billion m3", "billion m³", "billion cubic meters"), "metric"),
     Unit("ft³", VOLUME, _FT3, ("ft³", "ft3", "cf", "cubic feet", "cuft"), "US customary"),
     Unit(
         "acre-ft",
@@ -101,12 +101,14 @@ def _key(text: str) -> str:
 # A multiplier written before a unit, as agencies and water boards head their columns: 'Storage (1000 m3)',
 # '[x1000 m³]', '(10^6 m3)', '(thousand acre-ft)', "('000 ML)". Read it, never drop it: dropping it stores
 # values 1,000 times too small in the unit shown.
-_MULTIPLIER = re.compile(
-    r"^(?:x|×|\*)?\s*(?:(?P<digits>1(?:[ ,.]?000)+)|10\s*\^?\s*(?P<power>\d{1,2})|10(?P<sup>[³⁶⁹])"
-    r"|1e\+?(?P<exp>\d{1,2})|(?P<word>thousands?|millions?|billions?|'000))\s*(?:of\s+)?(?P<rest>\S.*)$"
+_NUMBER = (
+    r"(?:(?P<digits>1(?:[ ,.]?000)+)|10\s*\^?\s*(?P<power>\d{1,2})|10(?P<sup>[³⁶⁹])|1e\+?(?P<exp>\d{1,2})"
+    r"|(?P<word>thousands?|millions?|billions?|'000|mio\.?|mill\.?|mrd\.?|th\.?|tsd\.?|k(?=\s)))"
 )
+_MULTIPLIER = re.compile(rf"^(?:x|×|\*)?\s*{_NUMBER}\s*(?:of\s+)?(?P<rest>\S.*)$")
+_AFTER = re.compile(rf"^(?P<rest>.+?)\s*(?:x|×|\*)\s*{_NUMBER}$")  # 'ML x 1000': the multiplier after the unit
 _WORDS = {"thousand": 1e3, "thousands": 1e3, "million": 1e6, "millions": 1e6, "billion": 1e9, "billions": 1e9,
-          "'000": 1e3}  # fmt: skip
+          "'000": 1e3, "mio": 1e6, "mill": 1e6, "mrd": 1e9, "th": 1e3, "tsd": 1e3, "k": 1e3}  # fmt: skip
 _SUPERSCRIPT = {"³": 3, "⁶": 6, "⁹": 9}
 
 
@@ -118,7 +120,7 @@ def _multiplier(match: re.Match[str]) -> float:
         return 10.0 ** int(match["power"] or match["exp"])
     if match["sup"]:
         return 10.0 ** _SUPERSCRIPT[match["sup"]]
-    return _WORDS[match["word"]]
+    return _WORDS[match["word"].rstrip(".")]
 
 
 def scaled_unit(multiplier: float, base: Unit) -> Unit:
@@ -141,9 +143,12 @@ def find_unit(text: str | None) -> Unit | None:
     found = _BY_ALIAS.get(key)
     if found is not None:
         return found
-    match = _MULTIPLIER.match(key)
-    base = _BY_ALIAS.get(match["rest"].strip()) if match else None
-    return scaled_unit(_multiplier(match), base) if match and base is not None else None
+    for pattern in (_MULTIPLIER, _AFTER):
+        match = pattern.match(key)
+        base = _BY_ALIAS.get(match["rest"].strip()) if match else None
+        if match and base is not None:
+            return scaled_unit(_multiplier(match), base)
+    return None
 
 
 def normalize_unit(text: str | None) -> str | None:
@@ -198,6 +203,14 @@ def _with_multiplier(before: list[str], unit: Unit) -> Unit:
     return unit
 
 
+_IN_METRES = {LENGTH: 1.0, DEPTH: 1e-3}  # a depth (mm, in) is a length too: a gauge board's level in mm
+
+
+def measures(unit: Unit, quantity: str) -> bool:
+    """Whether `unit` can measure `quantity` (a depth unit measures a length and the other way round)."""
+    return unit.quantity == quantity or {unit.quantity, quantity} <= set(_IN_METRES)
+
+
 def quantity_of(variable: str) -> str | None:
     """What a variable kind is measured in (level -> length), None for a variable the app does not know."""
     return KIND_QUANTITY.get(variable)
@@ -207,7 +220,7 @@ def check_unit(variable: str, unit: str | None, where: str) -> str | None:
     """Why `unit` cannot be the unit of `variable` (a flow unit on a level), or None when it can (or is unknown)."""
     found = find_unit(unit)
     quantity = quantity_of(variable)
-    if found is None or quantity is None or found.quantity == quantity:
+    if found is None or quantity is None or measures(found, quantity):
         return None
     examples = ", ".join(u.symbol for u in UNITS if u.quantity == quantity)
     return (
@@ -224,8 +237,10 @@ def factor(from_unit: str | None, to_unit: str | None) -> float:
     if a is None or b is None:
         unknown = from_unit if a is None else to_unit
         raise UnitError(f"The app does not know the unit '{unknown}', so it cannot convert {from_unit} to {to_unit}.")
-    if a.quantity != b.quantity:
+    if not measures(a, b.quantity):
         raise UnitError(f"{a.symbol} ({a.quantity}) cannot be converted to {b.symbol} ({b.quantity}).")
+    if a.quantity != b.quantity:  # a length and a depth: through metres
+        return a.factor * _IN_METRES[a.quantity] / (b.factor * _IN_METRES[b.quantity])
     return a.factor / b.factor
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from core.data.names import name_problem
-from core.data.units import LENGTH, find_unit, normalize_unit, unit_in_header
+from core.data.units import LENGTH, factor, find_unit, measures, normalize_unit, unit_in_header
 
 
 @dataclass(frozen=True)
@@ -39,18 +40,41 @@ MAIN_VARIABLES: tuple[str, ...] = ("level", "storage")
 # substrings, and a whole word beats an abbreviation wherever it stands ('Level in Feet' is a level: 'in' there
 # introduces the unit, it is not an inflow).
 _WORDS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
-    ("rainfall", ("rainfall", "rain", "precipitation", "rains"), ("precip", "prcp", "ppt")),
-    ("evaporation", ("evaporation",), ("evap", "pan")),
-    ("inflow", ("inflow", "inflows"), ("q_in", "qin", "in")),
+    (
+        "rainfall",
+        ("rainfall", "rain", "precipitation", "rains", "niederschlag", "precipitacion", "lluvia", "pluie",
+         "pluviometrie", "precipitations", "pioggia"),
+        ("precip", "prcp", "ppt"),
+    ),
+    ("evaporation", ("evaporation", "verdunstung", "evaporacion"), ("evap", "pan")),
+    (
+        "inflow",
+        ("inflow", "inflows", "zufluss", "zulauf", "entrada", "entradas", "aportacion", "aportaciones", "apport",
+         "apports", "afflusso"),
+        ("q_in", "qin", "in"),
+    ),
     (
         "outflow",
-        ("outflow", "outflows", "release", "releases", "discharge", "drawl", "drawal", "withdrawal", "outgo"),
+        ("outflow", "outflows", "release", "releases", "discharge", "drawl", "drawal", "withdrawal", "outgo",
+         "abfluss", "abgabe", "salida", "salidas", "desembalse", "lachure", "lachures", "deflusso", "rilascio"),
         ("q_out", "qout", "out"),
     ),
-    ("storage", ("storage", "volume", "capacity", "content"), ("stor", "vol")),
-    ("level", ("level", "levels", "elevation", "stage"), ("elev", "wl", "head", "lvl")),
-)
+    (
+        "storage",
+        ("storage", "volume", "capacity", "content", "volumen", "stauinhalt", "inhalt", "speicherinhalt",
+         "embalsado", "invaso"),
+        ("stor", "vol"),
+    ),
+    (
+        "level",
+        ("level", "levels", "elevation", "stage", "nivel", "cota", "cote", "niveau", "wasserstand", "stauhohe",
+         "stauspiegel", "pegel", "livello"),
+        ("elev", "wl", "head", "lvl"),
+    ),
+)  # fmt: skip
 FULL_WORDS = frozenset(w for _, full, _ in _WORDS for w in full)
+# A header naming a change of a variable ('Volume change', 'Storage difference') is not the variable itself.
+CHANGE_WORDS = frozenset({"change", "changes", "difference", "diff", "delta", "variation", "anderung", "variacion"})
 
 # Headers of a lagged copy of a reading ('Level on previous day', 'Last year Level in Feet on same date'): the
 # value repeats the record's own history, so it is never a covariate by default. (suffix, phrases of header words)
@@ -64,9 +88,11 @@ LAG_WORDS = frozenset(
 
 
 def _tokens(column: str) -> list[str]:
-    """Split a header like 'Q_out_m3d' or 'Rain (mm)' into lower-case words."""
-    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", column.strip())
-    return [t for t in re.split(r"[^0-9a-zA-Z³]+", text.lower()) if t]
+    """Split a header like 'Q_out_m3d' or 'Rain (mm)' into lower-case words, accents dropped ('Débit' -> 'debit',
+    'Stauhöhe' -> 'stauhohe') so a header in any Latin-script language is read word by word."""
+    text = "".join(c for c in unicodedata.normalize("NFKD", column.strip()) if not unicodedata.combining(c))
+    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
+    return [t for t in re.split(r"[^0-9a-zA-Z]+", text.lower()) if t]
 
 
 def header_words(column: str) -> list[str]:
@@ -89,6 +115,8 @@ def variable_word(column: str) -> tuple[str, bool] | None:
     """(variable, read from a whole word) for the first whole word of the header naming a variable, else the first
     abbreviation; None when the header names none."""
     tokens = _tokens(column)
+    if CHANGE_WORDS & set(tokens):
+        return None  # a change of storage is not storage: stored under its own name
     joined = "_".join(tokens)
     for pick_full in (True, False):
         hits = []
@@ -149,9 +177,10 @@ LEVEL_BOUNDS_M = (-430.0, 8849.0)  # the same bounds in metres, converted into a
 def level_bounds(unit: str | None = None) -> tuple[float, float]:
     """Elevation bounds in the level's declared unit (metres, feet, cm); LEVEL_BOUNDS when the unit is unknown."""
     found = find_unit(unit)
-    if found is None or found.quantity != LENGTH:
+    if found is None or not measures(found, LENGTH):
         return LEVEL_BOUNDS
-    return LEVEL_BOUNDS_M[0] / found.factor, LEVEL_BOUNDS_M[1] / found.factor
+    per_metre = factor("m", found.symbol)
+    return LEVEL_BOUNDS_M[0] * per_metre, LEVEL_BOUNDS_M[1] * per_metre
 
 
 def physical_range(variable: str, *, relative: bool = False, unit: str | None = None) -> tuple[float, float]:
