@@ -253,6 +253,18 @@ def test_dotted_dates_are_day_first_and_an_undecided_order_is_not_called_unambig
     assert any("(order not decided)" in line for line in slashed.report.summary_lines())
 
 
+def test_the_autumn_clock_change_with_utc_offsets_is_25_readings_not_a_conflict(tmp_path):
+    """01:00-07:00 and 01:00-08:00 are two instants an hour apart; both belong to 3 November's local day."""
+    hours = [f"2024-11-03T{h:02d}:00:00-07:00" for h in range(2)] + [
+        f"2024-11-03T{h:02d}:00:00-08:00" for h in range(1, 24)
+    ]
+    rows = "".join(f"{t},{100 + i / 100:.2f},1\n" for i, t in enumerate(hours))
+    parsed = _read(tmp_path, "time,level,rainfall\n" + rows)
+    assert parsed.report.ok, parsed.report.summary_lines()
+    assert parsed.frame.index.tolist() == [pd.Timestamp("2024-11-03")]
+    assert parsed.frame["rainfall"].tolist() == [25.0] and "incomplete_days" not in _codes(parsed)
+
+
 def test_separate_time_column_is_merged_into_the_timestamp(tmp_path):
     content = "Date;Time;Level\n01.03.2020;08:00;1,0\n01.03.2020;20:00;3,0\n13.03.2020;08:00;5,0\n"
     parsed = _read(tmp_path, content)

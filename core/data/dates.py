@@ -26,8 +26,17 @@ _DMY = re.compile(r"^(?P<a>\d{1,2})[-/.](?P<b>\d{1,2})[-/.](?P<y>\d{4}|\d{2})(?:
 _COMPACT = re.compile(r"^(?P<y>(?:19|20)\d{2})(?P<m>\d{2})(?P<d>\d{2})$")
 _TIME = re.compile(
     r"^(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,]\d+)?)?\s*(?P<p>[AaPp]\.?[Mm]\.?)?"
-    r"\s*(?:Z|UTC|GMT|[+-]\d{2}:?\d{2})?$"
+    r"\s*(?:Z|UTC|GMT|(?P<sign>[+-])(?P<oh>\d{2}):?(?P<om>\d{2}))?$"
 )
+
+
+def utc_offset_minutes(text: str | None) -> int:
+    """The UTC offset a time carries ('01:00-07:00' -> -420), 0 when it carries none."""
+    match = _TIME.match(text.strip()) if text else None
+    if not match or not match["sign"]:
+        return 0
+    minutes = int(match["oh"]) * 60 + int(match["om"])
+    return -minutes if match["sign"] == "-" else minutes
 _NAMED_FORMATS = (
     "%d-%b-%Y",
     "%d %b %Y",
@@ -106,7 +115,8 @@ def _classify_iso(cells: pd.Series) -> pd.DataFrame | None:
         return None  # an impossible time: the loop says which cell
     secs = number["H"] * 3600.0 + number["M"] * 60.0 + number["S"]
     kind = np.full(len(text), "iso", dtype=object)
-    frame = {"kind": kind, "y": number["y"], "a": number["m"], "b": number["d"], "secs": secs, "short": False}
+    frame = {"kind": kind, "y": number["y"], "a": number["m"], "b": number["d"], "secs": secs, "short": False,
+             "offset": 0}  # fmt: skip
     return pd.DataFrame(frame, index=cells.index)
 
 
@@ -130,6 +140,7 @@ def _classify_dates(cells: pd.Series, allow_compact: bool) -> pd.DataFrame:
     a = np.full(n, np.nan)
     b = np.full(n, np.nan)
     secs = np.zeros(n)
+    offset = np.zeros(n)  # minutes east of UTC a time carries (a clock change shows as two offsets)
     short = np.zeros(n, dtype=bool)  # written NN-NN-NN: the year may come first (18-10-01 for 2018-10-01)
     named: list[int] = []
     for i, text in enumerate(texts):
@@ -159,10 +170,12 @@ def _classify_dates(cells: pd.Series, allow_compact: bool) -> pd.DataFrame:
             kind[i], y[i] = "bad", np.nan
         else:
             secs[i] = seconds
+            offset[i] = utc_offset_minutes(match["t"])
     for i, stamp in _named_month_dates([texts[i] for i in named]).items():
         row = named[i]
         kind[row], y[row], a[row], b[row] = "iso", stamp.year, stamp.month, stamp.day
-    return pd.DataFrame({"kind": kind, "y": y, "a": a, "b": b, "secs": secs, "short": short}, index=cells.index)
+    frame = {"kind": kind, "y": y, "a": a, "b": b, "secs": secs, "short": short, "offset": offset}
+    return pd.DataFrame(frame, index=cells.index)
 
 
 def _century(year: int) -> int:
@@ -336,6 +349,8 @@ def parse_dates(
             return ParsedDates(pd.Series(pd.NaT, index=cells.index, dtype="datetime64[ns]"), None, (decided,), False)
         order = decided
     stamps = _stamps(info, order)
+    if info["offset"].nunique() > 1:  # the autumn clock change: 01:00-07:00 then 01:00-08:00 are two readings
+        stamps = stamps - pd.to_timedelta(info["offset"], unit="ns")  # kept on their local day, in instant order
     has_time = bool((info["secs"] != 0).any())
     bad = stamps.isna()
     issues = (_bad_dates_issue(info, raw, lines, bad, column, dayfirst),) if bad.any() else ()
