@@ -223,13 +223,14 @@ class _Reader:
         multi = len(self.sites) > 1
         days = pd.to_datetime(cells["datetime"], errors="coerce", format="ISO8601").dt.normalize()
         values = [c for c in cells.columns if _VALUE.match(c)]
-        chosen = self._choose(values, cells, days)
+        last = _last_days(cells, days, values)
+        chosen = self._choose(values, cells, last)
         keep = ["datetime"]
         out = cells[["datetime"]].copy()
         for column in values:
             match = _VALUE.match(column)
             assert match is not None
-            source = self._mapping(site, column, match, chosen, _last_days(cells, days, values))
+            source = self._mapping(site, column, match, chosen, last)
             named = f"{site} {column}" if multi or column in self._names else column
             self._names.add(named)
             out[named] = self._cells(cells[column], cells.get(f"{column}_cd"), lines, days, named, source[0])
@@ -238,10 +239,9 @@ class _Reader:
         out = out[keep].reset_index(drop=True)
         self.blocks.append(Block(CellFrame(out, lines.reset_index(drop=True), ()), "datetime", site))
 
-    def _choose(self, values: list[str], cells: pd.DataFrame, days: pd.Series) -> dict[str, str]:
+    def _choose(self, values: list[str], cells: pd.DataFrame, last: dict[str, pd.Timestamp]) -> dict[str, str]:
         """Parameter -> the value column taken for it: the preferred statistic, then the time series with the latest
         readings (a gauge replaced: the new series), then the most readings; the others are left out."""
-        last = _last_days(cells, days, values)
         by_parm: dict[str, list[tuple[int, float, int, str]]] = defaultdict(list)
         for column in values:
             match = _VALUE.match(column)
