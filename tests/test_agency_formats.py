@@ -260,6 +260,28 @@ def _workbook(tmp_path: Path) -> Path:
     return path
 
 
+def test_a_first_sheet_without_dates_names_the_workbook_s_other_sheets(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "Summary"
+    book.active.append(["Month", "Avg level"])
+    book.active.append(["January", 101.5])
+    readings = book.create_sheet("Readings")
+    readings.append(["Date", "Level (m)"])
+    readings.append([dt.datetime(2024, 1, 1), 101.2])
+    path = tmp_path / "two_sheets.xlsx"
+    book.save(path)
+    parsed = read_csv(path)
+    assert not parsed.report.ok and "its other sheets are 'Readings'" in parsed.report.errors[0].message
+    assert read_csv(path, options=ReadOptions(sheet="Readings")).report.ok
+
+
+def test_a_time_zone_abbreviation_is_read_as_the_local_time_it_names():
+    parsed = read_csv(b"Date,Level (m)\n2024-01-01 09:00 AEST,100.1\n2024-01-02 09:00 AEST,100.2\n", filename="a.csv")
+    assert parsed.report.ok and parsed.frame.index[0] == pd.Timestamp("2024-01-01")
+
+
 def test_workbook_first_sheet_imports_with_the_right_variables_units_and_values(workspace, tmp_path):
     path = _workbook(tmp_path)
     parsed = read_csv(path)

@@ -265,6 +265,15 @@ def test_the_autumn_clock_change_with_utc_offsets_is_25_readings_not_a_conflict(
     assert parsed.frame["rainfall"].tolist() == [25.0] and "incomplete_days" not in _codes(parsed)
 
 
+def test_a_long_form_file_of_several_series_says_which_column_tells_them_apart(tmp_path):
+    """EA flood-monitoring readings: level and rainfall rows one below the other, told apart by 'measure'."""
+    rows = [f"2024-03-31T00:{m:02d}:00Z,http://x/id/measures/1491TH-{s},{v}" for s, v in (("level", 0.5), ("rain", 0.2))
+            for m in (0, 15, 30)]  # fmt: skip
+    parsed = _read(tmp_path, "dateTime,measure,value\n" + "\n".join(rows))
+    error = _one(parsed, "conflicting_duplicates")
+    assert "told apart by column 'measure' ('1491TH-level', '1491TH-rain')" in error.message
+
+
 def test_separate_time_column_is_merged_into_the_timestamp(tmp_path):
     content = "Date;Time;Level\n01.03.2020;08:00;1,0\n01.03.2020;20:00;3,0\n13.03.2020;08:00;5,0\n"
     parsed = _read(tmp_path, content)

@@ -253,7 +253,7 @@ def _read_block(block: Block, reading_state: _Reading, draft: _Draft) -> pd.Data
         draft.n_rows = 0
         raise draft.unreadable(f"{name} has a header line but no data rows. Add one row per date.")
     draft.n_rows += len(cells)
-    date_column = block.date_column or _date_column(cells, options, name, draft)
+    date_column = block.date_column or _date_column(cells, options, name, draft, _other_sheets(reading_state))
     draft.date_column = draft.date_column or date_column
     time_column = dates.find_time_column(cells, date_column)
     date_cells = cells[date_column]
@@ -284,7 +284,11 @@ def _read_block(block: Block, reading_state: _Reading, draft: _Draft) -> pd.Data
     readings = values[valid].assign(**{STAMP: stamps.stamps[valid], LINE: lines[valid]})
     daily = to_daily(readings, list(values.columns), stamps.has_time, reading_state.declared)
     label = _label(block, list(values.columns)) if reading_state.multi else ""
-    draft.issues += _labelled(daily.issues, label)
+    issues = list(daily.issues)
+    if any(i.code == "conflicting_duplicates" for i in issues):  # several series one below the other?
+        series = _series_column(cells.drop(columns=list(values.columns) + [date_column]), stamps.stamps, valid)
+        issues = [_long_form(i, series) for i in issues]
+    draft.issues += _labelled(issues, label)
     if any(i.severity == ERROR for i in daily.issues):
         return daily.frame
     declared = {c: v for c, v in reading_state.declared.items() if c in daily.frame.columns}
@@ -302,6 +306,31 @@ def _read_block(block: Block, reading_state: _Reading, draft: _Draft) -> pd.Data
     draft.issues += _labelled(warnings, label)
     # A fixed no-data code was read as missing, so its companions are too: cleaning could no longer see the code.
     return daily.frame.mask(find_companions(known_codes, daily.frame, declared))
+
+
+def _series_column(text: pd.DataFrame, stamps: pd.Series, valid: pd.Series) -> tuple[str, list[str]] | None:
+    """A text column that splits the rows into series, each with one row per timestamp (a long-form file: 'measure',
+    'parameter', 'station'), and its values; None when there is none."""
+    for column in text.columns:
+        labels = text[column].astype(str).str.strip()[valid]
+        kinds = labels.unique()
+        if 2 <= len(kinds) <= 50 and not pd.DataFrame({"s": stamps[valid], "l": labels}).duplicated().any():
+            return str(column), [str(k) for k in kinds]
+    return None
+
+
+def _long_form(issue: Issue, series: tuple[str, list[str]] | None) -> Issue:
+    """A conflicting-duplicates error that says why when the file lists several series one below the other."""
+    if series is None or issue.code != "conflicting_duplicates":
+        return issue
+    column, kinds = series
+    shown = ", ".join(f"'{k.rstrip('/').rsplit('/', 1)[-1][:60]}'" for k in kinds[:3])  # a URL's last part
+    return replace(
+        issue,
+        message=f"{issue.message} The file lists {len(kinds)} series one below the other, told apart by column "
+        f"'{column}' ({shown}): split it into one file per '{column}' and import each (as its own reservoir or "
+        "declared variable).",
+    )
 
 
 def _station_warnings(frame: pd.DataFrame, source: SourceFile | None) -> list[Issue]:
@@ -381,10 +410,28 @@ def _dated(issue: Issue, known_codes: pd.DataFrame) -> Issue:
     return replace(issue, runs=runs, message=f"{issue.message} Days: {runs_text(runs)}.")
 
 
-def _date_column(cells: pd.DataFrame, options: ReadOptions, name: str, draft: _Draft) -> str:
-    """The column the dates are read from; stops when there is none or the header line is missing."""
+def _other_sheets(reading_state: _Reading) -> tuple[str, ...]:
+    """A workbook's other sheets when the first was read without being chosen (empty otherwise)."""
+    source = reading_state.source
+    if source is None or reading_state.options.sheet or len(source.sheets) < 2:
+        return ()
+    return source.sheets[1:]
+
+
+def _date_column(
+    cells: pd.DataFrame, options: ReadOptions, name: str, draft: _Draft, other_sheets: tuple[str, ...] = ()
+) -> str:
+    """The column the dates are read from; stops when there is none (naming a workbook's other sheets, where the
+    readings may be) or the header line is missing."""
     found = dates.find_date_column(cells, options.date_column, name)
     if isinstance(found, Issue):
+        if other_sheets and found.code == "no_date_column":
+            sheets = ", ".join(f"'{s}'" for s in other_sheets)
+            found = replace(
+                found,
+                message=f"{found.message} This is the workbook's first sheet; its other sheets are {sheets}: choose "
+                "the one with the readings (--sheet NAME, or the sheet picker on the Data page).",
+            )
         raise draft.stop(found)
     if dates.looks_like_date(found):
         raise draft.stop(
