@@ -28,15 +28,6 @@ _TIME = re.compile(
     r"^(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,]\d+)?)?\s*(?P<p>[AaPp]\.?[Mm]\.?)?"
     r"\s*(?:Z|UTC|GMT|(?P<sign>[+-])(?P<oh>\d{2}):?(?P<om>\d{2})|[A-Z]{3,5})?$"  # 'AEST', 'CEST': local time as written
 )
-
-
-def utc_offset_minutes(text: str | None) -> int:
-    """The UTC offset a time carries ('01:00-07:00' -> -420), 0 when it carries none."""
-    match = _TIME.match(text.strip()) if text else None
-    if not match or not match["sign"]:
-        return 0
-    minutes = int(match["oh"]) * 60 + int(match["om"])
-    return -minutes if match["sign"] == "-" else minutes
 _NAMED_FORMATS = (
     "%d-%b-%Y",
     "%d %b %Y",
@@ -67,10 +58,11 @@ class ParsedDates:
 # --------------------------------------------------------------------------- one cell
 
 
-def time_seconds(text: str | None) -> float | None:
-    """Seconds after midnight for 'HH:MM[:SS] [AM/PM]', 0 when absent, None when unreadable."""
+def clock_time(text: str | None) -> tuple[float, int] | None:
+    """(seconds after midnight, UTC offset in minutes) for 'HH:MM[:SS] [AM/PM][ offset]' ('01:00-07:00' ->
+    (3600, -420)); (0, 0) when absent, None when unreadable. One match gives both."""
     if not text:
-        return 0.0
+        return 0.0, 0
     match = _TIME.match(text.strip())
     if not match:
         return None
@@ -80,7 +72,8 @@ def time_seconds(text: str | None) -> float | None:
         hours = hours % 12 + (12 if match["p"].lower().startswith("p") else 0)
     if hours > 23 or minutes > 59 or seconds > 59:
         return None
-    return hours * 3600.0 + minutes * 60.0 + seconds
+    offset = int(match["oh"]) * 60 + int(match["om"]) if match["sign"] else 0
+    return hours * 3600.0 + minutes * 60.0 + seconds, -offset if match["sign"] == "-" else offset
 
 
 def is_date_name(name: str) -> bool:
@@ -165,12 +158,11 @@ def _classify_dates(cells: pd.Series, allow_compact: bool) -> pd.DataFrame:
                 if _MONTH_WORD.search(text):
                     named.append(i)
                 continue
-        seconds = time_seconds(match["t"])
-        if seconds is None:
+        clock = clock_time(match["t"])
+        if clock is None:
             kind[i], y[i] = "bad", np.nan
         else:
-            secs[i] = seconds
-            offset[i] = utc_offset_minutes(match["t"])
+            secs[i], offset[i] = clock
     for i, stamp in _named_month_dates([texts[i] for i in named]).items():
         row = named[i]
         kind[row], y[row], a[row], b[row] = "iso", stamp.year, stamp.month, stamp.day
