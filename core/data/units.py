@@ -103,9 +103,10 @@ def _key(text: str) -> str:
 # values 1,000 times too small in the unit shown.
 _NUMBER = (
     r"(?:(?P<digits>1(?:[ ,.]?000)+)|10\s*\^?\s*(?P<power>\d{1,2})|10(?P<sup>[³⁶⁹])|1e\+?(?P<exp>\d{1,2})"
-    r"|(?P<word>thousands?|millions?|billions?|'000|mio\.?|mill\.?|mrd\.?|th\.?|tsd\.?|k(?=\s)))"
+    r"|(?P<word>thousands?|millions?|billions?|'000|mio\.?|mill\.?|mrd\.?|th\.?|tsd\.?|k(?=\s|$)))"
 )
 _MULTIPLIER = re.compile(rf"^(?:x|×|\*)?\s*{_NUMBER}\s*(?:of\s+)?(?P<rest>\S.*)$")
+_ALONE = re.compile(rf"^(?:x|×|\*)?\s*{_NUMBER}$")  # header words before a unit: 'x1000', '10^6', 'thousand'
 _AFTER = re.compile(rf"^(?P<rest>.+?)\s*(?:x|×|\*)\s*{_NUMBER}$")  # 'ML x 1000': the multiplier after the unit
 _WORDS = {"thousand": 1e3, "thousands": 1e3, "million": 1e6, "millions": 1e6, "billion": 1e9, "billions": 1e9,
           "'000": 1e3, "mio": 1e6, "mill": 1e6, "mrd": 1e9, "th": 1e3, "tsd": 1e3, "k": 1e3}  # fmt: skip
@@ -124,8 +125,8 @@ def _multiplier(match: re.Match[str]) -> float:
 
 
 def scaled_unit(multiplier: float, base: Unit) -> Unit:
-    """`multiplier` x `base` as a unit: the known one it equals (1000 acre-ft = kaf, 10^6 m³ = hm³, 1000 m³ = dam³),
-    else a unit written '1000 m³/day' with its factor, so conversions and checks still hold."""
+    """`multiplier` x `base` as a unit: the first known one it equals (1000 acre-ft = kaf, 10^6 m³ = hm³, 1000 m³ =
+    ML), else a unit written '1000 acre-ft/day' with its factor, so conversions and checks still hold."""
     factor_ = multiplier * base.factor
     for unit in UNITS:
         if unit.quantity == base.quantity and np.isclose(unit.factor, factor_, rtol=1e-9, atol=0.0):
@@ -135,8 +136,8 @@ def scaled_unit(multiplier: float, base: Unit) -> Unit:
 
 
 def find_unit(text: str | None) -> Unit | None:
-    """The known unit a text names ('feet' -> ft, 'acft' -> acre-ft, '1000 m3' -> dam³, '1000 m3/day' -> a unit of
-    1000 m³/day), or None when it names none."""
+    """The known unit a text names ('feet' -> ft, 'acft' -> acre-ft, '1000 m3' -> ML, '1000 acre-ft/day' -> a unit
+    of 1000 acre-ft/day), or None when it names none."""
     if text is None or not str(text).strip():
         return None
     key = _key(text)
@@ -172,7 +173,7 @@ _HEADER_SKIP = frozenset({"in"})  # 'Level in Feet': 'in' introduces the unit; a
 
 def unit_in_header(words: list[str]) -> Unit | None:
     """The unit a header's words name ('Level in Feet' -> ft, 'Q_out_m3d' -> m³/day, 'Drawl in MLD' -> ML/day,
-    'Storage 1000 m3' -> dam³), or None: read after an 'in', else the last word(s) that name a unit, with a
+    'Storage 1000 m3' -> ML), or None: read after an 'in', else the last word(s) that name a unit, with a
     multiplier written just before it; the first word is the variable's."""
     phrases: list[tuple[int, str]] = []
     if "in" in words[1:-1]:
@@ -197,8 +198,7 @@ def _with_multiplier(before: list[str], unit: Unit) -> Unit:
         if len(before) >= n:
             text = " ".join(before[-n:])
             text = re.sub(r"^10 (\d{1,2})$", r"10^\1", re.sub(r"^1 (000(?: 000)*)$", r"1\1", text))
-            match = _MULTIPLIER.match(f"{text} {unit.symbol.lower()}")
-            if match and _BY_ALIAS.get(match["rest"].strip()) is not None:
+            if match := _ALONE.match(text):
                 return scaled_unit(_multiplier(match), unit)
     return unit
 
