@@ -266,7 +266,7 @@ def _read_block(block: Block, reading_state: _Reading, draft: _Draft) -> pd.Data
     value_cells = cells.drop(columns=[c for c in (date_column, time_column) if c])
     values, codes = _values(value_cells, lines, draft.separator, name, date_column, reading_state, draft)
     if values is not None and reading_state.source is None:  # an agency format applies its own codes
-        values, marked = apply_quality(values, value_cells, lines, stamps.stamps.dt.normalize())
+        values, marked = apply_quality(values, value_cells, lines, stamps.stamps)
         draft.issues += marked
     if values is None or not valid.any():
         if reading_state.multi:

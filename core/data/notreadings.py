@@ -33,14 +33,14 @@ def without_non_readings(cells: pd.DataFrame, lines: pd.Series) -> tuple[pd.Data
     if not worded.any():  # the usual file: one pass over the first column and done (1M rows: ~0.1 s)
         return cells, lines, issues
     some = cells[worded]
+    gone = pd.Series(False, index=cells.index)
     for kind, mask in (("repeated_header", _repeated_header(some)), ("summary_row", _summary_rows(some))):
         if mask.any():
             issues.append(_dropped_issue(kind, lines[mask.index[mask]].tolist(), some[mask].iloc[:, 0].tolist()))
-    dropped = [i for i in issues if i.code in ("repeated_header", "summary_row")]
-    if dropped:
-        gone = lines.isin([r for i in dropped for r in i.rows])
-        cells, lines = cells[~gone.to_numpy()], lines[~gone]
-    return cells, lines, issues
+            gone[mask.index[mask]] = True
+    if not gone.any():  # a first column of words (station names) with nothing to skip: no copy
+        return cells, lines, issues
+    return cells[~gone], lines[~gone], issues
 
 
 def _units_row(cells: pd.DataFrame, lines: pd.Series) -> tuple[pd.DataFrame, pd.Series, Issue | None]:

@@ -8,6 +8,7 @@ and the warning says so, so nothing is dropped or trusted on a guess.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from core.data.report import WARNING, Issue, lines_text, make_issue, plural, verb
@@ -25,12 +26,13 @@ def is_quality_column(column: str) -> bool:
 
 
 def apply_quality(
-    values: pd.DataFrame, cells: pd.DataFrame, lines: pd.Series, days: pd.Series
+    values: pd.DataFrame, cells: pd.DataFrame, lines: pd.Series, stamps: pd.Series
 ) -> tuple[pd.DataFrame, list[Issue]]:
     """`values` with the readings its quality column marks as bad read as missing, and what was done, in words."""
     columns = [c for c in cells.columns if is_quality_column(c)]
     if not columns:
         return values, []
+    days = stamps.dt.normalize()
     column = columns[0]
     if len(values.columns) != 1:
         return values, [_unapplied(column, f"the file has {len(values.columns)} value columns and one quality column")]
@@ -55,7 +57,7 @@ def apply_quality(
 
 
 def _marked(
-    column: str, target: str, words: pd.Series, lines: pd.Series, days: pd.Series, mask: object, done: str
+    column: str, target: str, words: pd.Series, lines: pd.Series, days: pd.Series, mask: np.ndarray, done: str
 ) -> Issue:
     """A warning for the readings one kind of quality word marks, with their lines and first days."""
     rows = [int(n) for n in lines[mask].tolist()]
