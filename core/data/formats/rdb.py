@@ -223,8 +223,9 @@ class _Reader:
         multi = len(self.sites) > 1
         days = pd.to_datetime(cells["datetime"], errors="coerce", format="ISO8601").dt.normalize()
         values = [c for c in cells.columns if _VALUE.match(c)]
-        last = _last_days(cells, days, values)
-        chosen = self._choose(values, cells, last)
+        present = {c: _present(cells[c]) for c in values}
+        last = {c: days[present[c]].max() for c in values}  # each column's last day with a value (NaT: none)
+        chosen = self._choose(values, present, last)
         keep = ["datetime"]
         out = cells[["datetime"]].copy()
         for column in values:
@@ -239,7 +240,9 @@ class _Reader:
         out = out[keep].reset_index(drop=True)
         self.blocks.append(Block(CellFrame(out, lines.reset_index(drop=True), ()), "datetime", site))
 
-    def _choose(self, values: list[str], cells: pd.DataFrame, last: dict[str, pd.Timestamp]) -> dict[str, str]:
+    def _choose(
+        self, values: list[str], present: dict[str, pd.Series], last: dict[str, pd.Timestamp]
+    ) -> dict[str, str]:
         """Parameter -> the value column taken for it: the preferred statistic, then the time series with the latest
         readings (a gauge replaced: the new series), then the most readings; the others are left out."""
         by_parm: dict[str, list[tuple[int, float, int, str]]] = defaultdict(list)
@@ -249,7 +252,7 @@ class _Reader:
             stat = match["stat"] or ""
             rank = PREFERRED.index(stat) if stat in PREFERRED else len(PREFERRED)
             when = -last[column].value if last[column] is not pd.NaT else 0.0
-            by_parm[match["parm"]].append((rank, when, -_present(cells[column]).sum(), column))
+            by_parm[match["parm"]].append((rank, when, -present[column].sum(), column))
         return {parm: min(options)[3] for parm, options in by_parm.items()}
 
     def _mapping(
@@ -367,11 +370,6 @@ def _present(cells: pd.Series) -> pd.Series:
     """Cells holding a value (not empty, not a missing-value code)."""
     text = cells.astype(str).str.strip()
     return text.ne("") & ~text.isin(list(MISSING_CODES))
-
-
-def _last_days(cells: pd.DataFrame, days: pd.Series, values: list[str]) -> dict[str, pd.Timestamp]:
-    """Each value column's last day with a value (NaT when it has none)."""
-    return {c: days[_present(cells[c])].max() for c in values}
 
 
 def _span(ts: str, last: pd.Timestamp) -> str:
