@@ -141,10 +141,10 @@ def _channels(editable: bool) -> None:
     if not editable:
         return
     names = [c.name for c in channels]
-    cols = st.columns([2, 1, 1], vertical_alignment="bottom")
-    pick = cols[0].selectbox("Channel", names, key=f"{K}pick")
-    cols[1].button("Send test message", key=f"{K}test", on_click=test_channel, args=(pick,))
-    cols[2].button("Remove", key=f"{K}remove", on_click=remove_channel, args=(pick,))
+    pick = st.selectbox("Channel", names, key=f"{K}pick")
+    with st.container(horizontal=True, wrap=True, gap="small"):  # buttons as wide as their labels, never cut
+        st.button("Send test message", key=f"{K}test", on_click=test_channel, args=(pick,))
+        st.button("Remove", key=f"{K}remove", on_click=remove_channel, args=(pick,))
 
 
 def _add_forms() -> None:
